@@ -1,0 +1,58 @@
+/**
+ * The RuleSet wire format: what the control plane serves on /v1/config and the filter decodes.
+ * Its twin in AssemblyScript is filter/assembly/rules/ruleset.ts; test/fixtures/rulesets/*.json are
+ * golden examples read by the compiler tests and the filter tests alike.
+ *
+ * Everything is pre-digested so the filter parses nothing but this JSON: header names lower-cased,
+ * percentages in millionths, defaults filled in, rules already in evaluation order
+ * (priority desc, then name asc).
+ */
+
+/** Bumped on any change the current filter could misread; the filter rejects formats it does not know. */
+export const RULESET_FORMAT = 1;
+
+/** 100% expressed in the filter's sampling unit. */
+export const MILLIONTHS_PER_HUNDRED_PERCENT = 1_000_000;
+
+export type StringMatch = { type: "exact"; value: string } | { type: "prefix"; value: string };
+
+export interface HeaderMatch {
+  /** Lower-cased header name. */
+  name: string;
+  match: StringMatch;
+}
+
+export interface RuleMatch {
+  /** Matched against `:path` without its query string. Absent = any path. */
+  path?: StringMatch;
+  /** Upper-case method, compared exactly with `:method`. Absent = any method. */
+  method?: string;
+  /** All must match. */
+  headers: HeaderMatch[];
+}
+
+export interface AbortFault {
+  httpStatus: number;
+  body: string;
+}
+
+export interface RuleFault {
+  /** 0..1_000_000; a request is faulted when a uniform draw in [0, 1_000_000) is below it. */
+  percentageMillionths: number;
+  abort?: AbortFault;
+}
+
+export interface Rule {
+  /** The policy name; also the value of the `x-hfi-fault` response header. */
+  name: string;
+  priority: number;
+  match: RuleMatch;
+  fault: RuleFault;
+}
+
+export interface RuleSet {
+  format: typeof RULESET_FORMAT;
+  /** Store revision the rules were compiled from; monotonic within one store. */
+  revision: number;
+  rules: Rule[];
+}
