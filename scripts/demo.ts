@@ -1,0 +1,106 @@
+/**
+ * `npm run demo [-- --exit]`: builds hfi, starts the local stack (control plane, Envoy with the
+ * filter, sample upstream), applies examples/abort.yaml and shows the fault appear and disappear
+ * with real curl output. Without --exit it keeps running until Ctrl-C, which stops everything.
+ */
+import { $ } from "bun";
+import { type LocalStack, startLocalStack } from "./local-stack.ts";
+
+const root = new URL("..", import.meta.url).pathname;
+const exitWhenDone = process.argv.includes("--exit");
+const POLICY = "checkout-abort";
+
+const step = (text: string) => console.log(`\n\x1b[1m==> ${text}\x1b[0m`);
+
+async function curl(args: string[]): Promise<string> {
+  console.log(`$ curl ${args.join(" ")}`);
+  const out = await $`curl -sS -i ${args}`.nothrow().text();
+  console.log(out.trimEnd());
+  return out;
+}
+
+/** Polls until `predicate` holds for the HTTP status of a request; the filter picks changes up asynchronously. */
+async function waitForStatus(url: string, init: RequestInit, expected: number, timeoutMs = 5000) {
+  const start = Date.now();
+  while (Date.now() - start < timeoutMs) {
+    const status = await fetch(url, init).then((r) => r.status);
+    if (status === expected) return Date.now() - start;
+    await Bun.sleep(50);
+  }
+  throw new Error(`${init.method ?? "GET"} ${url} did not answer ${expected} within ${timeoutMs} ms`);
+}
+
+async function runScenario(stack: LocalStack) {
+  const checkout = `${stack.envoyUrl}/api/checkout`;
+
+  step("Before any policy: traffic is healthy");
+  await curl(["-X", "POST", checkout]);
+
+  step(`Apply examples/abort.yaml (PUT /v1/policies/${POLICY})`);
+  await curl([
+    "-X",
+    "PUT",
+    "-H",
+    "content-type: application/yaml",
+    "--data-binary",
+    "@examples/abort.yaml",
+    `${stack.controlPlaneUrl}/v1/policies/${POLICY}`,
+  ]);
+  const appliedMs = await waitForStatus(checkout, { method: "POST" }, 503);
+  console.log(`(fault active in Envoy ${appliedMs} ms after the apply returned)`);
+
+  step("POST /api/checkout is aborted by the fault");
+  const aborted = await curl(["-X", "POST", checkout]);
+  step("GET /api/products does not match and passes through");
+  const passed = await curl([`${stack.envoyUrl}/api/products`]);
+
+  step(`Delete the policy (DELETE /v1/policies/${POLICY})`);
+  await curl(["-X", "DELETE", `${stack.controlPlaneUrl}/v1/policies/${POLICY}`]);
+  await waitForStatus(checkout, { method: "POST" }, 200);
+  step("POST /api/checkout is healthy again");
+  const healed = await curl(["-X", "POST", checkout]);
+
+  const ok = /^HTTP\/\S+ 503/.test(aborted) && /x-hfi-fault: checkout-abort/i.test(aborted);
+  if (!ok || !/^HTTP\/\S+ 200/.test(passed) || !/^HTTP\/\S+ 200/.test(healed)) {
+    throw new Error("demo scenario did not show the expected responses");
+  }
+}
+
+$.cwd(root);
+step("Building dist/hfi and dist/hfi-filter.wasm");
+await $`bun scripts/build.ts`;
+
+step("Starting control plane, Envoy (2 workers) with the hfi filter, and a sample upstream");
+const stack = await startLocalStack({ concurrency: 2 });
+let stopping = false;
+const shutdown = async (code: number) => {
+  if (stopping) return;
+  stopping = true;
+  await stack.stop();
+  process.exit(code);
+};
+process.on("SIGINT", () => shutdown(0));
+process.on("SIGTERM", () => shutdown(0));
+console.log(`  control plane  ${stack.controlPlaneUrl}   (dist/hfi serve, pid ${stack.pids.hfi})`);
+console.log(`  envoy          ${stack.envoyUrl}   (admin ${stack.adminUrl}, pid ${stack.pids.envoy})`);
+console.log(`  upstream       ${stack.upstreamUrl}   (sample app, in this process)`);
+console.log(`  logs           ${stack.logDir}`);
+
+try {
+  await runScenario(stack);
+} catch (error) {
+  console.error(`\ndemo failed: ${(error as Error).message}\nlogs: ${stack.logDir}`);
+  await shutdown(1);
+}
+
+if (exitWhenDone) {
+  step("Done; stopping everything");
+  await shutdown(0);
+} else {
+  step("The stack keeps running. Try it yourself:");
+  console.log(`  curl -X PUT -H 'content-type: application/yaml' --data-binary @examples/abort.yaml \\
+       ${stack.controlPlaneUrl}/v1/policies/${POLICY}
+  curl -i -X POST ${stack.envoyUrl}/api/checkout
+  curl ${stack.adminUrl}/stats | grep hfi
+Press Ctrl-C to stop everything (control plane, Envoy, upstream).`);
+}

@@ -1,0 +1,78 @@
+/**
+ * End to end: the real dist/hfi, the real Envoy loading the real dist/hfi-filter.wasm (2 workers),
+ * a real upstream. Requires `npm run build` (npm test does it) and scripts/setup.sh (Envoy).
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { type LocalStack, startLocalStack } from "../../scripts/local-stack.ts";
+
+const POLICY = {
+  apiVersion: "hfi.dev/v1alpha1",
+  kind: "FaultInjectionPolicy",
+  metadata: { name: "checkout-abort" },
+  spec: {
+    match: { path: { prefix: "/api/checkout" }, method: { exact: "POST" } },
+    fault: { abort: { httpStatus: 503, body: "fault injected by hfi" } },
+  },
+};
+const PROPAGATION_LIMIT_MS = 2000;
+
+let stack: LocalStack;
+beforeAll(async () => {
+  stack = await startLocalStack({ concurrency: 2 });
+}, 30_000);
+afterAll(async () => {
+  await stack?.stop();
+});
+
+/** A fresh connection per request, so requests spread over Envoy's workers (each has its own rules). */
+const send = (path: string, method = "GET") =>
+  fetch(`${stack.envoyUrl}${path}`, { method, headers: { connection: "close" } });
+
+/** Waits until `times` requests in a row answer `status`; fails after the propagation limit. */
+async function expectStatusSoon(path: string, method: string, status: number, times = 10): Promise<Response> {
+  const deadline = Date.now() + PROPAGATION_LIMIT_MS;
+  let streak = 0;
+  let last: Response | undefined;
+  while (Date.now() < deadline) {
+    last = await send(path, method);
+    streak = last.status === status ? streak + 1 : 0;
+    if (streak >= times) return last;
+    if (streak === 0) await Bun.sleep(20);
+  }
+  throw new Error(`${method} ${path}: wanted ${times}× ${status} within ${PROPAGATION_LIMIT_MS} ms, last ${last?.status}`);
+}
+
+test("a policy applied to hfi serve aborts matching requests in Envoy and stops when deleted", async () => {
+  const before = await send("/api/checkout/pay", "POST");
+  expect(before.status).toBe(200);
+
+  const put = await fetch(`${stack.controlPlaneUrl}/v1/policies/checkout-abort`, {
+    method: "PUT",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(POLICY),
+  });
+  expect(put.status).toBe(201);
+
+  const aborted = await expectStatusSoon("/api/checkout/pay", "POST", 503);
+  expect(aborted.headers.get("x-hfi-fault")).toBe("checkout-abort");
+  expect(await aborted.text()).toBe("fault injected by hfi");
+
+  const otherPath = await send("/api/products");
+  expect(otherPath.status).toBe(200);
+  expect(await otherPath.json()).toMatchObject({ upstream: "sample", path: "/api/products" });
+  expect((await send("/api/checkout/pay", "GET")).status).toBe(200);
+
+  const del = await fetch(`${stack.controlPlaneUrl}/v1/policies/checkout-abort`, { method: "DELETE" });
+  expect(del.status).toBe(200);
+  const healed = await expectStatusSoon("/api/checkout/pay", "POST", 200);
+  expect(healed.headers.get("x-hfi-fault")).toBeNull();
+}, 20_000);
+
+test("Envoy exposes the filter's metrics without the wasmcustom namespace", async () => {
+  const stats = await fetch(`${stack.adminUrl}/stats?filter=^hfi\\.`).then((r) => r.text());
+  const aborts = Number(/^hfi\.faults\.aborts_total: (\d+)$/m.exec(stats)?.[1]);
+  expect(aborts).toBeGreaterThanOrEqual(10);
+  expect(stats).toMatch(/^hfi\.config\.revision: [1-9]\d*$/m);
+  const prometheus = await fetch(`${stack.adminUrl}/stats/prometheus`).then((r) => r.text());
+  expect(prometheus).toMatch(/^hfi_faults_aborts_total\{?.*\}? \d+$/m);
+});
