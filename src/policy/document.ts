@@ -1,0 +1,74 @@
+import * as v from "valibot";
+import { parseAllDocuments } from "yaml";
+import { type FieldIssue, toFieldIssues } from "./issues.ts";
+import { type Policy, PolicySchema } from "./schema.ts";
+
+export type DocumentFormat = "json" | "yaml";
+
+/** Failure codes are the domain error codes the API answers with (400 and 415). */
+export type PolicyParseResult =
+  | { success: true; output: Policy }
+  | { success: false; code: "InvalidInput" | "UnsupportedMediaType"; message: string; issues: FieldIssue[] };
+
+const JSON_MEDIA_TYPE = /^application\/(?:[\w.-]+\+)?json$/;
+const YAML_MEDIA_TYPE = /^(?:application|text)\/(?:x-)?yaml$|^application\/[\w.-]+\+yaml$/;
+
+/** The document format named by a Content-Type header, parameters such as charset ignored. */
+export function documentFormat(contentType: string | undefined): DocumentFormat | undefined {
+  const mediaType = contentType?.split(";")[0]?.trim().toLowerCase() ?? "";
+  if (JSON_MEDIA_TYPE.test(mediaType)) return "json";
+  if (YAML_MEDIA_TYPE.test(mediaType)) return "yaml";
+  return undefined;
+}
+
+/** Parses and validates one policy sent as JSON or YAML; issues come back as data, never thrown. */
+export function parsePolicyDocument(text: string, contentType: string | undefined): PolicyParseResult {
+  const format = documentFormat(contentType);
+  if (format === undefined) {
+    return {
+      success: false,
+      code: "UnsupportedMediaType",
+      message: `unsupported Content-Type ${JSON.stringify(contentType ?? "")}: send application/json or application/yaml`,
+      issues: [],
+    };
+  }
+  const decoded = format === "json" ? decodeJson(text) : decodeYaml(text);
+  if ("error" in decoded) return invalid("malformed document", [{ path: "", message: decoded.error }]);
+  return validatePolicy(decoded.value);
+}
+
+/** Validates an already decoded value against PolicySchema. */
+export function validatePolicy(value: unknown): PolicyParseResult {
+  const result = v.safeParse(PolicySchema, value);
+  if (result.success) return { success: true, output: result.output };
+  return invalid("invalid policy", toFieldIssues(result.issues));
+}
+
+function invalid(message: string, issues: FieldIssue[]): PolicyParseResult {
+  return { success: false, code: "InvalidInput", message, issues };
+}
+
+type Decoded = { value: unknown } | { error: string };
+
+function decodeJson(text: string): Decoded {
+  try {
+    return { value: JSON.parse(text) };
+  } catch (err) {
+    return { error: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+function decodeYaml(text: string): Decoded {
+  const docs = parseAllDocuments(text);
+  if (!Array.isArray(docs) || docs.length === 0) return { error: "empty document" };
+  if (docs.length > 1)
+    return { error: `expected one document, found ${docs.length}; send one policy per request` };
+  const [doc] = docs;
+  const [problem] = doc?.errors ?? [];
+  if (problem) return { error: problem.message };
+  try {
+    return { value: doc?.toJS({ maxAliasCount: 100 }) };
+  } catch (err) {
+    return { error: err instanceof Error ? err.message : String(err) };
+  }
+}

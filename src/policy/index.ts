@@ -1,0 +1,17 @@
+export {
+  type DocumentFormat,
+  documentFormat,
+  type PolicyParseResult,
+  parsePolicyDocument,
+  validatePolicy,
+} from "./document.ts";
+export { type FieldIssue, toFieldIssues } from "./issues.ts";
+export {
+  MAX_ABORT_BODY_BYTES,
+  POLICY_API_VERSION,
+  POLICY_KIND,
+  type Policy,
+  type PolicyInput,
+  PolicySchema,
+  type PolicySpec,
+} from "./schema.ts";
