@@ -1,0 +1,11 @@
+export { type ErrorCode, HfiError, isHfiError } from "./errors.ts";
+export { createMemoryStore, type MemoryStoreOptions } from "./memory.ts";
+export type {
+  PolicyList,
+  PolicyStore,
+  PutResult,
+  StoredPolicy,
+  Unsubscribe,
+  WatchEvent,
+  WatchListener,
+} from "./types.ts";
