@@ -1,0 +1,123 @@
+import { describe, expect, test } from "bun:test";
+import { createConsola } from "consola";
+import type { Policy } from "../policy/index.ts";
+import { createMemoryStore, type PolicyStore } from "../store/index.ts";
+import { type ConfigSnapshot, createDistributor } from "./index.ts";
+
+const silent = createConsola({ level: -999 });
+
+function policy(name: string, priority = 0): Policy {
+  return {
+    apiVersion: "hfi.dev/v1alpha1",
+    kind: "FaultInjectionPolicy",
+    metadata: { name },
+    spec: { priority, fault: { percentage: 100, abort: { httpStatus: 503, body: "" } } },
+  };
+}
+
+describe("createDistributor", () => {
+  test("starts from the policies already stored", async () => {
+    const store = createMemoryStore();
+    await store.create(policy("a"));
+    await store.create(policy("b", 5));
+    const distributor = await createDistributor(store, { logger: silent });
+    const { revision, ruleSet, json } = distributor.current();
+    expect(revision).toBe(2);
+    expect(ruleSet.rules.map((r) => r.name)).toEqual(["b", "a"]);
+    expect(json).toBe(JSON.stringify(ruleSet));
+    distributor.close();
+  });
+
+  test("a burst of changes is compiled and published once", async () => {
+    const store = createMemoryStore();
+    const distributor = await createDistributor(store, { logger: silent, coalesceMs: 20 });
+    const published: ConfigSnapshot[] = [];
+    distributor.subscribe((s) => published.push(s));
+    for (const name of ["a", "b", "c", "d"]) await store.create(policy(name));
+    await store.delete("d");
+    await Bun.sleep(100);
+    expect(published.map((s) => [s.revision, s.ruleSet.rules.length])).toEqual([[5, 3]]);
+    distributor.close();
+  });
+
+  test("a throwing listener does not stop the others", async () => {
+    const store = createMemoryStore();
+    const distributor = await createDistributor(store, { logger: silent });
+    distributor.subscribe(() => {
+      throw new Error("listener bug");
+    });
+    const revisions: number[] = [];
+    distributor.subscribe((s) => revisions.push(s.revision));
+    await store.create(policy("a"));
+    await distributor.waitForChange(0, 1000);
+    expect(revisions).toEqual([1]);
+    distributor.close();
+  });
+
+  test("keeps the last config while the store cannot be read, then catches up", async () => {
+    const store = createMemoryStore();
+    let failNextRead = false;
+    const flaky: PolicyStore = {
+      ...store,
+      list() {
+        if (!failNextRead) return store.list();
+        failNextRead = false;
+        return Promise.reject(new Error("store down"));
+      },
+    };
+    const distributor = await createDistributor(flaky, { logger: silent, retryMs: 30 });
+    failNextRead = true;
+    await store.create(policy("a"));
+    await Bun.sleep(20);
+    expect(distributor.current().revision).toBe(0);
+    expect((await distributor.waitForChange(0, 1000))?.revision).toBe(1);
+    distributor.close();
+  });
+
+  test("fails to start when the store cannot be read", async () => {
+    const store = createMemoryStore();
+    const broken: PolicyStore = { ...store, list: () => Promise.reject(new Error("store down")) };
+    await expect(createDistributor(broken, { logger: silent })).rejects.toThrow("store down");
+  });
+});
+
+describe("waitForChange", () => {
+  async function setup() {
+    const store = createMemoryStore();
+    const distributor = await createDistributor(store, { logger: silent });
+    return { store, distributor };
+  }
+
+  test("answers at once when the client has no revision or a different one", async () => {
+    const { distributor } = await setup();
+    expect(await distributor.waitForChange(undefined, 1000)).toBe(distributor.current());
+    // A client that saw revision 7 of a server that has since restarted.
+    expect(await distributor.waitForChange(7, 1000)).toBe(distributor.current());
+  });
+
+  test("holds until the next change", async () => {
+    const { store, distributor } = await setup();
+    const waiting = distributor.waitForChange(0, 5000);
+    expect(distributor.listenerCount()).toBe(1);
+    await store.create(policy("a"));
+    expect((await waiting)?.revision).toBe(1);
+    expect(distributor.listenerCount()).toBe(0);
+  });
+
+  test("gives null after the timeout", async () => {
+    const { distributor } = await setup();
+    expect(await distributor.waitForChange(0, 20)).toBeNull();
+    expect(distributor.listenerCount()).toBe(0);
+  });
+
+  test("releases the waiter when the signal aborts", async () => {
+    const { distributor } = await setup();
+    const controller = new AbortController();
+    const waiting = distributor.waitForChange(0, 60_000, controller.signal);
+    controller.abort();
+    expect(await waiting).toBeNull();
+    expect(distributor.listenerCount()).toBe(0);
+    expect(await distributor.waitForChange(0, 60_000, AbortSignal.abort())).toBeNull();
+    expect(distributor.listenerCount()).toBe(0);
+  });
+});
