@@ -44,7 +44,11 @@ export function validatePolicy(value: unknown): PolicyParseResult {
   return invalid("invalid policy", toFieldIssues(result.issues));
 }
 
-function invalid(message: string, issues: FieldIssue[]): PolicyParseResult {
+/** The message names the first issue, so a terse client (curl) still shows what is wrong. */
+function invalid(what: string, issues: FieldIssue[]): PolicyParseResult {
+  const [first] = issues;
+  const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : "";
+  const message = first ? `${what}: ${first.path ? `${first.path}: ` : ""}${first.message}${more}` : what;
   return { success: false, code: "InvalidInput", message, issues };
 }
 

@@ -1,0 +1,68 @@
+import { type Context, Hono } from "hono";
+import { streamSSE } from "hono/streaming";
+import type { Distributor } from "../../distributor/index.ts";
+import { HfiError } from "../../store/index.ts";
+import { holdOpen } from "../connection.ts";
+
+export const DEFAULT_WAIT_SECONDS = 25;
+export const MAX_WAIT_SECONDS = 60;
+/** Extra idle time granted to a held long-poll beyond its wait, for the answer to be written. */
+const WAIT_GRACE_SECONDS = 10;
+
+export interface ConfigRouteOptions {
+  distributor: Distributor;
+  /** Silence after which an SSE stream gets a `: ping` comment. */
+  heartbeatMs: number;
+}
+
+/** `/v1/config`: the RuleSet, by long-poll (the filter) and by SSE (everything else). */
+export function configRoutes({ distributor, heartbeatMs }: ConfigRouteOptions): Hono {
+  const app = new Hono();
+
+  app.get("/", async (c) => {
+    const after = readCount(c, "after");
+    const waitSeconds = Math.min(readCount(c, "wait") ?? DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS);
+    holdOpen(c, waitSeconds + WAIT_GRACE_SECONDS);
+    const snapshot = await distributor.waitForChange(after, waitSeconds * 1000, c.req.raw.signal);
+    // "Nothing new" is a result, not an error; `after` is defined here, or the answer was immediate.
+    if (!snapshot) return c.body(null, 304, { ETag: `"${after}"` });
+    return c.body(snapshot.json, 200, { "Content-Type": "application/json", ETag: `"${snapshot.revision}"` });
+  });
+
+  app.get("/stream", (c) => {
+    // A reconnecting EventSource sends the last id it saw; it gets the config only if that changed.
+    const lastEventId = c.req.header("last-event-id") ?? "";
+    holdOpen(c, 0);
+    return streamSSE(c, async (stream) => {
+      const gone = new AbortController();
+      stream.onAbort(() => gone.abort());
+      c.req.raw.signal.addEventListener("abort", () => gone.abort(), { once: true });
+      let sent = /^\d+$/.test(lastEventId) ? Number(lastEventId) : undefined;
+      while (!gone.signal.aborted) {
+        const snapshot = await distributor.waitForChange(sent, heartbeatMs, gone.signal);
+        if (gone.signal.aborted) break;
+        if (snapshot) {
+          await stream.writeSSE({ event: "config", id: String(snapshot.revision), data: snapshot.json });
+          sent = snapshot.revision;
+        } else {
+          await stream.write(": ping\n\n");
+        }
+      }
+    });
+  });
+
+  return app;
+}
+
+/** An optional non-negative integer query parameter. */
+function readCount(c: Context, name: string): number | undefined {
+  const raw = c.req.query(name);
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value)) {
+    throw new HfiError("InvalidInput", `query parameter ${name} must be a non-negative integer`, [
+      { path: name, message: "must be a non-negative integer" },
+    ]);
+  }
+  return value;
+}

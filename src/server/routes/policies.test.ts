@@ -1,0 +1,153 @@
+import { describe, expect, test } from "bun:test";
+import type { PolicyList, StoredPolicy } from "../../store/index.ts";
+import { createTestApp, errorOf, jsonOf, POLICY_YAML, policyJson } from "../test-app.ts";
+
+const YAML = { "content-type": "application/yaml" };
+const JSON_TYPE = { "content-type": "application/json" };
+
+function body(value: unknown): string {
+  return JSON.stringify(value);
+}
+
+describe("POST /v1/policies", () => {
+  test("201 with the stored object, from YAML", async () => {
+    const { app } = await createTestApp();
+    const res = await app.request("/v1/policies", { method: "POST", headers: YAML, body: POLICY_YAML });
+    expect(res.status).toBe(201);
+    const stored = await jsonOf<StoredPolicy>(res);
+    expect(stored.metadata).toMatchObject({ name: "checkout-abort", resourceVersion: "1", generation: 1 });
+    expect(stored.spec.fault).toEqual({
+      percentage: 100,
+      abort: { httpStatus: 503, body: "fault injected" },
+    });
+  });
+
+  test("409 AlreadyExists for a taken name", async () => {
+    const { app } = await createTestApp();
+    const post = () =>
+      app.request("/v1/policies", { method: "POST", headers: JSON_TYPE, body: body(policyJson("a")) });
+    await post();
+    const res = await post();
+    expect(res.status).toBe(409);
+    expect(await errorOf(res)).toEqual({
+      code: "AlreadyExists",
+      message: 'policy "a" already exists',
+      details: [],
+    });
+  });
+
+  test("400 InvalidInput with the path of every bad field", async () => {
+    const { app } = await createTestApp();
+    const bad = policyJson("a", 700) as Record<string, unknown>;
+    bad.extra = 1;
+    const res = await app.request("/v1/policies", { method: "POST", headers: JSON_TYPE, body: body(bad) });
+    expect(res.status).toBe(400);
+    const error = await errorOf(res);
+    expect(error.code).toBe("InvalidInput");
+    expect(error.details).toEqual([
+      { path: "spec.fault.abort.httpStatus", message: "must be at most 599" },
+      { path: "extra", message: 'unknown field "extra"' },
+    ]);
+  });
+
+  test("400 for malformed YAML, never a 500", async () => {
+    const { app } = await createTestApp();
+    const res = await app.request("/v1/policies", { method: "POST", headers: YAML, body: "spec: [unclosed" });
+    expect(res.status).toBe(400);
+    expect(await errorOf(res)).toMatchObject({ code: "InvalidInput", details: [{ path: "" }] });
+  });
+
+  test("415 for a body that is neither JSON nor YAML", async () => {
+    const { app } = await createTestApp();
+    const res = await app.request("/v1/policies", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: POLICY_YAML,
+    });
+    expect(res.status).toBe(415);
+    expect((await errorOf(res)).code).toBe("UnsupportedMediaType");
+  });
+
+  test("413 for a body over 1 MiB, declared or streamed", async () => {
+    const { app } = await createTestApp();
+    const big = "x".repeat(1024 * 1024 + 1);
+    const declared = await app.request("/v1/policies", {
+      method: "POST",
+      headers: { ...YAML, "content-length": String(big.length) },
+      body: big,
+    });
+    expect(declared.status).toBe(413);
+    expect((await errorOf(declared)).code).toBe("PayloadTooLarge");
+    const streamed = await app.request("/v1/policies", {
+      method: "POST",
+      headers: YAML,
+      body: new Blob([big]).stream(),
+    });
+    expect(streamed.status).toBe(413);
+  });
+});
+
+describe("PUT /v1/policies/:name", () => {
+  const put = (app: Awaited<ReturnType<typeof createTestApp>>["app"], name: string, value: unknown) =>
+    app.request(`/v1/policies/${name}`, { method: "PUT", headers: JSON_TYPE, body: body(value) });
+
+  test("201 when created, 200 when updated", async () => {
+    const { app } = await createTestApp();
+    expect((await put(app, "a", policyJson("a", 500))).status).toBe(201);
+    const updated = await put(app, "a", policyJson("a", 503));
+    expect(updated.status).toBe(200);
+    expect((await jsonOf<StoredPolicy>(updated)).metadata).toMatchObject({
+      resourceVersion: "2",
+      generation: 2,
+    });
+  });
+
+  test("400 when the body's name is not the URL's", async () => {
+    const { app } = await createTestApp();
+    const res = await put(app, "a", policyJson("b"));
+    expect(res.status).toBe(400);
+    expect((await errorOf(res)).details).toEqual([
+      { path: "metadata.name", message: 'must equal the name in the URL ("a")' },
+    ]);
+  });
+
+  test("409 Conflict for a stale resourceVersion", async () => {
+    const { app } = await createTestApp();
+    await put(app, "a", policyJson("a", 500));
+    await put(app, "a", policyJson("a", 502));
+    const stale = policyJson("a", 503);
+    const res = await put(app, "a", { ...stale, metadata: { name: "a", resourceVersion: "1" } });
+    expect(res.status).toBe(409);
+    expect((await errorOf(res)).code).toBe("Conflict");
+  });
+});
+
+describe("GET and DELETE", () => {
+  test("list, get, delete, then 404", async () => {
+    const { app } = await createTestApp();
+    await app.request("/v1/policies", { method: "POST", headers: YAML, body: POLICY_YAML });
+
+    const list = await app.request("/v1/policies");
+    expect(list.status).toBe(200);
+    const { items, revision } = await jsonOf<PolicyList>(list);
+    expect([items.map((p) => p.metadata.name), revision]).toEqual([["checkout-abort"], 1]);
+
+    const got = await app.request("/v1/policies/checkout-abort");
+    expect(got.status).toBe(200);
+    const stored = await jsonOf<StoredPolicy>(got);
+
+    const deleted = await app.request("/v1/policies/checkout-abort", { method: "DELETE" });
+    expect(deleted.status).toBe(200);
+    expect(await jsonOf<StoredPolicy>(deleted)).toEqual(stored);
+
+    for (const method of ["GET", "DELETE"]) {
+      const res = await app.request("/v1/policies/checkout-abort", { method });
+      expect(res.status).toBe(404);
+      expect(await errorOf(res)).toEqual({
+        code: "NotFound",
+        message: 'policy "checkout-abort" not found',
+        details: [],
+      });
+    }
+  });
+});

@@ -1,0 +1,62 @@
+import { type Context, Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { type Policy, parsePolicyDocument } from "../../policy/index.ts";
+import { HfiError, type PolicyStore } from "../../store/index.ts";
+import type { Logger } from "../logger.ts";
+
+/** Largest request body accepted, in bytes. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** `/v1/policies`: the FaultInjectionPolicy resource, kubectl-style. */
+export function policyRoutes({ store, logger }: { store: PolicyStore; logger: Logger }): Hono {
+  const app = new Hono();
+  app.use(
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new HfiError("PayloadTooLarge", `request body exceeds ${MAX_BODY_BYTES} bytes`);
+      },
+    }),
+  );
+
+  app.post("/", async (c) => {
+    const policy = await store.create(await readPolicy(c));
+    logger.info("policy created", {
+      policy: policy.metadata.name,
+      revision: Number(policy.metadata.resourceVersion),
+    });
+    return c.json(policy, 201);
+  });
+
+  app.put("/:name", async (c) => {
+    const name = c.req.param("name");
+    const input = await readPolicy(c);
+    if (input.metadata.name !== name) {
+      throw new HfiError("InvalidInput", `metadata.name "${input.metadata.name}" does not match the URL`, [
+        { path: "metadata.name", message: `must equal the name in the URL ("${name}")` },
+      ]);
+    }
+    const { policy, created } = await store.createOrUpdate(input);
+    const revision = Number(policy.metadata.resourceVersion);
+    logger.info(created ? "policy created" : "policy updated", { policy: name, revision });
+    return c.json(policy, created ? 201 : 200);
+  });
+
+  app.get("/", async (c) => c.json(await store.list()));
+
+  app.get("/:name", async (c) => c.json(await store.get(c.req.param("name"))));
+
+  app.delete("/:name", async (c) => {
+    const policy = await store.delete(c.req.param("name"));
+    logger.info("policy deleted", { policy: policy.metadata.name });
+    return c.json(policy);
+  });
+
+  return app;
+}
+
+async function readPolicy(c: Context): Promise<Policy> {
+  const result = parsePolicyDocument(await c.req.text(), c.req.header("content-type"));
+  if (!result.success) throw new HfiError(result.code, result.message, result.issues);
+  return result.output;
+}
