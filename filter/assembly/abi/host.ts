@@ -1,0 +1,123 @@
+/**
+ * Typed wrappers over the raw imports: strings in, strings out, no pointers leak past this file.
+ * Every outgoing buffer is held in a managed local for the duration of the call (PROXY_WASM.md §4.4).
+ */
+import { BufferType, LogLevel, MapType, MetricType, NO_GRPC_STATUS, Status, WasiClock } from "./enums";
+import * as imports from "./imports";
+import {
+  clearOut,
+  KEY_SCRATCH,
+  KEY_SCRATCH_SIZE,
+  OUT_LEN,
+  OUT_PTR,
+  OUT_U64,
+  takeOutBytes,
+  takeOutString,
+} from "./memory";
+import { serializePairs } from "./pairs";
+
+export function log(level: LogLevel, message: string): void {
+  const bytes = String.UTF8.encode(message);
+  imports.proxy_log(level, changetype<usize>(bytes), bytes.byteLength);
+}
+
+/** Whether Envoy's wasm logger would print `level`; lets callers skip building the message. */
+export function logEnabled(level: LogLevel): bool {
+  if (imports.proxy_get_log_level(OUT_PTR) != Status.Ok) return true;
+  return load<u32>(OUT_PTR) <= <u32>level;
+}
+
+/** Value of a header, or null when absent. Only the first value of a repeated header (Envoy's choice). */
+export function getHeader(map: MapType, name: string): string | null {
+  const len = String.UTF8.byteLength(name);
+  let key: ArrayBuffer | null = null; // keeps a long name's bytes rooted during the call
+  let keyPtr = KEY_SCRATCH;
+  if (len <= KEY_SCRATCH_SIZE) {
+    String.UTF8.encodeUnsafe(changetype<usize>(name), name.length, KEY_SCRATCH);
+  } else {
+    key = String.UTF8.encode(name);
+    keyPtr = changetype<usize>(key);
+  }
+  clearOut();
+  const status = imports.proxy_get_header_map_value(map, keyPtr, len, OUT_PTR, OUT_LEN);
+  return status == Status.Ok ? takeOutString() : null;
+}
+
+/** The first `size` bytes of a host buffer, or null when the host has none in this callback. */
+export function getBuffer(type: BufferType, size: usize): ArrayBuffer | null {
+  clearOut();
+  if (imports.proxy_get_buffer_bytes(type, 0, size, OUT_PTR, OUT_LEN) != Status.Ok) return null;
+  return takeOutBytes();
+}
+
+/** Replies locally instead of forwarding; `headers` alternate names and values. */
+export function sendLocalResponse(status: u32, details: ArrayBuffer, body: string, headers: string[]): bool {
+  const bodyBytes = String.UTF8.encode(body);
+  const pairs = serializePairs(headers);
+  return (
+    imports.proxy_send_local_response(
+      status,
+      changetype<usize>(details),
+      details.byteLength,
+      changetype<usize>(bodyBytes),
+      bodyBytes.byteLength,
+      changetype<usize>(pairs),
+      pairs.byteLength,
+      NO_GRPC_STATUS,
+    ) == Status.Ok
+  );
+}
+
+/** Starts an HTTP callout to an Envoy cluster; the token, or -1 when the host refused the call. */
+export function httpCall(cluster: string, headers: string[], timeoutMs: u32): i64 {
+  const upstream = String.UTF8.encode(cluster);
+  const pairs = serializePairs(headers);
+  const status = imports.proxy_http_call(
+    changetype<usize>(upstream),
+    upstream.byteLength,
+    changetype<usize>(pairs),
+    pairs.byteLength,
+    0,
+    0,
+    0,
+    0,
+    timeoutMs,
+    OUT_PTR,
+  );
+  return status == Status.Ok ? <i64>load<u32>(OUT_PTR) : -1;
+}
+
+/** Period of this root context's timer; 0 stops it. Envoy restarts the countdown on every call. */
+export function setTickPeriod(periodMs: u32): void {
+  imports.proxy_set_tick_period_milliseconds(periodMs);
+}
+
+/** A metric id, or u32.MAX_VALUE (which the host rejects harmlessly) when the host refused. */
+export function defineMetric(type: MetricType, name: string): u32 {
+  const bytes = String.UTF8.encode(name);
+  if (imports.proxy_define_metric(type, changetype<usize>(bytes), bytes.byteLength, OUT_PTR) != Status.Ok) {
+    return u32.MAX_VALUE;
+  }
+  return load<u32>(OUT_PTR);
+}
+
+export function incrementMetric(id: u32, delta: i64): void {
+  imports.proxy_increment_metric(id, delta);
+}
+
+export function recordMetric(id: u32, value: u64): void {
+  imports.proxy_record_metric(id, value);
+}
+
+/** Monotonic clock in milliseconds, for deadlines. */
+export function nowMs(): u64 {
+  if (imports.clock_time_get(WasiClock.Monotonic, 1, OUT_U64) != 0) return 0;
+  return load<u64>(OUT_U64) / 1_000_000;
+}
+
+/** 64 bits from the host's CSPRNG, or 0 if it refused. */
+export function randomU64(): u64 {
+  store<u64>(OUT_U64, 0);
+  imports.random_get(OUT_U64, 8);
+  return load<u64>(OUT_U64);
+}

@@ -1,0 +1,27 @@
+/**
+ * Header maps in the ABI's "pairs" layout (PROXY_WASM.md §3.9), little-endian:
+ * u32 count, count × (u32 key_len, u32 value_len), then each key and value followed by a NUL byte.
+ * The host silently drops a malformed map, so the layout must be exact.
+ */
+
+/** Header list as alternating names and values: [name0, value0, name1, value1, …]. */
+export function serializePairs(flat: string[]): ArrayBuffer {
+  const count = flat.length >> 1;
+  let size = 4 + count * 8;
+  for (let i = 0; i < flat.length; i++) size += String.UTF8.byteLength(flat[i]) + 1;
+
+  const buf = new ArrayBuffer(size);
+  const base = changetype<usize>(buf);
+  store<u32>(base, count);
+  let lens = base + 4;
+  let data = base + 4 + <usize>count * 8;
+  for (let i = 0; i < flat.length; i++) {
+    const s = flat[i];
+    const n = String.UTF8.encodeUnsafe(changetype<usize>(s), s.length, data);
+    store<u32>(lens, <u32>n);
+    store<u8>(data + n, 0);
+    lens += 4;
+    data += n + 1;
+  }
+  return buf;
+}

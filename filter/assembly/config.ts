@@ -1,0 +1,55 @@
+/**
+ * Plugin configuration, a JSON string in the Envoy filter config (google.protobuf.StringValue):
+ * {"cluster":"hfi_control_plane","authority":"hfi-control-plane:8080","pollWaitSeconds":25}.
+ * Only `cluster` is required; unknown members are ignored.
+ */
+import { asObject, parseJson } from "./json";
+
+const DEFAULT_POLL_WAIT_SECONDS: f64 = 25;
+/** The control plane holds a long-poll for at most 60 s. */
+const MAX_POLL_WAIT_SECONDS: f64 = 60;
+
+export class PluginConfig {
+  constructor(
+    /** Envoy cluster that reaches the control plane. */
+    readonly cluster: string,
+    /** `:authority` of the polls; defaults to the cluster name. */
+    readonly authority: string,
+    readonly pollWaitSeconds: u32,
+  ) {}
+}
+
+export class ParsedConfig {
+  constructor(
+    readonly config: PluginConfig | null,
+    readonly error: string,
+  ) {}
+}
+
+export function parsePluginConfig(bytes: ArrayBuffer): ParsedConfig {
+  const obj = asObject(parseJson(bytes));
+  if (obj == null) return invalid("not a JSON object");
+  const cluster = obj.getString("cluster");
+  if (cluster == null || cluster.length == 0) return invalid("cluster: expected a non-empty string");
+
+  let authority = cluster;
+  if (obj.has("authority")) {
+    const value = obj.getString("authority");
+    if (value == null || value.length == 0) return invalid("authority: expected a non-empty string");
+    authority = value;
+  }
+
+  let wait = DEFAULT_POLL_WAIT_SECONDS;
+  if (obj.has("pollWaitSeconds")) {
+    wait = obj.getNumber("pollWaitSeconds");
+    // A non-number reads as NaN, which fails both comparisons.
+    if (!(wait >= 1 && wait <= MAX_POLL_WAIT_SECONDS) || Math.floor(wait) != wait) {
+      return invalid("pollWaitSeconds: expected an integer 1..60");
+    }
+  }
+  return new ParsedConfig(new PluginConfig(cluster, authority, <u32>wait), "");
+}
+
+function invalid(reason: string): ParsedConfig {
+  return new ParsedConfig(null, reason);
+}

@@ -1,0 +1,44 @@
+/** What each proxy_on_* export does, resolved to the context it concerns. Unknown ids are no-ops. */
+import { HeadersAction } from "../abi/enums";
+import { randomU64 } from "../abi/host";
+import { seedRandom } from "../random";
+import { createContext, deleteContext, ensureRoot, findRoot, findStream } from "./registry";
+
+/** May run once per plugin in the same VM; reseeding is harmless. */
+export function onVmStart(): bool {
+  seedRandom(randomU64());
+  return true;
+}
+
+export function onContextCreate(contextId: u32, parentId: u32): void {
+  createContext(contextId, parentId);
+}
+
+export function onConfigure(rootId: u32, configSize: usize): bool {
+  return ensureRoot(rootId).onConfigure(configSize);
+}
+
+export function onRequestHeaders(contextId: u32): HeadersAction {
+  const stream = findStream(contextId);
+  return stream != null ? stream.onRequestHeaders() : HeadersAction.Continue;
+}
+
+export function onTick(rootId: u32): void {
+  const root = findRoot(rootId);
+  if (root != null) root.onTick();
+}
+
+export function onHttpCallResponse(rootId: u32, token: u32, numHeaders: u32, bodySize: usize): void {
+  const root = findRoot(rootId);
+  if (root != null) root.onHttpCallResponse(token, numHeaders, bodySize);
+}
+
+export function onDone(contextId: u32): bool {
+  const root = findRoot(contextId);
+  if (root != null) root.onDone();
+  return true;
+}
+
+export function onDelete(contextId: u32): void {
+  deleteContext(contextId);
+}

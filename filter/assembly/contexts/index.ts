@@ -1,0 +1,10 @@
+export {
+  onConfigure,
+  onContextCreate,
+  onDelete,
+  onDone,
+  onHttpCallResponse,
+  onRequestHeaders,
+  onTick,
+  onVmStart,
+} from "./dispatch";

@@ -1,0 +1,20 @@
+/** Executing a matched rule's fault: the percentage draw and the abort itself. */
+import { sendLocalResponse } from "./abi/host";
+import { randomBelow } from "./random";
+import { AbortFault, MILLIONTHS_PER_HUNDRED_PERCENT, RuleFault } from "./rules";
+
+/** Shows up as %RESPONSE_CODE_DETAILS% in Envoy's access log. */
+const ABORT_DETAILS = String.UTF8.encode("hfi_fault_abort");
+const FAULT_HEADER = "x-hfi-fault";
+
+/** Whether this request is in the faulted share; 100% and 0% skip the draw. */
+export function isSampled(fault: RuleFault): bool {
+  const share = fault.percentageMillionths;
+  if (share >= MILLIONTHS_PER_HUNDRED_PERCENT) return true;
+  return share != 0 && randomBelow(MILLIONTHS_PER_HUNDRED_PERCENT) < share;
+}
+
+/** Answers the request locally with the abort's status and body, naming the rule in x-hfi-fault. */
+export function injectAbort(ruleName: string, abort: AbortFault): void {
+  sendLocalResponse(abort.httpStatus, ABORT_DETAILS, abort.body, [FAULT_HEADER, ruleName]);
+}

@@ -1,0 +1,2 @@
+export { parseJson } from "./parse";
+export { asObject, JsonArray, JsonKind, JsonNumber, JsonObject, JsonString, JsonValue } from "./value";

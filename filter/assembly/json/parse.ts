@@ -1,0 +1,241 @@
+/**
+ * A strict RFC 8259 JSON reader over UTF-8 bytes. Malformed input, trailing bytes or nesting deeper
+ * than MAX_DEPTH give null — never a trap — because its input comes from the network.
+ */
+import { JsonArray, JsonBool, JsonKind, JsonNumber, JsonObject, JsonString, JsonValue } from "./value";
+
+const MAX_DEPTH = 32;
+
+const QUOTE: u8 = 0x22;
+const BACKSLASH: u8 = 0x5c;
+const COMMA: u8 = 0x2c;
+const COLON: u8 = 0x3a;
+const MINUS: u8 = 0x2d;
+const DOT: u8 = 0x2e;
+
+export function parseJson(bytes: ArrayBuffer): JsonValue | null {
+  const reader = new Reader(bytes);
+  const value = reader.value(0);
+  reader.skipSpace();
+  return value != null && reader.atEnd() ? value : null;
+}
+
+class Reader {
+  private pos: i32 = 0;
+  private readonly len: i32;
+  private readonly base: usize;
+
+  constructor(private readonly bytes: ArrayBuffer) {
+    this.len = bytes.byteLength;
+    this.base = changetype<usize>(bytes);
+  }
+
+  atEnd(): bool {
+    return this.pos >= this.len;
+  }
+
+  /** The byte at the cursor, or 0 at the end (0 is never valid outside strings). */
+  private peek(): u8 {
+    return this.pos < this.len ? load<u8>(this.base + this.pos) : 0;
+  }
+
+  skipSpace(): void {
+    while (this.pos < this.len) {
+      const c = load<u8>(this.base + this.pos);
+      if (c != 0x20 && c != 0x0a && c != 0x0d && c != 0x09) return;
+      this.pos++;
+    }
+  }
+
+  value(depth: i32): JsonValue | null {
+    if (depth > MAX_DEPTH) return null;
+    this.skipSpace();
+    const c = this.peek();
+    if (c == 0x7b) return this.object(depth + 1);
+    if (c == 0x5b) return this.array(depth + 1);
+    if (c == QUOTE) {
+      const s = this.string();
+      return s != null ? new JsonString(s) : null;
+    }
+    if (c == MINUS || isDigit(c)) return this.number();
+    if (this.literal("true")) return new JsonBool(true);
+    if (this.literal("false")) return new JsonBool(false);
+    if (this.literal("null")) return new JsonValue(JsonKind.Null);
+    return null;
+  }
+
+  private object(depth: i32): JsonObject | null {
+    this.pos++; // '{'
+    const obj = new JsonObject();
+    this.skipSpace();
+    if (this.peek() == 0x7d) {
+      this.pos++;
+      return obj;
+    }
+    while (true) {
+      this.skipSpace();
+      if (this.peek() != QUOTE) return null;
+      const key = this.string();
+      if (key == null) return null;
+      this.skipSpace();
+      if (this.peek() != COLON) return null;
+      this.pos++;
+      const v = this.value(depth);
+      if (v == null) return null;
+      obj.keys.push(key);
+      obj.values.push(v);
+      this.skipSpace();
+      const c = this.peek();
+      this.pos++;
+      if (c == 0x7d) return obj;
+      if (c != COMMA) return null;
+    }
+  }
+
+  private array(depth: i32): JsonArray | null {
+    this.pos++; // '['
+    const arr = new JsonArray();
+    this.skipSpace();
+    if (this.peek() == 0x5d) {
+      this.pos++;
+      return arr;
+    }
+    while (true) {
+      const v = this.value(depth);
+      if (v == null) return null;
+      arr.items.push(v);
+      this.skipSpace();
+      const c = this.peek();
+      this.pos++;
+      if (c == 0x5d) return arr;
+      if (c != COMMA) return null;
+    }
+  }
+
+  /** A string starting at the opening quote. Runs without escapes are decoded straight from the bytes. */
+  private string(): string | null {
+    this.pos++; // opening quote
+    let out = "";
+    let runStart = this.pos;
+    while (this.pos < this.len) {
+      const c = load<u8>(this.base + this.pos);
+      if (c == QUOTE) {
+        const run = this.decodeRun(runStart);
+        this.pos++;
+        return out.length == 0 ? run : out + run;
+      }
+      if (c < 0x20) return null;
+      if (c != BACKSLASH) {
+        this.pos++;
+        continue;
+      }
+      out += this.decodeRun(runStart);
+      this.pos++;
+      const unit = this.escape();
+      if (unit < 0) return null;
+      out += String.fromCharCode(unit);
+      runStart = this.pos;
+    }
+    return null;
+  }
+
+  private decodeRun(start: i32): string {
+    return start < this.pos ? String.UTF8.decodeUnsafe(this.base + start, this.pos - start) : "";
+  }
+
+  /** The UTF-16 code unit of the escape after a backslash, or -1. Surrogate pairs arrive as two escapes. */
+  private escape(): i32 {
+    const c = this.peek();
+    this.pos++;
+    if (c == QUOTE || c == BACKSLASH || c == 0x2f) return c;
+    if (c == 0x62) return 0x08; // b
+    if (c == 0x66) return 0x0c; // f
+    if (c == 0x6e) return 0x0a; // n
+    if (c == 0x72) return 0x0d; // r
+    if (c == 0x74) return 0x09; // t
+    if (c != 0x75 || this.pos + 4 > this.len) return -1; // u
+    let unit = 0;
+    for (let i = 0; i < 4; i++) {
+      const h = hexValue(load<u8>(this.base + this.pos++));
+      if (h < 0) return -1;
+      unit = (unit << 4) | h;
+    }
+    return unit;
+  }
+
+  /**
+   * A number, converted without strtod (which would double the module's size): exact for integers
+   * up to 2^53 — all the RuleSet has — and within a few ulps otherwise.
+   */
+  private number(): JsonNumber | null {
+    const negative = this.peek() == MINUS;
+    if (negative) this.pos++;
+    let mantissa: f64 = 0;
+    let exponent: i32 = 0;
+    if (this.peek() == 0x30) {
+      this.pos++; // no further integer digits after a leading zero
+    } else if (isDigit(this.peek())) {
+      while (isDigit(this.peek())) mantissa = mantissa * 10 + <f64>(this.take() - 0x30);
+    } else {
+      return null;
+    }
+    if (this.peek() == DOT) {
+      this.pos++;
+      if (!isDigit(this.peek())) return null;
+      while (isDigit(this.peek())) {
+        mantissa = mantissa * 10 + <f64>(this.take() - 0x30);
+        exponent--;
+      }
+    }
+    const e = this.peek();
+    if (e == 0x65 || e == 0x45) {
+      this.pos++;
+      const sign = this.peek();
+      if (sign == 0x2b || sign == MINUS) this.pos++;
+      if (!isDigit(this.peek())) return null;
+      let digits = 0;
+      while (isDigit(this.peek())) digits = min(digits * 10 + (this.take() - 0x30), 100_000);
+      exponent += sign == MINUS ? -digits : digits;
+    }
+    const value = scaleByPowerOfTen(mantissa, exponent);
+    return new JsonNumber(negative ? -value : value);
+  }
+
+  private take(): i32 {
+    return load<u8>(this.base + this.pos++);
+  }
+
+  /** Consumes one or more digits; false when there were none. */
+  private digits(): bool {
+    const start = this.pos;
+    while (isDigit(this.peek())) this.pos++;
+    return this.pos > start;
+  }
+
+  private literal(word: string): bool {
+    const n = word.length;
+    if (this.pos + n > this.len) return false;
+    for (let i = 0; i < n; i++) {
+      if (<i32>load<u8>(this.base + this.pos + i) != word.charCodeAt(i)) return false;
+    }
+    this.pos += n;
+    return true;
+  }
+}
+
+function scaleByPowerOfTen(x: f64, exponent: i32): f64 {
+  for (; exponent > 0 && x != 0 && x != Infinity; exponent--) x *= 10;
+  for (; exponent < 0 && x != 0; exponent++) x /= 10;
+  return x;
+}
+
+function isDigit(c: u8): bool {
+  return c >= 0x30 && c <= 0x39;
+}
+
+function hexValue(c: u8): i32 {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x61 && c <= 0x66) return c - 0x57;
+  if (c >= 0x41 && c <= 0x46) return c - 0x37;
+  return -1;
+}

@@ -1,0 +1,1 @@
+export { Subscriber } from "./subscriber";
