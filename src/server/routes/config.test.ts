@@ -1,0 +1,144 @@
+import { describe, expect, test } from "bun:test";
+import { validatePolicy } from "../../policy/index.ts";
+import type { PolicyStore } from "../../store/index.ts";
+import { createTestApp, errorOf, policyJson } from "../test-app.ts";
+
+async function addPolicy(store: PolicyStore, name: string): Promise<void> {
+  const result = validatePolicy(policyJson(name));
+  if (!result.success) throw new Error("invalid test policy");
+  await store.create(result.output);
+}
+
+describe("GET /v1/config (long-poll)", () => {
+  test("200 at once without `after`, with the RuleSet and its ETag", async () => {
+    const { app, distributor } = await createTestApp();
+    const res = await app.request("/v1/config");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("etag")).toBe('"0"');
+    expect(res.headers.get("content-type")).toBe("application/json");
+    expect(await res.text()).toBe(distributor.current().json);
+  });
+
+  test("200 at once when `after` differs, even if it is greater", async () => {
+    const { app } = await createTestApp();
+    const res = await app.request("/v1/config?after=42&wait=30");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("etag")).toBe('"0"');
+  });
+
+  test("held until a change, then 200 with the new revision", async () => {
+    const { app, store } = await createTestApp();
+    let settled = false;
+    const pending = Promise.resolve(app.request("/v1/config?after=0&wait=10")).then((res) => {
+      settled = true;
+      return res;
+    });
+    await Bun.sleep(50);
+    expect(settled).toBe(false);
+    await addPolicy(store, "a");
+    const res = await pending;
+    expect(res.status).toBe(200);
+    expect(res.headers.get("etag")).toBe('"1"');
+    expect(JSON.parse(await res.text())).toMatchObject({ revision: 1, rules: [{ name: "a" }] });
+  });
+
+  test("304 with an empty body when nothing changes within `wait`", async () => {
+    const { app, distributor } = await createTestApp();
+    const started = performance.now();
+    const res = await app.request("/v1/config?after=0&wait=1");
+    expect(performance.now() - started).toBeGreaterThanOrEqual(950);
+    expect(res.status).toBe(304);
+    expect(res.headers.get("etag")).toBe('"0"');
+    expect(await res.text()).toBe("");
+    expect(distributor.listenerCount()).toBe(0);
+  });
+
+  test("a client that goes away releases its waiter", async () => {
+    const { app, distributor } = await createTestApp();
+    const controller = new AbortController();
+    const request = new Request("http://hfi/v1/config?after=0&wait=60", { signal: controller.signal });
+    const pending = Promise.resolve(app.request(request));
+    await Bun.sleep(20);
+    expect(distributor.listenerCount()).toBe(1);
+    controller.abort();
+    await pending.catch(() => {});
+    expect(distributor.listenerCount()).toBe(0);
+  });
+
+  test.each([
+    ["after=abc", "after"],
+    ["after=", "after"],
+    ["after=1.5", "after"],
+    ["wait=-1", "wait"],
+    ["wait=2s", "wait"],
+    ["after=0&wait=1e3", "wait"],
+  ])("400 for %s", async (query, path) => {
+    const { app } = await createTestApp();
+    const res = await app.request(`/v1/config?${query}`);
+    expect(res.status).toBe(400);
+    expect(await errorOf(res)).toMatchObject({ code: "InvalidInput", details: [{ path }] });
+  });
+});
+
+/** Reads an SSE response frame by frame (a frame ends with a blank line). */
+function frameReader(res: Response) {
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  let buffered = "";
+  return {
+    async next(): Promise<string> {
+      while (!buffered.includes("\n\n")) {
+        const { done, value } = await reader.read();
+        if (done) throw new Error(`stream ended; unread: ${JSON.stringify(buffered)}`);
+        buffered += decoder.decode(value, { stream: true });
+      }
+      const end = buffered.indexOf("\n\n") + 2;
+      const frame = buffered.slice(0, end);
+      buffered = buffered.slice(end);
+      return frame;
+    },
+    cancel: () => reader.cancel(),
+  };
+}
+
+describe("GET /v1/config/stream (SSE)", () => {
+  test("the full config at connect, one event per change, unsubscribed on disconnect", async () => {
+    const { app, store, distributor } = await createTestApp({ heartbeatMs: 60_000 });
+    const res = await app.request("/v1/config/stream");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/event-stream");
+    const frames = frameReader(res);
+    expect(await frames.next()).toBe(`event: config\ndata: ${distributor.current().json}\nid: 0\n\n`);
+
+    await addPolicy(store, "a");
+    const change = await frames.next();
+    expect(change).toBe(`event: config\ndata: ${distributor.current().json}\nid: 1\n\n`);
+    expect(distributor.current().ruleSet.rules).toHaveLength(1);
+    await Bun.sleep(10); // the stream's loop is waiting for the next change again
+    expect(distributor.listenerCount()).toBe(1);
+
+    await frames.cancel();
+    await Bun.sleep(10);
+    expect(distributor.listenerCount()).toBe(0);
+  });
+
+  test("a `: ping` comment after each quiet heartbeat interval", async () => {
+    const { app } = await createTestApp({ heartbeatMs: 30 });
+    const frames = frameReader(await app.request("/v1/config/stream"));
+    expect(await frames.next()).toStartWith("event: config\n");
+    expect(await frames.next()).toBe(": ping\n\n");
+    expect(await frames.next()).toBe(": ping\n\n");
+    await frames.cancel();
+  });
+
+  test("a reconnect with Last-Event-ID equal to the current revision gets no repeat", async () => {
+    const { app, store, distributor } = await createTestApp({ heartbeatMs: 30 });
+    await addPolicy(store, "a");
+    await distributor.waitForChange(0, 1000);
+    const frames = frameReader(await app.request("/v1/config/stream", { headers: { "last-event-id": "1" } }));
+    expect(await frames.next()).toBe(": ping\n\n");
+    await addPolicy(store, "b");
+    expect(await frames.next()).toStartWith("event: config\ndata: ");
+    await frames.cancel();
+  });
+});

@@ -1,0 +1,85 @@
+import { describe, expect, test } from "bun:test";
+import { createConsola } from "consola";
+import { parseListen, startServer } from "./serve.ts";
+import { policyJson } from "./test-app.ts";
+
+describe("parseListen", () => {
+  test.each([
+    ["0.0.0.0:8080", "0.0.0.0", 8080],
+    ["127.0.0.1:0", "127.0.0.1", 0],
+    [":9090", "0.0.0.0", 9090],
+    ["[::1]:8080", "::1", 8080],
+    ["localhost:80", "localhost", 80],
+  ])("%s", (listen, hostname, port) => {
+    expect(parseListen(listen)).toEqual({ hostname, port });
+  });
+
+  test.each(["8080", "host", "host:99999", "::1:8080", "host:port"])("%s is refused", (listen) => {
+    expect(() => parseListen(listen)).toThrow("invalid listen address");
+  });
+});
+
+/** Resolves when the server closes a connection left idle after one request. */
+function idleConnectionClosed(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    Bun.connect({
+      hostname: "127.0.0.1",
+      port,
+      socket: {
+        open: (socket) => void socket.write("GET /healthz HTTP/1.1\r\nHost: hfi\r\n\r\n"),
+        data: () => {},
+        close: () => resolve(),
+        error: (_socket, err) => reject(err),
+      },
+    }).catch(reject);
+  });
+}
+
+describe("startServer on Bun.serve", () => {
+  test(
+    "a held long-poll and a quiet SSE stream outlive Bun's 10 s idle timeout",
+    async () => {
+      const logger = createConsola({ level: -999 });
+      const server = await startServer({ listen: "127.0.0.1:0", logger, heartbeatMs: 60_000 });
+      try {
+        const started = performance.now();
+        const longPoll = fetch(`${server.url}/v1/config?after=0&wait=30`);
+        const stream = await fetch(`${server.url}/v1/config/stream`);
+        const events = (stream.body as ReadableStream<Uint8Array>).getReader();
+        const nextText = async () => new TextDecoder().decode((await events.read()).value);
+        expect(await nextText()).toStartWith("event: config\ndata: ");
+        // Proof that the default still applies to ordinary connections, so the wait below means something.
+        const idleClosed = idleConnectionClosed(server.port);
+
+        await Bun.sleep(12_000);
+        const put = await fetch(`${server.url}/v1/policies/a`, {
+          method: "PUT",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(policyJson("a")),
+        });
+        expect(put.status).toBe(201);
+
+        const answer = await longPoll;
+        expect(performance.now() - started).toBeGreaterThan(11_500);
+        expect(answer.status).toBe(200);
+        expect(answer.headers.get("etag")).toBe('"1"');
+        expect(await nextText()).toContain("\nid: 1\n\n");
+        await idleClosed;
+        await events.cancel();
+      } finally {
+        await server.stop();
+      }
+    },
+    { timeout: 30_000 },
+  );
+
+  test("stop() ends open streams", async () => {
+    const server = await startServer({ listen: "127.0.0.1:0", logger: createConsola({ level: -999 }) });
+    const stream = await fetch(`${server.url}/v1/config/stream`);
+    const events = (stream.body as ReadableStream<Uint8Array>).getReader();
+    await events.read();
+    await server.stop();
+    const end = await events.read().catch(() => ({ done: true }));
+    expect(end.done).toBe(true);
+  });
+});
