@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { createConsola } from "consola";
 import { parseListen, startServer } from "./serve.ts";
-import { policyJson } from "./test-app.ts";
+import { createTestApp, policyJson } from "./test-app.ts";
 
 describe("parseListen", () => {
   test.each([
@@ -81,5 +81,26 @@ describe("startServer on Bun.serve", () => {
     await server.stop();
     const end = await events.read().catch(() => ({ done: true }));
     expect(end.done).toBe(true);
+  });
+
+  test("clients that disconnect release their long-poll and SSE subscriptions", async () => {
+    const { app, distributor } = await createTestApp({ heartbeatMs: 60_000 });
+    const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: app.fetch });
+    try {
+      for (const path of ["v1/config?after=0&wait=30", "v1/config/stream"]) {
+        const client = new AbortController();
+        const done = fetch(`${server.url}${path}`, { signal: client.signal })
+          .then((res) => res.text())
+          .catch(() => "aborted");
+        await Bun.sleep(100);
+        expect(distributor.listenerCount()).toBe(1);
+        client.abort();
+        await done;
+        await Bun.sleep(100);
+        expect(distributor.listenerCount()).toBe(0);
+      }
+    } finally {
+      await server.stop(true);
+    }
   });
 });
