@@ -27,11 +27,17 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const store =
     options.store ??
     createMemoryStore({ onWatcherError: (err) => logger.error("policy watch listener failed", err) });
+  const { hostname, port } = parseListen(options.listen ?? "0.0.0.0:8080");
   const distributor = await createDistributor(store, { logger });
   const app = createApp({ store, distributor, logger, heartbeatMs: options.heartbeatMs });
-  const { hostname, port } = parseListen(options.listen ?? "0.0.0.0:8080");
-  // The default idleTimeout (10 s) stays for ordinary requests; held ones extend their own (connection.ts).
-  const server = Bun.serve({ hostname, port, fetch: app.fetch });
+  let server: Bun.Server<undefined>;
+  try {
+    // The default idleTimeout (10 s) stays for ordinary requests; held ones extend their own (connection.ts).
+    server = Bun.serve({ hostname, port, fetch: app.fetch });
+  } catch (err) {
+    distributor.close();
+    throw err;
+  }
   const url = `http://${clientHost(hostname)}:${server.port}`;
   logger.info("control plane listening", { url, listen: `${hostname}:${server.port}` });
   return {

@@ -4,8 +4,8 @@ import type { Distributor } from "../../distributor/index.ts";
 import { HfiError } from "../../store/index.ts";
 import { holdOpen } from "../connection.ts";
 
-export const DEFAULT_WAIT_SECONDS = 25;
-export const MAX_WAIT_SECONDS = 60;
+const DEFAULT_WAIT_SECONDS = 25;
+const MAX_WAIT_SECONDS = 60;
 /** Extra idle time granted to a held long-poll beyond its wait, for the answer to be written. */
 const WAIT_GRACE_SECONDS = 10;
 
