@@ -68,11 +68,14 @@ test("a policy applied to hfi serve aborts matching requests in Envoy and stops 
   expect(healed.headers.get("x-hfi-fault")).toBeNull();
 }, 20_000);
 
-test("Envoy exposes the filter's metrics without the wasmcustom namespace", async () => {
-  const stats = await fetch(`${stack.adminUrl}/stats?filter=^hfi\\.`).then((r) => r.text());
-  const aborts = Number(/^hfi\.faults\.aborts_total: (\d+)$/m.exec(stats)?.[1]);
+// Envoy 1.40's /stats keeps the `wasmcustom.` namespace in front of custom Wasm metrics (contrary to
+// PROXY_WASM.md §3.7); /stats/prometheus strips it. See docs/FILTER.md.
+test("Envoy exposes the filter's metrics in /stats and /stats/prometheus", async () => {
+  const stats = await fetch(`${stack.adminUrl}/stats?filter=hfi\\.`).then((r) => r.text());
+  const aborts = Number(/^wasmcustom\.hfi\.faults\.aborts_total: (\d+)$/m.exec(stats)?.[1]);
   expect(aborts).toBeGreaterThanOrEqual(10);
-  expect(stats).toMatch(/^hfi\.config\.revision: [1-9]\d*$/m);
+  expect(stats).toMatch(/^wasmcustom\.hfi\.config\.revision: [1-9]\d*$/m);
   const prometheus = await fetch(`${stack.adminUrl}/stats/prometheus`).then((r) => r.text());
-  expect(prometheus).toMatch(/^hfi_faults_aborts_total\{?.*\}? \d+$/m);
+  expect(prometheus).toMatch(/^hfi_faults_aborts_total\{\} [1-9]\d*$/m);
+  expect(prometheus).toMatch(/^hfi_config_revision\{\} [1-9]\d*$/m);
 });

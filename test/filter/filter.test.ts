@@ -87,12 +87,25 @@ describe("subscriber", () => {
     expect(host.tickPeriodMs).toBe(0);
   });
 
-  test("polls again at once after a 304", async () => {
+  test("polls again at once after a held 304", async () => {
     const host = await hostWithRules();
-    const poll = host.httpCalls[0]!;
-    host.respond(poll.token, { status: 304 });
+    host.advance(25_000);
+    host.respond(host.httpCalls[0]!.token, { status: 304 });
     expect(host.httpCalls).toHaveLength(1);
     expect(header(host.httpCalls[0]!.headers, ":path")).toBe(`/v1/config?after=${BASIC.revision}&wait=25`);
+  });
+
+  test("spaces polls out when 304s come back without being held (no poll storm)", async () => {
+    const host = await hostWithRules();
+    host.respond(host.httpCalls[0]!.token, { status: 304 });
+    expect(host.httpCalls).toHaveLength(0);
+    expect(host.tickPeriodMs).toBeGreaterThan(0);
+    host.advance(999);
+    host.tick();
+    expect(host.httpCalls).toHaveLength(0);
+    host.advance(1);
+    host.tick();
+    expect(host.httpCalls).toHaveLength(1);
   });
 
   test("keeps the last good rules and backs off while the control plane is away", async () => {

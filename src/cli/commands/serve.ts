@@ -1,5 +1,4 @@
 import { defineCommand } from "citty";
-import { consola } from "consola";
 import { startServer } from "../../server/index.ts";
 
 export default defineCommand({
@@ -15,6 +14,5 @@ export default defineCommand({
     };
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
-    consola.info(`hfi control plane listening on ${server.url}`);
   },
 });
