@@ -20,11 +20,19 @@ const commit = (await $`git rev-parse HEAD`.cwd(root).text()).trim();
 const envoyVersion = (await $`${root}.tools/venv/bin/envoy --version`.text()).trim();
 mkdirSync(`${root}bench/results`, { recursive: true });
 const results: Record<string, BenchResult> = {};
-for (const name of names.length ? names : Object.keys(BENCHMARKS)) {
+const selected = Object.entries(BENCHMARKS).filter(([name]) => names.length === 0 || names.includes(name));
+for (const [name, run] of selected) {
   console.log(`running ${name}${ctx.quick ? " (quick)" : ""}…`);
-  const result = await BENCHMARKS[name]!(ctx);
+  const result = await run(ctx);
   results[name] = result;
-  const record = { name, commit, envoyVersion, bunVersion: Bun.version, command: process.argv.join(" "), ...result };
+  const record = {
+    name,
+    commit,
+    envoyVersion,
+    bunVersion: Bun.version,
+    command: process.argv.join(" "),
+    ...result,
+  };
   writeFileSync(`${root}bench/results/${name}.json`, `${JSON.stringify(record, null, 2)}\n`);
 }
 const table = toMarkdown(results);

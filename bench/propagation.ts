@@ -27,7 +27,11 @@ export async function propagation(ctx: BenchContext) {
         metadata: { name: "bench-abort" },
         spec: { match: { path: { prefix: "/bench" } }, fault: { abort: { httpStatus: 503 } } },
       });
-      const put = await fetch(policyUrl, { method: "PUT", headers: { "content-type": "application/json" }, body });
+      const put = await fetch(policyUrl, {
+        method: "PUT",
+        headers: { "content-type": "application/json" },
+        body,
+      });
       if (put.status !== 201) throw new Error(`PUT answered ${put.status}`);
       applyMs.push(await firstStatus(503));
       await fetch(policyUrl, { method: "DELETE" });
@@ -40,7 +44,11 @@ export async function propagation(ctx: BenchContext) {
     samples: { applyMs, deleteMs },
     rows: [
       { figure: "PUT → first 503 via Envoy (ms, median / p99)", ...summarize(applyMs), target: "p99 ≤ 50" },
-      { figure: "DELETE → first 200 via Envoy (ms, median / p99)", ...summarize(deleteMs), target: "p99 ≤ 50" },
+      {
+        figure: "DELETE → first 200 via Envoy (ms, median / p99)",
+        ...summarize(deleteMs),
+        target: "p99 ≤ 50",
+      },
     ],
   };
 }

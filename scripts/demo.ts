@@ -10,10 +10,13 @@ const root = new URL("..", import.meta.url).pathname;
 const exitWhenDone = process.argv.includes("--exit");
 const POLICY = "checkout-abort";
 
-const step = (text: string) => console.log(`\n\x1b[1m==> ${text}\x1b[0m`);
+const bold = process.stdout.isTTY && !process.env.NO_COLOR;
+const step = (text: string) => console.log(bold ? `\n\x1b[1m==> ${text}\x1b[0m` : `\n==> ${text}`);
+const shellQuote = (arg: string) =>
+  /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`;
 
 async function curl(args: string[]): Promise<string> {
-  console.log(`$ curl ${args.join(" ")}`);
+  console.log(`$ curl ${args.map(shellQuote).join(" ")}`);
   const out = await $`curl -sS -i ${args}`.nothrow().text();
   console.log(out.trimEnd());
   return out;

@@ -39,7 +39,9 @@ async function expectStatusSoon(path: string, method: string, status: number, ti
     if (streak >= times) return last;
     if (streak === 0) await Bun.sleep(20);
   }
-  throw new Error(`${method} ${path}: wanted ${times}× ${status} within ${PROPAGATION_LIMIT_MS} ms, last ${last?.status}`);
+  throw new Error(
+    `${method} ${path}: wanted ${times}× ${status} within ${PROPAGATION_LIMIT_MS} ms, last ${last?.status}`,
+  );
 }
 
 test("a policy applied to hfi serve aborts matching requests in Envoy and stops when deleted", async () => {

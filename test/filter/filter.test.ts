@@ -11,7 +11,11 @@ const root = new URL("../..", import.meta.url).pathname;
 const WASM = new Uint8Array(readFileSync(`${root}dist/hfi-filter.wasm`));
 const FIXTURE = readFileSync(`${root}test/fixtures/rulesets/basic.ruleset.json`, "utf8");
 const BASIC: RuleSet = JSON.parse(FIXTURE);
-const CONFIG = JSON.stringify({ cluster: "hfi_control_plane", authority: "cp.test:8080", pollWaitSeconds: 25 });
+const CONFIG = JSON.stringify({
+  cluster: "hfi_control_plane",
+  authority: "cp.test:8080",
+  pollWaitSeconds: 25,
+});
 
 async function startedHost(config = CONFIG, randomSeed?: number): Promise<ProxyWasmHost> {
   const host = await ProxyWasmHost.load(WASM, { pluginConfig: config, randomSeed });
@@ -49,7 +53,9 @@ describe("configuration", () => {
   test("accepts the plugin configuration and imports only what Envoy provides", async () => {
     const imports = WebAssembly.Module.imports(new WebAssembly.Module(WASM));
     for (const { module, name } of imports) {
-      expect(module === "wasi_snapshot_preview1" || (module === "env" && name.startsWith("proxy_"))).toBe(true);
+      expect(module === "wasi_snapshot_preview1" || (module === "env" && name.startsWith("proxy_"))).toBe(
+        true,
+      );
     }
     await startedHost();
   });
@@ -147,7 +153,10 @@ describe("subscriber", () => {
 
   test("an empty RuleSet removes every fault", async () => {
     const host = await hostWithRules();
-    host.respond(host.httpCalls[0]!.token, { status: 200, body: JSON.stringify({ format: 1, revision: 4, rules: [] }) });
+    host.respond(host.httpCalls[0]!.token, {
+      status: 200,
+      body: JSON.stringify({ format: 1, revision: 4, rules: [] }),
+    });
     const stream = host.request(req("POST", "/api/checkout"));
     expect(stream.action).toBe(Action.Continue);
     expect(stream.localResponse).toBeUndefined();
@@ -177,7 +186,10 @@ describe("matching and abort", () => {
   });
 
   test("method mismatch and path mismatch pass through", () => {
-    for (const stream of [host.request(req("GET", "/api/checkout")), host.request(req("POST", "/api/check"))]) {
+    for (const stream of [
+      host.request(req("GET", "/api/checkout")),
+      host.request(req("POST", "/api/check")),
+    ]) {
       expect(stream.action).toBe(Action.Continue);
       expect(stream.localResponse).toBeUndefined();
     }
@@ -197,7 +209,9 @@ describe("matching and abort", () => {
   });
 
   test("header value is compared exactly; rule order decides (priority first)", () => {
-    const streams = Array.from({ length: 40 }, () => host.request(req("GET", "/api/profile", [["x-user", "test"]])));
+    const streams = Array.from({ length: 40 }, () =>
+      host.request(req("GET", "/api/profile", [["x-user", "test"]])),
+    );
     const aborted = streams.filter((s) => s.localResponse);
     expect(aborted.length).toBeGreaterThan(0);
     for (const s of aborted) {

@@ -83,7 +83,10 @@ export class ProxyWasmHost {
     const bytes = typeof wasm === "string" ? new Uint8Array(await Bun.file(wasm).arrayBuffer()) : wasm;
     const host = new ProxyWasmHost(options);
     const module = new WebAssembly.Module(bytes);
-    const instance = new WebAssembly.Instance(module, host.#imports(module));
+    const instance = new WebAssembly.Instance(
+      module,
+      host.#imports(module) as ConstructorParameters<typeof WebAssembly.Instance>[1],
+    );
     host.#exports = instance.exports as unknown as Exports;
     host.#exports._initialize?.();
     return host;
@@ -93,7 +96,11 @@ export class ProxyWasmHost {
   start(): boolean {
     this.#call("proxy_on_context_create", ROOT_ID, 0);
     this.#buffers.set(BufferType.VmConfiguration, utf8.encode(this.options.vmConfig ?? ""));
-    const started = this.#call("proxy_on_vm_start", ROOT_ID, this.#buffers.get(BufferType.VmConfiguration)!.length);
+    const started = this.#call(
+      "proxy_on_vm_start",
+      ROOT_ID,
+      this.#buffers.get(BufferType.VmConfiguration)!.length,
+    );
     this.#buffers.delete(BufferType.VmConfiguration);
     if (!started) return false;
     const config = utf8.encode(this.options.pluginConfig);
@@ -123,7 +130,14 @@ export class ProxyWasmHost {
       response.status === null ? [] : [[":status", String(response.status)], ...(response.headers ?? [])];
     this.#buffers.set(BufferType.HttpCallResponseBody, body);
     try {
-      this.#call("proxy_on_http_call_response", ROOT_ID, token, this.#callResponseHeaders.length, body.length, 0);
+      this.#call(
+        "proxy_on_http_call_response",
+        ROOT_ID,
+        token,
+        this.#callResponseHeaders.length,
+        body.length,
+        0,
+      );
     } finally {
       this.#callResponseHeaders = [];
       this.#buffers.delete(BufferType.HttpCallResponseBody);
@@ -214,7 +228,7 @@ export class ProxyWasmHost {
     return this.#randomState & 0xff;
   }
 
-  #imports(module: WebAssembly.Module): WebAssembly.Imports {
+  #imports(module: WebAssembly.Module): Record<string, Record<string, unknown>> {
     const impl: Record<string, (...args: never[]) => number | undefined> = {
       proxy_log: (level: number, ptr: number, len: number) => {
         this.logs.push({ level: LogLevel[level] ?? String(level), message: this.#readString(ptr, len) });
@@ -236,7 +250,13 @@ export class ProxyWasmHost {
         this.#view().setUint32(flagsPtr, 0, true);
         return Status.Ok;
       },
-      proxy_get_header_map_value: (map: number, kPtr: number, kLen: number, ptrPtr: number, lenPtr: number) => {
+      proxy_get_header_map_value: (
+        map: number,
+        kPtr: number,
+        kLen: number,
+        ptrPtr: number,
+        lenPtr: number,
+      ) => {
         const pairs = this.#headerMap(map);
         if (!pairs) return Status.BadArgument;
         const key = this.#readString(kPtr, kLen).toLowerCase();
@@ -372,7 +392,7 @@ export class ProxyWasmHost {
         return 0;
       },
     };
-    const imports: Record<string, Record<string, WebAssembly.ImportValue>> = {};
+    const imports: Record<string, Record<string, unknown>> = {};
     for (const { module: mod, name } of WebAssembly.Module.imports(module)) {
       imports[mod] ??= {};
       imports[mod][name] =

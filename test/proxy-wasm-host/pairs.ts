@@ -35,7 +35,11 @@ export function decodePairs(bytes: Uint8Array): HeaderPairs {
   for (let i = 0; i < count; i++) {
     const kLen = view.getUint32(4 + i * 8, true);
     const vLen = view.getUint32(8 + i * 8, true);
-    if (data + kLen + vLen + 2 > bytes.length || bytes[data + kLen] !== 0 || bytes[data + kLen + 1 + vLen] !== 0) {
+    if (
+      data + kLen + vLen + 2 > bytes.length ||
+      bytes[data + kLen] !== 0 ||
+      bytes[data + kLen + 1 + vLen] !== 0
+    ) {
       return [];
     }
     const key = text.decode(bytes.subarray(data, data + kLen));
