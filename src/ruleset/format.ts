@@ -14,12 +14,33 @@ export const RULESET_FORMAT = 1;
 /** 100% expressed in the filter's sampling unit. */
 export const MILLIONTHS_PER_HUNDRED_PERCENT = 1_000_000;
 
-export type StringMatch = { type: "exact"; value: string } | { type: "prefix"; value: string };
+/**
+ * A regular expression compiled by the control plane to a minimised DFA over the UTF-8 bytes of the
+ * input, with full-match semantics: walk every byte from state 0, match if the final state is accepting.
+ * The filter never sees regex syntax.
+ */
+export interface Dfa {
+  /** Equivalence class of each byte value: exactly 256 entries, each in [0, classCount). */
+  byteClasses: number[];
+  classCount: number;
+  /** Row-major `states × classCount`: next state for (state, class), or -1 for the dead state. */
+  transitions: number[];
+  /** Accepting state ids. State 0 is the start state. */
+  accepting: number[];
+}
+
+export type StringMatch =
+  | { type: "exact"; value: string }
+  | { type: "prefix"; value: string }
+  | { type: "regex"; dfa: Dfa };
+
+/** Header conditions add `present`: the header exists, whatever its value. */
+export type HeaderValueMatch = StringMatch | { type: "present" };
 
 export interface HeaderMatch {
-  /** Lower-cased header name. */
+  /** Lower-cased header name. A repeated header matches if any of its values does. */
   name: string;
-  match: StringMatch;
+  match: HeaderValueMatch;
 }
 
 export interface RuleMatch {
@@ -36,9 +57,15 @@ export interface AbortFault {
   body: string;
 }
 
+export interface DelayFault {
+  fixedDelayMs: number;
+}
+
+/** At least one of `delay` and `abort`; with both, the delay runs first, then the abort. */
 export interface RuleFault {
   /** 0..1_000_000; a request is faulted when a uniform draw in [0, 1_000_000) is below it. */
   percentageMillionths: number;
+  delay?: DelayFault;
   abort?: AbortFault;
 }
 
@@ -48,6 +75,8 @@ export interface Rule {
   priority: number;
   match: RuleMatch;
   fault: RuleFault;
+  /** Milliseconds since the epoch after which the filter skips the rule by its own clock. */
+  expiresAt?: number;
 }
 
 export interface RuleSet {
