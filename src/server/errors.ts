@@ -1,6 +1,6 @@
 import type { Context, ErrorHandler } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { type ErrorCode, HfiError, isHfiError } from "../store/index.ts";
+import { type ErrorCode, HfiError, isHfiError } from "../errors.ts";
 import type { Logger } from "./logger.ts";
 
 /** The one place where domain error codes become HTTP statuses. */

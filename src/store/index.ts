@@ -1,4 +1,4 @@
-export { type ErrorCode, HfiError, isHfiError } from "./errors.ts";
+export { type ErrorCode, HfiError, isHfiError } from "../errors.ts";
 export { createMemoryStore, type MemoryStoreOptions } from "./memory.ts";
 export type {
   PolicyList,

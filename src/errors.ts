@@ -1,4 +1,4 @@
-import type { FieldIssue } from "../policy/index.ts";
+import type { FieldIssue } from "./policy/index.ts";
 
 /**
  * Stable error codes of the control plane. The API maps them to HTTP statuses in one place
