@@ -2,7 +2,6 @@
 
 export const enum Status {
   Ok = 0,
-  NotFound = 1,
 }
 
 export const enum LogLevel {
@@ -33,11 +32,9 @@ export const enum MapType {
 export const enum MetricType {
   Counter = 0,
   Gauge = 1,
-  Histogram = 2,
 }
 
 export const enum WasiClock {
-  Realtime = 0,
   Monotonic = 1,
 }
 

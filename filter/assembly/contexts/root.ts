@@ -21,7 +21,7 @@ export class RootContext {
     const parsed = parsePluginConfig(bytes != null ? bytes : new ArrayBuffer(0));
     const config = parsed.config;
     if (config == null) {
-      log(LogLevel.Error, "hfi: invalid plugin configuration: " + parsed.error);
+      log(LogLevel.Error, "invalid plugin configuration: " + parsed.error);
       return false;
     }
     const metrics = new Metrics();

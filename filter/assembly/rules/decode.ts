@@ -1,7 +1,9 @@
 /**
  * decodeRuleSet: JSON bytes from /v1/config → a fully validated RuleSet, or the reason it is not one.
- * Validation is complete before anything is returned, so the caller swaps all or nothing. Unknown
- * members are ignored (additive changes keep the format number); an unknown `format` is rejected.
+ * Validation is complete before anything is returned, so the caller swaps all or nothing. An unknown
+ * `format` is rejected. Members this build cannot honour yet (`delay`, `expiresAt`) are rejected too,
+ * rather than ignored: an injector that skips an expiry or a delay would misread the rule. Other
+ * unknown members are ignored.
  */
 import { asObject, JsonKind, JsonObject, JsonValue, parseJson } from "../json";
 import {
@@ -9,10 +11,10 @@ import {
   HeaderMatch,
   MatchType,
   MILLIONTHS_PER_HUNDRED_PERCENT,
+  RULESET_FORMAT,
   Rule,
   RuleFault,
   RuleMatch,
-  RULESET_FORMAT,
   RuleSet,
   StringMatch,
 } from "./ruleset";
@@ -72,6 +74,10 @@ class RuleReader {
     return false;
   }
 
+  private unsupported(field: string): void {
+    this.error = field + ": not supported by this filter build";
+  }
+
   rule(value: JsonValue): Rule | null {
     const obj = asObject(value);
     if (obj == null) {
@@ -86,6 +92,10 @@ class RuleReader {
     const priority = obj.getNumber("priority");
     if (!isInteger(priority)) {
       this.fail("priority", "an integer");
+      return null;
+    }
+    if (optional(obj, "expiresAt") != null) {
+      this.unsupported("expiresAt");
       return null;
     }
     const match = this.match(obj.getObject("match"));
@@ -159,6 +169,10 @@ class RuleReader {
     const millionths = obj.getNumber("percentageMillionths");
     if (!isInteger(millionths) || millionths < 0 || millionths > <f64>MILLIONTHS_PER_HUNDRED_PERCENT) {
       this.fail("fault.percentageMillionths", "an integer 0..1000000");
+      return null;
+    }
+    if (optional(obj, "delay") != null) {
+      this.unsupported("fault.delay");
       return null;
     }
     let abort: AbortFault | null = null;

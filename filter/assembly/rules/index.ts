@@ -1,14 +1,14 @@
+export { ActiveRules } from "./active-rules";
 export { Decoded, decodeRuleSet } from "./decode";
 export {
   AbortFault,
   HeaderMatch,
   MatchType,
   MILLIONTHS_PER_HUNDRED_PERCENT,
+  RULESET_FORMAT,
   Rule,
   RuleFault,
   RuleMatch,
-  RULESET_FORMAT,
   RuleSet,
   StringMatch,
 } from "./ruleset";
-export { ActiveRules } from "./active-rules";

@@ -93,7 +93,7 @@ export class Subscriber {
     ];
     const token = httpCall(config.cluster, headers, config.pollWaitSeconds * 1000 + TIMEOUT_MARGIN_MS);
     if (token == NONE) {
-      this.fail(nowMs, "the host refused the call (is cluster '" + config.cluster + "' defined?)");
+      this.fail(nowMs, "Envoy refused the call: is cluster '" + config.cluster + "' defined?");
       return;
     }
     this.token = token;
@@ -110,7 +110,7 @@ export class Subscriber {
       this.metrics.rulesApplied(ruleSet.revision);
       log(
         LogLevel.Info,
-        "hfi: applied rule set revision " +
+        "applied rule set revision " +
           ruleSet.revision.toString() +
           " (" +
           ruleSet.rules.length.toString() +
@@ -120,14 +120,9 @@ export class Subscriber {
     }
     this.metrics.rulesRejected();
     if (decoded.revision == NONE || decoded.revision != this.rejectedRevision) {
-      log(
-        LogLevel.Error,
-        "hfi: rejected rule set revision " +
-          decoded.revision.toString() +
-          ": " +
-          decoded.error +
-          "; keeping the previous rules",
-      );
+      const which =
+        decoded.revision == NONE ? "a rule set" : "rule set revision " + decoded.revision.toString();
+      log(LogLevel.Error, "rejected " + which + " (" + decoded.error + "); keeping the previous rules");
     }
     if (decoded.revision == NONE) return false;
     // Ask for what comes after the bad revision, or the server would send it again at once.
@@ -143,7 +138,7 @@ export class Subscriber {
     if (logEnabled(level)) {
       log(
         level,
-        "hfi: control plane poll failed (" +
+        "control plane poll failed (" +
           reason +
           "); retry " +
           this.failures.toString() +
@@ -156,7 +151,7 @@ export class Subscriber {
   }
 
   private recovered(): void {
-    if (this.failures > 0) log(LogLevel.Info, "hfi: control plane reachable again");
+    if (this.failures > 0) log(LogLevel.Info, "control plane reachable again");
     this.failures = 0;
   }
 
