@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, test } from "bun:test";
-import type { Policy } from "../policy/index.ts";
 import type { ErrorCode } from "../errors.ts";
+import type { Policy } from "../policy/index.ts";
 import type { PolicyStore, WatchEvent } from "./types.ts";
 
 /**

@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from "node:util";
-import type { Policy } from "../policy/index.ts";
 import { HfiError } from "../errors.ts";
+import type { Policy } from "../policy/index.ts";
 import type { PolicyStore, StoredPolicy, WatchEvent, WatchListener } from "./types.ts";
 
 export interface MemoryStoreOptions {
