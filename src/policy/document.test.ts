@@ -57,15 +57,28 @@ describe("validatePolicy", () => {
     ["apiVersion", 'must be "hfi.dev/v1alpha1"', "v1"],
     ["kind", 'must be "FaultInjectionPolicy"', "Policy"],
     ["spec.priority", "must be an integer", 1.5],
-    ["spec.match.path", "exactly one of exact, prefix is required", { exact: "/a", prefix: "/b" }],
-    ["spec.match.path", "exactly one of exact, prefix is required", {}],
+    ["spec.match.path", "exactly one of exact, prefix, regex is required", { exact: "/a", prefix: "/b" }],
+    ["spec.match.path", "exactly one of exact, prefix, regex is required", { exact: "/a", regex: "/b" }],
+    ["spec.match.path", "exactly one of exact, prefix, regex is required", {}],
     ["spec.match.path.prefix", "must start with '/'", "api"],
-    ["spec.match.path.regex", 'unknown field "regex"', "/a.*"],
+    ["spec.match.path.regex", "uses the lookaround (?!admin)", "/(?!admin).*"],
+    ["spec.match.path.regex", "uses the backreference \\1", "/(a)\\1"],
+    ["spec.match.path.regex", "uses the word boundary", "\\bx"],
+    ["spec.match.path.regex", "is not a valid regular expression", "/a("],
+    ["spec.match.path.regex", "the limit is 1024", "(a|b)*a(a|b){10}"],
+    ["spec.match.path.regex", "must be at most 1024 characters", "a".repeat(1025)],
+    ["spec.match.path.suffix", 'unknown field "suffix"', "/a"],
     ["spec.match.method.exact", "must be an upper-case HTTP method", "post"],
     ["spec.fault.percentage", "must be between 0 and 100", 100.5],
     ["spec.fault.percentage", "must have at most 2 decimal places", 12.345],
-    ["spec.fault.delay", "delay faults are not supported yet", { fixedDelay: "2s" }],
-    ["spec.fault.abort", "required", undefined],
+    ["spec.fault", "at least one of delay, abort is required", { percentage: 5 }],
+    ["spec.fault.delay.fixedDelay", "required", undefined],
+    ["spec.fault.delay.fixedDelay", "must be a duration such as 100ms, 2s or 1m30s", "2"],
+    ["spec.fault.delay.fixedDelay", "must be a duration string", 2000],
+    ["spec.fault.delay.fixedDelay", "must be between 1ms and 1h", "61m"],
+    ["spec.fault.delay.fixedDelay", "must be between 1ms and 1h", "0ms"],
+    ["spec.fault.delay.fixedDelay", "must be a whole number of milliseconds", "1500us"],
+    ["spec.fault.delay.fixed", 'unknown field "fixed"', "2s"],
     ["spec.fault.abort.httpStatus", "must be at most 599", 600],
     ["spec.fault.abort.httpStatus", "Invalid type", "503"],
     ["spec.fault.abort.body", "must be at most 65536 bytes", "x".repeat(64 * 1024 + 1)],
@@ -73,6 +86,41 @@ describe("validatePolicy", () => {
   ])("%s: %s", (path, message, value) => {
     const issues = issuesOf(withField(path, value));
     expect(issues).toContainEqual({ path, message: expect.stringContaining(message) });
+  });
+
+  test("delay alone, and delay with abort, are faults", () => {
+    const delayOnly = validatePolicy(withField("spec.fault", { delay: { fixedDelay: "1m30s" } }));
+    expect(delayOnly.success && delayOnly.output.spec.fault).toEqual({
+      percentage: 100,
+      delay: { fixedDelay: "1m30s" },
+    });
+    const both = validatePolicy(withField("spec.fault.delay", { fixedDelay: "250ms" }));
+    expect(both.success && both.output.spec.fault).toEqual({
+      percentage: 100,
+      delay: { fixedDelay: "250ms" },
+      abort: { httpStatus: 503, body: "" },
+    });
+  });
+
+  test("every header matcher kind", () => {
+    const headers = [
+      { name: "x-a", exact: "1" },
+      { name: "x-b", prefix: "Bearer " },
+      { name: "x-c", regex: "(?i)[a-f0-9]+" },
+      { name: "x-d", present: true },
+    ];
+    expect(validatePolicy(withField("spec.match.headers", headers)).success).toBe(true);
+  });
+
+  test.each([
+    [{ name: "x" }, "spec.match.headers[0]", "exactly one of exact, prefix, regex, present is required"],
+    [{ name: "x", exact: "a", present: true }, "spec.match.headers[0]", "exactly one of"],
+    [{ name: "x", present: false }, "spec.match.headers[0].present", "must be true"],
+    [{ name: "x", regex: "(a)\\1" }, "spec.match.headers[0].regex", "backreference"],
+    [{ name: "x", regex: "a(?<=a)" }, "spec.match.headers[0].regex", "lookaround"],
+  ])("header %p: %s %s", (header, path, message) => {
+    const issues = issuesOf(withField("spec.match.headers", [header]));
+    expect(issues).toEqual([{ path, message: expect.stringContaining(message) }]);
   });
 
   test("array indices appear in paths", () => {

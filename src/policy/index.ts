@@ -5,6 +5,7 @@ export {
   parsePolicyDocument,
   validatePolicy,
 } from "./document.ts";
+export { type DurationResult, MAX_DELAY_MS, MIN_DELAY_MS, parseDelay } from "./duration.ts";
 export { type FieldIssue, toFieldIssues } from "./issues.ts";
 export {
   MAX_ABORT_BODY_BYTES,

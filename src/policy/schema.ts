@@ -1,9 +1,11 @@
 import * as v from "valibot";
+import { compileRegex, MAX_DFA_STATES, MAX_REGEX_LENGTH } from "../ruleset/regex/index.ts";
+import { GO_DURATION, parseDelay } from "./duration.ts";
 
 /**
- * The FaultInjectionPolicy resource (DESIGN §3), the subset the walking skeleton executes:
- * path exact|prefix, method, exact header matches, abort faults. Every object is strict, so a field
- * the filter would not honour is a 400, never silently dropped.
+ * The FaultInjectionPolicy resource (DESIGN §3; every field in docs/CONTROL_PLANE.md). Every object
+ * is strict, so a field the filter would not honour is a 400, never silently dropped. Regexes are
+ * compiled here already, so a policy that validates always compiles into a RuleSet.
  */
 
 export const POLICY_API_VERSION = "hfi.dev/v1alpha1";
@@ -54,12 +56,43 @@ const MetadataSchema = strict({
 
 const UrlPathSchema = v.pipe(v.string(), v.startsWith("/", "must start with '/'"));
 
-const PathMatchSchema = v.pipe(
-  strict({ exact: v.optional(UrlPathSchema), prefix: v.optional(UrlPathSchema) }),
-  v.check(
-    (path) => (path.exact === undefined) !== (path.prefix === undefined),
-    "exactly one of exact, prefix is required",
+const RegexSchema = v.pipe(
+  v.string(),
+  v.maxLength(MAX_REGEX_LENGTH, `must be at most ${MAX_REGEX_LENGTH} characters`),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const result = compileRegex(dataset.value);
+    if (!result.success) addIssue({ message: result.message });
+  }),
+  v.description(
+    "RE2-compatible regular expression (JavaScript Unicode-mode syntax), matched against the whole value. " +
+      "No backreferences, lookaround or word boundaries; a leading (?i) ignores case; at most " +
+      `${MAX_DFA_STATES} states once compiled to a minimised DFA.`,
   ),
+);
+
+/**
+ * A strict object with exactly one of `keys` given. The check is for valibot; the metadata tells the
+ * JSON Schema generator the same rule, which it cannot read from a function.
+ */
+function strictWithOneOf<const T extends v.ObjectEntries>(entries: T, keys: readonly (keyof T & string)[]) {
+  return v.pipe(
+    strict(entries),
+    v.check(
+      (value) => keys.filter((key) => value[key] !== undefined).length === 1,
+      `exactly one of ${keys.join(", ")} is required`,
+    ),
+    v.metadata({ jsonSchema: { oneOf: keys.map((key) => ({ required: [key] })) } }),
+  );
+}
+
+const PathMatchSchema = strictWithOneOf(
+  {
+    exact: v.optional(UrlPathSchema),
+    prefix: v.optional(UrlPathSchema),
+    regex: v.optional(RegexSchema),
+  },
+  ["exact", "prefix", "regex"],
 );
 
 const MethodMatchSchema = strict({
@@ -69,10 +102,16 @@ const MethodMatchSchema = strict({
   ),
 });
 
-const HeaderMatchSchema = strict({
-  name: v.pipe(v.string(), v.regex(HEADER_NAME, "must be an HTTP header name")),
-  exact: v.string(),
-});
+const HeaderMatchSchema = strictWithOneOf(
+  {
+    name: v.pipe(v.string(), v.regex(HEADER_NAME, "must be an HTTP header name")),
+    exact: v.optional(v.string()),
+    prefix: v.optional(v.string()),
+    regex: v.optional(RegexSchema),
+    present: v.optional(v.literal(true, "must be true: a condition on an absent header is not supported")),
+  },
+  ["exact", "prefix", "regex", "present"],
+);
 
 const MatchSchema = strict({
   path: v.optional(PathMatchSchema),
@@ -86,22 +125,47 @@ const PercentageSchema = v.pipe(
   v.minValue(0, "must be between 0 and 100"),
   v.maxValue(100, "must be between 0 and 100"),
   v.check((p) => Math.abs(p * 100 - Math.round(p * 100)) < 1e-6, "must have at most 2 decimal places"),
+  v.description("Percent of matching requests to fault, in steps of 0.01."),
 );
+
+const DurationSchema = v.pipe(
+  v.string("must be a duration string such as 100ms, 2s or 1m30s"),
+  v.regex(GO_DURATION, "must be a duration such as 100ms, 2s or 1m30s"),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const result = parseDelay(dataset.value);
+    if (!result.success) addIssue({ message: result.message });
+  }),
+  v.description("Go-style duration (100ms, 2s, 1m30s), a whole number of milliseconds from 1ms to 1h."),
+);
+
+const DelaySchema = strict({ fixedDelay: DurationSchema });
 
 const AbortSchema = strict({
   httpStatus: integerIn(200, 599),
   body: v.optional(
-    v.pipe(v.string(), v.maxBytes(MAX_ABORT_BODY_BYTES, `must be at most ${MAX_ABORT_BODY_BYTES} bytes`)),
+    v.pipe(
+      v.string(),
+      v.maxBytes(MAX_ABORT_BODY_BYTES, `must be at most ${MAX_ABORT_BODY_BYTES} bytes`),
+      v.description(`Response body, at most ${MAX_ABORT_BODY_BYTES} UTF-8 bytes.`),
+    ),
     "",
   ),
 });
 
-const FaultSchema = strict({
-  percentage: v.optional(PercentageSchema, 100),
-  // Named rather than left to the strict-object check so the message says why.
-  delay: v.optional(v.never("delay faults are not supported yet; use abort")),
-  abort: AbortSchema,
-});
+/** With both, the delay runs first, then the abort (as Envoy and Istio do). */
+const FaultSchema = v.pipe(
+  strict({
+    percentage: v.optional(PercentageSchema, 100),
+    delay: v.optional(DelaySchema),
+    abort: v.optional(AbortSchema),
+  }),
+  v.check(
+    (fault) => fault.delay !== undefined || fault.abort !== undefined,
+    "at least one of delay, abort is required",
+  ),
+  v.metadata({ jsonSchema: { anyOf: [{ required: ["delay"] }, { required: ["abort"] }] } }),
+);
 
 const SpecSchema = strict({
   priority: v.optional(integerIn(-2_147_483_648, 2_147_483_647), 0),

@@ -1,8 +1,15 @@
 import { describe, expect, test } from "bun:test";
+import { readdirSync } from "node:fs";
 import { parseAllDocuments } from "yaml";
-import basicRuleSet from "../../test/fixtures/rulesets/basic.ruleset.json";
 import { type Policy, validatePolicy } from "../policy/index.ts";
 import { compileRuleSet } from "./compile.ts";
+import type { Dfa, RuleSet } from "./format.ts";
+import { matchDfa } from "./regex/index.ts";
+
+const FIXTURES = `${import.meta.dir}/../../test/fixtures/rulesets`;
+const FIXTURE_NAMES = readdirSync(FIXTURES)
+  .filter((file) => file.endsWith(".policies.yaml"))
+  .map((file) => file.replace(/\.policies\.yaml$/, ""));
 
 async function loadPolicies(path: string): Promise<Policy[]> {
   const docs = parseAllDocuments(await Bun.file(path).text());
@@ -14,23 +21,51 @@ async function loadPolicies(path: string): Promise<Policy[]> {
   });
 }
 
-describe("compileRuleSet", () => {
-  test("basic.policies.yaml compiles to exactly basic.ruleset.json", async () => {
-    const policies = await loadPolicies(
-      `${import.meta.dir}/../../test/fixtures/rulesets/basic.policies.yaml`,
-    );
-    const compiled = compileRuleSet(policies, basicRuleSet.revision);
-    // Byte-for-byte after normalising whitespace: same members, same order, nothing undefined.
-    expect(JSON.stringify(compiled)).toBe(JSON.stringify(basicRuleSet));
+describe("compileRuleSet: golden fixtures", () => {
+  test("there are fixtures, basic and full among them", () => {
+    expect(FIXTURE_NAMES).toEqual(expect.arrayContaining(["basic", "full"]));
   });
 
-  test("does not depend on the order policies come in", async () => {
-    const policies = await loadPolicies(
-      `${import.meta.dir}/../../test/fixtures/rulesets/basic.policies.yaml`,
-    );
+  test.each(FIXTURE_NAMES)("%s.policies.yaml compiles to exactly its .ruleset.json", async (name) => {
+    const policies = await loadPolicies(`${FIXTURES}/${name}.policies.yaml`);
+    const golden = (await Bun.file(`${FIXTURES}/${name}.ruleset.json`).json()) as RuleSet;
+    const compiled = compileRuleSet(policies, golden.revision);
+    // Byte-for-byte after normalising whitespace: same members, same order, nothing undefined.
+    expect(JSON.stringify(compiled)).toBe(JSON.stringify(golden));
+  });
+
+  test.each(FIXTURE_NAMES)("%s: the result does not depend on the order policies come in", async (name) => {
+    const policies = await loadPolicies(`${FIXTURES}/${name}.policies.yaml`);
     expect(compileRuleSet([...policies].reverse(), 1)).toEqual(compileRuleSet(policies, 1));
   });
 
+  // Independent of the compiler: the golden tables agree with JavaScript's RegExp on the regexes they came from.
+  test.each([
+    [
+      "users-regex-delay",
+      "/api/v[0-9]+/users/[^/]+",
+      ["/api/v1/users/ann", "/api/v12/users/日本", "/api/v/users/a", "/api/v1/users/", "/api/v1/users/a/b"],
+    ],
+    ["header-matchers", "(?i)[0-9a-f]{2}-[0-9a-f]{2}", ["0a-FF", "0A-ff", "0g-00", "00-000", "00_00"]],
+    ["unicode-path", "/caf[eé]/.+", ["/cafe/x", "/café/日本", "/cafè/x", "/café/", "/cafe/\n"]],
+  ])("full.ruleset.json: the DFA of %s agrees with /^(?:%s)$/u", async (ruleName, source, inputs) => {
+    const golden = (await Bun.file(`${FIXTURES}/full.ruleset.json`).json()) as RuleSet;
+    const rule = golden.rules.find((r) => r.name === ruleName);
+    const dfas = [rule?.match.path, ...(rule?.match.headers.map((h) => h.match) ?? [])].flatMap((m) =>
+      m?.type === "regex" ? [m.dfa] : [],
+    );
+    expect(dfas).toHaveLength(1);
+    const dfa = dfas[0] as Dfa;
+    const ignoreCase = source.startsWith("(?i)");
+    const oracle = new RegExp(`^(?:${source.replace("(?i)", "")})$`, ignoreCase ? "iu" : "u");
+    const utf8 = new TextEncoder();
+    const results = inputs.map((input) => [input, matchDfa(dfa, utf8.encode(input))]);
+    expect(results).toEqual(inputs.map((input) => [input, oracle.test(input)]));
+    expect(results.some(([, matched]) => matched)).toBe(true);
+  });
+});
+
+describe("compileRuleSet", () => {
   test("no policies give an empty rule set", () => {
     expect(compileRuleSet([], 0)).toEqual({ format: 1, revision: 0, rules: [] });
   });
@@ -54,4 +89,37 @@ describe("compileRuleSet", () => {
     expect(rule?.fault.percentageMillionths).toBe(millionths);
     expect(rule?.match).toEqual({ headers: [] });
   });
+
+  test.each([
+    ["100ms", 100],
+    ["1.5s", 1_500],
+    ["1m30s", 90_000],
+    ["1h", 3_600_000],
+  ])("delay %p becomes %p ms", (fixedDelay, ms) => {
+    const [rule] = compileRuleSet([policy("p", { fault: { delay: { fixedDelay } } })], 1).rules;
+    expect(rule?.fault).toEqual({ percentageMillionths: 1_000_000, delay: { fixedDelayMs: ms } });
+  });
+
+  test("the revision is passed through as given", () => {
+    expect(compileRuleSet([], 41).revision).toBe(41);
+  });
+
+  test("priority desc, then name asc in code-unit order", () => {
+    const policies = ["ab", "a0", "a-b"].map((name) => policy(name, {}));
+    policies.push(policy("z-top", { priority: 5 }), policy("a-low", { priority: -1 }));
+    const names = compileRuleSet(policies, 1).rules.map((r) => r.name);
+    expect(names).toEqual(["z-top", "a-b", "a0", "ab", "a-low"]);
+  });
 });
+
+/** A validated policy with `spec` overrides; an abort fault unless the overrides give a fault. */
+function policy(name: string, spec: Record<string, unknown>): Policy {
+  const result = validatePolicy({
+    apiVersion: "hfi.dev/v1alpha1",
+    kind: "FaultInjectionPolicy",
+    metadata: { name },
+    spec: { fault: { abort: { httpStatus: 503 } }, ...spec },
+  });
+  if (!result.success) throw new Error(`invalid test policy: ${JSON.stringify(result.issues)}`);
+  return result.output;
+}

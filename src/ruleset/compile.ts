@@ -1,11 +1,17 @@
-import type { Policy } from "../policy/index.ts";
+import { type Policy, type PolicySpec, parseDelay } from "../policy/index.ts";
 import {
+  type Dfa,
+  type HeaderValueMatch,
   MILLIONTHS_PER_HUNDRED_PERCENT,
   RULESET_FORMAT,
   type Rule,
+  type RuleFault,
   type RuleSet,
   type StringMatch,
 } from "./format.ts";
+import { compileRegex } from "./regex/index.ts";
+
+type HeaderCondition = NonNullable<NonNullable<PolicySpec["match"]>["headers"]>[number];
 
 /**
  * Compiles validated policies into the RuleSet the filter executes. Pure and deterministic: the
@@ -23,23 +29,49 @@ function compileRule(policy: Policy): Rule {
     name: policy.metadata.name,
     priority,
     match: {
-      ...(match.path && { path: compilePath(match.path) }),
+      ...(match.path && { path: compileStringMatch(match.path) }),
       ...(match.method && { method: match.method.exact }),
-      headers: (match.headers ?? []).map((h) => ({
-        name: h.name.toLowerCase(),
-        match: { type: "exact", value: h.exact },
+      headers: (match.headers ?? []).map((header) => ({
+        name: header.name.toLowerCase(),
+        match: compileHeaderMatch(header),
       })),
     },
-    fault: {
-      percentageMillionths: toMillionths(fault.percentage),
-      abort: { httpStatus: fault.abort.httpStatus, body: fault.abort.body },
-    },
+    fault: compileFault(fault),
   };
 }
 
-/** The schema guarantees exactly one of exact and prefix. */
-function compilePath({ exact, prefix = "" }: { exact?: string; prefix?: string }): StringMatch {
-  return exact !== undefined ? { type: "exact", value: exact } : { type: "prefix", value: prefix };
+/** The schema guarantees exactly one of exact, prefix and regex. */
+function compileStringMatch(match: { exact?: string; prefix?: string; regex?: string }): StringMatch {
+  if (match.exact !== undefined) return { type: "exact", value: match.exact };
+  if (match.prefix !== undefined) return { type: "prefix", value: match.prefix };
+  return { type: "regex", dfa: compileValidRegex(match.regex ?? "") };
+}
+
+function compileHeaderMatch(header: HeaderCondition): HeaderValueMatch {
+  return header.present ? { type: "present" } : compileStringMatch(header);
+}
+
+function compileFault({ percentage, delay, abort }: PolicySpec["fault"]): RuleFault {
+  return {
+    percentageMillionths: toMillionths(percentage),
+    ...(delay && { delay: { fixedDelayMs: validDelayMs(delay.fixedDelay) } }),
+    ...(abort && { abort: { httpStatus: abort.httpStatus, body: abort.body } }),
+  };
+}
+
+/** Validation compiled the same regex already (and memoised it), so failure here is a bug. */
+function compileValidRegex(source: string): Dfa {
+  const result = compileRegex(source);
+  if (!result.success)
+    throw new Error(`regex ${JSON.stringify(source)} passed validation but ${result.message}`);
+  return result.dfa;
+}
+
+function validDelayMs(text: string): number {
+  const result = parseDelay(text);
+  if (!result.success)
+    throw new Error(`delay ${JSON.stringify(text)} passed validation but ${result.message}`);
+  return result.ms;
 }
 
 /** Percent with at most 2 decimals → an exact integer in millionths (25.5 → 255000). */

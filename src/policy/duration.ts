@@ -1,0 +1,46 @@
+/** Go `time.ParseDuration` syntax without a sign: one or more decimal numbers, each with a unit. */
+export const GO_DURATION = /^(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+$/;
+const COMPONENT = /(\d*)(?:\.(\d*))?(ns|us|µs|μs|ms|s|m|h)/g;
+
+const NANOS_PER_UNIT: Record<string, bigint> = {
+  ns: 1n,
+  us: 1_000n,
+  µs: 1_000n, // U+00B5 MICRO SIGN
+  μs: 1_000n, // U+03BC GREEK SMALL LETTER MU
+  ms: 1_000_000n,
+  s: 1_000_000_000n,
+  m: 60_000_000_000n,
+  h: 3_600_000_000_000n,
+};
+const NANOS_PER_MS = 1_000_000n;
+
+export const MIN_DELAY_MS = 1;
+export const MAX_DELAY_MS = 60 * 60 * 1000;
+
+export type DurationResult = { success: true; ms: number } | { success: false; message: string };
+
+/**
+ * A Go-style duration (`100ms`, `2s`, `1m30s`, `1.5h`) as whole milliseconds within 1ms..1h. Exact:
+ * the sum is kept as a fraction of nanoseconds, so `0.1s` is 100 ms and `1500us` is refused rather
+ * than rounded.
+ */
+export function parseDelay(text: string): DurationResult {
+  if (text.length > 64 || !GO_DURATION.test(text)) {
+    return { success: false, message: "must be a duration such as 100ms, 2s or 1m30s" };
+  }
+  let numerator = 0n;
+  let denominator = 1n;
+  for (const [, whole = "", fraction = "", unit = ""] of text.matchAll(COMPONENT)) {
+    const scale = 10n ** BigInt(fraction.length);
+    const value = BigInt(`${whole}${fraction}` || "0") * (NANOS_PER_UNIT[unit] ?? 0n);
+    numerator = numerator * scale + value * denominator;
+    denominator *= scale;
+  }
+  const perMs = denominator * NANOS_PER_MS;
+  if (numerator % perMs !== 0n) return { success: false, message: "must be a whole number of milliseconds" };
+  const ms = numerator / perMs;
+  if (ms < BigInt(MIN_DELAY_MS) || ms > BigInt(MAX_DELAY_MS)) {
+    return { success: false, message: "must be between 1ms and 1h" };
+  }
+  return { success: true, ms: Number(ms) };
+}
