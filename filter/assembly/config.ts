@@ -1,13 +1,16 @@
 /**
  * Plugin configuration, a JSON string in the Envoy filter config (google.protobuf.StringValue):
- * {"cluster":"hfi_control_plane","authority":"hfi-control-plane:8080","pollWaitSeconds":25}.
- * Only `cluster` is required; unknown members are ignored.
+ * {"cluster":"hfi_control_plane","authority":"hfi-control-plane:8080","pollWaitSeconds":25,
+ * "maxActiveDelays":1000}. Only `cluster` is required; unknown members are ignored.
  */
 import { asObject, parseJson } from "./json";
 
 const DEFAULT_POLL_WAIT_SECONDS: f64 = 25;
 /** The control plane holds a long-poll for at most 60 s. */
 const MAX_POLL_WAIT_SECONDS: f64 = 60;
+/** Like Envoy's fault filter `max_active_faults`; here per worker thread. */
+const DEFAULT_MAX_ACTIVE_DELAYS: f64 = 1000;
+const MAX_MAX_ACTIVE_DELAYS: f64 = 1_000_000;
 
 export class PluginConfig {
   constructor(
@@ -16,6 +19,8 @@ export class PluginConfig {
     /** `:authority` of the polls; defaults to the cluster name. */
     readonly authority: string,
     readonly pollWaitSeconds: u32,
+    /** Requests a thread may hold paused at once; past it a delay is skipped and counted as overflow. */
+    readonly maxActiveDelays: i32,
   ) {}
 }
 
@@ -47,7 +52,17 @@ export function parsePluginConfig(bytes: ArrayBuffer): ParsedConfig {
       return invalid("pollWaitSeconds: expected an integer 1..60");
     }
   }
-  return new ParsedConfig(new PluginConfig(cluster, authority, <u32>wait), "");
+  let maxActiveDelays = DEFAULT_MAX_ACTIVE_DELAYS;
+  if (obj.has("maxActiveDelays")) {
+    maxActiveDelays = obj.getNumber("maxActiveDelays");
+    if (
+      !(maxActiveDelays >= 0 && maxActiveDelays <= MAX_MAX_ACTIVE_DELAYS) ||
+      Math.floor(maxActiveDelays) != maxActiveDelays
+    ) {
+      return invalid("maxActiveDelays: expected an integer 0..1000000");
+    }
+  }
+  return new ParsedConfig(new PluginConfig(cluster, authority, <u32>wait, <i32>maxActiveDelays), "");
 }
 
 function invalid(reason: string): ParsedConfig {

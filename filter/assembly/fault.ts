@@ -1,11 +1,10 @@
-/** Executing a matched rule's fault: the percentage draw and the abort itself. */
+/** Executing a matched rule's fault: the percentage draw and the abort reply. */
 import { sendLocalResponse } from "./abi/host";
 import { randomBelow } from "./random";
 import { AbortFault, MILLIONTHS_PER_HUNDRED_PERCENT, RuleFault } from "./rules";
 
 /** Shows up as %RESPONSE_CODE_DETAILS% in Envoy's access log. */
 const ABORT_DETAILS = String.UTF8.encode("hfi_fault_abort");
-const FAULT_HEADER = "x-hfi-fault";
 
 /** Whether this request is in the faulted share; 100% and 0% skip the draw. */
 export function isSampled(fault: RuleFault): bool {
@@ -14,7 +13,10 @@ export function isSampled(fault: RuleFault): bool {
   return share != 0 && randomBelow(MILLIONTHS_PER_HUNDRED_PERCENT) < share;
 }
 
-/** Answers the request locally with the abort's status and body, naming the rule in x-hfi-fault. */
-export function injectAbort(ruleName: string, abort: AbortFault): void {
-  sendLocalResponse(abort.httpStatus, ABORT_DETAILS, abort.body, [FAULT_HEADER, ruleName]);
+/**
+ * Answers the current (or effective) stream locally with the abort's status and body, naming the
+ * rule in `x-hfi-fault`. Everything sent was encoded when the rule set arrived.
+ */
+export function injectAbort(abort: AbortFault): void {
+  sendLocalResponse(abort.httpStatus, ABORT_DETAILS, abort.body, abort.headerPairs);
 }

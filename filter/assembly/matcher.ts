@@ -1,24 +1,36 @@
 /**
  * Pure rule matching: which rule, if any, a request falls under. The first rule whose conditions all
- * hold wins (rules arrive in evaluation order). Conditions run cheapest first — method, path, then
- * headers — and the request is read through RequestView, so a header is fetched only when a rule
- * that got that far needs it. Nothing here allocates.
+ * hold wins (rules arrive in evaluation order); an expired rule is skipped. Conditions run cheapest
+ * first — expiry, method, path, then headers (present, exact, prefix, regex) — and the request is
+ * read through RequestView, so nothing is fetched that no rule gets far enough to need. Values are
+ * compared as UTF-8 bytes against bytes encoded when the rule set arrived: nothing here allocates.
  */
-import { MatchType, Rule, RuleMatch, StringMatch } from "./rules";
+import { Dfa, HeaderMatch, MatchType, NEVER_EXPIRES, Rule, RuleMatch, StringMatch } from "./rules";
 
-/** The request as the matcher sees it; implementations fetch lazily and cache per request. */
+/** A run of bytes in linear memory that a RequestView owns; valid until the view moves on. */
+export class Slice {
+  ptr: usize = 0;
+  len: usize = 0;
+}
+
+/** The request as the matcher sees it; implementations fetch lazily and at most once per request. */
 export abstract class RequestView {
-  /** `:method`, or "" when absent. */
-  abstract method(): string;
-  /** `:path` without its query string, or "" when absent. */
-  abstract path(): string;
-  /** First value of a lower-case header, or null when absent. */
-  abstract header(name: string): string | null;
+  /** `:method`; empty when absent. */
+  abstract method(): Slice;
+  /** `:path` without its query string; empty when absent. */
+  abstract path(): Slice;
+  /** Position of the first header named `name` (lower-case UTF-8) at position `from` or later, or -1. */
+  abstract findHeader(name: ArrayBuffer, from: i32): i32;
+  /** The value of the header at `position`, a result of findHeader. */
+  abstract headerValue(position: i32): Slice;
+  /** Wall clock in milliseconds since the epoch. */
+  abstract realtimeMs(): i64;
 }
 
 export function findRule(rules: Rule[], request: RequestView): Rule | null {
   for (let i = 0, n = rules.length; i < n; i++) {
     const rule = unchecked(rules[i]);
+    if (rule.expiresAt != NEVER_EXPIRES && request.realtimeMs() > rule.expiresAt) continue;
     if (matchRule(rule.match, request)) return rule;
   }
   return null;
@@ -26,18 +38,60 @@ export function findRule(rules: Rule[], request: RequestView): Rule | null {
 
 export function matchRule(match: RuleMatch, request: RequestView): bool {
   const method = match.method;
-  if (method != null && method != request.method()) return false;
+  if (method != null) {
+    const value = request.method();
+    if (!equalBytes(value.ptr, value.len, method)) return false;
+  }
   const path = match.path;
-  if (path != null && !matchString(path, request.path())) return false;
+  if (path != null) {
+    const value = request.path();
+    if (!matchBytes(path, value.ptr, value.len)) return false;
+  }
   const headers = match.headers;
   for (let i = 0, n = headers.length; i < n; i++) {
-    const header = unchecked(headers[i]);
-    const value = request.header(header.name);
-    if (value == null || !matchString(header.match, value)) return false;
+    if (!matchHeader(unchecked(headers[i]), request)) return false;
   }
   return true;
 }
 
-export function matchString(match: StringMatch, value: string): bool {
-  return match.type == MatchType.Exact ? value == match.value : value.startsWith(match.value);
+/** Present: the header exists. Otherwise any one of its values must match. */
+function matchHeader(header: HeaderMatch, request: RequestView): bool {
+  let position = request.findHeader(header.name, 0);
+  if (header.match.type == MatchType.Present) return position >= 0;
+  while (position >= 0) {
+    const value = request.headerValue(position);
+    if (matchBytes(header.match, value.ptr, value.len)) return true;
+    position = request.findHeader(header.name, position + 1);
+  }
+  return false;
+}
+
+export function matchBytes(match: StringMatch, ptr: usize, len: usize): bool {
+  const type = match.type;
+  if (type == MatchType.Exact) return equalBytes(ptr, len, match.value);
+  if (type == MatchType.Prefix) {
+    const prefix = match.value;
+    const n = <usize>prefix.byteLength;
+    return len >= n && memory.compare(ptr, changetype<usize>(prefix), n) == 0;
+  }
+  if (type == MatchType.Regex) return walkDfa(changetype<Dfa>(match.dfa), ptr, len);
+  return true;
+}
+
+function equalBytes(ptr: usize, len: usize, expected: ArrayBuffer): bool {
+  return len == <usize>expected.byteLength && memory.compare(ptr, changetype<usize>(expected), len) == 0;
+}
+
+/** Full match: every byte moves the DFA; the dead state (-1) ends the walk early. Linear, no backtracking. */
+function walkDfa(dfa: Dfa, ptr: usize, len: usize): bool {
+  const classes = dfa.byteClasses;
+  const transitions = dfa.transitions;
+  const classCount = dfa.classCount;
+  let state = 0;
+  for (let i: usize = 0; i < len; i++) {
+    const byteClass = <i32>unchecked(classes[load<u8>(ptr + i)]);
+    state = unchecked(transitions[state * classCount + byteClass]);
+    if (state < 0) return false;
+  }
+  return unchecked(dfa.accepting[state]) != 0;
 }

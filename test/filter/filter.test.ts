@@ -3,51 +3,20 @@
  * golden RuleSet fixture the compiler tests also read.
  */
 import { beforeEach, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
-import type { RuleSet } from "../../src/ruleset/format.ts";
 import { Action, type HeaderPairs, ProxyWasmHost } from "../proxy-wasm-host/index.ts";
+import {
+  CONFIG,
+  fixture,
+  header,
+  hostWithRules as loadRules,
+  nextPoll,
+  req,
+  startedHost,
+  WASM,
+} from "./helpers.ts";
 
-const root = new URL("../..", import.meta.url).pathname;
-const WASM = new Uint8Array(readFileSync(`${root}dist/hfi-filter.wasm`));
-const FIXTURE = readFileSync(`${root}test/fixtures/rulesets/basic.ruleset.json`, "utf8");
-const BASIC: RuleSet = JSON.parse(FIXTURE);
-const CONFIG = JSON.stringify({
-  cluster: "hfi_control_plane",
-  authority: "cp.test:8080",
-  pollWaitSeconds: 25,
-});
-
-async function startedHost(config = CONFIG, randomSeed?: number): Promise<ProxyWasmHost> {
-  const host = await ProxyWasmHost.load(WASM, { pluginConfig: config, randomSeed });
-  expect(host.start()).toBe(true);
-  return host;
-}
-
-/** Runs ticks until the filter has a poll in flight and returns it. */
-function nextPoll(host: ProxyWasmHost, maxTicks = 500) {
-  for (let i = 0; i < maxTicks && host.httpCalls.length === 0; i++) {
-    host.advance(host.tickPeriodMs || 10);
-    host.tick();
-  }
-  const call = host.httpCalls[0];
-  if (!call) throw new Error("the filter did not poll the control plane");
-  return call;
-}
-
-async function hostWithRules(ruleSet: string = FIXTURE, randomSeed?: number) {
-  const host = await startedHost(CONFIG, randomSeed);
-  host.respond(nextPoll(host).token, { status: 200, body: ruleSet });
-  return host;
-}
-
-const header = (pairs: HeaderPairs, name: string) => pairs.find(([k]) => k === name)?.[1];
-const req = (method: string, path: string, extra: HeaderPairs = []): HeaderPairs => [
-  [":method", method],
-  [":path", path],
-  [":authority", "app"],
-  [":scheme", "http"],
-  ...extra,
-];
+const { text: FIXTURE, ruleSet: BASIC } = fixture("basic.ruleset.json");
+const hostWithRules = (ruleSet: string = FIXTURE) => loadRules(ruleSet);
 
 describe("configuration", () => {
   test("accepts the plugin configuration and imports only what Envoy provides", async () => {
@@ -63,6 +32,7 @@ describe("configuration", () => {
   test.each([
     ["not JSON", "cluster=hfi"],
     ["no cluster", JSON.stringify({ authority: "x" })],
+    ["bad maxActiveDelays", JSON.stringify({ ...CONFIG, maxActiveDelays: -1 })],
     ["empty cluster", JSON.stringify({ cluster: "" })],
   ])("rejects a bad plugin configuration (%s) without trapping", async (_, config) => {
     const host = await ProxyWasmHost.load(WASM, { pluginConfig: config });

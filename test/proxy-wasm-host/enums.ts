@@ -5,3 +5,4 @@ export const BufferType = { HttpCallResponseBody: 4, VmConfiguration: 6, PluginC
 export const MetricType = { Counter: 0, Gauge: 1, Histogram: 2 } as const;
 export const Action = { Continue: 0, Pause: 1 } as const;
 export const LogLevel = ["trace", "debug", "info", "warn", "error", "critical"] as const;
+export const WasiClock = { Realtime: 0, Monotonic: 1 } as const;

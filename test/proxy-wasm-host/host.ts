@@ -1,10 +1,12 @@
 /**
- * A small proxy-wasm ABI 0.2.1 host, modelled on what Envoy does (shared PROXY_WASM.md), that loads the
- * compiled filter in Bun's WebAssembly and drives it deterministically: configure, ticks, HTTP-call
- * responses, requests, local responses, metrics, a controllable clock and a seeded random source.
- * Every hostcall the module imports but this host lacks fails loudly when called.
+ * A small proxy-wasm ABI 0.2.1 host, modelled on what Envoy does (shared PROXY_WASM.md, docs/FILTER.md),
+ * that loads the compiled filter in Bun's WebAssembly and drives it deterministically: configure,
+ * ticks (manual, or Envoy's timer simulated by `runFor`), HTTP-call responses, requests, pause and
+ * resume, local responses, metrics, separate monotonic and wall clocks, and a seeded random source.
+ * Every hostcall the module imports but this host lacks fails loudly when called; every hostcall is
+ * counted.
  */
-import { Action, BufferType, LogLevel, MapType, MetricType, Status } from "./enums.ts";
+import { Action, BufferType, LogLevel, MapType, MetricType, Status, WasiClock } from "./enums.ts";
 import { decodePairs, encodePairs, type HeaderPairs } from "./pairs.ts";
 
 export interface HostOptions {
@@ -41,6 +43,11 @@ export interface Stream {
   localResponse?: LocalResponse;
   /** Set when the filter called `proxy_continue_stream(HTTP_REQUEST)` for this stream. */
   continued: boolean;
+  /** Monotonic time of the continue, or of the local response. */
+  continuedAtNs?: bigint;
+  localResponseAtNs?: bigint;
+  /** Set by `finish`: the host no longer knows the context. */
+  finished: boolean;
 }
 
 export interface Metric {
@@ -54,6 +61,7 @@ type Exports = Record<string, (...args: number[]) => number | undefined> & { mem
 const utf8 = new TextEncoder();
 const text = new TextDecoder();
 const ROOT_ID = 1;
+const WASI_NOTSUP = 58;
 
 export class ProxyWasmHost {
   readonly logs: { level: string; message: string }[] = [];
@@ -62,15 +70,25 @@ export class ProxyWasmHost {
   readonly httpCalls: HttpCall[] = [];
   readonly streams = new Map<number, Stream>();
   tickPeriodMs = 0;
-  /** Monotonic clock the module sees, in ns; move it with `advance`. */
+  /** Every `proxy_set_tick_period_milliseconds`: when (monotonic ns) and the period set. */
+  readonly tickSets: { atNs: bigint; periodMs: number }[] = [];
+  /** Monotonic clock the module sees (WASI clock 1), in ns; move it with `advance` or `runFor`. */
   nowNs = 1_000_000_000n;
+  /** Wall clock (WASI clock 0, proxy_get_current_time_nanoseconds), ms since the epoch; independent. */
+  realtimeMs = Date.UTC(2026, 0, 1);
   logLevel = 2;
+  /** Hostcalls by name, with how often the module made them. */
+  readonly calls = new Map<string, number>();
+  /** `proxy_continue_stream` / `proxy_send_local_response` made while no live stream was effective. */
+  readonly strayCalls: string[] = [];
 
   #exports!: Exports;
   #metricIds: string[] = [];
   #nextContextId = ROOT_ID + 1;
   #nextToken = 1;
   #effective = 0;
+  /** When Envoy's timer countdown last started: a set, or the end of a tick (Envoy re-arms then). */
+  #armedAtNs = 0n;
   #buffers = new Map<number, Uint8Array>();
   #callResponseHeaders: HeaderPairs = [];
   #randomState: number;
@@ -112,12 +130,39 @@ export class ProxyWasmHost {
     }
   }
 
+  /** One on_tick now; afterwards the timer re-arms with the period then in force, as Envoy does. */
   tick(): void {
     this.#call("proxy_on_tick", ROOT_ID);
+    this.#armedAtNs = this.nowNs;
   }
 
+  /** Moves the monotonic clock without firing the timer. */
   advance(ms: number): void {
-    this.nowNs += BigInt(ms) * 1_000_000n;
+    this.nowNs += BigInt(Math.round(ms * 1_000_000));
+  }
+
+  /** When the armed timer fires next (monotonic ns), or undefined when it is off. */
+  get nextTickAtNs(): bigint | undefined {
+    return this.tickPeriodMs > 0 ? this.#armedAtNs + BigInt(this.tickPeriodMs) * 1_000_000n : undefined;
+  }
+
+  /** Moves the monotonic clock by `ms`, firing on_tick each time Envoy's timer would. */
+  runFor(ms: number): void {
+    const end = this.nowNs + BigInt(Math.round(ms * 1_000_000));
+    for (let due = this.nextTickAtNs; due !== undefined && due <= end; due = this.nextTickAtNs) {
+      this.nowNs = due;
+      this.tick();
+    }
+    this.nowNs = end;
+  }
+
+  /** Bytes of the module's linear memory (it only grows). */
+  get memoryBytes(): number {
+    return this.#exports.memory.buffer.byteLength;
+  }
+
+  count(hostcall: string): number {
+    return this.calls.get(hostcall) ?? 0;
   }
 
   /** Answers a pending callout; `status: null` simulates a reset (Envoy passes zero headers). */
@@ -147,19 +192,41 @@ export class ProxyWasmHost {
   /** A request's headers arrive: creates the stream context and runs `proxy_on_request_headers`. */
   request(headers: HeaderPairs, endOfStream = true): Stream {
     const id = this.#nextContextId++;
-    const stream: Stream = { id, requestHeaders: headers, action: Action.Continue, continued: false };
+    const stream: Stream = {
+      id,
+      requestHeaders: headers,
+      action: Action.Continue,
+      continued: false,
+      finished: false,
+    };
     this.streams.set(id, stream);
     this.#call("proxy_on_context_create", id, ROOT_ID);
     stream.action = this.#call("proxy_on_request_headers", id, headers.length, endOfStream ? 1 : 0) ?? 0;
     return stream;
   }
 
-  /** The stream ends (normally or by client reset): Envoy's log → done → delete sequence. */
+  /**
+   * The stream ends (normally, or by a client reset — also mid-delay): Envoy's log → done → delete
+   * sequence, after which the context is unknown to the host (set_effective_context fails).
+   */
   finish(stream: Stream): void {
     this.#call("proxy_on_log", stream.id);
     this.#call("proxy_on_done", stream.id);
     this.#call("proxy_on_delete", stream.id);
     this.streams.delete(stream.id);
+    stream.finished = true;
+  }
+
+  /** The host forgets a stream without telling the module (never seen from Envoy; a defensive case). */
+  forget(stream: Stream): void {
+    this.streams.delete(stream.id);
+    stream.finished = true;
+  }
+
+  /** The plugin goes away (Envoy shutdown or config replaced): on_done then on_delete for the root context. */
+  shutdown(): void {
+    this.#call("proxy_on_done", ROOT_ID);
+    this.#call("proxy_on_delete", ROOT_ID);
   }
 
   metric(name: string): Metric | undefined {
@@ -266,7 +333,9 @@ export class ProxyWasmHost {
       proxy_get_header_map_pairs: (map: number, ptrPtr: number, lenPtr: number) => {
         const pairs = this.#headerMap(map);
         if (!pairs) return Status.BadArgument;
-        return this.#copyOut(pairs.length ? encodePairs(pairs) : new Uint8Array(), ptrPtr, lenPtr);
+        // Envoy hands header names over lower-cased, repeated headers as separate pairs.
+        const lower: HeaderPairs = pairs.map(([k, v]) => [k.toLowerCase(), v]);
+        return this.#copyOut(pairs.length ? encodePairs(lower) : new Uint8Array(), ptrPtr, lenPtr);
       },
       proxy_add_header_map_value: (map: number, kPtr: number, kLen: number, vPtr: number, vLen: number) => {
         const pairs = this.#headerMap(map);
@@ -285,7 +354,11 @@ export class ProxyWasmHost {
         grpcStatus: number,
       ) => {
         const stream = this.#stream();
-        if (!stream) return Status.NotFound;
+        if (!stream) {
+          this.strayCalls.push(`proxy_send_local_response on context ${this.#effective}`);
+          return Status.NotFound;
+        }
+        stream.localResponseAtNs = this.nowNs;
         stream.localResponse = {
           status,
           details: this.#readString(dPtr, dLen),
@@ -298,7 +371,12 @@ export class ProxyWasmHost {
       proxy_continue_stream: (streamType: number) => {
         const stream = this.#stream();
         if (streamType > 3) return Status.BadArgument;
-        if (stream && streamType === 0) stream.continued = true;
+        if (!stream) {
+          this.strayCalls.push(`proxy_continue_stream on context ${this.#effective}`);
+        } else if (streamType === 0) {
+          stream.continued = true;
+          stream.continuedAtNs = this.nowNs;
+        }
         return Status.Ok;
       },
       proxy_set_effective_context: (id: number) => {
@@ -307,7 +385,10 @@ export class ProxyWasmHost {
         return Status.Ok;
       },
       proxy_set_tick_period_milliseconds: (ms: number) => {
+        // Envoy re-creates the timer on every call: the countdown restarts even for the same period.
         this.tickPeriodMs = ms;
+        this.#armedAtNs = this.nowNs;
+        this.tickSets.push({ atNs: this.nowNs, periodMs: ms });
         return Status.Ok;
       },
       proxy_http_call: (
@@ -368,11 +449,17 @@ export class ProxyWasmHost {
         return value === undefined ? Status.NotFound : this.#copyOut(utf8.encode(value), ptrPtr, lenPtr);
       },
       proxy_get_current_time_nanoseconds: (out: number) => {
-        this.#view().setBigUint64(out, this.nowNs, true);
+        this.#view().setBigUint64(out, BigInt(this.realtimeMs) * 1_000_000n, true);
         return Status.Ok;
       },
-      clock_time_get: (_id: number, _precision: bigint, out: number) => {
-        this.#view().setBigUint64(out, this.nowNs, true);
+      clock_time_get: (id: number, _precision: bigint, out: number) => {
+        if (id === WasiClock.Realtime) {
+          this.#view().setBigUint64(out, BigInt(this.realtimeMs) * 1_000_000n, true);
+        } else if (id === WasiClock.Monotonic) {
+          this.#view().setBigUint64(out, this.nowNs, true);
+        } else {
+          return WASI_NOTSUP;
+        }
         return 0;
       },
       random_get: (ptr: number, len: number) => {
@@ -395,11 +482,15 @@ export class ProxyWasmHost {
     const imports: Record<string, Record<string, unknown>> = {};
     for (const { module: mod, name } of WebAssembly.Module.imports(module)) {
       imports[mod] ??= {};
-      imports[mod][name] =
-        impl[name] ??
-        (() => {
-          throw new Error(`hostcall ${mod}.${name} is not implemented by the test host`);
-        });
+      const fn = impl[name];
+      imports[mod][name] = fn
+        ? (...args: never[]) => {
+            this.calls.set(name, (this.calls.get(name) ?? 0) + 1);
+            return fn(...args);
+          }
+        : () => {
+            throw new Error(`hostcall ${mod}.${name} is not implemented by the test host`);
+          };
     }
     return imports;
   }

@@ -2,6 +2,7 @@
 
 export const enum Status {
   Ok = 0,
+  NotFound = 1,
 }
 
 export const enum LogLevel {
@@ -29,12 +30,18 @@ export const enum MapType {
   HttpCallResponseHeaders = 6,
 }
 
+export const enum StreamType {
+  HttpRequest = 0,
+}
+
 export const enum MetricType {
   Counter = 0,
   Gauge = 1,
+  Histogram = 2,
 }
 
 export const enum WasiClock {
+  Realtime = 0,
   Monotonic = 1,
 }
 

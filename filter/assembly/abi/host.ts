@@ -2,10 +2,20 @@
  * Typed wrappers over the raw imports: strings in, strings out, no pointers leak past this file.
  * Every outgoing buffer is held in a managed local for the duration of the call (PROXY_WASM.md §4.4).
  */
-import { BufferType, LogLevel, MapType, MetricType, NO_GRPC_STATUS, Status, WasiClock } from "./enums";
+import {
+  BufferType,
+  LogLevel,
+  MapType,
+  MetricType,
+  NO_GRPC_STATUS,
+  Status,
+  StreamType,
+  WasiClock,
+} from "./enums";
 import * as imports from "./imports";
 import {
   clearOut,
+  HostBlock,
   KEY_SCRATCH,
   KEY_SCRATCH_SIZE,
   OUT_LEN,
@@ -43,6 +53,30 @@ export function getHeader(map: MapType, name: string): string | null {
   return status == Status.Ok ? takeOutString() : null;
 }
 
+/**
+ * Reads a header value into `into` without copying it; false when absent. `key` is the encoded,
+ * lower-case name. Only the first value of a repeated header (Envoy's choice).
+ */
+export function readHeaderValue(map: MapType, key: ArrayBuffer, into: HostBlock): bool {
+  clearOut();
+  if (
+    imports.proxy_get_header_map_value(map, changetype<usize>(key), key.byteLength, OUT_PTR, OUT_LEN) !=
+    Status.Ok
+  ) {
+    return false;
+  }
+  into.take();
+  return true;
+}
+
+/** Reads a whole header map, serialized as pairs (PROXY_WASM.md §3.9), into `into`; false when unavailable. */
+export function readHeaderPairs(map: MapType, into: HostBlock): bool {
+  clearOut();
+  if (imports.proxy_get_header_map_pairs(map, OUT_PTR, OUT_LEN) != Status.Ok) return false;
+  into.take();
+  return true;
+}
+
 /** The first `size` bytes of a host buffer, or null when the host has none in this callback. */
 export function getBuffer(type: BufferType, size: usize): ArrayBuffer | null {
   clearOut();
@@ -50,22 +84,41 @@ export function getBuffer(type: BufferType, size: usize): ArrayBuffer | null {
   return takeOutBytes();
 }
 
-/** Replies locally instead of forwarding; `headers` alternate names and values. */
-export function sendLocalResponse(status: u32, details: ArrayBuffer, body: string, headers: string[]): bool {
-  const bodyBytes = String.UTF8.encode(body);
-  const pairs = serializePairs(headers);
+/**
+ * Replies locally instead of forwarding, on the current (or effective) stream. `headerPairs` is an
+ * already serialized pairs map; all three buffers are prepared once per rule, not per request.
+ */
+export function sendLocalResponse(
+  status: u32,
+  details: ArrayBuffer,
+  body: ArrayBuffer,
+  headerPairs: ArrayBuffer,
+): bool {
   return (
     imports.proxy_send_local_response(
       status,
       changetype<usize>(details),
       details.byteLength,
-      changetype<usize>(bodyBytes),
-      bodyBytes.byteLength,
-      changetype<usize>(pairs),
-      pairs.byteLength,
+      changetype<usize>(body),
+      body.byteLength,
+      changetype<usize>(headerPairs),
+      headerPairs.byteLength,
       NO_GRPC_STATUS,
     ) == Status.Ok
   );
+}
+
+/** Resumes the request of the current (or effective) stream; Envoy acts once the callback returns. */
+export function continueRequest(): bool {
+  return imports.proxy_continue_stream(StreamType.HttpRequest) == Status.Ok;
+}
+
+/**
+ * Makes later hostcalls of this callback act on context `id`; false when the host no longer knows
+ * it (the stream is gone), in which case nothing may be done on its behalf.
+ */
+export function setEffectiveContext(id: u32): bool {
+  return imports.proxy_set_effective_context(id) == Status.Ok;
 }
 
 /** Starts an HTTP callout to an Envoy cluster; the token, or -1 when the host refused the call. */
@@ -109,10 +162,21 @@ export function recordMetric(id: u32, value: u64): void {
   imports.proxy_record_metric(id, value);
 }
 
-/** Monotonic clock in milliseconds, for deadlines. */
-export function nowMs(): u64 {
+/** Monotonic clock in nanoseconds, for deadlines. */
+export function nowNs(): u64 {
   if (imports.clock_time_get(WasiClock.Monotonic, 1, OUT_U64) != 0) return 0;
-  return load<u64>(OUT_U64) / 1_000_000;
+  return load<u64>(OUT_U64);
+}
+
+/** Monotonic clock in milliseconds. */
+export function nowMs(): u64 {
+  return nowNs() / 1_000_000;
+}
+
+/** Wall clock in milliseconds since the epoch (rule expiry is wall-clock time), or 0 if refused. */
+export function realtimeMs(): i64 {
+  if (imports.clock_time_get(WasiClock.Realtime, 1_000_000, OUT_U64) != 0) return 0;
+  return <i64>(load<u64>(OUT_U64) / 1_000_000);
 }
 
 /** 64 bits from the host's CSPRNG, or 0 if it refused. */

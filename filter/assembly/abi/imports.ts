@@ -33,6 +33,10 @@ export declare function proxy_get_header_map_value(
 ): u32;
 
 // @ts-ignore: decorator
+@external("env", "proxy_get_header_map_pairs")
+export declare function proxy_get_header_map_pairs(mapType: u32, outPtr: usize, outLen: usize): u32;
+
+// @ts-ignore: decorator
 @external("env", "proxy_send_local_response")
 export declare function proxy_send_local_response(
   statusCode: u32,
@@ -44,6 +48,14 @@ export declare function proxy_send_local_response(
   headersLen: usize,
   grpcStatus: i32,
 ): u32;
+
+// @ts-ignore: decorator
+@external("env", "proxy_continue_stream")
+export declare function proxy_continue_stream(streamType: u32): u32;
+
+// @ts-ignore: decorator
+@external("env", "proxy_set_effective_context")
+export declare function proxy_set_effective_context(contextId: u32): u32;
 
 // @ts-ignore: decorator
 @external("env", "proxy_http_call")

@@ -50,3 +50,26 @@ export function takeOutString(): string {
   heap.free(ptr);
   return text;
 }
+
+/**
+ * A block the host allocated through proxy_on_memory_allocate and handed over, kept as is (no copy)
+ * until free(). Used for request values read once per request and released when the request is
+ * decided, so reading them costs the host's allocation and nothing more.
+ */
+export class HostBlock {
+  ptr: usize = 0;
+  len: usize = 0;
+
+  /** Adopts the (ptr, len) the host just wrote to the out slots, freeing what this block held. */
+  take(): void {
+    this.free();
+    this.ptr = load<u32>(OUT_PTR);
+    this.len = load<u32>(OUT_LEN);
+  }
+
+  free(): void {
+    if (this.ptr != 0) heap.free(this.ptr);
+    this.ptr = 0;
+    this.len = 0;
+  }
+}

@@ -34,6 +34,11 @@ export function onHttpCallResponse(rootId: u32, token: u32, numHeaders: u32, bod
 }
 
 export function onDone(contextId: u32): bool {
+  const stream = findStream(contextId);
+  if (stream != null) {
+    stream.onDone();
+    return true;
+  }
   const root = findRoot(contextId);
   if (root != null) root.onDone();
   return true;

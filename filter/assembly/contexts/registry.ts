@@ -10,9 +10,9 @@ const streams = new Map<u32, StreamContext>();
 
 export function createContext(id: u32, parentId: u32): void {
   if (parentId == 0) {
-    roots.set(id, new RootContext());
+    roots.set(id, new RootContext(id));
   } else if (roots.has(parentId)) {
-    streams.set(id, new StreamContext(roots.get(parentId)));
+    streams.set(id, new StreamContext(id, roots.get(parentId)));
   }
 }
 
@@ -22,7 +22,7 @@ export function findRoot(id: u32): RootContext | null {
 
 /** The root context `id`, created if the host configures one it never announced. */
 export function ensureRoot(id: u32): RootContext {
-  if (!roots.has(id)) roots.set(id, new RootContext());
+  if (!roots.has(id)) roots.set(id, new RootContext(id));
   return roots.get(id);
 }
 
@@ -30,7 +30,11 @@ export function findStream(id: u32): StreamContext | null {
   return streams.has(id) ? streams.get(id) : null;
 }
 
+/** Forgets context `id`; a stream still paused for a delay leaves the delay queue first. */
 export function deleteContext(id: u32): void {
-  streams.delete(id);
+  if (streams.has(id)) {
+    streams.get(id).onDone();
+    streams.delete(id);
+  }
   roots.delete(id);
 }

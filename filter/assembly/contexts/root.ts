@@ -1,20 +1,29 @@
 import { BufferType, LogLevel } from "../abi/enums";
-import { getBuffer, log, nowMs, setTickPeriod } from "../abi/host";
+import { continueRequest, getBuffer, log, nowNs, setEffectiveContext } from "../abi/host";
 import { parsePluginConfig } from "../config";
+import { DelayedRequest, DelayQueue } from "../delay";
+import { injectAbort } from "../fault";
 import { Metrics } from "../metrics";
-import { ActiveRules } from "../rules";
+import { ActiveRules, Rule } from "../rules";
 import { Subscriber } from "../subscriber";
+import { NO_WAKE, Timer } from "./timer";
+
+const NS_PER_MS: u64 = 1_000_000;
 
 /**
- * One plugin instance in one worker VM: its configuration, the rules in force, the metrics, and the
- * subscriber that keeps the rules current. Owns the VM timer and keeps it off when nothing is due.
+ * One plugin instance in one worker VM: its configuration, the rules in force, the metrics, the
+ * subscriber that keeps the rules current, and the requests it holds paused. Owns the VM timer,
+ * which runs only while a poll retry or a delay deadline is pending.
  */
 export class RootContext {
   readonly rules: ActiveRules = new ActiveRules();
   private metrics: Metrics | null = null;
   private subscriber: Subscriber | null = null;
-  /** Period currently programmed on Envoy's timer; 0 = off. */
-  private tickMs: u32 = 0;
+  private readonly delays: DelayQueue = new DelayQueue();
+  private readonly timer: Timer = new Timer();
+  private maxActiveDelays: i32 = 0;
+
+  constructor(readonly id: u32) {}
 
   onConfigure(configSize: usize): bool {
     const bytes = getBuffer(BufferType.PluginConfiguration, configSize);
@@ -28,44 +37,104 @@ export class RootContext {
     const subscriber = new Subscriber(config, this.rules, metrics);
     this.metrics = metrics;
     this.subscriber = subscriber;
-    const now = nowMs();
-    subscriber.start(now);
-    this.updateTick(now);
+    this.maxActiveDelays = config.maxActiveDelays;
+    const now = nowNs();
+    subscriber.start(now / NS_PER_MS);
+    this.reschedule(now, false);
     return true;
   }
 
   onTick(): void {
+    const now = nowNs();
+    this.resumeDue(now);
     const subscriber = this.subscriber;
-    if (subscriber == null) return;
-    const now = nowMs();
-    subscriber.onTick(now);
-    this.updateTick(now);
+    if (subscriber != null) subscriber.onTick(now / NS_PER_MS);
+    this.reschedule(now, true);
   }
 
   onHttpCallResponse(token: u32, numHeaders: u32, bodySize: usize): void {
     const subscriber = this.subscriber;
     if (subscriber == null) return;
-    const now = nowMs();
-    subscriber.onResponse(token, numHeaders, bodySize, now);
-    this.updateTick(now);
+    const now = nowNs();
+    subscriber.onResponse(token, numHeaders, bodySize, now / NS_PER_MS);
+    this.reschedule(now, false);
   }
 
-  /** The plugin is going away: late callout responses and ticks become no-ops. */
+  /** The plugin is going away: paused requests are released, not stranded; late responses become no-ops. */
   onDone(): void {
+    this.resumeDue(NO_WAKE);
     this.subscriber = null;
-    this.updateTick(0);
+    this.reschedule(nowNs(), false);
   }
 
-  faultInjected(): void {
+  abortInjected(): void {
     const metrics = this.metrics;
     if (metrics != null) metrics.abortInjected();
   }
 
-  private updateTick(now: u64): void {
+  /**
+   * Queues stream `contextId` for `rule`'s delay (the caller pauses it). Null at the cap on concurrent
+   * delays: the request then passes untouched, counted as overflow.
+   */
+  startDelay(contextId: u32, rule: Rule): DelayedRequest | null {
+    const metrics = this.metrics;
+    const delay = rule.fault.delay;
+    if (metrics == null || delay == null) return null;
+    if (this.delays.size >= this.maxActiveDelays) {
+      metrics.delayOverflowed();
+      return null;
+    }
+    const now = nowNs();
+    const entry = new DelayedRequest(contextId, now, now + <u64>delay.fixedDelayMs * NS_PER_MS, rule);
+    this.delays.push(entry);
+    metrics.delayStarted();
+    this.reschedule(now, false);
+    return entry;
+  }
+
+  /** The stream of `entry` ended during its delay (client gone): it is dropped, never resumed. */
+  cancelDelay(entry: DelayedRequest): void {
+    if (!this.delays.remove(entry)) return;
+    const metrics = this.metrics;
+    if (metrics != null) metrics.delayCancelled();
+    this.reschedule(nowNs(), false);
+  }
+
+  /** Resumes (or, for delay-then-abort, answers) every request whose deadline is not after `now`. */
+  private resumeDue(now: u64): void {
+    const delays = this.delays;
+    let acted = false;
+    while (delays.size > 0 && delays.peek().deadlineNs <= now) {
+      this.endDelay(delays.pop(), now);
+      acted = true;
+    }
+    // Later hostcalls of this callback (the subscriber's) must not act on the last stream.
+    if (acted) setEffectiveContext(this.id);
+  }
+
+  private endDelay(entry: DelayedRequest, now: u64): void {
+    const metrics = this.metrics;
+    const end = now == NO_WAKE ? nowNs() : now;
+    if (metrics != null) metrics.delayEnded((end - entry.startNs + NS_PER_MS / 2) / NS_PER_MS);
+    // A stream the host no longer knows must not be acted on: continue would hit the root instead.
+    if (!setEffectiveContext(entry.contextId)) return;
+    const abort = entry.rule.fault.abort;
+    if (abort != null) {
+      injectAbort(abort);
+      this.abortInjected();
+    } else {
+      continueRequest();
+    }
+  }
+
+  private reschedule(now: u64, inTick: bool): void {
+    let wake = NO_WAKE;
     const subscriber = this.subscriber;
-    const wanted = subscriber != null ? subscriber.wakeInMs(now) : 0;
-    if (wanted == this.tickMs) return;
-    setTickPeriod(wanted);
-    this.tickMs = wanted;
+    if (subscriber != null) {
+      const pollAtMs = subscriber.nextWakeMs();
+      if (pollAtMs >= 0) wake = <u64>pollAtMs * NS_PER_MS;
+    }
+    if (this.delays.size > 0) wake = min(wake, this.delays.peek().deadlineNs);
+    this.timer.schedule(now, wake, inTick);
   }
 }

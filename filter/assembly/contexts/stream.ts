@@ -1,4 +1,5 @@
 import { HeadersAction } from "../abi/enums";
+import { DelayedRequest } from "../delay";
 import { injectAbort, isSampled } from "../fault";
 import { findRule } from "../matcher";
 import { HostRequest } from "./request";
@@ -8,17 +9,44 @@ const request = new HostRequest();
 
 /** One HTTP stream: decides on its request headers whether, and how, to fault it. */
 export class StreamContext {
-  constructor(private readonly root: RootContext) {}
+  /** Set while the request is paused for a delay. */
+  private delayed: DelayedRequest | null = null;
 
+  constructor(
+    readonly id: u32,
+    private readonly root: RootContext,
+  ) {}
+
+  /**
+   * The first matching rule's fault, if this request is in its share: a delay pauses the request
+   * (PAUSE becomes StopAllIterationAndWatermark in Envoy) and the root resumes it, or answers it for
+   * delay-then-abort; an abort alone answers now.
+   */
   onRequestHeaders(): HeadersAction {
     const ruleSet = this.root.rules.current;
     if (ruleSet == null) return HeadersAction.Continue;
-    const rule = findRule(ruleSet.rules, request.reset());
+    const rule = findRule(ruleSet.rules, request.begin());
+    request.end();
     if (rule == null || !isSampled(rule.fault)) return HeadersAction.Continue;
-    const abort = rule.fault.abort;
+    const fault = rule.fault;
+    if (fault.delay != null) {
+      const delayed = this.root.startDelay(this.id, rule);
+      if (delayed == null) return HeadersAction.Continue;
+      this.delayed = delayed;
+      return HeadersAction.Pause;
+    }
+    const abort = fault.abort;
     if (abort == null) return HeadersAction.Continue;
-    injectAbort(rule.name, abort);
-    this.root.faultInjected();
+    injectAbort(abort);
+    this.root.abortInjected();
     return HeadersAction.Pause;
+  }
+
+  /** The stream is over (done or deleted): a request still paused is dropped from the queue. */
+  onDone(): void {
+    const delayed = this.delayed;
+    if (delayed == null) return;
+    this.delayed = null;
+    this.root.cancelDelay(delayed);
   }
 }

@@ -1,25 +1,27 @@
 /**
  * decodeRuleSet: JSON bytes from /v1/config → a fully validated RuleSet, or the reason it is not one.
  * Validation is complete before anything is returned, so the caller swaps all or nothing. An unknown
- * `format` is rejected. Members this build cannot honour yet (`delay`, `expiresAt`) are rejected too,
- * rather than ignored: an injector that skips an expiry or a delay would misread the rule. Other
- * unknown members are ignored.
+ * `format` is rejected; unknown members are ignored. Malformed input of any shape gives an error,
+ * never a trap.
  */
-import { asObject, JsonKind, JsonObject, JsonValue, parseJson } from "../json";
+import { serializePairs } from "../abi/pairs";
+import { asObject, JsonObject, JsonValue, parseJson } from "../json";
+import { MatchReader } from "./decode-match";
+import { integerIn, isHeaderValue, isInteger, NOT_AN_INTEGER, optional } from "./fields";
 import {
   AbortFault,
-  HeaderMatch,
-  MatchType,
+  DelayFault,
   MILLIONTHS_PER_HUNDRED_PERCENT,
+  NEVER_EXPIRES,
   RULESET_FORMAT,
   Rule,
   RuleFault,
-  RuleMatch,
   RuleSet,
-  StringMatch,
 } from "./ruleset";
 
-const MAX_SAFE_INTEGER: f64 = 9007199254740991;
+/** Longest delay a rule may ask for: one hour, as the policy schema allows. */
+export const MAX_DELAY_MS: i64 = 3_600_000;
+const FAULT_HEADER = "x-hfi-fault";
 
 export class Decoded {
   ruleSet: RuleSet | null = null;
@@ -66,18 +68,7 @@ export function decodeRuleSet(bytes: ArrayBuffer): Decoded {
 }
 
 /** Reads one rule; on failure returns null and leaves the offending field in `error`. */
-class RuleReader {
-  error: string = "";
-
-  private fail(field: string, expected: string): bool {
-    this.error = field + ": expected " + expected;
-    return false;
-  }
-
-  private unsupported(field: string): void {
-    this.error = field + ": not supported by this filter build";
-  }
-
+class RuleReader extends MatchReader {
   rule(value: JsonValue): Rule | null {
     const obj = asObject(value);
     if (obj == null) {
@@ -94,100 +85,65 @@ class RuleReader {
       this.fail("priority", "an integer");
       return null;
     }
-    if (optional(obj, "expiresAt") != null) {
-      this.unsupported("expiresAt");
-      return null;
-    }
-    const match = this.match(obj.getObject("match"));
-    if (match == null) return null;
-    const fault = this.fault(obj.getObject("fault"));
-    if (fault == null) return null;
-    return new Rule(name, <i64>priority, match, fault);
-  }
-
-  private match(obj: JsonObject | null): RuleMatch | null {
-    if (obj == null) {
-      this.fail("match", "an object");
-      return null;
-    }
-    let path: StringMatch | null = null;
-    const pathValue = optional(obj, "path");
-    if (pathValue != null) {
-      path = this.stringMatch("match.path", pathValue);
-      if (path == null) return null;
-    }
-    let method: string | null = null;
-    if (optional(obj, "method") != null) {
-      method = obj.getString("method");
-      if (method == null || method.length == 0) {
-        this.fail("match.method", "a non-empty string");
+    let expiresAt = NEVER_EXPIRES;
+    const expiry = optional(obj, "expiresAt");
+    if (expiry != null) {
+      expiresAt = integerIn(expiry, 0, NEVER_EXPIRES - 1);
+      if (expiresAt == NOT_AN_INTEGER) {
+        this.fail("expiresAt", "milliseconds since the epoch");
         return null;
       }
     }
-    const items = obj.getArray("headers");
-    if (items == null) {
-      this.fail("match.headers", "an array");
-      return null;
-    }
-    const headers = new Array<HeaderMatch>(items.items.length);
-    for (let i = 0; i < headers.length; i++) {
-      const header = this.header(i, unchecked(items.items[i]));
-      if (header == null) return null;
-      unchecked((headers[i] = header));
-    }
-    return new RuleMatch(path, method, headers);
+    const match = this.match(obj.getObject("match"));
+    if (match == null) return null;
+    const fault = this.fault(name, obj.getObject("fault"));
+    if (fault == null) return null;
+    return new Rule(name, <i64>priority, match, fault, expiresAt);
   }
 
-  private header(index: i32, value: JsonValue): HeaderMatch | null {
-    const field = "match.headers[" + index.toString() + "]";
-    const obj = asObject(value);
-    const name = obj != null ? obj.getString("name") : null;
-    if (obj == null || name == null || !isLowerCaseName(name)) {
-      this.fail(field + ".name", "a non-empty lower-case header name");
-      return null;
-    }
-    const match = this.stringMatch(field + ".match", obj.get("match"));
-    return match != null ? new HeaderMatch(name, match) : null;
-  }
-
-  private stringMatch(field: string, value: JsonValue | null): StringMatch | null {
-    const obj = asObject(value);
-    const type = obj != null ? obj.getString("type") : null;
-    const text = obj != null ? obj.getString("value") : null;
-    if (type == null || text == null || (type != "exact" && type != "prefix")) {
-      this.fail(field, '{"type":"exact"|"prefix","value":string}');
-      return null;
-    }
-    return new StringMatch(type == "exact" ? MatchType.Exact : MatchType.Prefix, text);
-  }
-
-  private fault(obj: JsonObject | null): RuleFault | null {
+  private fault(name: string, obj: JsonObject | null): RuleFault | null {
     if (obj == null) {
       this.fail("fault", "an object");
       return null;
     }
-    const millionths = obj.getNumber("percentageMillionths");
-    if (!isInteger(millionths) || millionths < 0 || millionths > <f64>MILLIONTHS_PER_HUNDRED_PERCENT) {
+    const millionths = integerIn(obj.get("percentageMillionths"), 0, MILLIONTHS_PER_HUNDRED_PERCENT);
+    if (millionths == NOT_AN_INTEGER) {
       this.fail("fault.percentageMillionths", "an integer 0..1000000");
       return null;
     }
-    if (optional(obj, "delay") != null) {
-      this.unsupported("fault.delay");
-      return null;
+    let delay: DelayFault | null = null;
+    const delayValue = optional(obj, "delay");
+    if (delayValue != null) {
+      delay = this.delay(delayValue);
+      if (delay == null) return null;
     }
     let abort: AbortFault | null = null;
     const abortValue = optional(obj, "abort");
     if (abortValue != null) {
-      abort = this.abort(abortValue);
+      abort = this.abort(name, abortValue);
       if (abort == null) return null;
     }
-    return new RuleFault(<u32>millionths, abort);
+    if (delay == null && abort == null) {
+      this.fail("fault", "a delay, an abort, or both");
+      return null;
+    }
+    return new RuleFault(<u32>millionths, delay, abort);
   }
 
-  private abort(value: JsonValue): AbortFault | null {
+  private delay(value: JsonValue): DelayFault | null {
     const obj = asObject(value);
-    const status = obj != null ? obj.getNumber("httpStatus") : NaN;
-    if (obj == null || !isInteger(status) || status < 200 || status > 599) {
+    const ms = obj != null ? integerIn(obj.get("fixedDelayMs"), 1, MAX_DELAY_MS) : NOT_AN_INTEGER;
+    if (ms == NOT_AN_INTEGER) {
+      this.fail("fault.delay.fixedDelayMs", "an integer 1..3600000");
+      return null;
+    }
+    return new DelayFault(<u32>ms);
+  }
+
+  private abort(name: string, value: JsonValue): AbortFault | null {
+    const obj = asObject(value);
+    const status = obj != null ? integerIn(obj.get("httpStatus"), 200, 599) : NOT_AN_INTEGER;
+    if (obj == null || status == NOT_AN_INTEGER) {
       this.fail("fault.abort.httpStatus", "an integer 200..599");
       return null;
     }
@@ -196,36 +152,6 @@ class RuleReader {
       this.fail("fault.abort.body", "a string");
       return null;
     }
-    return new AbortFault(<u32>status, body);
+    return new AbortFault(<u32>status, String.UTF8.encode(body), serializePairs([FAULT_HEADER, name]));
   }
-}
-
-/** A member that is present and not JSON null. */
-function optional(obj: JsonObject, key: string): JsonValue | null {
-  const v = obj.get(key);
-  return v != null && v.kind != JsonKind.Null ? v : null;
-}
-
-function isInteger(x: f64): bool {
-  return Math.abs(x) <= MAX_SAFE_INTEGER && Math.floor(x) == x;
-}
-
-/** Non-empty visible ASCII: safe to send back as the x-hfi-fault header value. */
-function isHeaderValue(s: string): bool {
-  if (s.length == 0) return false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x21 || c > 0x7e) return false;
-  }
-  return true;
-}
-
-/** Non-empty, no upper-case ASCII: Envoy hands header names to the filter lower-cased. */
-function isLowerCaseName(s: string): bool {
-  if (s.length == 0) return false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0x41 && c <= 0x5a) return false;
-  }
-  return true;
 }

@@ -1,6 +1,7 @@
 /**
  * The RuleSet wire format, AssemblyScript twin of src/ruleset/format.ts (keep the two in step).
- * Instances only come out of decodeRuleSet, so everything here is already validated.
+ * Instances only come out of decodeRuleSet, so everything here is already validated. Strings the
+ * request path compares or sends are kept as UTF-8 bytes, encoded once when the rule set arrives.
  */
 
 /** The only format this filter understands; anything else is rejected and the old rules stay. */
@@ -9,22 +10,48 @@ export const RULESET_FORMAT: i32 = 1;
 /** 100% expressed in the filter's sampling unit. */
 export const MILLIONTHS_PER_HUNDRED_PERCENT: u32 = 1_000_000;
 
+/** `expiresAt` of a rule that never expires. */
+export const NEVER_EXPIRES: i64 = i64.MAX_VALUE;
+
 export const enum MatchType {
   Exact,
   Prefix,
+  Regex,
+  /** Headers only: the header exists, whatever its value. */
+  Present,
+}
+
+/**
+ * A regular expression the control plane compiled to a DFA over UTF-8 bytes; full-match semantics:
+ * walk every byte from state 0, match if the final state accepts.
+ */
+export class Dfa {
+  constructor(
+    /** Equivalence class of each byte value (256 entries), each below classCount. */
+    readonly byteClasses: StaticArray<u8>,
+    readonly classCount: i32,
+    /** Row-major states × classCount: the next state, or -1 for the dead state. */
+    readonly transitions: StaticArray<i32>,
+    /** 1 for an accepting state, by state id. */
+    readonly accepting: StaticArray<u8>,
+  ) {}
 }
 
 export class StringMatch {
   constructor(
     readonly type: MatchType,
-    readonly value: string,
+    /** UTF-8 bytes of an exact or prefix value; empty for regex and present. */
+    readonly value: ArrayBuffer,
+    /** Set for regex only. */
+    readonly dfa: Dfa | null,
   ) {}
 }
 
 export class HeaderMatch {
   constructor(
-    /** Lower-cased header name. */
-    readonly name: string,
+    /** UTF-8 bytes of the lower-cased header name. */
+    readonly name: ArrayBuffer,
+    /** A repeated header matches if any of its values does. */
     readonly match: StringMatch,
   ) {}
 }
@@ -33,9 +60,9 @@ export class RuleMatch {
   constructor(
     /** Matched against `:path` without its query string; null = any path. */
     readonly path: StringMatch | null,
-    /** Upper-case method compared exactly with `:method`; null = any method. */
-    readonly method: string | null,
-    /** All must match. */
+    /** UTF-8 bytes of the upper-case method compared exactly with `:method`; null = any method. */
+    readonly method: ArrayBuffer | null,
+    /** All must match; cheapest first (the decoder orders them: present, exact, prefix, regex). */
     readonly headers: HeaderMatch[],
   ) {}
 }
@@ -43,14 +70,26 @@ export class RuleMatch {
 export class AbortFault {
   constructor(
     readonly httpStatus: u32,
-    readonly body: string,
+    /** UTF-8 bytes of the response body. */
+    readonly body: ArrayBuffer,
+    /** The reply's extra headers (`x-hfi-fault: <rule name>`), already serialized as pairs. */
+    readonly headerPairs: ArrayBuffer,
   ) {}
 }
 
+export class DelayFault {
+  constructor(
+    /** 1..3_600_000. */
+    readonly fixedDelayMs: u32,
+  ) {}
+}
+
+/** At least one of delay and abort; with both, the delay runs first, then the abort. */
 export class RuleFault {
   constructor(
     /** 0..1_000_000; a request is faulted when a uniform draw in [0, 1_000_000) is below it. */
     readonly percentageMillionths: u32,
+    readonly delay: DelayFault | null,
     readonly abort: AbortFault | null,
   ) {}
 }
@@ -62,6 +101,8 @@ export class Rule {
     readonly priority: i64,
     readonly match: RuleMatch,
     readonly fault: RuleFault,
+    /** Wall-clock milliseconds since the epoch after which the rule is skipped; NEVER_EXPIRES if none. */
+    readonly expiresAt: i64,
   ) {}
 }
 

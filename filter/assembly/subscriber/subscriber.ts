@@ -1,14 +1,15 @@
 /**
  * Long-polls the control plane for rule sets: GET /v1/config?after=REV&wait=W on the configured
  * cluster. 200 → decode, swap, poll again at once; 304 → poll again; anything else → retry after a
- * jittered exponential backoff. The owner drives it with ticks and reads wakeInMs() to program the
- * timer, so nothing ticks while a poll is in flight.
+ * jittered exponential backoff. The owner drives it with ticks and reads nextWakeMs() to program the
+ * timer, so nothing ticks for it while a poll is in flight. A body over MAX_RULESET_BYTES is refused
+ * unread; a rejected rule set's revision comes from its body or, failing that, its ETag.
  */
 import { BufferType, LogLevel, MapType } from "../abi/enums";
 import { getBuffer, getHeader, httpCall, log, logEnabled } from "../abi/host";
 import { PluginConfig } from "../config";
 import { Metrics } from "../metrics";
-import { ActiveRules, decodeRuleSet } from "../rules";
+import { ActiveRules, Decoded, decodeRuleSet } from "../rules";
 import { backoffMs } from "./backoff";
 
 /** Added to the long-poll wait for the callout timeout (0 would mean no timeout at all). */
@@ -16,6 +17,8 @@ const TIMEOUT_MARGIN_MS: u32 = 5_000;
 /** A 304 sooner than this means the server is not holding polls; space them out instead of spinning. */
 const MIN_POLL_INTERVAL_MS: u64 = 1_000;
 const NONE: i64 = -1;
+/** Largest rule set body accepted (4 MiB); a bigger one is rejected without being read. */
+export const MAX_RULESET_BYTES: usize = 4 << 20;
 
 export class Subscriber {
   /** Token of the callout in flight, or NONE. */
@@ -54,7 +57,7 @@ export class Subscriber {
     if (status == null) {
       this.fail(nowMs, "no response");
     } else if (status == "200") {
-      if (!this.apply(getBuffer(BufferType.HttpCallResponseBody, bodySize))) {
+      if (!this.apply(bodySize)) {
         this.fail(nowMs, "undecodable rule set");
         return;
       }
@@ -69,10 +72,9 @@ export class Subscriber {
     }
   }
 
-  /** Milliseconds until the next tick is needed; 0 when no tick is needed. */
-  wakeInMs(nowMs: u64): u32 {
-    if (!this.due || this.token != NONE) return 0;
-    return this.dueAtMs > nowMs ? <u32>min(this.dueAtMs - nowMs, <u64>u32.MAX_VALUE) : 1;
+  /** When (monotonic ms) the subscriber next needs a tick, or -1 when it needs none. */
+  nextWakeMs(): i64 {
+    return this.due && this.token == NONE ? <i64>this.dueAtMs : NONE;
   }
 
   private poll(nowMs: u64): void {
@@ -100,9 +102,16 @@ export class Subscriber {
     this.sentAtMs = nowMs;
   }
 
-  /** Swaps in the rule set in `body`; false when not even its revision could be read. */
-  private apply(body: ArrayBuffer | null): bool {
-    const decoded = decodeRuleSet(body != null ? body : new ArrayBuffer(0));
+  /** Swaps in the rule set in the response body; false when not even its revision could be read. */
+  private apply(bodySize: usize): bool {
+    let decoded: Decoded;
+    if (bodySize > MAX_RULESET_BYTES) {
+      decoded = new Decoded();
+      decoded.error = "body of " + bodySize.toString() + " bytes exceeds the 4 MiB limit";
+    } else {
+      const body = getBuffer(BufferType.HttpCallResponseBody, bodySize);
+      decoded = decodeRuleSet(body != null ? body : new ArrayBuffer(0));
+    }
     const ruleSet = decoded.ruleSet;
     if (ruleSet != null) {
       this.rules.current = ruleSet;
@@ -119,15 +128,15 @@ export class Subscriber {
       return true;
     }
     this.metrics.rulesRejected();
-    if (decoded.revision == NONE || decoded.revision != this.rejectedRevision) {
-      const which =
-        decoded.revision == NONE ? "a rule set" : "rule set revision " + decoded.revision.toString();
+    const revision = decoded.revision != NONE ? decoded.revision : etagRevision();
+    if (revision == NONE || revision != this.rejectedRevision) {
+      const which = revision == NONE ? "a rule set" : "rule set revision " + revision.toString();
       log(LogLevel.Error, "rejected " + which + " (" + decoded.error + "); keeping the previous rules");
     }
-    if (decoded.revision == NONE) return false;
+    if (revision == NONE) return false;
     // Ask for what comes after the bad revision, or the server would send it again at once.
-    this.revision = decoded.revision;
-    this.rejectedRevision = decoded.revision;
+    this.revision = revision;
+    this.rejectedRevision = revision;
     return true;
   }
 
@@ -159,4 +168,24 @@ export class Subscriber {
     this.due = true;
     this.dueAtMs = atMs;
   }
+}
+
+/** The revision in the response's ETag (`"12"`, also weak or unquoted), or -1. */
+function etagRevision(): i64 {
+  const etag = getHeader(MapType.HttpCallResponseHeaders, "etag");
+  if (etag == null) return NONE;
+  let start = etag.startsWith("W/") ? 2 : 0;
+  let end = etag.length;
+  if (end - start >= 2 && etag.charCodeAt(start) == 0x22 && etag.charCodeAt(end - 1) == 0x22) {
+    start++;
+    end--;
+  }
+  if (start >= end || end - start > 15) return NONE;
+  let value: i64 = 0;
+  for (let i = start; i < end; i++) {
+    const digit = etag.charCodeAt(i) - 0x30;
+    if (digit < 0 || digit > 9) return NONE;
+    value = value * 10 + digit;
+  }
+  return value;
 }

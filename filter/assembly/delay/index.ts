@@ -1,0 +1,1 @@
+export { DelayedRequest, DelayQueue } from "./queue";

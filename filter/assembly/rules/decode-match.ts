@@ -1,0 +1,180 @@
+/**
+ * Reading a rule's `match`: path, method, headers, and the DFAs of regex matches. Every table index
+ * the matcher will follow is checked here, so the matcher's table walk needs no bounds checks.
+ */
+import { asObject, JsonArray, JsonObject, JsonValue } from "../json";
+import { FieldReader, integerIn, isLowerCaseName, NOT_AN_INTEGER, optional } from "./fields";
+import { Dfa, HeaderMatch, MatchType, RuleMatch, StringMatch } from "./ruleset";
+
+/** Largest DFA accepted, in states; the control plane caps its DFAs well below this. */
+export const MAX_DFA_STATES: i32 = 16_384;
+/** Largest transition table accepted (states × classes), so one rule cannot claim unbounded memory. */
+export const MAX_DFA_TRANSITIONS: i32 = 1 << 20;
+
+const EMPTY = new ArrayBuffer(0);
+
+export class MatchReader extends FieldReader {
+  protected match(obj: JsonObject | null): RuleMatch | null {
+    if (obj == null) {
+      this.fail("match", "an object");
+      return null;
+    }
+    let path: StringMatch | null = null;
+    const pathValue = optional(obj, "path");
+    if (pathValue != null) {
+      path = this.stringMatch("match.path", pathValue, false);
+      if (path == null) return null;
+    }
+    let method: ArrayBuffer | null = null;
+    if (optional(obj, "method") != null) {
+      const text = obj.getString("method");
+      if (text == null || text.length == 0) {
+        this.fail("match.method", "a non-empty string");
+        return null;
+      }
+      method = String.UTF8.encode(text);
+    }
+    const items = obj.getArray("headers");
+    if (items == null) {
+      this.fail("match.headers", "an array");
+      return null;
+    }
+    const headers = new Array<HeaderMatch>(items.items.length);
+    for (let i = 0; i < headers.length; i++) {
+      const header = this.header(i, unchecked(items.items[i]));
+      if (header == null) return null;
+      unchecked((headers[i] = header));
+    }
+    return new RuleMatch(path, method, cheapestFirst(headers));
+  }
+
+  private header(index: i32, value: JsonValue): HeaderMatch | null {
+    const field = "match.headers[" + index.toString() + "]";
+    const obj = asObject(value);
+    const name = obj != null ? obj.getString("name") : null;
+    if (obj == null || name == null || !isLowerCaseName(name)) {
+      this.fail(field + ".name", "a non-empty lower-case header name");
+      return null;
+    }
+    const match = this.stringMatch(field + ".match", obj.get("match"), true);
+    return match != null ? new HeaderMatch(String.UTF8.encode(name), match) : null;
+  }
+
+  private stringMatch(field: string, value: JsonValue | null, header: bool): StringMatch | null {
+    const obj = asObject(value);
+    const type = obj != null ? obj.getString("type") : null;
+    if (obj != null && type != null) {
+      if (type == "exact" || type == "prefix") {
+        const text = obj.getString("value");
+        if (text == null) {
+          this.fail(field + ".value", "a string");
+          return null;
+        }
+        return new StringMatch(
+          type == "exact" ? MatchType.Exact : MatchType.Prefix,
+          String.UTF8.encode(text),
+          null,
+        );
+      }
+      if (type == "regex") {
+        const dfa = this.dfa(field + ".dfa", obj.getObject("dfa"));
+        return dfa != null ? new StringMatch(MatchType.Regex, EMPTY, dfa) : null;
+      }
+      if (type == "present" && header) return new StringMatch(MatchType.Present, EMPTY, null);
+    }
+    this.fail(
+      field,
+      header ? '{"type":"exact"|"prefix"|"regex"|"present",…}' : '{"type":"exact"|"prefix"|"regex",…}',
+    );
+    return null;
+  }
+
+  private dfa(field: string, obj: JsonObject | null): Dfa | null {
+    if (obj == null) {
+      this.fail(field, "an object");
+      return null;
+    }
+    const classCount = <i32>integerIn(obj.get("classCount"), 1, 256);
+    if (classCount == <i32>NOT_AN_INTEGER) {
+      this.fail(field + ".classCount", "an integer 1..256");
+      return null;
+    }
+    const classItems = obj.getArray("byteClasses");
+    if (classItems == null || classItems.items.length != 256) {
+      this.fail(field + ".byteClasses", "an array of 256 integers");
+      return null;
+    }
+    const byteClasses = new StaticArray<u8>(256);
+    for (let b = 0; b < 256; b++) {
+      const c = integerIn(unchecked(classItems.items[b]), 0, classCount - 1);
+      if (c == NOT_AN_INTEGER) {
+        this.fail(field + ".byteClasses[" + b.toString() + "]", "an integer below classCount");
+        return null;
+      }
+      unchecked((byteClasses[b] = <u8>c));
+    }
+    const rows = obj.getArray("transitions");
+    const size = rows != null ? rows.items.length : 0;
+    const states = size / classCount;
+    if (
+      rows == null ||
+      size == 0 ||
+      size % classCount != 0 ||
+      states > MAX_DFA_STATES ||
+      size > MAX_DFA_TRANSITIONS
+    ) {
+      this.fail(
+        field + ".transitions",
+        "states × classCount integers, at most " + MAX_DFA_STATES.toString() + " states",
+      );
+      return null;
+    }
+    const transitions = new StaticArray<i32>(size);
+    for (let i = 0; i < size; i++) {
+      const next = integerIn(unchecked(rows.items[i]), -1, states - 1);
+      if (next == NOT_AN_INTEGER) {
+        this.fail(field + ".transitions[" + i.toString() + "]", "a state id or -1");
+        return null;
+      }
+      unchecked((transitions[i] = <i32>next));
+    }
+    const accepting = this.accepting(field + ".accepting", obj.getArray("accepting"), states);
+    return accepting != null ? new Dfa(byteClasses, classCount, transitions, accepting) : null;
+  }
+
+  private accepting(field: string, items: JsonArray | null, states: i32): StaticArray<u8> | null {
+    if (items == null) {
+      this.fail(field, "an array of state ids");
+      return null;
+    }
+    const flags = new StaticArray<u8>(states);
+    for (let i = 0, n = items.items.length; i < n; i++) {
+      const state = integerIn(unchecked(items.items[i]), 0, states - 1);
+      if (state == NOT_AN_INTEGER) {
+        this.fail(field + "[" + i.toString() + "]", "a state id");
+        return null;
+      }
+      unchecked((flags[<i32>state] = 1));
+    }
+    return flags;
+  }
+}
+
+/** Header conditions in cost order (present, exact, prefix, regex), stable within a kind. */
+function cheapestFirst(headers: HeaderMatch[]): HeaderMatch[] {
+  for (let i = 1, n = headers.length; i < n; i++) {
+    const item = unchecked(headers[i]);
+    const cost = costOf(item.match.type);
+    let j = i - 1;
+    while (j >= 0 && costOf(unchecked(headers[j]).match.type) > cost) {
+      unchecked((headers[j + 1] = unchecked(headers[j])));
+      j--;
+    }
+    unchecked((headers[j + 1] = item));
+  }
+  return headers;
+}
+
+function costOf(type: MatchType): i32 {
+  return type == MatchType.Present ? 0 : <i32>type + 1;
+}
