@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, test } from "bun:test";
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import type { ErrorCode } from "../errors.ts";
 import type { Policy } from "../policy/index.ts";
 import type { PolicyStore, WatchEvent } from "./types.ts";
@@ -6,15 +6,20 @@ import type { PolicyStore, WatchEvent } from "./types.ts";
 /**
  * The behaviour every PolicyStore must have. Run it from each implementation's test file with a
  * factory that returns an empty store; revisions are compared relatively, never as absolute numbers.
+ * `release`, if given, is called with each store after its test (e.g. to close a client).
  */
-export function describeStoreContract(
+export function describeStoreContract<S extends PolicyStore>(
   name: string,
-  makeStore: () => PolicyStore | Promise<PolicyStore>,
+  makeStore: () => S | Promise<S>,
+  release?: (store: S) => void | Promise<void>,
 ): void {
   describe(`PolicyStore contract: ${name}`, () => {
-    let store: PolicyStore;
+    let store: S;
     beforeEach(async () => {
       store = await makeStore();
+    });
+    afterEach(async () => {
+      await release?.(store);
     });
 
     test("create sets the server-owned metadata", async () => {
@@ -179,6 +184,11 @@ function settle(): Promise<void> {
   return Bun.sleep(50);
 }
 
-async function expectCode(promise: Promise<unknown>, code: ErrorCode): Promise<void> {
-  await expect(promise).rejects.toMatchObject({ name: "HfiError", code });
+/** Settles first: Bun 1.4's `expect(promise).rejects` stalls on a promise that waits for gRPC I/O. */
+export async function expectCode(promise: Promise<unknown>, code: ErrorCode): Promise<void> {
+  const outcome = await promise.then(
+    (value) => ({ resolved: value }),
+    (err: unknown) => err,
+  );
+  expect(outcome).toMatchObject({ name: "HfiError", code });
 }
