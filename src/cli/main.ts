@@ -1,14 +1,19 @@
 #!/usr/bin/env bun
-/** The `hfi` executable: every command is a lazily loaded citty subcommand. */
-import { defineCommand, runMain } from "citty";
+/** The `hfi` executable: every command is a lazily loaded citty subcommand; `_run.ts` prints errors. */
+import { defineCommand } from "citty";
 import { HFI_VERSION } from "../version.ts";
+import { clientArgs } from "./_args.ts";
+import { runCli } from "./_run.ts";
 
 const main = defineCommand({
   meta: { name: "hfi", version: HFI_VERSION, description: "Declarative HTTP fault injection for Envoy" },
+  args: clientArgs,
   subCommands: {
     serve: () => import("./commands/serve.ts").then((m) => m.default),
+    policy: () => import("./commands/policy/index.ts").then((m) => m.default),
+    "build-filter": () => import("./commands/build-filter.ts").then((m) => m.default),
     version: () => import("./commands/version.ts").then((m) => m.default),
   },
 });
 
-await runMain(main);
+process.exitCode = await runCli(main);

@@ -1,0 +1,89 @@
+import type { Policy } from "../policy/index.ts";
+import type { PolicyList, StoredPolicy } from "../store/index.ts";
+import { ApiError, toApiError, unreachable } from "./errors.ts";
+
+export interface ClientOptions {
+  /** The control plane, e.g. `http://localhost:8080`. */
+  baseUrl: string;
+  /** Per request; 0 waits forever. */
+  timeoutMs: number;
+  /** Sent as `Authorization: Bearer <token>`. */
+  token?: string;
+  /** Receives one line per request (method, URL, status, latency), for `--debug`. */
+  trace?: (line: string) => void;
+}
+
+export interface PutPolicyResult {
+  policy: StoredPolicy;
+  /** 201 rather than 200. */
+  created: boolean;
+}
+
+/** Typed calls to the control plane API (DESIGN §4). Failures are HfiError: ApiError when the server answered. */
+export interface HfiClient {
+  readonly baseUrl: string;
+  listPolicies(): Promise<PolicyList>;
+  getPolicy(name: string): Promise<StoredPolicy>;
+  /** `getPolicy`, but undefined for a policy that does not exist. */
+  findPolicy(name: string): Promise<StoredPolicy | undefined>;
+  /** PUT: creates or replaces; a `metadata.resourceVersion` in `policy` must match the stored one. */
+  putPolicy(policy: Policy): Promise<PutPolicyResult>;
+  /** Returns the policy as it was. */
+  deletePolicy(name: string): Promise<StoredPolicy>;
+}
+
+export function createClient({ baseUrl, timeoutMs, token, trace }: ClientOptions): HfiClient {
+  const base = baseUrl.replace(/\/+$/, "");
+
+  async function request(
+    method: string,
+    path: string,
+    policyName?: string,
+    body?: unknown,
+  ): Promise<Response> {
+    const url = `${base}${path}`;
+    const headers: Record<string, string> = { accept: "application/json" };
+    if (body !== undefined) headers["content-type"] = "application/json";
+    if (token) headers.authorization = `Bearer ${token}`;
+    const started = performance.now();
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined,
+      });
+    } catch (err) {
+      trace?.(`${method} ${url} failed after ${Math.round(performance.now() - started)} ms: ${String(err)}`);
+      throw unreachable(base, err, timeoutMs);
+    }
+    trace?.(`${method} ${url} ${response.status} in ${Math.round(performance.now() - started)} ms`);
+    if (!response.ok) throw await toApiError(response, policyName);
+    return response;
+  }
+
+  const policyPath = (name: string) => `/v1/policies/${encodeURIComponent(name)}`;
+  const json = async <T>(response: Response): Promise<T> => (await response.json()) as T;
+
+  const client: HfiClient = {
+    baseUrl: base,
+    listPolicies: async () => json(await request("GET", "/v1/policies")),
+    getPolicy: async (name) => json(await request("GET", policyPath(name), name)),
+    async findPolicy(name) {
+      try {
+        return await client.getPolicy(name);
+      } catch (err) {
+        if (err instanceof ApiError && err.code === "NotFound") return undefined;
+        throw err;
+      }
+    },
+    async putPolicy(policy) {
+      const { name } = policy.metadata;
+      const response = await request("PUT", policyPath(name), name, policy);
+      return { policy: await json(response), created: response.status === 201 };
+    },
+    deletePolicy: async (name) => json(await request("DELETE", policyPath(name), name)),
+  };
+  return client;
+}

@@ -1,0 +1,130 @@
+import { type ErrorCode, HfiError } from "../errors.ts";
+import type { FieldIssue } from "../policy/index.ts";
+
+/** Every code this client knows; a Record so that a code added to ErrorCode must be added here too. */
+const KNOWN_CODES: Record<ErrorCode, true> = {
+  NotFound: true,
+  AlreadyExists: true,
+  Conflict: true,
+  InvalidInput: true,
+  PayloadTooLarge: true,
+  UnsupportedMediaType: true,
+  Unavailable: true,
+  Internal: true,
+};
+
+/** For answers without a recognisable error body (a proxy's 502 page, say). */
+const CODE_BY_STATUS: Record<number, ErrorCode> = {
+  400: "InvalidInput",
+  404: "NotFound",
+  409: "Conflict",
+  413: "PayloadTooLarge",
+  415: "UnsupportedMediaType",
+  502: "Unavailable",
+  503: "Unavailable",
+  504: "Unavailable",
+};
+
+/** An error the control plane answered with: an HfiError that also says where it came from. */
+export class ApiError extends HfiError {
+  /** The HTTP status. */
+  readonly status: number;
+  /** The code exactly as the server sent it, even one this client does not know (e.g. `Unauthorized`). */
+  readonly reason: string;
+  /** The policy the request was about, when it named one. */
+  readonly policyName: string | undefined;
+
+  constructor(init: {
+    code: ErrorCode;
+    reason: string;
+    message: string;
+    details: FieldIssue[];
+    status: number;
+    policyName?: string;
+  }) {
+    super(init.code, init.message, init.details);
+    this.status = init.status;
+    this.reason = init.reason;
+    this.policyName = init.policyName;
+  }
+}
+
+/** Reads `{"error":{"code","message","details"}}` (DESIGN §4) back into an ApiError. */
+export async function toApiError(response: Response, policyName?: string): Promise<ApiError> {
+  const text = await response.text().catch(() => "");
+  const body = parseErrorBody(text);
+  const fallback: ErrorCode = CODE_BY_STATUS[response.status] ?? "Internal";
+  const reason = body?.code ?? (response.statusText || `HTTP ${response.status}`);
+  return new ApiError({
+    code: body && Object.hasOwn(KNOWN_CODES, body.code) ? (body.code as ErrorCode) : fallback,
+    reason,
+    message: body?.message ?? (text.trim().slice(0, 200) || `HTTP ${response.status}`),
+    details: body?.details ?? [],
+    status: response.status,
+    policyName,
+  });
+}
+
+interface ErrorBody {
+  code: string;
+  message: string;
+  details: FieldIssue[];
+}
+
+function parseErrorBody(text: string): ErrorBody | undefined {
+  try {
+    const error = (JSON.parse(text) as { error?: Partial<ErrorBody> } | null)?.error;
+    if (typeof error?.code !== "string" || typeof error.message !== "string") return undefined;
+    const details = Array.isArray(error.details) ? error.details.filter(isFieldIssue) : [];
+    return { code: error.code, message: error.message, details };
+  } catch {
+    return undefined;
+  }
+}
+
+function isFieldIssue(value: unknown): value is FieldIssue {
+  const issue = value as Partial<FieldIssue> | null;
+  return typeof issue?.path === "string" && typeof issue.message === "string";
+}
+
+/**
+ * The control plane could not be asked at all: refused, unresolvable, timed out. The message names
+ * the address and the flag that sets it.
+ */
+export function unreachable(baseUrl: string, err: unknown, timeoutMs: number): HfiError {
+  const flags = "--control-plane-addr or HFI_CONTROL_PLANE_ADDR";
+  if (isTimeout(err)) {
+    return new HfiError(
+      "Unavailable",
+      `the control plane at ${baseUrl} did not answer within ${formatMs(timeoutMs)}; raise --timeout, or check ${flags}`,
+    );
+  }
+  const code = errorCode(err);
+  const why =
+    code === "ECONNREFUSED" || code === "ConnectionRefused"
+      ? "connection refused"
+      : code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "DNSError"
+        ? "host not found"
+        : (code ?? (err instanceof Error ? err.message : String(err)));
+  return new HfiError(
+    "Unavailable",
+    `cannot connect to the control plane at ${baseUrl} (${why}); is \`hfi serve\` running there? Set ${flags} to its address`,
+  );
+}
+
+function isTimeout(err: unknown): boolean {
+  return err instanceof Error && (err.name === "TimeoutError" || errorCode(err) === "ETIMEDOUT");
+}
+
+/** Bun puts the code on the error, Node's fetch (undici) on its cause. */
+function errorCode(err: unknown): string | undefined {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined, i = 0; e && i < 4; i++) {
+    if (typeof e.code === "string") return e.code;
+    e = e.cause as typeof e;
+  }
+  return undefined;
+}
+
+function formatMs(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}

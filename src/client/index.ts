@@ -1,0 +1,2 @@
+export { type ClientOptions, createClient, type HfiClient, type PutPolicyResult } from "./client.ts";
+export { ApiError } from "./errors.ts";

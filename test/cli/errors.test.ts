@@ -1,0 +1,153 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { createServer, type Server } from "node:net";
+import type { RunningServer } from "../../src/server/index.ts";
+import { hfi, startControlPlane } from "./support.ts";
+
+let server: RunningServer;
+beforeAll(async () => {
+  server = await startControlPlane();
+});
+afterAll(() => server.stop());
+
+/** A port nothing listens on: bound, then closed again. */
+async function closedPort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const { port } = probe.address() as { port: number };
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+test("connection refused names the address and the flag to change it", async () => {
+  const url = `http://127.0.0.1:${await closedPort()}`;
+  expect(await hfi(["policy", "get", "--control-plane-addr", url])).toEqual({
+    code: 1,
+    stdout: "",
+    stderr:
+      `error: cannot connect to the control plane at ${url} (connection refused); ` +
+      "is `hfi serve` running there? Set --control-plane-addr or HFI_CONTROL_PLANE_ADDR to its address\n",
+  });
+});
+
+test("a control plane that never answers times out after --timeout", async () => {
+  const silent: Server = createServer(() => {});
+  await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${(silent.address() as { port: number }).port}`;
+  try {
+    const started = performance.now();
+    const run = await hfi(["policy", "get", "--timeout", "300ms"], { env: { HFI_CONTROL_PLANE_ADDR: url } });
+    expect(performance.now() - started).toBeLessThan(5000);
+    expect(run).toEqual({
+      code: 1,
+      stdout: "",
+      stderr:
+        `error: the control plane at ${url} did not answer within 300ms; ` +
+        "raise --timeout, or check --control-plane-addr or HFI_CONTROL_PLANE_ADDR\n",
+    });
+  } finally {
+    silent.close();
+  }
+});
+
+test("the flag beats the environment, and global flags may stand before the command", async () => {
+  const refused = `http://127.0.0.1:${await closedPort()}`;
+  const viaFlag = await hfi(["--control-plane-addr", server.url, "policy", "get"], {
+    env: { HFI_CONTROL_PLANE_ADDR: refused },
+  });
+  expect(viaFlag).toEqual({ code: 0, stdout: "", stderr: "No resources found\n" });
+  // host:port without a scheme means http://
+  const bare = server.url.replace("http://", "");
+  expect((await hfi(["policy", "get", "--control-plane-addr", bare])).code).toBe(0);
+});
+
+test("bad global flag values are caught before any request", async () => {
+  expect(await hfi(["policy", "get", "--timeout", "soon"])).toEqual({
+    code: 1,
+    stdout: "",
+    stderr: 'error: invalid --timeout "soon": expected a duration such as 30s, 1m or 500ms\n',
+  });
+  expect(await hfi(["policy", "get", "--control-plane-addr", "ftp://x"])).toEqual({
+    code: 1,
+    stdout: "",
+    stderr: 'error: invalid --control-plane-addr "ftp://x": expected a URL such as http://localhost:8080\n',
+  });
+});
+
+test("stack traces only with --debug, which also traces the requests", async () => {
+  const env = { HFI_CONTROL_PLANE_ADDR: server.url };
+  const plain = await hfi(["policy", "get", "missing"], { env });
+  expect(plain.stderr).not.toContain("    at ");
+  const debug = await hfi(["policy", "get", "missing", "--debug"], { env });
+  expect(debug.code).toBe(1);
+  expect(debug.stderr).toMatch(new RegExp(`^GET ${server.url}/v1/policies/missing 404 in \\d+ ms\\n`));
+  expect(debug.stderr).toContain(
+    'Error from server (NotFound): faultinjectionpolicies.hfi.dev "missing" not found\n',
+  );
+  expect(debug.stderr).toMatch(/\n {4}at .*client\.ts/);
+});
+
+test("unknown commands and flags are usage errors with a pointer to --help", async () => {
+  expect(await hfi(["policy", "frob"])).toEqual({
+    code: 1,
+    stdout: "",
+    stderr: 'error: unknown command "frob" for "hfi policy"\nRun \'hfi policy --help\' for usage.\n',
+  });
+  expect(await hfi(["policy", "get", "--frob"])).toEqual({
+    code: 1,
+    stdout: "",
+    stderr: "error: unknown flag: --frob\nRun 'hfi policy get --help' for usage.\n",
+  });
+});
+
+test("--help and a bare group print usage, exit 0, without colour when piped", async () => {
+  for (const args of [["policy", "--help"], ["policy"]]) {
+    const run = await hfi(args);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain("USAGE hfi policy [OPTIONS] apply|get|delete");
+    expect(run.stdout).not.toContain("\u001b[");
+  }
+  const apply = await hfi(["policy", "apply", "-h"]);
+  expect(apply.stdout).toContain("-f, --filename=<FILE|DIR|->");
+  expect(apply.stdout).toContain("--control-plane-addr=<url>");
+});
+
+test("colour only when asked for; NO_COLOR wins", async () => {
+  const args = ["policy", "get", "missing", "--control-plane-addr", server.url];
+  const forced = await hfi(args, { env: { FORCE_COLOR: "1" } });
+  expect(forced.stderr).toStartWith("\u001b[31mError from server (NotFound)\u001b[39m: ");
+  expect((await hfi(args, { env: { FORCE_COLOR: "1", NO_COLOR: "1" } })).stderr).not.toContain("\u001b[");
+  expect((await hfi(args)).stderr).not.toContain("\u001b[");
+});
+
+test("--token / HFI_TOKEN go out as a bearer token; a 401 says how to send one", async () => {
+  const seen: (string | null)[] = [];
+  const guarded = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch(request) {
+      const auth = request.headers.get("authorization");
+      seen.push(auth);
+      if (auth !== "Bearer s3cret") {
+        return Response.json(
+          { error: { code: "Unauthorized", message: "a valid bearer token is required" } },
+          { status: 401 },
+        );
+      }
+      return Response.json({ items: [], revision: 0 });
+    },
+  });
+  try {
+    const env = { HFI_CONTROL_PLANE_ADDR: `http://127.0.0.1:${guarded.port}` };
+    expect((await hfi(["policy", "get", "--token", "s3cret"], { env })).code).toBe(0);
+    expect((await hfi(["policy", "get"], { env: { ...env, HFI_TOKEN: "s3cret" } })).code).toBe(0);
+    expect(await hfi(["policy", "get"], { env })).toEqual({
+      code: 1,
+      stdout: "",
+      stderr:
+        "Error from server (Unauthorized): a valid bearer token is required; set --token or HFI_TOKEN\n",
+    });
+    expect(seen).toEqual(["Bearer s3cret", "Bearer s3cret", null]);
+  } finally {
+    await guarded.stop(true);
+  }
+});

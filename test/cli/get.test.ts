@@ -1,0 +1,109 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { parse } from "yaml";
+import type { RunningServer } from "../../src/server/index.ts";
+import { hfi, policyYaml, startControlPlane } from "./support.ts";
+
+let server: RunningServer;
+let env: Record<string, string>;
+beforeAll(async () => {
+  server = await startControlPlane();
+  env = { HFI_CONTROL_PLANE_ADDR: server.url };
+  const checkout = policyYaml(
+    "checkout-abort",
+    "priority: 10, match: { path: { prefix: /api/checkout }, method: { exact: POST }, headers: [{ name: x-user, exact: test }] }, fault: { percentage: 50, abort: { httpStatus: 503, body: oops } }",
+  );
+  const everything = policyYaml("all-teapot", "fault: { abort: { httpStatus: 418 } }");
+  await hfi(["policy", "apply", "-f", "-"], { env, stdin: `${checkout}---\n${everything}` });
+});
+afterAll(() => server.stop());
+
+/** AGE depends on the clock; everything else is exact. */
+const ageless = (table: string) => table.replace(/ {3}\d+s(?= |$)/gm, "   AGE");
+
+test("get lists policies as a table: NAME, PRIORITY, MATCHES, FAULTS, AGE", async () => {
+  const run = await hfi(["policy", "get"], { env });
+  expect(run.code).toBe(0);
+  expect(run.stderr).toBe("");
+  expect(ageless(run.stdout)).toBe(
+    [
+      "NAME             PRIORITY   MATCHES                           FAULTS          AGE",
+      "all-teapot       0          <all>                             abort=418       AGE",
+      "checkout-abort   10         POST,/api/checkout*,x-user=test   abort=503@50%   AGE",
+      "",
+    ].join("\n"),
+  );
+});
+
+test("get -o wide adds generation, resource version and creation time", async () => {
+  const run = await hfi(["policy", "get", "checkout-abort", "-o", "wide"], { env });
+  const [header, row] = run.stdout.trimEnd().split("\n");
+  expect(header).toBe(
+    "NAME             PRIORITY   MATCHES                           FAULTS          AGE   GENERATION   RESOURCE-VERSION   CREATED",
+  );
+  expect(row).toMatch(
+    /^checkout-abort {3}10 {9}POST,\/api\/checkout\*,x-user=test {3}abort=503@50% {3}\d+s +1 {12}1 {18}\d{4}-\d\d-\d\dT[\d:.]+Z$/,
+  );
+});
+
+test("get NAME -o yaml|json prints the stored object; without NAME a FaultInjectionPolicyList", async () => {
+  const yaml = parse((await hfi(["policy", "get", "all-teapot", "-o", "yaml"], { env })).stdout);
+  const json = JSON.parse((await hfi(["policy", "get", "all-teapot", "-o", "json"], { env })).stdout);
+  expect(yaml).toEqual(json);
+  expect(json).toEqual({
+    apiVersion: "hfi.dev/v1alpha1",
+    kind: "FaultInjectionPolicy",
+    metadata: {
+      name: "all-teapot",
+      creationTimestamp: expect.any(String),
+      resourceVersion: "2",
+      generation: 1,
+    },
+    spec: { priority: 0, fault: { percentage: 100, abort: { httpStatus: 418, body: "" } } },
+  });
+  const list = JSON.parse((await hfi(["policy", "get", "--output=json"], { env })).stdout);
+  expect(list).toMatchObject({
+    apiVersion: "hfi.dev/v1alpha1",
+    kind: "FaultInjectionPolicyList",
+    metadata: { resourceVersion: "2" },
+  });
+  expect(list.items.map((p: { metadata: { name: string } }) => p.metadata.name)).toEqual([
+    "all-teapot",
+    "checkout-abort",
+  ]);
+  expect(parse((await hfi(["policy", "get", "-oyaml"], { env })).stdout)).toEqual(list);
+});
+
+test("get of a missing policy is a kubectl-style NotFound, exit 1", async () => {
+  expect(await hfi(["policy", "get", "nope"], { env })).toEqual({
+    code: 1,
+    stdout: "",
+    stderr: 'Error from server (NotFound): faultinjectionpolicies.hfi.dev "nope" not found\n',
+  });
+});
+
+test("an unknown output format is a usage error", async () => {
+  expect(await hfi(["policy", "get", "-o", "xml"], { env })).toEqual({
+    code: 1,
+    stdout: "",
+    stderr:
+      "error: Invalid value for argument: --output (xml). Expected one of: table, wide, yaml, json.\n" +
+      "Run 'hfi policy get --help' for usage.\n",
+  });
+});
+
+test("an empty store: the table says so on stderr, yaml and json print an empty list", async () => {
+  const empty = await startControlPlane();
+  try {
+    const emptyEnv = { HFI_CONTROL_PLANE_ADDR: empty.url };
+    expect(await hfi(["policy", "get"], { env: emptyEnv })).toEqual({
+      code: 0,
+      stdout: "",
+      stderr: "No resources found\n",
+    });
+    expect(JSON.parse((await hfi(["policy", "get", "-o", "json"], { env: emptyEnv })).stdout).items).toEqual(
+      [],
+    );
+  } finally {
+    await empty.stop();
+  }
+});
