@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { documentFormat, parsePolicyDocument, validatePolicy } from "./index.ts";
+import { documentFormat, MAX_HEADER_CONDITIONS, parsePolicyDocument, validatePolicy } from "./index.ts";
 
 const valid = {
   apiVersion: "hfi.dev/v1alpha1",
@@ -182,5 +182,42 @@ spec:
     ["text/plain", undefined],
   ])("documentFormat(%p) is %p", (contentType, format) => {
     expect(documentFormat(contentType)).toBe(format as "json" | "yaml" | undefined);
+  });
+});
+
+describe("work limits", () => {
+  test(`more than ${MAX_HEADER_CONDITIONS} header conditions are refused before any is compiled`, () => {
+    const headers = Array.from({ length: 2000 }, (_, i) => ({ name: "x", regex: `(a|b)*a(a|b){20}${i}` }));
+    const started = performance.now();
+    const result = validatePolicy({ ...valid, spec: { ...valid.spec, match: { headers } } });
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(result).toMatchObject({
+      success: false,
+      issues: [
+        { path: "spec.match.headers", message: `must have at most ${MAX_HEADER_CONDITIONS} conditions` },
+      ],
+    });
+  });
+
+  test("deeply nested YAML is refused quickly", () => {
+    const started = performance.now();
+    const result = parsePolicyDocument("[".repeat(1024 * 1024 - 1), "application/yaml");
+    expect(performance.now() - started).toBeLessThan(5000);
+    expect(result).toMatchObject({
+      success: false,
+      issues: [{ path: "", message: expect.stringContaining("nested deeper") }],
+    });
+  });
+
+  test("a mapping with many keys is parsed in linear time; a repeated key names its path", () => {
+    const many = Array.from({ length: 50_000 }, (_, i) => `k${i}: ${i}`).join("\n");
+    const started = performance.now();
+    expect(parsePolicyDocument(many, "application/yaml").success).toBe(false);
+    expect(performance.now() - started).toBeLessThan(5000);
+    const repeated = "apiVersion: a\nspec:\n  fault: {}\n  match: {}\n  fault: {}\n";
+    expect(parsePolicyDocument(repeated, "application/yaml")).toMatchObject({
+      success: false,
+      issues: [{ path: "spec.fault", message: "duplicate key" }],
+    });
   });
 });

@@ -1,7 +1,7 @@
 import * as v from "valibot";
-import { parseAllDocuments } from "yaml";
 import { type FieldIssue, toFieldIssues } from "./issues.ts";
 import { type Policy, PolicySchema } from "./schema.ts";
+import { type Decoded, decodeYaml } from "./yaml.ts";
 
 export type DocumentFormat = "json" | "yaml";
 
@@ -33,7 +33,8 @@ export function parsePolicyDocument(text: string, contentType: string | undefine
     };
   }
   const decoded = format === "json" ? decodeJson(text) : decodeYaml(text);
-  if ("error" in decoded) return invalid("malformed document", [{ path: "", message: decoded.error }]);
+  if ("error" in decoded)
+    return invalid("malformed document", [{ path: decoded.path, message: decoded.error }]);
   return validatePolicy(decoded.value);
 }
 
@@ -52,27 +53,10 @@ function invalid(what: string, issues: FieldIssue[]): PolicyParseResult {
   return { success: false, code: "InvalidInput", message, issues };
 }
 
-type Decoded = { value: unknown } | { error: string };
-
 function decodeJson(text: string): Decoded {
   try {
     return { value: JSON.parse(text) };
   } catch (err) {
-    return { error: err instanceof Error ? err.message : String(err) };
-  }
-}
-
-function decodeYaml(text: string): Decoded {
-  const docs = parseAllDocuments(text);
-  if (!Array.isArray(docs) || docs.length === 0) return { error: "empty document" };
-  if (docs.length > 1)
-    return { error: `expected one document, found ${docs.length}; send one policy per request` };
-  const [doc] = docs;
-  const [problem] = doc?.errors ?? [];
-  if (problem) return { error: problem.message };
-  try {
-    return { value: doc?.toJS({ maxAliasCount: 100 }) };
-  } catch (err) {
-    return { error: err instanceof Error ? err.message : String(err) };
+    return { error: err instanceof Error ? err.message : String(err), path: "" };
   }
 }

@@ -9,6 +9,7 @@ export { type DurationResult, MAX_DELAY_MS, MIN_DELAY_MS, parseDelay } from "./d
 export { type FieldIssue, toFieldIssues } from "./issues.ts";
 export {
   MAX_ABORT_BODY_BYTES,
+  MAX_HEADER_CONDITIONS,
   POLICY_API_VERSION,
   POLICY_KIND,
   type Policy,

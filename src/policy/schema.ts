@@ -12,6 +12,8 @@ export const POLICY_API_VERSION = "hfi.dev/v1alpha1";
 export const POLICY_KIND = "FaultInjectionPolicy";
 /** Largest abort body, in UTF-8 bytes. */
 export const MAX_ABORT_BODY_BYTES = 64 * 1024;
+/** Most header conditions in one policy; each may be a regex, and regexes cost time to compile. */
+export const MAX_HEADER_CONDITIONS = 32;
 
 /** A strict object whose key issues read "unknown field" / "required" rather than valibot's generic text. */
 function strict<const T extends v.ObjectEntries>(entries: T) {
@@ -113,10 +115,17 @@ const HeaderMatchSchema = strictWithOneOf(
   ["exact", "prefix", "regex", "present"],
 );
 
+/** Counted before the items are validated, so an oversized list costs nothing to refuse. */
+const HeadersSchema = v.pipe(
+  v.array(v.unknown()),
+  v.maxLength(MAX_HEADER_CONDITIONS, `must have at most ${MAX_HEADER_CONDITIONS} conditions`),
+  v.array(HeaderMatchSchema),
+);
+
 const MatchSchema = strict({
   path: v.optional(PathMatchSchema),
   method: v.optional(MethodMatchSchema),
-  headers: v.optional(v.array(HeaderMatchSchema)),
+  headers: v.optional(HeadersSchema),
 });
 
 /** Whole hundredths: the filter samples in millionths, so 0.01% is the finest step that stays exact. */

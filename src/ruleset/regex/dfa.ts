@@ -9,8 +9,8 @@ import { toByteAst } from "./utf8.ts";
  */
 export const MAX_DFA_STATES = 1024;
 /** Construction limits, so that a regex which would blow up is refused quickly rather than built. */
-const MAX_NFA_NODES = 20_000;
-const MAX_UNMINIMISED_DFA_STATES = 10_000;
+const MAX_NFA_NODES = 10_000;
+const MAX_UNMINIMISED_DFA_STATES = 5_000;
 const BYTE_VALUES = 256;
 
 export type DfaResult = { success: true; dfa: Dfa } | { success: false; message: string };

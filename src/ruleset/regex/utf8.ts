@@ -102,23 +102,35 @@ export function toByteAst(node: NoParent<Node>): NoParent<Node> {
   }
 }
 
+type ByteConcatenation = NoParent<Extract<Node, { type: "Concatenation" }>>;
 type ByteElement = NoParent<Extract<Node, { type: "CharacterClass" | "Alternation" }>>;
 
 function byteClass(characters: CharSet): ByteElement {
   const sequences = characters.ranges.flatMap(({ min, max }) => utf8Sequences(min, max));
-  const ascii = sequences.every((sequence) => sequence.length === 1);
-  if (ascii) {
+  if (sequences.every((sequence) => sequence.length === 1)) {
     const ranges = sequences.map(([range]) => range as ByteRange);
     return { type: "CharacterClass", characters: CharSet.empty(BYTE_MAX).union(ranges) };
   }
-  return {
-    type: "Alternation",
-    alternatives: sequences.map((sequence) => ({
-      type: "Concatenation",
-      elements: sequence.map((range) => ({
-        type: "CharacterClass",
-        characters: CharSet.fromRange(BYTE_MAX, range),
-      })),
-    })),
-  };
+  return { type: "Alternation", alternatives: byteTrie(sequences) };
+}
+
+/**
+ * Sequences sharing a leading byte range share one branch, so that a large class (`\p{L}` is
+ * hundreds of ranges) makes a small NFA. Sequences that share a lead byte have the same length.
+ */
+function byteTrie(sequences: readonly ByteRange[][]): ByteConcatenation[] {
+  const groups = new Map<string, { head: ByteRange; tails: ByteRange[][] }>();
+  for (const [head, ...tail] of sequences) {
+    if (!head) continue;
+    const key = `${head.min}-${head.max}`;
+    const group = groups.get(key) ?? { head, tails: [] };
+    if (tail.length > 0) group.tails.push(tail);
+    groups.set(key, group);
+  }
+  return [...groups.values()].map(({ head, tails }) => {
+    const first: ByteElement = { type: "CharacterClass", characters: CharSet.fromRange(BYTE_MAX, head) };
+    const rest: ByteElement[] =
+      tails.length > 0 ? [{ type: "Alternation", alternatives: byteTrie(tails) }] : [];
+    return { type: "Concatenation", elements: [first, ...rest] };
+  });
 }
