@@ -2,6 +2,8 @@
  * Starts the local hfi stack on loopback ports it picks itself: `dist/hfi serve`, a sample upstream,
  * and the real Envoy loading `dist/hfi-filter.wasm` with deploy/envoy/envoy.yaml (ports and paths
  * patched, nothing else). Used by the demo and the end-to-end tests, so both run the shipped config.
+ * For filter tests the control plane can be a stub (startStubControlPlane) that serves any body,
+ * and the plugin configuration can be amended.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -24,11 +26,22 @@ export interface LocalStack {
   pids: { hfi: number; envoy: number };
   logDir: string;
   stop(): Promise<void>;
+  /** Stops `dist/hfi` (SIGTERM), leaving Envoy running; no-op with `controlPlanePort`. */
+  stopControlPlane(): Promise<void>;
+  /** Starts `dist/hfi` again on the same port (a memory store starts empty); no-op with `controlPlanePort`. */
+  startControlPlane(): Promise<void>;
 }
 
 export interface LocalStackOptions {
   /** Envoy worker threads; each runs its own filter VM and long-poll. */
   concurrency?: number;
+  /**
+   * Point Envoy's `hfi_control_plane` cluster at this loopback port (e.g. a stub control plane)
+   * instead of starting `dist/hfi`; `pids.hfi` is then 0.
+   */
+  controlPlanePort?: number;
+  /** Members merged into the filter's plugin configuration (pollWaitSeconds, maxActiveDelays, …). */
+  pluginConfig?: Record<string, unknown>;
 }
 
 export async function freePort(): Promise<number> {
@@ -44,23 +57,38 @@ export async function freePort(): Promise<number> {
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const logDir = mkdtempSync(join(tmpdir(), "hfi-stack-"));
-  const [cpPort, envoyPort, adminPort] = [await freePort(), await freePort(), await freePort()];
+  const stub = options.controlPlanePort !== undefined;
+  const cpPort = options.controlPlanePort ?? (await freePort());
+  const [envoyPort, adminPort] = [await freePort(), await freePort()];
   const children: Subprocess[] = [];
   const upstream = startSampleUpstream();
+  const controlPlaneUrl = `http://127.0.0.1:${cpPort}`;
+  let hfi: Subprocess | undefined;
+  const pids = { hfi: 0, envoy: 0 };
+  const startControlPlane = async () => {
+    if (stub || (hfi && hfi.exitCode === null)) return;
+    const logFile = join(logDir, "hfi.log");
+    hfi = spawnLogged([HFI_BIN, "serve", "--listen", `127.0.0.1:${cpPort}`], logFile);
+    pids.hfi = hfi.pid;
+    await waitFor(`${controlPlaneUrl}/healthz`, hfi, logFile);
+  };
+  const stopControlPlane = async () => {
+    if (hfi) await terminate(hfi);
+  };
   const stop = async () => {
-    await Promise.all(children.map(terminate));
+    await Promise.all([...children.map(terminate), stopControlPlane()]);
     upstream.stop(true);
   };
   try {
-    const hfi = spawnLogged([HFI_BIN, "serve", "--listen", `127.0.0.1:${cpPort}`], join(logDir, "hfi.log"));
-    children.push(hfi);
-    const controlPlaneUrl = `http://127.0.0.1:${cpPort}`;
-    await waitFor(`${controlPlaneUrl}/healthz`, hfi, join(logDir, "hfi.log"));
+    await startControlPlane();
 
     const configPath = join(logDir, "envoy.yaml");
     writeFileSync(
       configPath,
-      renderEnvoyConfig({ envoyPort, adminPort, cpPort, upstreamPort: upstream.port ?? 0 }),
+      renderEnvoyConfig(
+        { envoyPort, adminPort, cpPort, upstreamPort: upstream.port ?? 0 },
+        options.pluginConfig,
+      ),
     );
     const envoyArgs = [
       ENVOY_BIN,
@@ -76,6 +104,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ];
     const envoy = spawnLogged(envoyArgs, join(logDir, "envoy.log"));
     children.push(envoy);
+    pids.envoy = envoy.pid;
     const adminUrl = `http://127.0.0.1:${adminPort}`;
     await waitFor(`${adminUrl}/ready`, envoy, join(logDir, "envoy.log"));
 
@@ -84,12 +113,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       envoyUrl: `http://127.0.0.1:${envoyPort}`,
       adminUrl,
       upstreamUrl: `http://127.0.0.1:${upstream.port}`,
-      pids: { hfi: hfi.pid, envoy: envoy.pid },
+      pids,
       logDir,
       async stop() {
         await stop();
         rmSync(logDir, { recursive: true, force: true });
       },
+      stopControlPlane,
+      startControlPlane,
     };
   } catch (error) {
     await stop();
@@ -104,15 +135,22 @@ interface Ports {
   upstreamPort: number;
 }
 
-/** deploy/envoy/envoy.yaml with loopback ports and an absolute .wasm path; everything else as shipped. */
-export function renderEnvoyConfig(ports: Ports): string {
+/**
+ * deploy/envoy/envoy.yaml with loopback ports and an absolute .wasm path; everything else as shipped,
+ * except for plugin configuration members given in `pluginConfig`.
+ */
+export function renderEnvoyConfig(ports: Ports, pluginConfig?: Record<string, unknown>): string {
   // biome-ignore lint/suspicious/noExplicitAny: walking a parsed Envoy config
   const config: any = parse(readFileSync(join(root, "deploy/envoy/envoy.yaml"), "utf8"));
   config.admin.address.socket_address.port_value = ports.adminPort;
   const listener = config.static_resources.listeners[0];
   listener.address.socket_address = { address: "127.0.0.1", port_value: ports.envoyPort };
   const hcm = listener.filter_chains[0].filters[0].typed_config;
-  hcm.http_filters[0].typed_config.config.vm_config.code.local.filename = FILTER_WASM;
+  const wasm = hcm.http_filters[0].typed_config.config;
+  wasm.vm_config.code.local.filename = FILTER_WASM;
+  if (pluginConfig) {
+    wasm.configuration.value = JSON.stringify({ ...JSON.parse(wasm.configuration.value), ...pluginConfig });
+  }
   for (const cluster of config.static_resources.clusters) {
     const port = cluster.name === "hfi_control_plane" ? ports.cpPort : ports.upstreamPort;
     cluster.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value = port;
@@ -161,4 +199,62 @@ async function terminate(proc: Subprocess): Promise<void> {
     proc.kill("SIGKILL");
     await proc.exited;
   }
+}
+
+export interface StubControlPlane {
+  url: string;
+  port: number;
+  /** `path?query` of every poll received, in order. */
+  readonly polls: string[];
+  /**
+   * Serves `body` — a RuleSet, or anything at all — as `revision` from now on, with that revision
+   * as its ETag. Held polls are answered at once, as the real control plane does.
+   */
+  publish(body: string, revision: number): void;
+  stop(): void;
+}
+
+/**
+ * A stand-in for `hfi serve`'s `GET /v1/config?after=REV&wait=S` long-poll that serves whatever it
+ * is given, so filter tests can send rule sets the real control plane would never produce.
+ * Before the first publish, polls are held and then answered 304.
+ */
+export function startStubControlPlane(): StubControlPlane {
+  const polls: string[] = [];
+  let current: { body: string; revision: number } | undefined;
+  let changed = Promise.withResolvers<void>();
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    async fetch(req, srv) {
+      const url = new URL(req.url);
+      if (url.pathname !== "/v1/config") return new Response("not found", { status: 404 });
+      polls.push(url.pathname + url.search);
+      const after = url.searchParams.get("after");
+      const wait = Math.min(Number(url.searchParams.get("wait") ?? 25), 60);
+      if (!current || after === String(current.revision)) {
+        srv.timeout(req, wait + 5);
+        const answered = await Promise.race([changed.promise.then(() => true), Bun.sleep(wait * 1000)]);
+        if (!answered || !current || after === String(current.revision)) {
+          return new Response(null, { status: 304, headers: { etag: `"${after ?? ""}"` } });
+        }
+      }
+      return new Response(current.body, {
+        headers: { "content-type": "application/json", etag: `"${current.revision}"` },
+      });
+    },
+  });
+  return {
+    url: `http://127.0.0.1:${server.port}`,
+    port: server.port ?? 0,
+    polls,
+    publish(body, revision) {
+      current = { body, revision };
+      changed.resolve();
+      changed = Promise.withResolvers<void>();
+    },
+    stop() {
+      server.stop(true);
+    },
+  };
 }

@@ -1,0 +1,173 @@
+/**
+ * The filter in the real Envoy 1.40 against a stub control plane that serves what `hfi serve` never
+ * would: malformed and oversized rule sets, and precise rule swaps under paused requests. One worker
+ * (plus Envoy's main thread: two root contexts), maxActiveDelays 3 so the cap is reachable.
+ * Requires scripts/setup.sh and dist/hfi-filter.wasm.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import {
+  type LocalStack,
+  type StubControlPlane,
+  startLocalStack,
+  startStubControlPlane,
+} from "../../scripts/local-stack.ts";
+import type { Rule, RuleSet } from "../../src/ruleset/format.ts";
+
+const MAX_ACTIVE_DELAYS = 3;
+/** The worker's root context and the main thread's (docs/FILTER.md): both poll. */
+const ROOT_CONTEXTS = 2;
+
+let stub: StubControlPlane;
+let stack: LocalStack;
+let revision = 0;
+beforeAll(async () => {
+  stub = startStubControlPlane();
+  stack = await startLocalStack({
+    concurrency: 1,
+    controlPlanePort: stub.port,
+    pluginConfig: { maxActiveDelays: MAX_ACTIVE_DELAYS },
+  });
+}, 30_000);
+afterAll(async () => {
+  await stack?.stop();
+  stub?.stop();
+});
+
+const rule = (name: string, path: string, fault: Rule["fault"]): Rule => ({
+  name,
+  priority: 0,
+  match: { path: { type: "prefix", value: path }, headers: [] },
+  fault,
+});
+
+/** Publishes a RuleSet (or any text) as the next revision; returns that revision. */
+function publish(rulesOrText: Rule[] | string): number {
+  revision++;
+  const body =
+    typeof rulesOrText === "string"
+      ? rulesOrText
+      : JSON.stringify({ format: 1, revision, rules: rulesOrText } satisfies RuleSet);
+  stub.publish(body, revision);
+  return revision;
+}
+
+/** Waits until every root context has received `rev` and polled for what comes after it. */
+async function received(rev: number): Promise<void> {
+  const deadline = performance.now() + 5_000;
+  while (stub.polls.filter((p) => p.includes(`after=${rev}&`)).length < ROOT_CONTEXTS) {
+    if (performance.now() > deadline)
+      throw new Error(`revision ${rev} not picked up; polls: ${stub.polls.join(" ")}`);
+    await Bun.sleep(20);
+  }
+}
+
+async function send(path: string, signal?: AbortSignal) {
+  const start = performance.now();
+  const res = await fetch(`${stack.envoyUrl}${path}`, { headers: { connection: "close" }, signal });
+  await res.text();
+  return { status: res.status, ms: performance.now() - start };
+}
+
+async function stat(name: string): Promise<number> {
+  const text = await fetch(`${stack.adminUrl}/stats?filter=hfi\\.`).then((r) => r.text());
+  return Number(new RegExp(`^wasmcustom\\.${name.replaceAll(".", "\\.")}: (\\d+)$`, "m").exec(text)?.[1]);
+}
+
+async function statSoon(name: string, value: number): Promise<void> {
+  const deadline = performance.now() + 5_000;
+  while ((await stat(name)) !== value) {
+    if (performance.now() > deadline) throw new Error(`${name} is ${await stat(name)}, not ${value}`);
+    await Bun.sleep(50);
+  }
+}
+
+const KEPT = rule("kept", "/kept", {
+  percentageMillionths: 1_000_000,
+  abort: { httpStatus: 503, body: "kept" },
+});
+
+describe("bad rule sets", () => {
+  test.each([
+    ["malformed JSON", () => `{"format":1,"revision":${revision + 1},"rules":[{"name":`],
+    ["an unknown format", () => JSON.stringify({ format: 2, revision: revision + 1, rules: [] })],
+    ["a DFA pointing past its last state", () => badDfaRuleSet(revision + 1)],
+    [
+      "a 5 MiB body",
+      () => JSON.stringify({ format: 1, revision: revision + 1, rules: [], pad: "x".repeat(5 << 20) }),
+    ],
+  ])(
+    "%s: Envoy keeps serving with the old rules, counting the error",
+    async (_, body) => {
+      await received(publish([KEPT]));
+      expect((await send("/kept")).status).toBe(503);
+      const errorsBefore = await stat("hfi.config.errors_total");
+      const bad = publish(body());
+      await received(bad);
+      expect(await stat("hfi.config.errors_total")).toBeGreaterThanOrEqual(errorsBefore + ROOT_CONTEXTS);
+      expect((await send("/kept")).status).toBe(503);
+      expect((await send("/elsewhere")).status).toBe(200);
+      expect(await stat("hfi.config.revision")).toBe(bad - 1);
+    },
+    20_000,
+  );
+});
+
+function badDfaRuleSet(rev: number): string {
+  const dfa = { byteClasses: new Array(256).fill(0), classCount: 1, transitions: [5], accepting: [0] };
+  return JSON.stringify({
+    format: 1,
+    revision: rev,
+    rules: [{ ...KEPT, match: { path: { type: "regex", dfa }, headers: [] } }],
+  });
+}
+
+describe("paused requests", () => {
+  const HANG = rule("hang", "/hang", { percentageMillionths: 1_000_000, delay: { fixedDelayMs: 3_000 } });
+  const LATE = rule("late", "/late", {
+    percentageMillionths: 1_000_000,
+    delay: { fixedDelayMs: 1_000 },
+    abort: { httpStatus: 503, body: "late" },
+  });
+
+  test("clients that disconnect mid-delay are dropped: delays_active returns to 0 long before the deadline", async () => {
+    await received(publish([HANG]));
+    const controller = new AbortController();
+    const pending = Array.from({ length: MAX_ACTIVE_DELAYS }, () =>
+      send("/hang", controller.signal).catch(() => null),
+    );
+    await statSoon("hfi.faults.delays_active", MAX_ACTIVE_DELAYS);
+    const started = performance.now();
+    controller.abort();
+    await Promise.all(pending);
+    await statSoon("hfi.faults.delays_active", 0);
+    expect(performance.now() - started).toBeLessThan(2_000);
+    // The queue is empty and the thread healthy: the next delay runs its full course.
+    const next = await send("/hang");
+    expect(next.status).toBe(200);
+    expect(next.ms).toBeGreaterThanOrEqual(3_000);
+  }, 20_000);
+
+  test("past maxActiveDelays, requests pass un-delayed and count as overflow", async () => {
+    await received(publish([HANG]));
+    const overflowBefore = await stat("hfi.faults.overflow_total");
+    const results = await Promise.all(Array.from({ length: MAX_ACTIVE_DELAYS + 2 }, () => send("/hang")));
+    const fast = results.filter((r) => r.ms < 1_000);
+    const slow = results.filter((r) => r.ms >= 3_000);
+    expect([fast.length, slow.length]).toEqual([2, MAX_ACTIVE_DELAYS]);
+    for (const r of results) expect(r.status).toBe(200);
+    expect(await stat("hfi.faults.overflow_total")).toBe(overflowBefore + 2);
+  }, 20_000);
+
+  test("a paused request finishes under the rule it started with, though the rules changed", async () => {
+    await received(publish([LATE]));
+    const inFlight = send("/late");
+    await statSoon("hfi.faults.delays_active", 1);
+    await received(publish([]));
+    const fresh = await send("/late");
+    expect(fresh.status).toBe(200);
+    expect(fresh.ms).toBeLessThan(1_000);
+    const old = await inFlight;
+    expect(old.status).toBe(503);
+    expect(old.ms).toBeGreaterThanOrEqual(1_000);
+  }, 20_000);
+});
