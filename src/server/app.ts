@@ -6,6 +6,7 @@ import type { Logger } from "./logger.ts";
 import { requestLog } from "./request-log.ts";
 import { configRoutes } from "./routes/config.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { openapiRoutes } from "./routes/openapi.ts";
 import { policyRoutes } from "./routes/policies.ts";
 
 export interface AppOptions {
@@ -21,6 +22,7 @@ export function createApp({ store, distributor, logger, heartbeatMs = 15_000 }: 
   const app = new Hono();
   app.use(requestLog(logger));
   app.route("/", healthRoutes({ store }));
+  app.route("/", openapiRoutes());
   app.route("/v1/policies", policyRoutes({ store, logger }));
   app.route("/v1/config", configRoutes({ distributor, heartbeatMs }));
   app.notFound((c) =>

@@ -1,0 +1,133 @@
+import type * as v from "valibot";
+
+/** A JSON Schema (draft 2020-12, as OpenAPI 3.1 uses it) as plain data. */
+export type JsonSchema = { [keyword: string]: unknown };
+
+/** The members of valibot schemas and actions this converter reads. */
+interface Item {
+  kind: "schema" | "validation" | "transformation" | "metadata";
+  type: string;
+  pipe?: readonly Item[];
+  entries?: Record<string, Item>;
+  item?: Item;
+  wrapped?: Item;
+  default?: unknown;
+  literal?: unknown;
+  requirement?: unknown;
+  description?: string;
+  metadata?: { jsonSchema?: JsonSchema };
+}
+
+/**
+ * Converts the valibot shapes the policy schema uses into JSON Schema: objects, arrays, strings,
+ * numbers, literals, optional with defaults, and the actions on them. A check written as a function
+ * cannot be converted; a schema states it for JSON Schema as `v.metadata({ jsonSchema: {…} })`, and
+ * its `v.description` says it in words. Unknown shapes throw, so nothing is silently left out.
+ */
+export function toJsonSchema(schema: v.GenericSchema): JsonSchema {
+  return convert(schema as unknown as Item);
+}
+
+function convert(schema: Item): JsonSchema {
+  const items = schema.pipe ?? [schema];
+  // A pipe may validate in stages (`array(unknown)`, then a length, then `array(item)`): the last schema has the shape.
+  const shape = [...items].reverse().find((item) => item.kind === "schema") ?? schema;
+  const json = convertShape(shape === schema ? { ...schema, pipe: undefined } : shape);
+  for (const action of items) {
+    if (action.kind !== "schema") applyAction(json, action);
+  }
+  return json;
+}
+
+function convertShape(schema: Item): JsonSchema {
+  switch (schema.type) {
+    case "string":
+    case "number":
+    case "boolean":
+      return { type: schema.type };
+    case "unknown":
+      return {};
+    case "literal":
+      return { const: schema.literal };
+    case "array":
+      return { type: "array", items: convert(schema.item as Item) };
+    case "object":
+    case "strict_object":
+      return convertObject(schema);
+    default:
+      throw new Error(`toJsonSchema: valibot ${schema.type} schemas are not supported`);
+  }
+}
+
+function convertObject(schema: Item): JsonSchema {
+  const properties: Record<string, JsonSchema> = {};
+  const required: string[] = [];
+  for (const [key, entry] of Object.entries(schema.entries ?? {})) {
+    if (entry.type === "optional") {
+      properties[key] = convert(entry.wrapped as Item);
+      if (entry.default !== undefined && typeof entry.default !== "function") {
+        properties[key].default = entry.default;
+      }
+    } else {
+      properties[key] = convert(entry);
+      required.push(key);
+    }
+  }
+  return {
+    type: "object",
+    properties,
+    ...(required.length > 0 && { required }),
+    ...(schema.type === "strict_object" && { additionalProperties: false }),
+  };
+}
+
+function applyAction(json: JsonSchema, action: Item): void {
+  const { requirement } = action;
+  switch (action.type) {
+    case "max_length":
+      json[json.type === "array" ? "maxItems" : "maxLength"] = requirement;
+      return;
+    case "max_bytes": // every character takes at least one byte
+      json.maxLength = requirement;
+      return;
+    case "integer":
+      json.type = "integer";
+      return;
+    case "min_value":
+      json.minimum = requirement;
+      return;
+    case "max_value":
+      json.maximum = requirement;
+      return;
+    case "regex":
+      addPattern(json, (requirement as RegExp).source);
+      return;
+    case "starts_with":
+      addPattern(json, `^${escapeRegex(String(requirement))}`);
+      return;
+    case "iso_timestamp":
+      json.format = "date-time";
+      return;
+    case "description":
+      json.description = action.description;
+      return;
+    case "metadata":
+      Object.assign(json, action.metadata?.jsonSchema);
+      return;
+    case "check":
+    case "raw_check":
+      return; // functions: stated by metadata and description instead
+    default:
+      throw new Error(`toJsonSchema: valibot ${action.type} actions are not supported`);
+  }
+}
+
+/** A second pattern on the same value goes into `allOf`, since a schema has one `pattern`. */
+function addPattern(json: JsonSchema, pattern: string): void {
+  if (json.pattern === undefined) json.pattern = pattern;
+  else json.allOf = [...((json.allOf as JsonSchema[] | undefined) ?? []), { pattern }];
+}
+
+function escapeRegex(text: string): string {
+  return text.replace(/[\\^$.*+?()[\]{}|]/g, "\\$&");
+}

@@ -1,0 +1,178 @@
+import { Hono } from "hono";
+import * as v from "valibot";
+import { PolicySchema } from "../../policy/index.ts";
+import { type JsonSchema, toJsonSchema } from "../../policy/json-schema.ts";
+import { HFI_VERSION } from "../../version.ts";
+
+/** The error body every non-2xx answer carries (src/server/errors.ts writes it). */
+export const ErrorBodySchema = v.strictObject({
+  error: v.strictObject({
+    code: v.pipe(
+      v.string(),
+      v.description(
+        "NotFound | AlreadyExists | Conflict | InvalidInput | PayloadTooLarge | UnsupportedMediaType | " +
+          "Unavailable | Internal, and the authentication codes; clients read this, never the message",
+      ),
+    ),
+    message: v.string(),
+    details: v.array(
+      v.strictObject({
+        path: v.pipe(
+          v.string(),
+          v.description('Field path such as spec.match.headers[0].regex; "" for the whole document'),
+        ),
+        message: v.string(),
+      }),
+    ),
+  }),
+});
+
+const ref = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: JsonSchema) => ({ "application/json": { schema } });
+const ok = (description: string, schema: JsonSchema) => ({ description, content: json(schema) });
+const failure = (description: string) => ({ description, content: json(ref("Error")) });
+
+const NAME_PARAMETER = { name: "name", in: "path", required: true, schema: { type: "string" } };
+const POLICY_BODY = {
+  required: true,
+  description: "One policy, as JSON or YAML (one document); at most 1 MiB.",
+  content: {
+    "application/json": { schema: ref("FaultInjectionPolicy") },
+    "application/yaml": { schema: ref("FaultInjectionPolicy") },
+  },
+};
+const WRITE_FAILURES = {
+  "400": failure("Invalid policy; details name each bad field"),
+  "413": failure("Body over 1 MiB"),
+  "415": failure("Content-Type is neither JSON nor YAML"),
+};
+
+function buildDocument() {
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "hfi control plane",
+      version: HFI_VERSION,
+      description:
+        "FaultInjectionPolicy resources and the RuleSet served to the Envoy filter (docs/CONTROL_PLANE.md).",
+    },
+    paths: {
+      "/healthz": { get: { summary: "Liveness", responses: { "200": ok("Alive", { type: "object" }) } } },
+      "/readyz": {
+        get: {
+          summary: "Readiness: the policy store answers",
+          responses: { "200": ok("Ready", { type: "object" }), "503": failure("Store unreachable") },
+        },
+      },
+      "/metrics": {
+        get: {
+          summary: "Prometheus metrics",
+          responses: { "200": { description: "Prometheus text format", content: { "text/plain": {} } } },
+        },
+      },
+      "/openapi.json": {
+        get: {
+          summary: "This document",
+          responses: { "200": ok("OpenAPI 3.1 document", { type: "object" }) },
+        },
+      },
+      "/v1/policies": {
+        get: {
+          summary: "List policies",
+          responses: { "200": ok("Policies sorted by name", ref("PolicyList")) },
+        },
+        post: {
+          summary: "Create a policy",
+          requestBody: POLICY_BODY,
+          responses: {
+            "201": ok("Created; the stored object", ref("FaultInjectionPolicy")),
+            ...WRITE_FAILURES,
+            "409": failure("AlreadyExists: the name is taken"),
+          },
+        },
+      },
+      "/v1/policies/{name}": {
+        parameters: [NAME_PARAMETER],
+        get: {
+          summary: "Get a policy",
+          responses: { "200": ok("The policy", ref("FaultInjectionPolicy")), "404": failure("NotFound") },
+        },
+        put: {
+          summary: "Create or replace a policy; metadata.resourceVersion, if sent, must be current",
+          requestBody: POLICY_BODY,
+          responses: {
+            "200": ok("Updated (or unchanged); the stored object", ref("FaultInjectionPolicy")),
+            "201": ok("Created; the stored object", ref("FaultInjectionPolicy")),
+            ...WRITE_FAILURES,
+            "409": failure("Conflict: resourceVersion is stale"),
+          },
+        },
+        delete: {
+          summary: "Delete a policy",
+          responses: {
+            "200": ok("The deleted policy", ref("FaultInjectionPolicy")),
+            "404": failure("NotFound"),
+          },
+        },
+      },
+      "/v1/config": {
+        get: {
+          summary:
+            "The RuleSet, long-polled: at once if its revision differs from `after`, else held up to `wait` s",
+          parameters: [
+            { name: "after", in: "query", schema: { type: "integer", minimum: 0 } },
+            { name: "wait", in: "query", schema: { type: "integer", minimum: 0, maximum: 60, default: 25 } },
+          ],
+          responses: {
+            "200": ok("The current RuleSet; ETag is its revision", ref("RuleSet")),
+            "304": { description: "No change within `wait` seconds" },
+            "400": failure("after or wait is not a non-negative integer"),
+          },
+        },
+      },
+      "/v1/config/stream": {
+        get: {
+          summary:
+            "The RuleSet as Server-Sent Events: `event: config`, `id: <revision>`; honours Last-Event-ID",
+          responses: { "200": { description: "An event stream", content: { "text/event-stream": {} } } },
+        },
+      },
+    },
+    components: {
+      schemas: {
+        FaultInjectionPolicy: toJsonSchema(PolicySchema),
+        PolicyList: {
+          type: "object",
+          required: ["items", "revision"],
+          properties: {
+            items: { type: "array", items: ref("FaultInjectionPolicy") },
+            revision: { type: "integer" },
+          },
+        },
+        RuleSet: {
+          type: "object",
+          description: "RuleSet wire format 1 (src/ruleset/format.ts).",
+          required: ["format", "revision", "rules"],
+          properties: {
+            format: { const: 1 },
+            revision: { type: "integer" },
+            rules: { type: "array", items: { type: "object" } },
+          },
+        },
+        Error: toJsonSchema(ErrorBodySchema),
+      },
+    },
+  };
+}
+
+let document: ReturnType<typeof buildDocument> | undefined;
+
+/** `GET /openapi.json`: the API described, its schemas generated from the valibot schemas that validate. */
+export function openapiRoutes(): Hono {
+  const app = new Hono();
+  app.get("/openapi.json", (c) => {
+    document ??= buildDocument();
+    return c.json(document);
+  });
+  return app;
+}
