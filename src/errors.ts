@@ -11,6 +11,10 @@ export type ErrorCode =
   | "InvalidInput"
   | "PayloadTooLarge"
   | "UnsupportedMediaType"
+  /** No valid credentials were presented (the server requires a bearer token). */
+  | "Unauthenticated"
+  /** The credentials are valid but do not allow this request (a reader token on a write). */
+  | "Forbidden"
   /** A dependency such as the store's backend cannot be reached; retrying later may succeed. */
   | "Unavailable"
   | "Internal";

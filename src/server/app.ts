@@ -1,11 +1,15 @@
 import { Hono } from "hono";
 import type { Distributor } from "../distributor/index.ts";
 import { HfiError, type PolicyStore } from "../store/index.ts";
+import { type AuthTokens, requireToken } from "./auth.ts";
+import { type ConfigClients, createConfigClients } from "./clients.ts";
 import { errorResponse, handleErrors } from "./errors.ts";
 import type { Logger } from "./logger.ts";
+import { createMetrics, type Metrics } from "./metrics.ts";
 import { requestLog } from "./request-log.ts";
 import { configRoutes } from "./routes/config.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { metricsRoutes } from "./routes/metrics.ts";
 import { openapiRoutes } from "./routes/openapi.ts";
 import { policyRoutes } from "./routes/policies.ts";
 
@@ -15,13 +19,28 @@ export interface AppOptions {
   logger: Logger;
   /** SSE heartbeat interval; 15 s unless a test needs it shorter. */
   heartbeatMs?: number;
+  /** Default: a registry of the app's own. */
+  metrics?: Metrics;
+  /** Default: counted here, never released. startServer passes its own, to release at shutdown. */
+  clients?: ConfigClients;
+  /** When given, `/v1` needs a bearer token (auth.ts); health and metrics stay open. */
+  auth?: AuthTokens;
 }
 
 /** The control plane's HTTP API (DESIGN §4), independent of the server that runs it. */
-export function createApp({ store, distributor, logger, heartbeatMs = 15_000 }: AppOptions): Hono {
+export function createApp(options: AppOptions): Hono {
+  const { store, distributor, logger, heartbeatMs = 15_000, auth } = options;
+  const metrics = options.metrics ?? createMetrics();
+  const clients = options.clients ?? createConfigClients();
+  metrics.observe({ distributor, clients });
   const app = new Hono();
   app.use(requestLog(logger));
+  app.use(metrics.requests);
+  if (auth) app.use("/v1/*", requireToken(auth));
+  app.use("/v1/config", clients.longPoll);
+  app.use("/v1/config/stream", clients.stream);
   app.route("/", healthRoutes({ store }));
+  app.route("/", metricsRoutes(metrics));
   app.route("/", openapiRoutes());
   app.route("/v1/policies", policyRoutes({ store, logger }));
   app.route("/v1/config", configRoutes({ distributor, heartbeatMs }));

@@ -6,6 +6,8 @@ import type { Logger } from "./logger.ts";
 /** The one place where domain error codes become HTTP statuses. */
 const HTTP_STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   InvalidInput: 400,
+  Unauthenticated: 401,
+  Forbidden: 403,
   NotFound: 404,
   AlreadyExists: 409,
   Conflict: 409,

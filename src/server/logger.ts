@@ -10,6 +10,14 @@ export interface LoggerOptions {
   level?: number;
 }
 
+/** `--log-level` names and the consola levels they stand for. */
+export const LOG_LEVELS = { silent: -999, error: 0, warn: 1, info: 3, debug: 4, trace: 5 } as const;
+export type LogLevelName = keyof typeof LOG_LEVELS;
+
+export function isLogLevelName(name: string): name is LogLevelName {
+  return Object.hasOwn(LOG_LEVELS, name);
+}
+
 /** The server's logger. Call it as `logger.info("message", { field: value })`. */
 export function createLogger({ format = "json", level = 3 }: LoggerOptions = {}): Logger {
   if (format === "pretty") return createConsola({ level });

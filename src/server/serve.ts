@@ -1,53 +1,107 @@
 import { createDistributor } from "../distributor/index.ts";
-import { createMemoryStore, HfiError, type PolicyStore } from "../store/index.ts";
+import { createEtcdStore, createMemoryStore, HfiError, type PolicyStore } from "../store/index.ts";
 import { createApp } from "./app.ts";
+import { loadTokenFile } from "./auth.ts";
+import { createConfigClients } from "./clients.ts";
 import { createLogger, type Logger } from "./logger.ts";
+import { createMetrics, type Metrics } from "./metrics.ts";
 
 export interface ServerOptions {
   /** `host:port`, `[ipv6]:port` or `:port`; port 0 picks a free one. Default `0.0.0.0:8080`. */
   listen?: string;
-  /** Default: a new memory store. */
+  /** A store the caller owns (and closes). Default: a new memory store, or etcd when `etcd` is set. */
   store?: PolicyStore;
+  /** Keep policies in etcd: the server opens its own client and closes it on stop. */
+  etcd?: { endpoints: string[]; prefix?: string };
   /** Default: JSON lines on stdout. */
   logger?: Logger;
   heartbeatMs?: number;
+  /** Require bearer tokens from this file (auth.ts); without it the API is open. */
+  authTokenFile?: string;
+  /** How long stop() lets ordinary requests in flight finish before cutting them. Default 5000. */
+  shutdownGraceMs?: number;
 }
 
 export interface RunningServer {
   /** Base URL for clients, e.g. `http://127.0.0.1:8080`. */
   url: string;
   port: number;
-  /** Stops listening, closes open streams and long-polls, and stops watching the store. */
+  /**
+   * Graceful: stops accepting, answers held long-polls with 304 and ends SSE streams (so their
+   * clients reconnect elsewhere at once), lets other requests finish, then closes the store.
+   */
   stop(): Promise<void>;
 }
 
 /** Runs the control plane on Bun.serve. */
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger();
-  const store =
-    options.store ??
-    createMemoryStore({ onWatcherError: (err) => logger.error("policy watch listener failed", err) });
   const { hostname, port } = parseListen(options.listen ?? "0.0.0.0:8080");
-  const distributor = await createDistributor(store, { logger });
-  const app = createApp({ store, distributor, logger, heartbeatMs: options.heartbeatMs });
-  let server: Bun.Server<undefined>;
+  const auth = options.authTokenFile ? await loadTokenFile(options.authTokenFile) : undefined;
+  const metrics = createMetrics();
+  const { store, closeStore } = await openStore(options, logger, metrics);
+  const cleanup: (() => unknown)[] = [closeStore];
   try {
+    const distributor = await createDistributor(store, { logger });
+    cleanup.unshift(() => distributor.close());
+    const clients = createConfigClients();
+    const app = createApp({
+      store,
+      distributor,
+      logger,
+      heartbeatMs: options.heartbeatMs,
+      metrics,
+      clients,
+      auth,
+    });
     // The default idleTimeout (10 s) stays for ordinary requests; held ones extend their own (connection.ts).
-    server = Bun.serve({ hostname, port, fetch: app.fetch });
+    const server = Bun.serve({ hostname, port, fetch: app.fetch });
+    const url = `http://${clientHost(hostname)}:${server.port}`;
+    logger.info("control plane listening", {
+      url,
+      listen: `${hostname}:${server.port}`,
+      store: options.store ? "custom" : options.etcd ? "etcd" : "memory",
+      auth: auth ? "bearer" : "off",
+    });
+    let stopping: Promise<void> | undefined;
+    const stop = async () => {
+      logger.info("control plane stopping");
+      const drained = server.stop(false);
+      clients.release();
+      await Promise.race([drained, Bun.sleep(options.shutdownGraceMs ?? 5000)]);
+      await server.stop(true);
+      for (const step of cleanup) await step();
+      logger.info("control plane stopped");
+    };
+    return {
+      url,
+      port: server.port ?? port,
+      stop: () => {
+        stopping ??= stop();
+        return stopping;
+      },
+    };
   } catch (err) {
-    distributor.close();
+    for (const step of cleanup) await step();
     throw err;
   }
-  const url = `http://${clientHost(hostname)}:${server.port}`;
-  logger.info("control plane listening", { url, listen: `${hostname}:${server.port}` });
-  return {
-    url,
-    port: server.port ?? port,
-    async stop() {
-      await server.stop(true);
-      distributor.close();
-    },
-  };
+}
+
+async function openStore(
+  options: ServerOptions,
+  logger: Logger,
+  metrics: Metrics,
+): Promise<{ store: PolicyStore; closeStore: () => Promise<void> }> {
+  const onWatcherError = (err: unknown) => logger.error("policy watch listener failed", err);
+  if (options.store) return { store: options.store, closeStore: async () => {} };
+  if (!options.etcd) return { store: createMemoryStore({ onWatcherError }), closeStore: async () => {} };
+  const store = await createEtcdStore({
+    ...options.etcd,
+    logger,
+    onWatcherError,
+    onError: (operation) => metrics.storeError(operation),
+  });
+  return { store, closeStore: () => store.close() };
 }
 
 /** Splits `host:port`; a bare `:port` listens on every IPv4 interface. */

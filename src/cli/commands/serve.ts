@@ -1,16 +1,61 @@
 import { defineCommand } from "citty";
-import { startServer } from "../../server/index.ts";
+import {
+  createLogger,
+  LOG_LEVELS,
+  type LogFormat,
+  type LogLevelName,
+  startServer,
+} from "../../server/index.ts";
 
 export default defineCommand({
   meta: { name: "serve", description: "Run the control plane (policy API + config distribution)" },
   args: {
     listen: { type: "string", description: "Address to listen on (host:port)", default: "0.0.0.0:8080" },
+    store: {
+      type: "enum",
+      options: ["memory", "etcd"],
+      default: "memory",
+      description: "Where policies live: memory (one process, lost on exit) or etcd (shared by replicas)",
+    },
+    "etcd-endpoints": {
+      type: "string",
+      valueHint: "urls",
+      default: "http://127.0.0.1:2379",
+      description: "Comma-separated etcd client URLs, with --store etcd",
+    },
+    "etcd-prefix": {
+      type: "string",
+      default: "hfi/",
+      description: "etcd key prefix; policies live at <prefix>policies/<name>",
+    },
+    "log-format": { type: "enum", options: ["json", "pretty"], default: "json", description: "Log format" },
+    "log-level": {
+      type: "enum",
+      options: Object.keys(LOG_LEVELS),
+      default: "info",
+      description: "Log level",
+    },
+    "auth-token-file": {
+      type: "string",
+      valueHint: "file",
+      description: "Require bearer tokens from this file (env HFI_AUTH_TOKEN_FILE); see docs/OPERATIONS.md",
+    },
   },
   async run({ args }) {
-    const server = await startServer({ listen: args.listen });
-    const stop = async () => {
-      await server.stop();
-      process.exit(0);
+    const logger = createLogger({
+      format: args["log-format"] as LogFormat,
+      level: LOG_LEVELS[args["log-level"] as LogLevelName],
+    });
+    const endpoints = args["etcd-endpoints"].split(",").map((url) => url.trim());
+    const server = await startServer({
+      listen: args.listen,
+      etcd: args.store === "etcd" ? { endpoints, prefix: args["etcd-prefix"] } : undefined,
+      logger,
+      authTokenFile: args["auth-token-file"] || process.env.HFI_AUTH_TOKEN_FILE || undefined,
+    });
+    const stop = (signal: NodeJS.Signals) => {
+      logger.info("shutting down", { signal });
+      void server.stop().then(() => process.exit(0));
     };
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);

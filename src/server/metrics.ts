@@ -1,0 +1,92 @@
+import type { Context, MiddlewareHandler } from "hono";
+import { matchedRoutes } from "hono/route";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { Distributor } from "../distributor/index.ts";
+import type { ConfigClients } from "./clients.ts";
+
+/** The control plane's Prometheus metrics, in a registry of their own (one per app, never global). */
+export interface Metrics {
+  readonly registry: Registry;
+  /** Counts and times every request by method, matched route and status. */
+  readonly requests: MiddlewareHandler;
+  /** One failed store call or watch interruption. */
+  storeError(operation: string): void;
+  /** Reads the config state and connected clients at every scrape. */
+  observe(sources: { distributor: Distributor; clients: ConfigClients }): void;
+}
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  const registers = [registry];
+  const requestsTotal = new Counter({
+    name: "hfi_http_requests_total",
+    help: "HTTP requests answered, by method, route and status",
+    labelNames: ["method", "route", "status"] as const,
+    registers,
+  });
+  const requestSeconds = new Histogram({
+    name: "hfi_http_request_duration_seconds",
+    help: "Time to the response (for streams: to its start), by method and route",
+    labelNames: ["method", "route"] as const,
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60],
+    registers,
+  });
+  const storeErrors = new Counter({
+    name: "hfi_store_errors_total",
+    help: "Failed policy store calls and watch interruptions, by operation",
+    labelNames: ["operation"] as const,
+    registers,
+  });
+  let sources: Parameters<Metrics["observe"]>[0] | undefined;
+  new Gauge({
+    name: "hfi_policies",
+    help: "Policies in the current RuleSet",
+    registers,
+    collect() {
+      if (sources) this.set(sources.distributor.current().ruleSet.rules.length);
+    },
+  });
+  new Gauge({
+    name: "hfi_ruleset_revision",
+    help: "Revision of the RuleSet being served",
+    registers,
+    collect() {
+      if (sources) this.set(sources.distributor.current().revision);
+    },
+  });
+  new Gauge({
+    name: "hfi_config_clients",
+    help: "Config clients connected now, by transport (sse, long-poll)",
+    labelNames: ["transport"] as const,
+    registers,
+    collect() {
+      if (!sources) return;
+      const { sse, longPoll } = sources.clients.count();
+      this.set({ transport: "sse" }, sse);
+      this.set({ transport: "long-poll" }, longPoll);
+    },
+  });
+
+  return {
+    registry,
+    async requests(c, next) {
+      const started = performance.now();
+      await next();
+      const route = routeOf(c);
+      requestsTotal.inc({ method: c.req.method, route, status: String(c.res.status) });
+      requestSeconds.observe({ method: c.req.method, route }, (performance.now() - started) / 1000);
+    },
+    storeError(operation) {
+      storeErrors.inc({ operation });
+    },
+    observe(next) {
+      sources = next;
+    },
+  };
+}
+
+/** The route pattern that answered (`/v1/policies/:name`), so that labels stay few; "unmatched" for 404s. */
+function routeOf(c: Context): string {
+  const handler = matchedRoutes(c).findLast((route) => route.method !== "ALL");
+  return handler?.path ?? "unmatched";
+}
