@@ -25,6 +25,8 @@ const EXIT_CODES: Record<ErrorCode, number> = {
   InvalidInput: 1,
   PayloadTooLarge: 1,
   UnsupportedMediaType: 1,
+  Unauthenticated: 1,
+  Forbidden: 1,
   Unavailable: 1,
   Internal: 1,
 };
@@ -69,6 +71,6 @@ function describeApiError(err: ApiError): string[] {
       ...err.details.map((d) => `  ${d.path || "(document)"}: ${d.message}`),
     ];
   }
-  const hint = err.status === 401 ? "; set --token or HFI_TOKEN" : "";
+  const hint = err.code === "Unauthenticated" ? "; set --token or HFI_TOKEN" : "";
   return [`${head}${err.message}${hint}`];
 }

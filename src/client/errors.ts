@@ -9,6 +9,8 @@ const KNOWN_CODES: Record<ErrorCode, true> = {
   InvalidInput: true,
   PayloadTooLarge: true,
   UnsupportedMediaType: true,
+  Unauthenticated: true,
+  Forbidden: true,
   Unavailable: true,
   Internal: true,
 };
@@ -16,6 +18,8 @@ const KNOWN_CODES: Record<ErrorCode, true> = {
 /** For answers without a recognisable error body (a proxy's 502 page, say). */
 const CODE_BY_STATUS: Record<number, ErrorCode> = {
   400: "InvalidInput",
+  401: "Unauthenticated",
+  403: "Forbidden",
   404: "NotFound",
   409: "Conflict",
   413: "PayloadTooLarge",

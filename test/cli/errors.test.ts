@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { createServer, type Server } from "node:net";
 import type { RunningServer } from "../../src/server/index.ts";
-import { hfi, startControlPlane } from "./support.ts";
+import { hfi, policyYaml, startControlPlane, tempDir } from "./support.ts";
 
 let server: RunningServer;
 beforeAll(async () => {
@@ -119,35 +119,49 @@ test("colour only when asked for; NO_COLOR wins", async () => {
   expect((await hfi(args)).stderr).not.toContain("\u001b[");
 });
 
-test("--token / HFI_TOKEN go out as a bearer token; a 401 says how to send one", async () => {
-  const seen: (string | null)[] = [];
-  const guarded = Bun.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    fetch(request) {
-      const auth = request.headers.get("authorization");
-      seen.push(auth);
-      if (auth !== "Bearer s3cret") {
-        return Response.json(
-          { error: { code: "Unauthorized", message: "a valid bearer token is required" } },
-          { status: 401 },
-        );
-      }
-      return Response.json({ items: [], revision: 0 });
-    },
-  });
+test("--token / HFI_TOKEN go out as a bearer token; 401 says how to send one, 403 why not", async () => {
+  const tokens = tempDir({ tokens: "writer:s3cret\nreader:peek\n" });
+  const guarded = await startControlPlane({ authTokenFile: `${tokens}/tokens` });
   try {
-    const env = { HFI_CONTROL_PLANE_ADDR: `http://127.0.0.1:${guarded.port}` };
-    expect((await hfi(["policy", "get", "--token", "s3cret"], { env })).code).toBe(0);
-    expect((await hfi(["policy", "get"], { env: { ...env, HFI_TOKEN: "s3cret" } })).code).toBe(0);
+    const env = { HFI_CONTROL_PLANE_ADDR: guarded.url };
+    const apply = ["policy", "apply", "-f", "-"];
+    expect((await hfi([...apply, "--token", "s3cret"], { env, stdin: policyYaml("guarded") })).stdout).toBe(
+      "faultinjectionpolicy.hfi.dev/guarded created\n",
+    );
+    expect((await hfi(["policy", "get", "-o", "json"], { env: { ...env, HFI_TOKEN: "peek" } })).code).toBe(0);
     expect(await hfi(["policy", "get"], { env })).toEqual({
       code: 1,
       stdout: "",
       stderr:
-        "Error from server (Unauthorized): a valid bearer token is required; set --token or HFI_TOKEN\n",
+        "Error from server (Unauthenticated): this server requires an Authorization: Bearer token; " +
+        "set --token or HFI_TOKEN\n",
     });
-    expect(seen).toEqual(["Bearer s3cret", "Bearer s3cret", null]);
+    expect(await hfi(["policy", "delete", "guarded", "--token", "peek"], { env })).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: "Error from server (Forbidden): a reader token cannot change policies; use a writer token\n",
+    });
   } finally {
-    await guarded.stop(true);
+    await guarded.stop();
+  }
+});
+
+test("an answer that is not an API error (a proxy's 502 page) still reads as one", async () => {
+  const proxy = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch: () =>
+      new Response("upstream connect error", { status: 502, headers: { "content-type": "text/plain" } }),
+  });
+  try {
+    expect(
+      await hfi(["policy", "get"], { env: { HFI_CONTROL_PLANE_ADDR: `http://127.0.0.1:${proxy.port}` } }),
+    ).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: "Error from server (Bad Gateway): upstream connect error\n",
+    });
+  } finally {
+    await proxy.stop(true);
   }
 });

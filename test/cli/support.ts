@@ -5,7 +5,7 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createLogger, type RunningServer, startServer } from "../../src/server/index.ts";
+import { createLogger, type RunningServer, type ServerOptions, startServer } from "../../src/server/index.ts";
 
 export const ROOT = new URL("../..", import.meta.url).pathname;
 /** The Bun running the tests runs the CLI too, whatever PATH says. */
@@ -50,8 +50,8 @@ export async function hfi(args: string[], options: RunOptions = {}): Promise<Run
 }
 
 /** A control plane with a fresh memory store on 127.0.0.1 and a free port; logs silenced. */
-export function startControlPlane(): Promise<RunningServer> {
-  return startServer({ listen: "127.0.0.1:0", logger: createLogger({ level: -1 }) });
+export function startControlPlane(options: ServerOptions = {}): Promise<RunningServer> {
+  return startServer({ listen: "127.0.0.1:0", logger: createLogger({ level: -1 }), ...options });
 }
 
 /** A fresh directory with the given files in it. */
