@@ -1,0 +1,135 @@
+/**
+ * High availability on a real etcd: replicas of the control plane sharing one etcd are
+ * interchangeable, and a replica whose etcd goes away says so on /readyz and recovers with it.
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { createConsola } from "consola";
+import { startTestEtcd, type TestEtcd } from "../../test/support/etcd.ts";
+import type { RuleSet } from "../ruleset/format.ts";
+import { type RunningServer, startServer } from "./serve.ts";
+import { policyJson } from "./test-app.ts";
+
+const silent = createConsola({ level: -999 });
+let etcd: TestEtcd;
+
+beforeAll(async () => {
+  etcd = await startTestEtcd();
+});
+
+afterAll(async () => {
+  await etcd.stop();
+});
+
+function replica(prefix: string): Promise<RunningServer> {
+  return startServer({
+    listen: "127.0.0.1:0",
+    etcd: { endpoints: [etcd.endpoint], prefix },
+    logger: silent,
+    heartbeatMs: 60_000,
+  });
+}
+
+const put = (server: RunningServer, name: string, httpStatus = 503) =>
+  fetch(`${server.url}/v1/policies/${name}`, {
+    method: "PUT",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(policyJson(name, httpStatus)),
+  });
+
+/** The next SSE event's id and RuleSet. */
+async function nextEvent(reader: ReadableStreamDefaultReader<Uint8Array>) {
+  const frame = new TextDecoder().decode((await reader.read()).value);
+  const id = /\nid: (\d+)\n/.exec(frame)?.[1];
+  const data = /^data: (.*)$/m.exec(frame)?.[1] ?? "null";
+  return { id: Number(id), ruleSet: JSON.parse(data) as RuleSet };
+}
+
+test(
+  "a write through one replica reaches the other's long-polls and SSE streams with the same revision",
+  async () => {
+    const [a, b] = await Promise.all([replica("ha/"), replica("ha/")]);
+    try {
+      const etags = await Promise.all(
+        [a, b].map((s) => fetch(`${s.url}/v1/config`).then((r) => r.headers.get("etag"))),
+      );
+      expect(etags[0]).toBe(etags[1] as string);
+      const start = Number(etags[0]?.replaceAll('"', ""));
+
+      const pollB = fetch(`${b.url}/v1/config?after=${start}&wait=20`);
+      const pollA = fetch(`${a.url}/v1/config?after=${start}&wait=20`);
+      const streamB = (
+        (await fetch(`${b.url}/v1/config/stream`)).body as ReadableStream<Uint8Array>
+      ).getReader();
+      expect((await nextEvent(streamB)).id).toBe(start);
+
+      const written = await put(a, "x");
+      expect(written.status).toBe(201);
+      const revision = Number(
+        ((await written.json()) as { metadata: { resourceVersion: string } }).metadata.resourceVersion,
+      );
+
+      for (const poll of [pollB, pollA]) {
+        const answer = await poll;
+        expect(answer.status).toBe(200);
+        expect(answer.headers.get("etag")).toBe(`"${revision}"`);
+        const ruleSet = (await answer.json()) as RuleSet;
+        expect([ruleSet.revision, ruleSet.rules.map((r) => r.name)]).toEqual([revision, ["x"]]);
+      }
+      const event = await nextEvent(streamB);
+      expect([event.id, event.ruleSet.rules.map((r) => r.name)]).toEqual([revision, ["x"]]);
+
+      // And the other way round, for an update and a delete through B.
+      expect((await put(b, "x", 500)).status).toBe(200);
+      expect((await fetch(`${b.url}/v1/policies/x`, { method: "DELETE" })).status).toBe(200);
+      const lists = await Promise.all([a, b].map((s) => fetch(`${s.url}/v1/policies`).then((r) => r.json())));
+      expect(lists[0]).toEqual(lists[1]);
+      const pollAgain = await fetch(`${a.url}/v1/config?after=${revision}&wait=20`);
+      const latest = (await pollAgain.json()) as RuleSet;
+      const fromB = await fetch(`${b.url}/v1/config`).then((r) => r.json() as Promise<RuleSet>);
+      expect(latest.rules).toEqual([]);
+      expect(latest.revision).toBe(fromB.revision);
+      await streamB.cancel();
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  },
+  { timeout: 30_000 },
+);
+
+test(
+  "while etcd is down: /readyz is 503, the last config is still served, errors are counted; then it recovers",
+  async () => {
+    const server = await replica("ready/");
+    try {
+      expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
+      expect((await put(server, "a")).status).toBe(201);
+      await Bun.sleep(100);
+
+      await etcd.kill();
+      const down = await fetch(`${server.url}/readyz`);
+      expect(down.status).toBe(503);
+      expect(((await down.json()) as { error: { code: string } }).error.code).toBe("Unavailable");
+      expect((await put(server, "b")).status).toBe(503);
+      const config = await fetch(`${server.url}/v1/config`);
+      expect(config.status).toBe(200);
+      expect(((await config.json()) as RuleSet).rules.map((r) => r.name)).toEqual(["a"]);
+      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      expect(metrics).toMatch(/^hfi_store_errors_total\{operation="ping"\} [1-9]/m);
+
+      await etcd.start();
+      const deadline = Date.now() + 15_000;
+      while ((await fetch(`${server.url}/readyz`)).status !== 200) {
+        if (Date.now() > deadline) throw new Error("not ready again within 15 s");
+        await Bun.sleep(200);
+      }
+      const before = (await fetch(`${server.url}/v1/config`)).headers.get("etag")?.replaceAll('"', "");
+      expect((await put(server, "b")).status).toBe(201);
+      // Delivered by the watch once it has resumed.
+      const poll = await fetch(`${server.url}/v1/config?after=${before}&wait=15`);
+      expect(((await poll.json()) as RuleSet).rules.map((r) => r.name).sort()).toEqual(["a", "b"]);
+    } finally {
+      await server.stop();
+    }
+  },
+  { timeout: 30_000 },
+);
