@@ -18,7 +18,9 @@ export function findHelm(): string {
   if (helmPath) return helmPath;
   const onPath = Bun.which("helm");
   const go = Bun.which("go");
-  const goPath = go ? Bun.spawnSync([go, "env", "GOPATH"], { stderr: "ignore" }).stdout.toString().trim() : "";
+  const goPath = go
+    ? Bun.spawnSync([go, "env", "GOPATH"], { stderr: "ignore" }).stdout.toString().trim()
+    : "";
   const candidates = [
     onPath,
     goPath && join(goPath, "bin/helm"),
