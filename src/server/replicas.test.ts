@@ -37,7 +37,7 @@ const put = (server: RunningServer, name: string, httpStatus = 503) =>
   });
 
 /** The next SSE event's id and RuleSet. */
-async function nextEvent(reader: Pick<ReadableStreamDefaultReader<Uint8Array>, "read">) {
+async function nextEvent(reader: { read(): Promise<{ value?: Uint8Array }> }) {
   const frame = new TextDecoder().decode((await reader.read()).value);
   const id = /\nid: (\d+)\n/.exec(frame)?.[1];
   const data = /^data: (.*)$/m.exec(frame)?.[1] ?? "null";
