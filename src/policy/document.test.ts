@@ -221,3 +221,8 @@ describe("work limits", () => {
     });
   });
 });
+
+test("unknown keys that are not plain names are quoted in the path", () => {
+  const result = validatePolicy({ ...valid, "": 1, spec: { ...valid.spec, "a.b": 2 } });
+  expect(result.success ? [] : result.issues.map((issue) => issue.path)).toEqual(['spec["a.b"]', '[""]']);
+});
