@@ -151,3 +151,79 @@ describe("GET and DELETE", () => {
     }
   });
 });
+
+describe("the error model through the API", () => {
+  const post = (app: Awaited<ReturnType<typeof createTestApp>>["app"], init: RequestInit) =>
+    app.request("/v1/policies", { method: "POST", ...init });
+
+  test("a delay + regex policy is stored as written", async () => {
+    const { app } = await createTestApp();
+    const yaml = `apiVersion: hfi.dev/v1alpha1
+kind: FaultInjectionPolicy
+metadata: { name: slow-users }
+spec:
+  match:
+    path: { regex: "/api/v[0-9]+/users/[^/]+" }
+    headers: [{ name: X-Canary, present: true }]
+  fault: { delay: { fixedDelay: 1m30s }, abort: { httpStatus: 504 } }
+`;
+    const res = await post(app, { headers: YAML, body: yaml });
+    expect(res.status).toBe(201);
+    expect((await jsonOf<StoredPolicy>(res)).spec).toEqual({
+      priority: 0,
+      match: {
+        path: { regex: "/api/v[0-9]+/users/[^/]+" },
+        headers: [{ name: "X-Canary", present: true }],
+      },
+      fault: { percentage: 100, delay: { fixedDelay: "1m30s" }, abort: { httpStatus: 504, body: "" } },
+    });
+  });
+
+  test("400 names the regex field and says why", async () => {
+    const { app } = await createTestApp();
+    const bad = policyJson("a") as { spec: Record<string, unknown> };
+    bad.spec.match = {
+      headers: [
+        { name: "x", exact: "1" },
+        { name: "y", regex: "a(?=b)" },
+      ],
+    };
+    const res = await post(app, { headers: JSON_TYPE, body: body(bad) });
+    expect(res.status).toBe(400);
+    expect((await errorOf(res)).details).toEqual([
+      {
+        path: "spec.match.headers[1].regex",
+        message: "uses the lookaround (?=b): lookahead and lookbehind are not supported",
+      },
+    ]);
+  });
+
+  test("400 for a resourceVersion on create, naming it", async () => {
+    const { app } = await createTestApp();
+    const withVersion = { ...policyJson("a"), metadata: { name: "a", resourceVersion: "3" } };
+    const res = await post(app, { headers: JSON_TYPE, body: body(withVersion) });
+    expect(res.status).toBe(400);
+    expect((await errorOf(res)).details).toEqual([
+      { path: "metadata.resourceVersion", message: "must not be set when creating" },
+    ]);
+  });
+
+  test("415 when no Content-Type is sent", async () => {
+    const { app } = await createTestApp();
+    const res = await post(app, { body: body(policyJson("a")) });
+    expect(res.status).toBe(415);
+    expect((await errorOf(res)).code).toBe("UnsupportedMediaType");
+  });
+
+  test("413 on PUT as on POST, and nothing is stored", async () => {
+    const { app } = await createTestApp();
+    const res = await app.request("/v1/policies/a", {
+      method: "PUT",
+      headers: JSON_TYPE,
+      body: new Blob([body(policyJson("a")), " ".repeat(1024 * 1024)]).stream(),
+    });
+    expect(res.status).toBe(413);
+    expect((await errorOf(res)).code).toBe("PayloadTooLarge");
+    expect((await jsonOf<PolicyList>(await app.request("/v1/policies"))).items).toEqual([]);
+  });
+});
