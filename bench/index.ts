@@ -5,10 +5,14 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { $ } from "bun";
+import { apiThroughput } from "./api-throughput.ts";
 import { propagation } from "./propagation.ts";
 import { type BenchContext, type BenchResult, toMarkdown } from "./report.ts";
 
-const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<BenchResult>> = { propagation };
+const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<BenchResult>> = {
+  propagation,
+  "api-throughput": apiThroughput,
+};
 
 const root = new URL("..", import.meta.url).pathname;
 const args = process.argv.slice(2);

@@ -12,6 +12,8 @@ export interface TestEtcd {
   /** `http://127.0.0.1:<client port>`. */
   endpoint: string;
   dataDir: string;
+  /** The member's process id while it runs (for CPU accounting in benchmarks). */
+  pid(): number | undefined;
   /** Starts the member again after `kill()`; resolves when it answers /health. */
   start(): Promise<void>;
   /** SIGKILL: an abrupt outage, as a crash or a partition looks to clients. */
@@ -60,6 +62,7 @@ export async function startTestEtcd(): Promise<TestEtcd> {
   return {
     endpoint,
     dataDir,
+    pid: () => proc?.pid,
     start,
     kill,
     async stop() {

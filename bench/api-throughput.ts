@@ -1,0 +1,232 @@
+/**
+ * Control-plane API throughput (BENCHMARKS.md §3), for the memory and the etcd store: PUT rate
+ * (updates of 1,000 stored policies) and GET list at 1,000 policies. A real `hfi serve` process on
+ * loopback, a real etcd; the load comes from this process with a fixed number of connections, each
+ * phase bounded in time. Per-core figures divide requests by the CPU seconds the hfi process (and
+ * for etcd, the etcd process) spent in the phase, which survives sharing the machine's 2 cores.
+ */
+import { readFileSync } from "node:fs";
+import { startTestEtcd, type TestEtcd } from "../test/support/etcd.ts";
+import type { BenchContext } from "./report.ts";
+
+const POLICIES = 1000;
+const root = new URL("..", import.meta.url).pathname;
+
+interface Row {
+  figure: string;
+  value: number | null;
+  median: number;
+  p99: number;
+  min?: number;
+  max?: number;
+  unit: string;
+  target: string;
+  met: boolean | null;
+  note?: string;
+}
+
+interface Phase {
+  requests: number;
+  errors: number;
+  seconds: number;
+  hfiCpuSeconds: number;
+  etcdCpuSeconds: number;
+  latenciesMs: number[];
+}
+
+export async function apiThroughput(ctx: BenchContext) {
+  const params = {
+    policies: POLICIES,
+    rounds: ctx.quick ? 1 : 3,
+    phaseSeconds: ctx.quick ? 2 : 5,
+    putConnections: 16,
+    listConnections: 4,
+    logLevel: "info (request lines to /dev/null)",
+  };
+  const commands: string[] = [];
+  const samples: Record<string, number[]> = {};
+  const rows: Row[] = [];
+  for (const store of ["memory", "etcd"] as const) {
+    const etcd = store === "etcd" ? await startTestEtcd() : undefined;
+    const hfi = await startHfi(store, etcd);
+    commands.push(hfi.command, ...(etcd ? [`/usr/bin/etcd (test/support/etcd.ts) at ${etcd.endpoint}`] : []));
+    try {
+      await fill(hfi.url);
+      const put: Phase[] = [];
+      const list: Phase[] = [];
+      for (let round = 0; round < params.rounds; round++) {
+        put.push(
+          await measure(hfi.pid, etcd, params.phaseSeconds, params.putConnections, (i) =>
+            putPolicy(hfi.url, i),
+          ),
+        );
+        list.push(
+          await measure(hfi.pid, etcd, params.phaseSeconds, params.listConnections, () => getList(hfi.url)),
+        );
+      }
+      for (const [name, phases] of [
+        ["PUT", put],
+        ["GET list", list],
+      ] as const) {
+        const key = `${store}.${name === "PUT" ? "put" : "list"}`;
+        const rps = phases.map((p) => p.requests / p.seconds);
+        const perCore = phases.map((p) => p.requests / p.hfiCpuSeconds);
+        const latencies = phases.flatMap((p) => p.latenciesMs);
+        samples[`${key}.rps`] = rps;
+        samples[`${key}.perHfiCore`] = perCore;
+        samples[`${key}.errors`] = phases.map((p) => p.errors);
+        rows.push(row(`${store}: ${name} requests/s (wall, 2 shared cores)`, rps, "req/s"));
+        rows.push(row(`${store}: ${name} per hfi core`, perCore, "req/CPU-s"));
+        if (etcd) {
+          const perEtcd = phases.map((p) => p.requests / p.etcdCpuSeconds);
+          samples[`${key}.perEtcdCore`] = perEtcd;
+          rows.push(row(`${store}: ${name} per etcd core`, perEtcd, "req/CPU-s"));
+        }
+        rows.push(row(`${store}: ${name} latency p99`, [percentile(latencies, 99)], "ms"));
+      }
+    } finally {
+      await hfi.stop();
+      await etcd?.stop();
+    }
+  }
+  return {
+    params,
+    commands,
+    samples,
+    rows,
+    notes: [
+      `PUT updates one of ${POLICIES} stored policies per request (a new spec each time: never a no-op); GET lists all ${POLICIES}.`,
+      "Per-core = requests ÷ CPU seconds (utime+stime from /proc) of that process during the phase.",
+    ],
+  };
+}
+
+async function startHfi(store: "memory" | "etcd", etcd: TestEtcd | undefined) {
+  // The sources, not dist/hfi: a bench run straight after a change must not measure a stale build.
+  const bin = [process.execPath, `${root}src/cli/main.ts`];
+  const port = await freePort();
+  const args = [...bin, "serve", `--listen=127.0.0.1:${port}`, `--store=${store}`];
+  if (etcd) args.push(`--etcd-endpoints=${etcd.endpoint}`, "--etcd-prefix=bench/");
+  const proc = Bun.spawn(args, { stdout: "ignore", stderr: "inherit" });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 10_000;
+  while (
+    !(await fetch(`${url}/readyz`)
+      .then((r) => r.ok)
+      .catch(() => false))
+  ) {
+    if (Date.now() > deadline) throw new Error("hfi serve did not become ready");
+    await Bun.sleep(50);
+  }
+  return {
+    url,
+    pid: proc.pid,
+    command: args.join(" "),
+    async stop() {
+      proc.kill("SIGTERM");
+      await proc.exited;
+    },
+  };
+}
+
+async function fill(url: string): Promise<void> {
+  for (let i = 0; i < POLICIES; i += 50) {
+    await Promise.all(
+      Array.from({ length: 50 }, (_, j) => putPolicy(url, i + j).then((r) => r.arrayBuffer())),
+    );
+  }
+}
+
+function putPolicy(url: string, i: number): Promise<Response> {
+  const name = `bench-${i % POLICIES}`;
+  return fetch(`${url}/v1/policies/${name}`, {
+    method: "PUT",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      apiVersion: "hfi.dev/v1alpha1",
+      kind: "FaultInjectionPolicy",
+      metadata: { name },
+      spec: {
+        priority: i % 100,
+        match: { path: { prefix: `/bench/${i % POLICIES}` }, method: { exact: "POST" } },
+        fault: { percentage: 50, abort: { httpStatus: 500 + (i % 100), body: `bench ${i}` } },
+      },
+    }),
+  });
+}
+
+const getList = (url: string) => fetch(`${url}/v1/policies`);
+
+/** Runs `connections` request loops for `seconds`; each loop stops by itself at the deadline. */
+async function measure(
+  hfiPid: number,
+  etcd: TestEtcd | undefined,
+  seconds: number,
+  connections: number,
+  send: (i: number) => Promise<Response>,
+): Promise<Phase> {
+  const latenciesMs: number[] = [];
+  let requests = 0;
+  let errors = 0;
+  let next = Math.floor(Math.random() * POLICIES);
+  const cpuBefore = [cpuSeconds(hfiPid), cpuSeconds(etcd?.pid())];
+  const started = performance.now();
+  const deadline = started + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      while (performance.now() < deadline) {
+        const t = performance.now();
+        const res = await send(next++);
+        await res.arrayBuffer();
+        latenciesMs.push(performance.now() - t);
+        if (res.ok) requests += 1;
+        else errors += 1;
+      }
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  return {
+    requests,
+    errors,
+    seconds: elapsed,
+    hfiCpuSeconds: cpuSeconds(hfiPid) - (cpuBefore[0] ?? 0),
+    etcdCpuSeconds: cpuSeconds(etcd?.pid()) - (cpuBefore[1] ?? 0),
+    latenciesMs,
+  };
+}
+
+/** utime + stime of a process, in seconds (Linux /proc; clock ticks of 1/100 s). */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+function row(figure: string, values: number[], unit: string): Row {
+  const median = round(percentile(values, 50));
+  return {
+    figure,
+    value: median,
+    median,
+    p99: round(percentile(values, 99)),
+    ...(values.length > 1 && { min: round(Math.min(...values)), max: round(Math.max(...values)) }),
+    unit,
+    target: "—",
+    met: null,
+  };
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+}
+
+const round = (n: number) => Math.round(n * 10) / 10;
+
+async function freePort(): Promise<number> {
+  const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const { port } = listener;
+  listener.stop(true);
+  return port;
+}
