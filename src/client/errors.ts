@@ -109,11 +109,18 @@ export function unreachable(baseUrl: string, err: unknown, timeoutMs: number): H
       ? "connection refused"
       : code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "DNSError"
         ? "host not found"
-        : (code ?? (err instanceof Error ? err.message : String(err)));
+        : (code ?? innermostMessage(err));
   return new HfiError(
     "Unavailable",
     `cannot connect to the control plane at ${baseUrl} (${why}); is \`hfi serve\` running there? Set ${flags} to its address`,
   );
+}
+
+/** Node's fetch says only "fetch failed"; the reason is in its cause. */
+function innermostMessage(err: unknown): string {
+  let e = err;
+  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
+  return e instanceof Error ? e.message : String(e);
 }
 
 function isTimeout(err: unknown): boolean {
