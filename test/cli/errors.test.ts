@@ -1,22 +1,13 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { createServer, type Server } from "node:net";
 import type { RunningServer } from "../../src/server/index.ts";
-import { hfi, policyYaml, startControlPlane, tempDir } from "./support.ts";
+import { closedPort, hfi, policyYaml, startControlPlane, tempDir } from "./support.ts";
 
 let server: RunningServer;
 beforeAll(async () => {
   server = await startControlPlane();
 });
 afterAll(() => server.stop());
-
-/** A port nothing listens on: bound, then closed again. */
-async function closedPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 test("connection refused names the address and the flag to change it", async () => {
   const url = `http://127.0.0.1:${await closedPort()}`;

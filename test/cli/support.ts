@@ -3,6 +3,7 @@
  * real CLI in a child process, so every test goes through the public command surface.
  */
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger, type RunningServer, type ServerOptions, startServer } from "../../src/server/index.ts";
@@ -21,6 +22,8 @@ export interface RunOptions {
   /** Default: the source CLI under Bun. */
   command?: string[];
   env?: Record<string, string | undefined>;
+  /** False: the child sees only `env`, nothing of this process's environment. */
+  inheritEnv?: boolean;
   stdin?: string;
   cwd?: string;
 }
@@ -28,7 +31,7 @@ export interface RunOptions {
 /** Runs `hfi ARGS…` to completion. NO_COLOR is unset and stdout/stderr are pipes, as in CI. */
 export async function hfi(args: string[], options: RunOptions = {}): Promise<Run> {
   const env: Record<string, string | undefined> = {
-    ...process.env,
+    ...(options.inheritEnv === false ? {} : process.env),
     NO_COLOR: undefined,
     FORCE_COLOR: undefined,
   };
@@ -64,4 +67,13 @@ export function tempDir(files: Record<string, string> = {}): string {
 /** A policy document as YAML; `spec` is the inside of a flow mapping. */
 export function policyYaml(name: string, spec = "fault: { abort: { httpStatus: 503 } }"): string {
   return `apiVersion: hfi.dev/v1alpha1\nkind: FaultInjectionPolicy\nmetadata:\n  name: ${name}\nspec: { ${spec} }\n`;
+}
+
+/** A port nothing listens on: bound, then closed again. */
+export async function closedPort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const { port } = probe.address() as { port: number };
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
 }

@@ -1,0 +1,91 @@
+/**
+ * The npm package's CLI on Node.js: dist/hfi.mjs (built by `npm run build`) and the bin/hfi.mjs shim.
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { RunningServer } from "../../src/server/index.ts";
+import { closedPort, hfi, policyYaml, ROOT, startControlPlane, tempDir } from "./support.ts";
+
+const NODE_CLI = ["node", join(ROOT, "dist/hfi.mjs")];
+let server: RunningServer;
+beforeAll(async () => {
+  if (!existsSync(NODE_CLI[1]!)) throw new Error("dist/hfi.mjs is missing: run `npm run build` first");
+  server = await startControlPlane();
+});
+afterAll(() => server?.stop());
+
+test("node dist/hfi.mjs version", async () => {
+  const run = await hfi(["version"], { command: NODE_CLI, cwd: tempDir() });
+  expect(run.code).toBe(0);
+  expect(run.stdout).toMatch(
+    /^hfi \d+\.\d+\.\d+\ncommit: \S+\nruleset format: 1\nproxy-wasm ABI: 0\.2\.1\n$/,
+  );
+});
+
+test("node runs apply and get against a real control plane; the bin shim runs the same CLI", async () => {
+  const env = { HFI_CONTROL_PLANE_ADDR: server.url };
+  const applied = await hfi(["policy", "apply", "-f", "-"], {
+    command: NODE_CLI,
+    env,
+    stdin: policyYaml("on-node"),
+  });
+  expect(applied).toEqual({ code: 0, stdout: "faultinjectionpolicy.hfi.dev/on-node created\n", stderr: "" });
+  const table = await hfi(["policy", "get"], { command: NODE_CLI, env });
+  expect(table.stdout).toMatch(
+    /^NAME {6}PRIORITY {3}MATCHES {3}FAULTS {6}AGE\non-node {3}0 {10}<all> {5}abort=503 {3}\d+s\n$/,
+  );
+  const shim = await hfi(["policy", "get", "on-node", "-o", "json"], {
+    command: ["node", join(ROOT, "bin/hfi.mjs")],
+    env,
+  });
+  expect(JSON.parse(shim.stdout).metadata.name).toBe("on-node");
+  const missing = await hfi(["policy", "get", "nope"], { command: NODE_CLI, env });
+  expect(missing).toEqual({
+    code: 1,
+    stdout: "",
+    stderr: 'Error from server (NotFound): faultinjectionpolicies.hfi.dev "nope" not found\n',
+  });
+  const refused = `http://127.0.0.1:${await closedPort()}`;
+  const down = await hfi(["policy", "get", "--control-plane-addr", refused], { command: NODE_CLI });
+  expect(down.stderr).toStartWith(
+    `error: cannot connect to the control plane at ${refused} (connection refused);`,
+  );
+});
+
+test("the control plane's API runs on Node through @hono/node-server, held long-polls included", async () => {
+  const outdir = tempDir();
+  const bundle = await Bun.build({
+    entrypoints: [join(import.meta.dir, "fixtures/node-control-plane.ts")],
+    target: "node",
+    outdir,
+  });
+  expect(bundle.success).toBe(true);
+  const proc = Bun.spawn(["node", join(outdir, "node-control-plane.js")], {
+    stdout: "pipe",
+    stderr: "inherit",
+  });
+  try {
+    const reader = proc.stdout.getReader();
+    const [url, runtime] = new TextDecoder()
+      .decode((await reader.read()).value)
+      .trim()
+      .split(" ");
+    expect(runtime).toBe("node");
+    // A fresh store is at revision 0: a long-poll after 0 is held for its full wait, then 304.
+    const started = performance.now();
+    const held = await fetch(`${url}/v1/config?after=0&wait=1`);
+    expect(held.status).toBe(304);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(900);
+    const env = { HFI_CONTROL_PLANE_ADDR: url };
+    const applied = await hfi(["policy", "apply", "-f", "-"], { env, stdin: policyYaml("served-by-node") });
+    expect(applied.stdout).toBe("faultinjectionpolicy.hfi.dev/served-by-node created\n");
+    const changed = await fetch(`${url}/v1/config?after=0&wait=5`);
+    expect(changed.status).toBe(200);
+    const ruleSet = (await changed.json()) as { rules: { name: string }[] };
+    expect(ruleSet.rules.map((r) => r.name)).toEqual(["served-by-node"]);
+  } finally {
+    proc.kill();
+    await proc.exited;
+  }
+});
