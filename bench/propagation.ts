@@ -1,54 +1,222 @@
 /**
- * Propagation: time from the PUT response to the first faulted response through Envoy, and from the
- * DELETE response to the first healthy one. Real dist/hfi, real Envoy with the filter, loopback only.
+ * Propagation (BENCHMARKS.md §2): the real `dist/hfi serve` (memory store) and several real Envoys
+ * with the filter (deploy/envoy/envoy.yaml, ports patched), several workers each. For every change,
+ * the time from sending the policy PUT to the first faulted response on *every* worker of every
+ * Envoy, and likewise from the DELETE to the first healthy response.
+ *
+ * Each worker runs its own filter VM and long-poll, so each is probed separately: a keep-alive
+ * connection lives on one worker, and Envoy's per-worker listener stat
+ * (`listener.<address>.worker_<n>.downstream_cx_total`) tells which worker accepted a new connection.
+ * Connections are opened until one is pinned to every worker; every worker is then probed on its own
+ * connection, about once a millisecond.
  */
-import { startLocalStack } from "../scripts/local-stack.ts";
-import { type BenchContext, summarize } from "./report.ts";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { renderEnvoyConfig } from "../scripts/local-stack.ts";
+import { Http1Connection } from "./http1.ts";
+import {
+  ENVOY_BIN,
+  freePort,
+  HFI_BIN,
+  machine,
+  type Spawned,
+  spawnLogged,
+  terminate,
+  waitForUrl,
+} from "./lib.ts";
+import { type BenchContext, type BenchResult, percentile, valueRow } from "./report.ts";
 
-export async function propagation(ctx: BenchContext) {
-  const changes = ctx.quick ? 5 : 20;
-  const stack = await startLocalStack({ concurrency: 2 });
-  const applyMs: number[] = [];
-  const deleteMs: number[] = [];
-  const policyUrl = `${stack.controlPlaneUrl}/v1/policies/bench-abort`;
-  const probe = () => fetch(`${stack.envoyUrl}/bench`, { method: "POST" }).then((r) => r.status);
-  const firstStatus = async (status: number) => {
-    const start = performance.now();
-    while ((await probe()) !== status) {
-      if (performance.now() - start > 10_000) throw new Error(`no ${status} within 10 s`);
-    }
-    return performance.now() - start;
-  };
+const ENVOYS = 2;
+const WORKERS = 2;
+const PROBE_PATH = "/bench/probe";
+const POLICY = JSON.stringify({
+  apiVersion: "hfi.dev/v1alpha1",
+  kind: "FaultInjectionPolicy",
+  metadata: { name: "bench-abort" },
+  spec: { match: { path: { prefix: "/bench" } }, fault: { abort: { httpStatus: 503 } } },
+});
+
+interface Worker {
+  label: string;
+  envoy: number;
+  worker: number;
+  connection: Http1Connection;
+}
+
+interface Change {
+  index: number;
+  /** PUT or DELETE request → its answer. */
+  apiMs: number;
+  /** From sending the API request to each worker's first response showing the change. */
+  perWorkerMs: Record<string, number>;
+  /** The last worker: the change is everywhere. */
+  allMs: number;
+  /** The first worker. */
+  firstMs: number;
+}
+
+export async function propagation(ctx: BenchContext): Promise<BenchResult> {
+  const changes = ctx.quick ? 5 : 50;
+  const dir = mkdtempSync(join(tmpdir(), "hfi-bench-propagation-"));
+  const commands: string[] = [];
+  const children: Spawned[] = [];
+  const upstream = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("ok\n") });
+  const workers: Worker[] = [];
+  const applied: Change[] = [];
+  const removed: Change[] = [];
   try {
+    const cpPort = await freePort();
+    const hfi = spawnLogged([HFI_BIN, "serve", "--listen", `127.0.0.1:${cpPort}`], join(dir, "hfi.log"));
+    children.push(hfi);
+    commands.push(hfi.command);
+    const cp = `http://127.0.0.1:${cpPort}`;
+    await waitForUrl(`${cp}/healthz`, hfi);
+
+    for (let e = 0; e < ENVOYS; e++) {
+      const [envoyPort, adminPort] = [await freePort(), await freePort()];
+      const configFile = join(dir, `envoy-${e}.yaml`);
+      writeFileSync(
+        configFile,
+        renderEnvoyConfig({ envoyPort, adminPort, cpPort, upstreamPort: upstream.port ?? 0 }),
+      );
+      const envoy = spawnLogged(
+        [
+          ENVOY_BIN,
+          "-c",
+          configFile,
+          "--concurrency",
+          String(WORKERS),
+          "--disable-hot-restart",
+          "--log-level",
+          "warn",
+        ],
+        join(dir, `envoy-${e}.log`),
+      );
+      children.push(envoy);
+      commands.push(envoy.command);
+      const admin = `http://127.0.0.1:${adminPort}`;
+      await waitForUrl(`${admin}/ready`, envoy);
+      for (const [worker, connection] of await pinWorkers(envoyPort, admin)) {
+        workers.push({ label: `envoy${e}/worker${worker}`, envoy: e, worker, connection });
+      }
+    }
+    // Every worker healthy before the first change (the filters' first polls are answered at once).
+    await everyWorker(workers, 200, performance.now());
+
+    const policyUrl = `${cp}/v1/policies/bench-abort`;
     for (let i = 0; i < changes; i++) {
-      const body = JSON.stringify({
-        apiVersion: "hfi.dev/v1alpha1",
-        kind: "FaultInjectionPolicy",
-        metadata: { name: "bench-abort" },
-        spec: { match: { path: { prefix: "/bench" } }, fault: { abort: { httpStatus: 503 } } },
-      });
+      let start = performance.now();
       const put = await fetch(policyUrl, {
         method: "PUT",
         headers: { "content-type": "application/json" },
-        body,
+        body: POLICY,
       });
-      if (put.status !== 201) throw new Error(`PUT answered ${put.status}`);
-      applyMs.push(await firstStatus(503));
-      await fetch(policyUrl, { method: "DELETE" });
-      deleteMs.push(await firstStatus(200));
+      await put.arrayBuffer();
+      if (put.status !== 201 && put.status !== 200) throw new Error(`PUT answered ${put.status}`);
+      applied.push(change(i, performance.now() - start, await everyWorker(workers, 503, start)));
+
+      start = performance.now();
+      const del = await fetch(policyUrl, { method: "DELETE" });
+      await del.arrayBuffer();
+      if (!del.ok) throw new Error(`DELETE answered ${del.status}`);
+      removed.push(change(i, performance.now() - start, await everyWorker(workers, 200, start)));
     }
   } finally {
-    await stack.stop();
+    for (const w of workers) w.connection.close();
+    await Promise.all(children.map((c) => terminate(c.proc)));
+    upstream.stop(true);
+    rmSync(dir, { recursive: true, force: true });
   }
+
+  const all = (cs: Change[]) => cs.map((c) => c.allMs);
+  const first = (cs: Change[]) => cs.map((c) => c.firstMs);
+  const api = (cs: Change[]) => cs.map((c) => c.apiMs);
+  const where = `${ENVOYS} Envoys × ${WORKERS} workers`;
   return {
-    samples: { applyMs, deleteMs },
+    params: { changes, envoys: ENVOYS, workersPerEnvoy: WORKERS, probePath: PROBE_PATH, machine: machine() },
+    commands,
+    samples: { applied, removed },
     rows: [
-      { figure: "PUT → first 503 via Envoy (ms, median / p99)", ...summarize(applyMs), target: "p99 ≤ 50" },
-      {
-        figure: "DELETE → first 200 via Envoy (ms, median / p99)",
-        ...summarize(deleteMs),
-        target: "p99 ≤ 50",
-      },
+      valueRow(`PUT → first 503 on every worker (${where}), p50`, percentile(all(applied), 50), "ms"),
+      valueRow(
+        `PUT → first 503 on every worker (${where}), p99`,
+        percentile(all(applied), 99),
+        "ms",
+        {
+          op: "<=",
+          bound: 50,
+        },
+        `max ${Math.max(...all(applied)).toFixed(1)} ms over ${changes} changes`,
+      ),
+      valueRow("PUT → first 503 on the first worker, p50", percentile(first(applied), 50), "ms"),
+      valueRow("PUT request → answer, p50", percentile(api(applied), 50), "ms"),
+      valueRow(`DELETE → first 200 on every worker (${where}), p50`, percentile(all(removed), 50), "ms"),
+      valueRow(`DELETE → first 200 on every worker (${where}), p99`, percentile(all(removed), 99), "ms", {
+        op: "<=",
+        bound: 50,
+      }),
+    ],
+    notes: [
+      `Timed from sending the PUT/DELETE (the API answer is included) to the first byte of the first response showing the change, per worker; each worker probed on its own keep-alive connection about once per ms (resolution ≈ 1 ms). ${changes} changes, each a PUT then a DELETE.`,
+      "Everything (hfi serve, 2 Envoys with 2 workers each, the prober, the upstream) shares the 2 cores.",
     ],
   };
+}
+
+function change(index: number, apiMs: number, perWorkerMs: Record<string, number>): Change {
+  const values = Object.values(perWorkerMs);
+  return { index, apiMs, perWorkerMs, allMs: Math.max(...values), firstMs: Math.min(...values) };
+}
+
+/** Probes every worker until it answers `status`; ms from `start` to that response, per worker. */
+async function everyWorker(
+  workers: Worker[],
+  status: number,
+  start: number,
+): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  await Promise.all(
+    workers.map(async (w) => {
+      for (;;) {
+        const res = await w.connection.request(PROBE_PATH);
+        if (res.status === status) {
+          out[w.label] = res.firstByteAt - start;
+          return;
+        }
+        if (performance.now() - start > 10_000) throw new Error(`${w.label}: no ${status} within 10 s`);
+        await Bun.sleep(1);
+      }
+    }),
+  );
+  return out;
+}
+
+/** Per-worker accepted-connection counters of the listener on `port`. */
+async function workerConnections(admin: string, port: number): Promise<Map<number, number>> {
+  const text = await (await fetch(`${admin}/stats?filter=worker_.*downstream_cx_total`)).text();
+  const out = new Map<number, number>();
+  const pattern = new RegExp(
+    `^listener\\.127\\.0\\.0\\.1_${port}\\.worker_(\\d+)\\.downstream_cx_total: (\\d+)$`,
+    "gm",
+  );
+  for (const m of text.matchAll(pattern)) out.set(Number(m[1]), Number(m[2]));
+  return out;
+}
+
+/** Opens connections until one is known to live on each worker (by the per-worker stats). */
+async function pinWorkers(port: number, admin: string): Promise<Map<number, Http1Connection>> {
+  const pinned = new Map<number, Http1Connection>();
+  for (let attempt = 0; attempt < 200 && pinned.size < WORKERS; attempt++) {
+    const before = await workerConnections(admin, port);
+    const connection = await Http1Connection.connect({ host: "127.0.0.1", port });
+    await connection.request("/pin");
+    const after = await workerConnections(admin, port);
+    const grew = [...after].filter(([w, n]) => n > (before.get(w) ?? 0)).map(([w]) => w);
+    const worker = grew[0];
+    if (grew.length === 1 && worker !== undefined && !pinned.has(worker)) pinned.set(worker, connection);
+    else connection.close();
+  }
+  if (pinned.size < WORKERS) throw new Error(`could not reach all ${WORKERS} workers on port ${port}`);
+  return pinned;
 }
