@@ -10,6 +10,7 @@ import { $ } from "bun";
 import { apiThroughput } from "./api-throughput.ts";
 import { compile } from "./compile.ts";
 import { dataplane } from "./dataplane.ts";
+import { delayAccuracy } from "./delay-accuracy.ts";
 import { fanout } from "./fanout.ts";
 import { footprint } from "./footprint.ts";
 import { machine } from "./lib.ts";
@@ -23,6 +24,7 @@ const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<BenchResult>> = 
   compile,
   "api-throughput": apiThroughput,
   footprint,
+  "delay-accuracy": delayAccuracy,
 };
 
 const root = new URL("..", import.meta.url).pathname;
