@@ -16,7 +16,11 @@ export const resolve = async <T>(value: T | (() => T | Promise<T>) | Promise<T>)
   typeof value === "function" ? (value as () => T | Promise<T>)() : value;
 
 /** Walks subcommands the way citty does, to find which command a command line runs. */
-export async function resolveCommand(root: AnyCommand, rawArgs: string[]): Promise<ResolvedCommand> {
+export async function resolveCommand<T extends ArgsDef>(
+  command: CommandDef<T>,
+  rawArgs: string[],
+): Promise<ResolvedCommand> {
+  const root = command as unknown as AnyCommand;
   let cmd = root;
   const chain = [root];
   const path = [(await resolve(root.meta))?.name ?? "hfi"];
