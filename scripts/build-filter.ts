@@ -8,6 +8,9 @@ import { parseArgs } from "node:util";
 // The asc flags and the import check are shared with `hfi build-filter`.
 import { checkFilterModule, compileFilter } from "../src/build-filter/index.ts";
 
+/** This script's API since before the sharing: the same functions `hfi build-filter` uses. */
+export { checkFilterModule, compileFilter };
+
 const ROOT = resolve(import.meta.dir, "..");
 /** asc runs with this base directory: the `--use abort=` target below is a path relative to it. */
 export const FILTER_DIR = resolve(ROOT, "filter");

@@ -192,6 +192,21 @@ describe("delay", () => {
     expect(host.strayCalls).toEqual([]);
   });
 
+  test("one timer serves both a poll retry and the delays, each on time", async () => {
+    const host = await hostWithRules(CASES.text);
+    host.respond(host.httpCalls[0]!.token, { status: 503 });
+    expect(host.httpCalls).toHaveLength(0);
+    const retryAt = host.nextTickAtNs!;
+    const start = host.nowNs;
+    const short = host.request(req("GET", "/delay/short"));
+    const long = host.request(req("POST", "/delay/post"));
+    host.runFor(2_500);
+    expect(host.httpCalls).toHaveLength(1);
+    expect(elapsedMs(host, short, start)).toBe(delayOf("delay-short"));
+    expect(elapsedMs(host, long, start)).toBe(delayOf("delay-post"));
+    expect(retryAt).toBeGreaterThan(start);
+  });
+
   test("deadlines use the monotonic clock: a wall-clock jump changes nothing", async () => {
     const host = await hostWithRules(CASES.text);
     const stream = host.request(req("GET", "/delay/short"));

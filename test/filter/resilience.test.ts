@@ -206,6 +206,21 @@ describe("a bad rule set is rejected whole and the previous rules stay", () => {
   });
 });
 
+describe("callouts", () => {
+  test("a response to a token the filter is not waiting for is ignored", async () => {
+    const host = await hostWithRules(CASES.text);
+    const poll = host.httpCalls[0]!;
+    host.httpCalls.push({ ...poll, token: poll.token + 100 });
+    host.respond(poll.token + 100, {
+      status: 200,
+      body: JSON.stringify({ format: 1, revision: 99, rules: [] }),
+    });
+    expect(host.metric("hfi.config.revision")?.value).toBe(REVISION);
+    expect(host.httpCalls).toEqual([poll]);
+    expectOldRules(host);
+  });
+});
+
 describe("a valid update", () => {
   test("replaces the rules as one piece and counts the update", async () => {
     const host = await hostWithRules(CASES.text);
