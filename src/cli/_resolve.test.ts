@@ -27,7 +27,11 @@ test("the command a line runs, past global flags and their values", async () => 
   expect(resolved.cmd.meta).toBe(get.meta);
   expect(resolved.rest).toEqual(["-o", "yaml", "x"]);
   expect((await resolveCommand(root, ["policy"])).path).toEqual(["hfi", "policy"]);
-  expect((await resolveCommand(root, ["policy", "nope"])).path).toEqual(["hfi", "policy"]);
+  expect(await resolveCommand(root, ["policy", "nope"])).toMatchObject({
+    path: ["hfi", "policy"],
+    unresolved: "nope",
+  });
+  expect((await resolveCommand(root, ["policy", "--timeout", "5s"])).unresolved).toBeUndefined();
 });
 
 test("flags a command does not declare; values of declared flags are not mistaken for flags", () => {

@@ -10,6 +10,8 @@ export interface ResolvedCommand {
   path: string[];
   /** The arguments after the last command name. */
   rest: string[];
+  /** The first positional argument after a group that names none of its subcommands. */
+  unresolved?: string;
 }
 
 export const resolve = async <T>(value: T | (() => T | Promise<T>) | Promise<T>): Promise<T> =>
@@ -31,7 +33,7 @@ export async function resolveCommand<T extends ArgsDef>(
     const index = firstPositional(rest, (await resolve(cmd.args)) ?? {});
     const name = index === -1 ? undefined : rest[index];
     const sub = name === undefined ? undefined : subCommands[name];
-    if (name === undefined || sub === undefined) return { cmd, chain, path, rest };
+    if (name === undefined || sub === undefined) return { cmd, chain, path, rest, unresolved: name };
     cmd = await resolve(sub);
     chain.push(cmd);
     path.push(name);

@@ -22,7 +22,7 @@ export async function runCli<T extends ArgsDef>(
       return 0;
     }
     // A group without a subcommand shows what it offers, as kubectl does.
-    if (resolved.cmd.subCommands && !resolved.cmd.run && resolved.rest.every((a) => a.startsWith("-"))) {
+    if (resolved.cmd.subCommands && !resolved.cmd.run && resolved.unresolved === undefined) {
       return await printUsage(resolved, 0);
     }
     const declared = Object.assign({}, ...(await Promise.all(resolved.chain.map((c) => resolve(c.args)))));
