@@ -40,5 +40,6 @@ export function toHfiError(err: unknown): HfiError {
   if (err instanceof Error && err.name === "BrokenCircuitError") {
     return new HfiError("Unavailable", "etcd unreachable: recent calls failed, retrying shortly");
   }
-  return new HfiError("Unavailable", `etcd unreachable: ${message.split("\n")[0]}`);
+  const first = (message.split("\n")[0] ?? "").replace(/\s*Resolution note:.*$/, "");
+  return new HfiError("Unavailable", `etcd unreachable: ${first}`);
 }
