@@ -77,11 +77,22 @@ export interface Rule {
   fault: RuleFault;
   /** Milliseconds since the epoch after which the filter skips the rule by its own clock. */
   expiresAt?: number;
+  /** Evaluate and count (`hfi.policy.<name>.dryrun_matches_total`) but leave the request untouched. */
+  dryRun?: boolean;
 }
 
 export interface RuleSet {
   format: typeof RULESET_FORMAT;
   /** Store revision the rules were compiled from; monotonic within one store. */
   revision: number;
+  /** Fleet-wide halt (`hfi halt`): while true the filter injects nothing, whatever the rules say. */
+  halted?: boolean;
   rules: Rule[];
 }
+
+/**
+ * Query parameters of the filter's long-poll `GET /v1/config?after=REV&wait=S&node=ID&worker=W`:
+ * `node` is Envoy's node id, `worker` an id the worker's VM draws at start. A poll asking for
+ * `after=N` acknowledges that this worker has applied revision N (GET /v1/status/proxies).
+ */
+export const SUBSCRIBER_QUERY = { node: "node", worker: "worker" } as const;
