@@ -1,8 +1,10 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { createDistributor } from "../distributor/index.ts";
 import { createEtcdStore, createMemoryStore, HfiError, type PolicyStore } from "../store/index.ts";
 import { createApp } from "./app.ts";
 import { loadTokenFile } from "./auth.ts";
 import { createConfigClients } from "./clients.ts";
+import { listen } from "./listen.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 
@@ -33,7 +35,7 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** Runs the control plane on Bun.serve. */
+/** Runs the control plane on Bun.serve (or @hono/node-server under Node.js, see listen.ts). */
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger();
   const { hostname, port } = parseListen(options.listen ?? "0.0.0.0:8080");
@@ -55,7 +57,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       auth,
     });
     // The default idleTimeout (10 s) stays for ordinary requests; held ones extend their own (connection.ts).
-    const server = Bun.serve({ hostname, port, fetch: app.fetch });
+    const server = await listen({ hostname, port, fetch: app.fetch });
     const url = `http://${clientHost(hostname)}:${server.port}`;
     logger.info("control plane listening", {
       url,
@@ -68,7 +70,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       logger.info("control plane stopping");
       const drained = server.stop(false);
       clients.release();
-      await Promise.race([drained, Bun.sleep(options.shutdownGraceMs ?? 5000)]);
+      await Promise.race([drained, sleep(options.shutdownGraceMs ?? 5000)]);
       await server.stop(true);
       for (const step of cleanup) await step();
       logger.info("control plane stopped");
