@@ -53,25 +53,15 @@ test("node runs apply and get against a real control plane; the bin shim runs th
   );
 });
 
-test("the control plane's API runs on Node through @hono/node-server, held long-polls included", async () => {
-  const outdir = tempDir();
-  const bundle = await Bun.build({
-    entrypoints: [join(import.meta.dir, "fixtures/node-control-plane.ts")],
-    target: "node",
-    outdir,
-  });
-  expect(bundle.success).toBe(true);
-  const proc = Bun.spawn(["node", join(outdir, "node-control-plane.js")], {
-    stdout: "pipe",
+test("`hfi serve` runs on Node through @hono/node-server, held long-polls included, and stops on SIGTERM", async () => {
+  const port = await closedPort();
+  const url = `http://127.0.0.1:${port}`;
+  const proc = Bun.spawn([...NODE_CLI, "serve", "--listen", `127.0.0.1:${port}`], {
+    stdout: "ignore",
     stderr: "inherit",
   });
   try {
-    const reader = proc.stdout.getReader();
-    const [url, runtime] = new TextDecoder()
-      .decode((await reader.read()).value)
-      .trim()
-      .split(" ");
-    expect(runtime).toBe("node");
+    await waitUntilHealthy(url);
     // A fresh store is at revision 0: a long-poll after 0 is held for its full wait, then 304.
     const started = performance.now();
     const held = await fetch(`${url}/v1/config?after=0&wait=1`);
@@ -84,8 +74,23 @@ test("the control plane's API runs on Node through @hono/node-server, held long-
     expect(changed.status).toBe(200);
     const ruleSet = (await changed.json()) as { rules: { name: string }[] };
     expect(ruleSet.rules.map((r) => r.name)).toEqual(["served-by-node"]);
+    proc.kill("SIGTERM");
+    expect(await proc.exited).toBe(0);
   } finally {
     proc.kill();
-    await proc.exited;
   }
 });
+
+async function waitUntilHealthy(url: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (
+      await fetch(`${url}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return;
+    await Bun.sleep(50);
+  }
+  throw new Error(`${url} did not become healthy`);
+}
