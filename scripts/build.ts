@@ -4,16 +4,19 @@
  * These paths are a contract other tooling relies on.
  */
 import { $ } from "bun";
+import { compileHfi } from "./compile-hfi.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 $.cwd(root);
 
 await $`bun scripts/build-filter.ts`;
 
-const commit = (await $`git rev-parse --short HEAD`.nothrow().quiet()).stdout.toString().trim() || "unknown";
-const define = `HFI_GIT_COMMIT=${JSON.stringify(commit)}`;
-// --splitting keeps the embedded compiler (most of the bundle) out of start-up: it loads with build-filter.
-await $`bun build --compile --minify --sourcemap --splitting src/cli/main.ts --outfile dist/hfi --define ${define}`.quiet();
-await $`rm -rf dist/node && bun build --target node --minify --splitting src/cli/main.ts --outdir dist --entry-naming hfi.mjs --chunk-naming 'node/[name]-[hash].[ext]' --define ${define}`.quiet();
+const commit =
+  process.env.HFI_GIT_COMMIT ||
+  (await $`git rev-parse --short HEAD`.nothrow().quiet()).stdout.toString().trim() ||
+  "unknown";
+await compileHfi({ outfile: "dist/hfi", commit });
+// etcd3 stays external for Node: it loads its .proto files from its own package directory.
+await $`rm -rf dist/node && bun build --target node --minify --splitting --external etcd3 src/cli/main.ts --outdir dist --entry-naming hfi.mjs --chunk-naming 'node/[name]-[hash].[ext]' --define HFI_GIT_COMMIT=${JSON.stringify(commit)}`.quiet();
 const size = Bun.file(`${root}dist/hfi`).size;
 console.log(`built dist/hfi (${(size / 1024 / 1024).toFixed(1)} MiB, commit ${commit})`);

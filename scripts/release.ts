@@ -10,11 +10,12 @@
  * Usage: bun scripts/release.ts [--targets linux-x64,linux-arm64,darwin-arm64]
  */
 import { createHash } from "node:crypto";
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { $ } from "bun";
+import { compileHfi } from "./compile-hfi.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const OUT_DIR = join(ROOT, "dist/release");
@@ -35,22 +36,18 @@ const built: string[] = [];
 const failed: string[] = [];
 for (const target of wanted) {
   const name = `hfi-${target}`;
-  // Each build in its own work directory: --splitting leaves chunk source maps beside the binary.
-  const work = join(OUT_DIR, `.work-${target}`);
-  // The same flags as scripts/build.ts, plus the target.
-  const result =
-    await $`bun build --compile --minify --sourcemap --splitting --target=bun-${target} src/cli/main.ts --outfile ${join(work, "hfi")} --define HFI_GIT_COMMIT=${JSON.stringify(commit)}`
-      .nothrow()
-      .quiet();
-  if (result.exitCode === 0) {
-    await rename(join(work, "hfi"), join(OUT_DIR, name));
+  try {
+    await compileHfi({
+      outfile: join(OUT_DIR, name),
+      commit,
+      target: `bun-${target}` as Bun.Build.CompileTarget,
+    });
     built.push(name);
     console.log(`built ${name} (${mib(Bun.file(join(OUT_DIR, name)).size)})`);
-  } else {
+  } catch (error) {
     failed.push(name);
-    console.error(`could not build ${name}:\n${result.stderr.toString().trim()}`);
+    console.error(`could not build ${name}: ${(error as Error).message}`);
   }
-  await rm(work, { recursive: true, force: true });
 }
 
 const sums = await Promise.all(

@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { compileFilter } from "../../src/build-filter/index.ts";
 import type { RunningServer } from "../../src/server/index.ts";
+import { freePorts, startTestEtcd } from "../support/etcd.ts";
 import { hfi, policyYaml, ROOT, type Run, startControlPlane, tempDir } from "./support.ts";
 
 const BIN = join(ROOT, "dist/hfi");
@@ -100,3 +101,46 @@ test("the binary's client commands round-trip against a real control plane", asy
     "faultinjectionpolicy.hfi.dev/from-binary deleted\n",
   );
 });
+
+test("serve --store etcd works without the build machine's node_modules (etcd3's .proto files are embedded)", async () => {
+  const etcd = await startTestEtcd();
+  const [port] = await freePorts(1);
+  // A private mount namespace hides etcd3's proto directory from the binary only.
+  const hide = `mount -t tmpfs none ${join(ROOT, "node_modules/etcd3/proto")} && exec "$@"`;
+  const serve = [
+    BIN,
+    "serve",
+    "--listen",
+    `127.0.0.1:${port}`,
+    "--store",
+    "etcd",
+    "--etcd-endpoints",
+    etcd.endpoint,
+  ];
+  const proc = Bun.spawn(["unshare", "-m", "sh", "-c", hide, "sh", ...serve], {
+    stdout: "ignore",
+    stderr: "pipe",
+  });
+  try {
+    const url = `http://127.0.0.1:${port}`;
+    let ready = false;
+    for (let i = 0; i < 100 && !ready && proc.exitCode === null; i++) {
+      ready = await fetch(`${url}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (!ready) await Bun.sleep(100);
+    }
+    if (!ready) throw new Error(`not ready: ${await new Response(proc.stderr).text()}`);
+    const put = await fetch(`${url}/v1/policies/in-etcd`, {
+      method: "PUT",
+      headers: { "content-type": "application/yaml" },
+      body: policyYaml("in-etcd"),
+    });
+    expect(put.status).toBe(201);
+  } finally {
+    proc.kill();
+    await proc.exited;
+    await etcd.stop();
+  }
+}, 30_000);
