@@ -172,6 +172,32 @@ describe("a bad rule set is rejected whole and the previous rules stay", () => {
     expectOldRules(host);
   });
 
+  test("an absurd body near 4 MiB costs at most 32 MiB: numeric tables are compact, other values capped", async () => {
+    const table = (n: number) => ({
+      byteClasses: new Array(256).fill(0),
+      classCount: 1,
+      transitions: new Array(n).fill(0),
+      accepting: [0],
+    });
+    const numbers = mutated((rs) => {
+      rule(rs, "order-regex").match.path.dfa = table(1_900_000);
+    });
+    const objects = mutated((rs) => Object.assign(rs, { pad: new Array(1_000_000).fill({}) }));
+    for (const [body, reason] of [
+      [numbers, "at most 16384 states"],
+      [objects, "more than 100000 JSON values"],
+    ] as const) {
+      const host = await hostWithRules(CASES.text);
+      pushRules(host, body, [["etag", '"9"']]);
+      expect(body.length).toBeGreaterThan(2 << 20);
+      expect(body.length).toBeLessThan(4 << 20);
+      expect(errorLogs(host).at(-1)?.message).toContain(reason);
+      // Wasm memory never shrinks: this is the high-water mark an absurd body leaves behind.
+      expect(host.memoryBytes).toBeLessThanOrEqual(32 << 20);
+      expectOldRules(host);
+    }
+  });
+
   test("a bad revision is counted every time but logged once", async () => {
     const host = await hostWithRules(CASES.text);
     const truncated = CASES.text.slice(0, 200);

@@ -77,6 +77,14 @@ export function readHeaderPairs(map: MapType, into: HostBlock): bool {
   return true;
 }
 
+/** The first `size` bytes of a host buffer, left where the host wrote them; false when it has none. */
+export function readBuffer(type: BufferType, size: usize, into: HostBlock): bool {
+  clearOut();
+  if (imports.proxy_get_buffer_bytes(type, 0, size, OUT_PTR, OUT_LEN) != Status.Ok) return false;
+  into.take();
+  return true;
+}
+
 /** The first `size` bytes of a host buffer, or null when the host has none in this callback. */
 export function getBuffer(type: BufferType, size: usize): ArrayBuffer | null {
   clearOut();

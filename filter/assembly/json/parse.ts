@@ -1,10 +1,14 @@
 /**
- * A strict RFC 8259 JSON reader over UTF-8 bytes. Malformed input, trailing bytes or nesting deeper
- * than MAX_DEPTH give null — never a trap — because its input comes from the network.
+ * A strict RFC 8259 JSON reader over UTF-8 bytes. Malformed input, trailing bytes, nesting deeper
+ * than MAX_DEPTH or more than MAX_VALUES values give null — never a trap — because its input comes
+ * from the network. Arrays of numbers are kept compact (JsonArray.numbers), so a document's memory
+ * stays within a small multiple of its size.
  */
 import { JsonArray, JsonBool, JsonKind, JsonNumber, JsonObject, JsonString, JsonValue } from "./value";
 
 const MAX_DEPTH = 32;
+/** Values other than elements of numeric arrays; each costs an object (a rule is about 20). */
+export const MAX_VALUES = 100_000;
 
 const QUOTE: u8 = 0x22;
 const BACKSLASH: u8 = 0x5c;
@@ -14,20 +18,51 @@ const MINUS: u8 = 0x2d;
 const DOT: u8 = 0x2e;
 
 export function parseJson(bytes: ArrayBuffer): JsonValue | null {
-  const reader = new Reader(bytes);
-  const value = reader.value(0);
+  // The reader only holds the address: keep the buffer from being collected meanwhile.
+  const ptr = __pin(changetype<usize>(bytes));
+  const value = parseJsonAt(ptr, bytes.byteLength);
+  __unpin(ptr);
+  return value;
+}
+
+let lastError = "";
+
+/** Parses `len` bytes at `ptr` (memory the caller keeps valid, e.g. a host block) without copying them. */
+export function parseJsonAt(ptr: usize, len: i32): JsonValue | null {
+  const reader = new Reader(ptr, len);
+  let value = reader.value(0);
   reader.skipSpace();
-  return value != null && reader.atEnd() ? value : null;
+  if (value != null && !reader.atEnd()) value = null;
+  lastError =
+    value != null
+      ? ""
+      : reader.exhausted()
+        ? "more than " + MAX_VALUES.toString() + " JSON values"
+        : "malformed JSON";
+  return value;
+}
+
+/** Why the last parse gave null ("" after a success). */
+export function lastParseError(): string {
+  return lastError;
 }
 
 class Reader {
   private pos: i32 = 0;
+  /** Values that may still be created. */
+  private budget: i32 = MAX_VALUES;
+  /** Set by numberValue() when the text is not a number. */
+  private badNumber: bool = false;
   private readonly len: i32;
   private readonly base: usize;
 
-  constructor(private readonly bytes: ArrayBuffer) {
-    this.len = bytes.byteLength;
-    this.base = changetype<usize>(bytes);
+  constructor(base: usize, len: i32) {
+    this.base = base;
+    this.len = len;
+  }
+
+  exhausted(): bool {
+    return this.budget < 0;
   }
 
   atEnd(): bool {
@@ -48,7 +83,7 @@ class Reader {
   }
 
   value(depth: i32): JsonValue | null {
-    if (depth > MAX_DEPTH) return null;
+    if (depth > MAX_DEPTH || --this.budget < 0) return null;
     this.skipSpace();
     const c = this.peek();
     if (c == 0x7b) return this.object(depth + 1);
@@ -101,14 +136,27 @@ class Reader {
       return arr;
     }
     while (true) {
-      const v = this.value(depth);
-      if (v == null) return null;
-      arr.items.push(v);
       this.skipSpace();
       const c = this.peek();
+      if (arr.items.length == 0 && (c == MINUS || isDigit(c))) {
+        if (arr.numbers.length == 0) arr.reserveNumbers(this.countNumbers());
+        const x = this.numberValue();
+        if (this.badNumber) return null;
+        arr.numbers.push(x);
+      } else {
+        if (arr.numbers.length > 0) {
+          this.budget -= arr.numbers.length;
+          arr.box();
+        }
+        const v = this.value(depth);
+        if (v == null) return null;
+        arr.items.push(v);
+      }
+      this.skipSpace();
+      const next = this.peek();
       this.pos++;
-      if (c == 0x5d) return arr;
-      if (c != COMMA) return null;
+      if (next == 0x5d) return arr;
+      if (next != COMMA) return null;
     }
   }
 
@@ -163,11 +211,17 @@ class Reader {
     return unit;
   }
 
+  private number(): JsonNumber | null {
+    const x = this.numberValue();
+    return this.badNumber ? null : new JsonNumber(x);
+  }
+
   /**
    * A number, converted without strtod (which would double the module's size): exact for integers
-   * up to 2^53 — all the RuleSet has — and within a few ulps otherwise.
+   * up to 2^53 — all the RuleSet has — and within a few ulps otherwise. Sets badNumber on failure.
    */
-  private number(): JsonNumber | null {
+  private numberValue(): f64 {
+    this.badNumber = true;
     const negative = this.peek() == MINUS;
     if (negative) this.pos++;
     let mantissa: f64 = 0;
@@ -177,11 +231,11 @@ class Reader {
     } else if (isDigit(this.peek())) {
       while (isDigit(this.peek())) mantissa = mantissa * 10 + <f64>(this.take() - 0x30);
     } else {
-      return null;
+      return NaN;
     }
     if (this.peek() == DOT) {
       this.pos++;
-      if (!isDigit(this.peek())) return null;
+      if (!isDigit(this.peek())) return NaN;
       while (isDigit(this.peek())) {
         mantissa = mantissa * 10 + <f64>(this.take() - 0x30);
         exponent--;
@@ -192,13 +246,29 @@ class Reader {
       this.pos++;
       const sign = this.peek();
       if (sign == 0x2b || sign == MINUS) this.pos++;
-      if (!isDigit(this.peek())) return null;
+      if (!isDigit(this.peek())) return NaN;
       let digits = 0;
       while (isDigit(this.peek())) digits = min(digits * 10 + (this.take() - 0x30), 100_000);
       exponent += sign == MINUS ? -digits : digits;
     }
     const value = scaleByPowerOfTen(mantissa, exponent);
-    return new JsonNumber(negative ? -value : value);
+    this.badNumber = false;
+    return negative ? -value : value;
+  }
+
+  /**
+   * How many elements the numeric array starting at the cursor has, if it is one through to its
+   * `]` (a look-ahead over number characters and commas); 0 when something else turns up.
+   */
+  private countNumbers(): i32 {
+    let count = 1;
+    for (let i = this.pos; i < this.len; i++) {
+      const c = load<u8>(this.base + i);
+      if (c == 0x5d) return count;
+      if (c == COMMA) count++;
+      else if (!isDigit(c) && c != MINUS && c != DOT && c != 0x2b && (c | 0x20) != 0x65 && c > 0x20) return 0;
+    }
+    return 0;
   }
 
   private take(): i32 {

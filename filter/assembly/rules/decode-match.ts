@@ -3,7 +3,7 @@
  * the matcher will follow is checked here, so the matcher's table walk needs no bounds checks.
  */
 import { asObject, JsonArray, JsonObject, JsonValue } from "../json";
-import { FieldReader, integerIn, isLowerCaseName, NOT_AN_INTEGER, optional } from "./fields";
+import { FieldReader, integerAt, integerIn, isLowerCaseName, NOT_AN_INTEGER, optional } from "./fields";
 import { Dfa, HeaderMatch, MatchType, RuleMatch, StringMatch } from "./ruleset";
 
 /** Largest DFA accepted, in states; the control plane caps its DFAs well below this. */
@@ -39,9 +39,9 @@ export class MatchReader extends FieldReader {
       this.fail("match.headers", "an array");
       return null;
     }
-    const headers = new Array<HeaderMatch>(items.items.length);
+    const headers = new Array<HeaderMatch>(items.length);
     for (let i = 0; i < headers.length; i++) {
-      const header = this.header(i, unchecked(items.items[i]));
+      const header = this.header(i, items.at(i));
       if (header == null) return null;
       unchecked((headers[i] = header));
     }
@@ -100,13 +100,13 @@ export class MatchReader extends FieldReader {
       return null;
     }
     const classItems = obj.getArray("byteClasses");
-    if (classItems == null || classItems.items.length != 256) {
+    if (classItems == null || classItems.length != 256) {
       this.fail(field + ".byteClasses", "an array of 256 integers");
       return null;
     }
     const byteClasses = new StaticArray<u8>(256);
     for (let b = 0; b < 256; b++) {
-      const c = integerIn(unchecked(classItems.items[b]), 0, classCount - 1);
+      const c = integerAt(classItems, b, 0, classCount - 1);
       if (c == NOT_AN_INTEGER) {
         this.fail(field + ".byteClasses[" + b.toString() + "]", "an integer below classCount");
         return null;
@@ -114,7 +114,7 @@ export class MatchReader extends FieldReader {
       unchecked((byteClasses[b] = <u8>c));
     }
     const rows = obj.getArray("transitions");
-    const size = rows != null ? rows.items.length : 0;
+    const size = rows != null ? rows.length : 0;
     const states = size / classCount;
     if (
       rows == null ||
@@ -131,7 +131,7 @@ export class MatchReader extends FieldReader {
     }
     const transitions = new StaticArray<i32>(size);
     for (let i = 0; i < size; i++) {
-      const next = integerIn(unchecked(rows.items[i]), -1, states - 1);
+      const next = integerAt(rows, i, -1, states - 1);
       if (next == NOT_AN_INTEGER) {
         this.fail(field + ".transitions[" + i.toString() + "]", "a state id or -1");
         return null;
@@ -148,8 +148,8 @@ export class MatchReader extends FieldReader {
       return null;
     }
     const flags = new StaticArray<u8>(states);
-    for (let i = 0, n = items.items.length; i < n; i++) {
-      const state = integerIn(unchecked(items.items[i]), 0, states - 1);
+    for (let i = 0, n = items.length; i < n; i++) {
+      const state = integerAt(items, i, 0, states - 1);
       if (state == NOT_AN_INTEGER) {
         this.fail(field + "[" + i.toString() + "]", "a state id");
         return null;

@@ -5,7 +5,7 @@
  * never a trap.
  */
 import { serializePairs } from "../abi/pairs";
-import { asObject, JsonObject, JsonValue, parseJson } from "../json";
+import { asObject, JsonObject, JsonValue, lastParseError, parseJsonAt } from "../json";
 import { MatchReader } from "./decode-match";
 import { integerIn, isHeaderValue, isInteger, NOT_AN_INTEGER, optional } from "./fields";
 import {
@@ -31,11 +31,13 @@ export class Decoded {
   error: string = "";
 }
 
-export function decodeRuleSet(bytes: ArrayBuffer): Decoded {
+/** Decodes the `len` bytes at `ptr` (a host block: the body is parsed where the host wrote it). */
+export function decodeRuleSet(ptr: usize, len: usize): Decoded {
   const out = new Decoded();
-  const doc = asObject(parseJson(bytes));
+  const doc = asObject(parseJsonAt(ptr, <i32>len));
   if (doc == null) {
-    out.error = "not a JSON object";
+    const problem = lastParseError();
+    out.error = problem != "" ? problem : "not a JSON object";
     return out;
   }
   const revision = doc.getNumber("revision");
@@ -54,9 +56,9 @@ export function decodeRuleSet(bytes: ArrayBuffer): Decoded {
     return out;
   }
   const reader = new RuleReader();
-  const rules = new Array<Rule>(items.items.length);
+  const rules = new Array<Rule>(items.length);
   for (let i = 0; i < rules.length; i++) {
-    const rule = reader.rule(unchecked(items.items[i]));
+    const rule = reader.rule(items.at(i));
     if (rule == null) {
       out.error = "rules[" + i.toString() + "]." + reader.error;
       return out;

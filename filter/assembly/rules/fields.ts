@@ -1,5 +1,5 @@
 /** Shared pieces of the RuleSet readers: the first failure as a field path, and typed member access. */
-import { JsonKind, JsonNumber, JsonObject, JsonValue } from "../json";
+import { JsonArray, JsonKind, JsonNumber, JsonObject, JsonValue } from "../json";
 
 const MAX_SAFE_INTEGER: f64 = 9007199254740991;
 
@@ -30,7 +30,15 @@ export function isInteger(x: f64): bool {
 /** `value` as an integer in [min, max], or NOT_AN_INTEGER. */
 export function integerIn(value: JsonValue | null, min: i64, max: i64): i64 {
   if (value == null || value.kind != JsonKind.Number) return NOT_AN_INTEGER;
-  const x = changetype<JsonNumber>(value).value;
+  return checkedInteger(changetype<JsonNumber>(value).value, min, max);
+}
+
+/** Element `i` of `array` as an integer in [min, max], or NOT_AN_INTEGER. */
+export function integerAt(array: JsonArray, i: i32, min: i64, max: i64): i64 {
+  return checkedInteger(array.numberAt(i), min, max);
+}
+
+function checkedInteger(x: f64, min: i64, max: i64): i64 {
   if (!isInteger(x) || x < <f64>min || x > <f64>max) return NOT_AN_INTEGER;
   return <i64>x;
 }

@@ -6,7 +6,8 @@
  * unread; a rejected rule set's revision comes from its body or, failing that, its ETag.
  */
 import { BufferType, LogLevel, MapType } from "../abi/enums";
-import { getBuffer, getHeader, httpCall, log, logEnabled } from "../abi/host";
+import { getHeader, httpCall, log, logEnabled, readBuffer } from "../abi/host";
+import { HostBlock } from "../abi/memory";
 import { PluginConfig } from "../config";
 import { Metrics } from "../metrics";
 import { ActiveRules, Decoded, decodeRuleSet } from "../rules";
@@ -32,6 +33,8 @@ export class Subscriber {
   /** Last revision whose rejection was logged, so a bad revision is reported once. */
   private rejectedRevision: i64 = NONE;
   private failures: u32 = 0;
+  /** The response body, decoded where the host wrote it and freed right after. */
+  private readonly body: HostBlock = new HostBlock();
 
   constructor(
     private readonly config: PluginConfig,
@@ -109,8 +112,11 @@ export class Subscriber {
       decoded = new Decoded();
       decoded.error = "body of " + bodySize.toString() + " bytes exceeds the 4 MiB limit";
     } else {
-      const body = getBuffer(BufferType.HttpCallResponseBody, bodySize);
-      decoded = decodeRuleSet(body != null ? body : new ArrayBuffer(0));
+      const body = this.body;
+      decoded = readBuffer(BufferType.HttpCallResponseBody, bodySize, body)
+        ? decodeRuleSet(body.ptr, body.len)
+        : decodeRuleSet(0, 0);
+      body.free();
     }
     const ruleSet = decoded.ruleSet;
     if (ruleSet != null) {
