@@ -226,3 +226,33 @@ test("unknown keys that are not plain names are quoted in the path", () => {
   const result = validatePolicy({ ...valid, "": 1, spec: { ...valid.spec, "a.b": 2 } });
   expect(result.success ? [] : result.issues.map((issue) => issue.path)).toEqual(['spec["a.b"]', '[""]']);
 });
+
+describe("validatePolicy: experiments (mode, duration, status)", () => {
+  test("mode and duration are optional and kept as written; no default is filled in", () => {
+    const result = validatePolicy(withField("spec.duration", "10m"));
+    expect(result.success && result.output.spec.duration).toBe("10m");
+    expect(result.success && "mode" in result.output.spec).toBe(false);
+    const dryRun = validatePolicy(withField("spec.mode", "dryRun"));
+    expect(dryRun.success && dryRun.output.spec.mode).toBe("dryRun");
+    expect(validatePolicy(withField("spec.mode", "enforce")).success).toBe(true);
+  });
+
+  test.each([
+    ["spec.mode", "DryRun", 'must be one of "enforce", "dryRun"'],
+    ["spec.mode", true, 'must be one of "enforce", "dryRun"'],
+    ["spec.duration", "7d", "must be a duration such as 30s, 10m or 2h"],
+    ["spec.duration", 30, "must be a duration string such as 30s, 10m or 2h"],
+    ["spec.duration", "500ms", "must be a whole number of seconds"],
+    ["spec.duration", "0s", "must be between 1s and 168h (7 days)"],
+    ["spec.duration", "169h", "must be between 1s and 168h (7 days)"],
+    ["status.expiresAt", "tomorrow", "must be an RFC 3339 timestamp"],
+    ["status.phase", "Running", 'unknown field "phase"'],
+  ])("%s = %p: %s", (path, value, message) => {
+    expect(issuesOf(withField(path, value))).toEqual([{ path, message }]);
+  });
+
+  test("a status as the server writes it is accepted, so get -o yaml applies back", () => {
+    const result = validatePolicy(withField("status", { expiresAt: "2026-11-27T22:13:57.290Z" }));
+    expect(result.success && result.output.status).toEqual({ expiresAt: "2026-11-27T22:13:57.290Z" });
+  });
+});

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { parseDelay } from "./duration.ts";
+import { parseDelay, parsePolicyDuration } from "./duration.ts";
 
 test.each([
   ["1ms", 1],
@@ -35,4 +35,28 @@ test.each([
   [`${"1".repeat(70)}ms`, "must be a duration"],
 ])("%p: %p", (text, message) => {
   expect(parseDelay(text)).toEqual({ success: false, message: expect.stringContaining(message) });
+});
+
+test.each([
+  ["1s", 1_000],
+  ["30s", 30_000],
+  ["10m", 600_000],
+  ["1.5m", 90_000],
+  ["2h30m", 9_000_000],
+  ["168h", 604_800_000],
+  ["1000ms", 1_000],
+])("policy duration %p is %p ms", (text, ms) => {
+  expect(parsePolicyDuration(text)).toEqual({ success: true, ms });
+});
+
+test.each([
+  ["", "must be a duration such as 30s, 10m or 2h"],
+  ["7d", "must be a duration"],
+  ["30", "must be a duration"],
+  ["1500ms", "must be a whole number of seconds"],
+  ["0.5s", "must be a whole number of seconds"],
+  ["0s", "must be between 1s and 168h (7 days)"],
+  ["168h1s", "must be between 1s and 168h"],
+])("policy duration %p: %p", (text, message) => {
+  expect(parsePolicyDuration(text)).toEqual({ success: false, message: expect.stringContaining(message) });
 });

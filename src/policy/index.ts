@@ -5,15 +5,25 @@ export {
   parsePolicyDocument,
   validatePolicy,
 } from "./document.ts";
-export { type DurationResult, MAX_DELAY_MS, MIN_DELAY_MS, parseDelay } from "./duration.ts";
+export {
+  type DurationResult,
+  MAX_DELAY_MS,
+  MAX_POLICY_DURATION_MS,
+  MIN_DELAY_MS,
+  MIN_POLICY_DURATION_MS,
+  parseDelay,
+  parsePolicyDuration,
+} from "./duration.ts";
 export { type FieldIssue, toFieldIssues } from "./issues.ts";
 export {
   MAX_ABORT_BODY_BYTES,
   MAX_HEADER_CONDITIONS,
   POLICY_API_VERSION,
   POLICY_KIND,
+  POLICY_MODES,
   type Policy,
   type PolicyInput,
+  type PolicyMode,
   PolicySchema,
   type PolicySpec,
 } from "./schema.ts";

@@ -13,6 +13,7 @@ interface Item {
   wrapped?: Item;
   default?: unknown;
   literal?: unknown;
+  options?: readonly unknown[];
   requirement?: unknown;
   description?: string;
   metadata?: { jsonSchema?: JsonSchema };
@@ -49,6 +50,8 @@ function convertShape(schema: Item): JsonSchema {
       return {};
     case "literal":
       return { const: schema.literal };
+    case "picklist":
+      return { enum: [...(schema.options ?? [])] };
     case "array":
       return { type: "array", items: convert(schema.item as Item) };
     case "object":

@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import { compileRegex, MAX_DFA_STATES, MAX_REGEX_LENGTH } from "../ruleset/regex/index.ts";
-import { GO_DURATION, parseDelay } from "./duration.ts";
+import { GO_DURATION, parseDelay, parsePolicyDuration } from "./duration.ts";
 
 /**
  * The FaultInjectionPolicy resource (DESIGN §3; every field in docs/CONTROL_PLANE.md). Every object
@@ -176,10 +176,49 @@ const FaultSchema = v.pipe(
   v.metadata({ jsonSchema: { anyOf: [{ required: ["delay"] }, { required: ["abort"] }] } }),
 );
 
+/** `enforce` injects; `dryRun` only evaluates and counts matches. Absent means `enforce`. */
+export const POLICY_MODES = ["enforce", "dryRun"] as const;
+export type PolicyMode = (typeof POLICY_MODES)[number];
+
+const ModeSchema = v.pipe(
+  v.picklist(POLICY_MODES, `must be one of ${POLICY_MODES.map((m) => `"${m}"`).join(", ")}`),
+  v.description(
+    "enforce (the default) injects the fault; dryRun only evaluates the rule and counts matches.",
+  ),
+);
+
+const PolicyDurationSchema = v.pipe(
+  v.string("must be a duration string such as 30s, 10m or 2h"),
+  v.regex(GO_DURATION, "must be a duration such as 30s, 10m or 2h"),
+  v.rawCheck(({ dataset, addIssue }) => {
+    // A malformed value has its issue from the regex already.
+    if (!dataset.typed || !GO_DURATION.test(dataset.value)) return;
+    const result = parsePolicyDuration(dataset.value);
+    if (!result.success) addIssue({ message: result.message });
+  }),
+  v.description(
+    "How long the policy lives after each apply (Go-style duration, whole seconds, 1s to 168h). " +
+      "The server sets status.expiresAt and deletes the policy then.",
+  ),
+);
+
 const SpecSchema = strict({
   priority: v.optional(integerIn(-2_147_483_648, 2_147_483_647), 0),
+  mode: v.optional(ModeSchema),
+  duration: v.optional(PolicyDurationSchema),
   match: v.optional(MatchSchema),
   fault: FaultSchema,
+});
+
+/** Set by the server; accepted so that `get -o yaml` output can be applied again, and ignored. */
+const StatusSchema = strict({
+  expiresAt: v.optional(
+    v.pipe(
+      v.string(),
+      v.isoTimestamp("must be an RFC 3339 timestamp"),
+      v.description("When the policy expires: the time of the last apply plus spec.duration."),
+    ),
+  ),
 });
 
 export const PolicySchema = strict({
@@ -187,6 +226,7 @@ export const PolicySchema = strict({
   kind: v.literal(POLICY_KIND, `must be "${POLICY_KIND}"`),
   metadata: MetadataSchema,
   spec: SpecSchema,
+  status: v.optional(StatusSchema),
 });
 
 /** A policy as a client writes it: defaults may be absent. */

@@ -22,14 +22,15 @@ async function loadPolicies(path: string): Promise<Policy[]> {
 }
 
 describe("compileRuleSet: golden fixtures", () => {
-  test("there are fixtures, basic and full among them", () => {
-    expect(FIXTURE_NAMES).toEqual(expect.arrayContaining(["basic", "full"]));
+  test("there are fixtures, basic, full, experiments and halted among them", () => {
+    expect(FIXTURE_NAMES).toEqual(expect.arrayContaining(["basic", "full", "experiments", "halted"]));
   });
 
   test.each(FIXTURE_NAMES)("%s.policies.yaml compiles to exactly its .ruleset.json", async (name) => {
     const policies = await loadPolicies(`${FIXTURES}/${name}.policies.yaml`);
     const golden = (await Bun.file(`${FIXTURES}/${name}.ruleset.json`).json()) as RuleSet;
-    const compiled = compileRuleSet(policies, golden.revision);
+    // The halt is store state, not a policy: the golden file says whether it was in force.
+    const compiled = compileRuleSet(policies, golden.revision, { halted: golden.halted === true });
     // Byte-for-byte after normalising whitespace: same members, same order, nothing undefined.
     expect(JSON.stringify(compiled)).toBe(JSON.stringify(golden));
   });
@@ -98,6 +99,31 @@ describe("compileRuleSet", () => {
   ])("delay %p becomes %p ms", (fixedDelay, ms) => {
     const [rule] = compileRuleSet([policy("p", { fault: { delay: { fixedDelay } } })], 1).rules;
     expect(rule?.fault).toEqual({ percentageMillionths: 1_000_000, delay: { fixedDelayMs: ms } });
+  });
+
+  test("halted is present only while halted, between revision and rules", () => {
+    expect(JSON.stringify(compileRuleSet([], 3, { halted: true }))).toBe(
+      '{"format":1,"revision":3,"halted":true,"rules":[]}',
+    );
+    expect(compileRuleSet([], 3, { halted: false })).toEqual({ format: 1, revision: 3, rules: [] });
+    expect("halted" in compileRuleSet([], 3)).toBe(false);
+  });
+
+  test("status.expiresAt becomes expiresAt in ms since the epoch; no status, no expiresAt", () => {
+    const timed = policy("timed", { duration: "5m" });
+    timed.status = { expiresAt: "2026-01-02T03:04:05.678Z" };
+    const [rule, untimed] = compileRuleSet([timed, policy("untimed", {})], 1).rules;
+    expect(rule?.expiresAt).toBe(Date.UTC(2026, 0, 2, 3, 4, 5, 678));
+    expect(untimed && "expiresAt" in untimed).toBe(false);
+  });
+
+  test("mode dryRun sets dryRun: true; enforce and no mode leave it out", () => {
+    const rules = compileRuleSet(
+      [policy("a", { mode: "dryRun" }), policy("b", { mode: "enforce" }), policy("c", {})],
+      1,
+    ).rules;
+    expect(rules.map((r) => r.dryRun)).toEqual([true, undefined, undefined]);
+    expect(rules.filter((r) => "dryRun" in r).map((r) => r.name)).toEqual(["a"]);
   });
 
   test("the revision is passed through as given", () => {

@@ -13,13 +13,24 @@ import { compileRegex } from "./regex/index.ts";
 
 type HeaderCondition = NonNullable<NonNullable<PolicySpec["match"]>["headers"]>[number];
 
+export interface CompileOptions {
+  /** The fleet-wide halt is in force (`hfi halt`): the RuleSet says so, and the filter injects nothing. */
+  halted?: boolean;
+}
+
 /**
  * Compiles validated policies into the RuleSet the filter executes. Pure and deterministic: the
- * same policies and revision always give the same RuleSet, whatever order the policies come in.
+ * same policies, revision and options always give the same RuleSet, whatever order the policies
+ * come in. A policy's `status.expiresAt` (set by the store) becomes its rule's `expiresAt`; the
+ * compiler never reads the clock, so an expired policy still compiles and the filter skips it.
  */
-export function compileRuleSet(policies: readonly Policy[], revision: number): RuleSet {
+export function compileRuleSet(
+  policies: readonly Policy[],
+  revision: number,
+  { halted = false }: CompileOptions = {},
+): RuleSet {
   const rules = policies.map(compileRule).sort(byEvaluationOrder);
-  return { format: RULESET_FORMAT, revision, rules };
+  return { format: RULESET_FORMAT, revision, ...(halted && { halted: true }), rules };
 }
 
 function compileRule(policy: Policy): Rule {
@@ -37,6 +48,8 @@ function compileRule(policy: Policy): Rule {
       })),
     },
     fault: compileFault(fault),
+    ...(policy.status?.expiresAt !== undefined && { expiresAt: validTimestamp(policy.status.expiresAt) }),
+    ...(policy.spec.mode === "dryRun" && { dryRun: true }),
   };
 }
 
@@ -72,6 +85,13 @@ function validDelayMs(text: string): number {
   if (!result.success)
     throw new Error(`delay ${JSON.stringify(text)} passed validation but ${result.message}`);
   return result.ms;
+}
+
+function validTimestamp(text: string): number {
+  const ms = Date.parse(text);
+  if (Number.isNaN(ms))
+    throw new Error(`timestamp ${JSON.stringify(text)} passed validation but does not parse`);
+  return ms;
 }
 
 /** Percent with at most 2 decimals → an exact integer in millionths (25.5 → 255000). */

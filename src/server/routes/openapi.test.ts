@@ -135,6 +135,9 @@ function problems(value: unknown, schema: JsonSchema, defs: Record<string, JsonS
       case "const":
         if (value !== rule) fail(`not ${JSON.stringify(rule)}`);
         break;
+      case "enum":
+        if (!(rule as unknown[]).includes(value)) fail(`not one of ${JSON.stringify(rule)}`);
+        break;
       case "required":
         if (isObject(value)) for (const key of rule as string[]) if (!(key in value)) fail(`${key} missing`);
         break;
