@@ -8,34 +8,10 @@
  *   D hfi, 1,000 rules, none matching · E do-nothing Wasm filter · F/G abort 100% native/hfi ·
  *   H/I delay 10 ms and 50 ms 100% native/hfi (I only when the filter implements delays)
  *
- * Every hfi listener has its own plugin `configuration` (a different `authority` towards the RuleSet
- * stub, which serves each its own RuleSet) and its own vm_id: filters with the same vm_id share one
- * VM per thread (each plugin still gets its own root context and rules there), which would put D's
- * 1,000-rule heap into the VM C is measured in.
+ * The machinery (Envoy config, RuleSet stub, rounds, wrk, CPU) is in bench/variants.ts.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import {
-  envoyArgs,
-  envoyConfig,
-  hfiFilter,
-  type ListenerSpec,
-  nativeFault,
-  wasmFilter,
-} from "./envoy-config.ts";
-import {
-  cpuMicros,
-  ENVOY_BIN,
-  FILTER_WASM,
-  freePort,
-  machine,
-  schedMicros,
-  spawnLogged,
-  terminate,
-  waitForUrl,
-} from "./lib.ts";
-import { buildNoopFilter } from "./noop-filter/build.ts";
+import { readFileSync } from "node:fs";
+import { FILTER_WASM, machine } from "./lib.ts";
 import { type FilterProfile, profileFilter } from "./profile.ts";
 import {
   type BenchContext,
@@ -46,27 +22,18 @@ import {
   roundsRow,
   unavailableRow,
 } from "./report.ts";
-import { faultAllRule, nonMatchingRules, RuleSetStub } from "./stub.ts";
-import { ensureWrk, runWrk, socketErrors, type WrkSummary } from "./wrk.ts";
+import { faultAllRule, nonMatchingRules } from "./stub.ts";
+import {
+  ENVOY_CPU,
+  PATH,
+  perRound as perRoundOf,
+  runVariants,
+  type Sample,
+  type Variant,
+  WRK_CPU,
+} from "./variants.ts";
 
-const ENVOY_CPU = 1;
-const WRK_CPU = 0;
-const PATH = "/api/items";
 const NEVER_HEADER = { name: "x-bench-never", exact: "1" };
-
-type Rule = ReturnType<typeof faultAllRule>;
-
-interface Variant {
-  key: string;
-  label: string;
-  /** "native" | "hfi" | "noop" | "none" */
-  kind: "none" | "native" | "hfi" | "noop";
-  /** The RuleSet an hfi variant is served. */
-  rules?: Rule[];
-  nativeFault?: Parameters<typeof nativeFault>[0];
-  expectStatus: 200 | 503;
-  delayMs?: number;
-}
 
 const VARIANTS: Variant[] = [
   { key: "A", label: "router only", kind: "none", expectStatus: 200 },
@@ -140,92 +107,19 @@ const VARIANTS: Variant[] = [
   },
 ];
 
-/** One variant in one round. Latencies in µs (wrk's), CPU in µs per request. */
-interface Sample {
-  round: number;
-  variant: string;
-  position: number;
-  p50: number;
-  p99: number;
-  p999: number;
-  meanUs: number;
-  rps1: number;
-  rps32: number;
-  cpuPerRequest32: number;
-  cpuPerRequest1: number;
-  /** Same as cpuPerRequest32 from the scheduler's per-thread run time (ns resolution). */
-  schedPerRequest32: number;
-  requests1: number;
-  requests32: number;
-  statusErrors: number;
-  socketErrors: number;
-}
-
 export async function dataplane(ctx: BenchContext): Promise<BenchResult> {
   const params = ctx.quick
-    ? { rounds: 1, warmupS: 1, latencyS: 2, throughputS: 2 }
+    ? { rounds: 1, warmupS: 1, latencyS: 1, throughputS: 1 }
     : { rounds: 5, warmupS: 5, latencyS: 8, throughputS: 8 };
-  await ensureWrk();
-  const dir = mkdtempSync(join(tmpdir(), "hfi-bench-dataplane-"));
-  const commands: string[] = [];
-  const stub = new RuleSetStub();
-  const noopWasm = join(dir, "noop-filter.wasm");
-  await buildNoopFilter(noopWasm);
-
-  const ports: Record<string, number> = {};
-  for (const v of VARIANTS) ports[v.key] = await freePort();
-  const adminPort = await freePort();
-  const revisions: Record<string, number> = {};
-  const listeners: ListenerSpec[] = VARIANTS.map((v) => {
-    const port = ports[v.key] ?? 0;
-    if (v.kind === "native") return { name: v.key, port, filters: [nativeFault(v.nativeFault ?? {})] };
-    if (v.kind === "hfi") {
-      revisions[v.key] = stub.set(v.key, v.rules ?? []);
-      return { name: v.key, port, filters: [hfiFilter({ authority: v.key, wasmFile: FILTER_WASM })] };
-    }
-    if (v.kind === "noop") {
-      const noop = wasmFilter({ name: "noop", vmId: "noop", wasmFile: noopWasm, configuration: "{}" });
-      return { name: v.key, port, filters: [noop] };
-    }
-    return { name: v.key, port, filters: [] };
-  });
-  const configFile = join(dir, "envoy.json");
-  writeFileSync(
-    configFile,
-    JSON.stringify(envoyConfig({ adminPort, stubPort: stub.port, listeners }), null, 1),
-  );
-  const envoy = spawnLogged(envoyArgs(ENVOY_BIN, configFile, 1), join(dir, "envoy.log"), { cpu: ENVOY_CPU });
-  commands.push(envoy.command);
-  const admin = `http://127.0.0.1:${adminPort}`;
-  const url = (key: string) => `http://127.0.0.1:${ports[key]}${PATH}`;
-  const samples: Sample[] = [];
   const machineBefore = machine();
-  let delaysAvailable = false;
   let delayProbe = "";
-  try {
-    await waitForUrl(`${admin}/ready`, envoy);
-    await waitForRules(stub, revisions, admin);
+  let delaysAvailable = false;
+  const run = await runVariants(VARIANTS, params, async (url) => {
     ({ available: delaysAvailable, detail: delayProbe } = await probeDelay(url("I10"), 10));
-    const measured = VARIANTS.filter((v) => delaysAvailable || !(v.kind === "hfi" && v.delayMs));
-    for (const v of measured) await checkAnswer(url(v.key), v.expectStatus);
-
-    for (let r = 0; r < params.rounds; r++) {
-      const order = measured.map((_, i) => measured[(i + r) % measured.length] as Variant);
-      console.log(`  round ${r + 1}/${params.rounds}: ${order.map((v) => v.key).join(" ")}`);
-      for (const [position, v] of order.entries()) {
-        const sample = await measure(v, r, position, url(v.key), envoy.proc.pid, params, commands);
-        samples.push(sample);
-      }
-    }
-  } finally {
-    await terminate(envoy.proc);
-    stub.stop();
-  }
-  const envoyLog = readFileSync(envoy.logFile, "utf8");
-  rmSync(dir, { recursive: true, force: true });
-
+    return VARIANTS.filter((v) => delaysAvailable || !(v.kind === "hfi" && v.delayMs));
+  });
   const profiles = await profiles100And1000();
-  const result = summarize(samples, params.rounds, delaysAvailable, delayProbe, profiles);
+  const result = summarize(run.samples, params.rounds, delaysAvailable, delayProbe, profiles);
   return {
     ...result,
     params: {
@@ -234,6 +128,8 @@ export async function dataplane(ctx: BenchContext): Promise<BenchResult> {
       wrkCpu: WRK_CPU,
       path: PATH,
       variants: VARIANTS.map(({ key, label }) => ({ key, label })),
+      measured: run.measured.map((v) => v.key),
+      ports: run.ports,
       ruleShape:
         "nonMatchingRules(n) in bench/stub.ts: 9 in 10 rules `GET` + path prefix `/svc-N/`, every 10th a header " +
         "`x-bench-user: user-N` only; all abort 503 at 100%",
@@ -241,102 +137,12 @@ export async function dataplane(ctx: BenchContext): Promise<BenchResult> {
       machineBefore,
       machineAfter: machine(),
       delayProbe,
-      envoyLogWarnings: envoyLog
-        .split("\n")
-        .filter((l) => /\[(warning|error|critical)\]/.test(l))
-        .slice(0, 20),
+      envoyLogWarnings: run.envoyLogWarnings,
       filterProfiles: profiles,
     },
-    commands: dedupe(commands),
-    samples: { perRound: samples },
+    commands: run.commands,
+    samples: { perRound: run.samples },
   };
-}
-
-async function measure(
-  v: Variant,
-  roundIndex: number,
-  position: number,
-  url: string,
-  pid: number,
-  params: { warmupS: number; latencyS: number; throughputS: number },
-  commands: string[],
-): Promise<Sample> {
-  const warm = await runWrk({ url, connections: 32, durationS: params.warmupS, cpu: WRK_CPU });
-  commands.push(warm.command);
-  const c0 = cpuMicros(pid);
-  const latency = await runWrk({
-    url,
-    connections: 1,
-    durationS: params.latencyS,
-    cpu: WRK_CPU,
-    latency: true,
-  });
-  const c1 = cpuMicros(pid);
-  commands.push(latency.command);
-  const s0 = schedMicros(pid);
-  const c2 = cpuMicros(pid);
-  const throughput = await runWrk({ url, connections: 32, durationS: params.throughputS, cpu: WRK_CPU });
-  const c3 = cpuMicros(pid);
-  const s1 = schedMicros(pid);
-  commands.push(throughput.command);
-  for (const s of [latency.summary, throughput.summary]) checkRun(v, s);
-  const l = latency.summary;
-  const t = throughput.summary;
-  return {
-    round: roundIndex + 1,
-    variant: v.key,
-    position,
-    p50: l.latencyUs.p["50"] ?? Number.NaN,
-    p99: l.latencyUs.p["99"] ?? Number.NaN,
-    p999: l.latencyUs.p["99.9"] ?? Number.NaN,
-    meanUs: l.latencyUs.mean,
-    rps1: (l.requests * 1e6) / l.durationUs,
-    rps32: (t.requests * 1e6) / t.durationUs,
-    cpuPerRequest32: (c3 - c2) / t.requests,
-    cpuPerRequest1: (c1 - c0) / l.requests,
-    schedPerRequest32: (s1 - s0) / t.requests,
-    requests1: l.requests,
-    requests32: t.requests,
-    statusErrors: l.errors.status + t.errors.status,
-    socketErrors: socketErrors(l) + socketErrors(t),
-  };
-}
-
-/** A run whose answers are not what the variant must give is a broken benchmark, not a number. */
-function checkRun(v: Variant, s: WrkSummary): void {
-  if (s.requests === 0) throw new Error(`${v.key}: no requests completed`);
-  const faulted = s.errors.status;
-  if (v.expectStatus === 503 && faulted < s.requests) {
-    throw new Error(
-      `${v.key}: only ${faulted} of ${s.requests} answers were not 2xx; the abort is not applied`,
-    );
-  }
-  if (v.expectStatus === 200 && faulted > 0) {
-    throw new Error(`${v.key}: ${faulted} of ${s.requests} answers were not 2xx`);
-  }
-}
-
-/** Waits until both threads' root contexts (main + worker) of every hfi listener polled past its revision. */
-async function waitForRules(
-  stub: RuleSetStub,
-  revisions: Record<string, number>,
-  admin: string,
-): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  const pending = () => Object.entries(revisions).filter(([key, rev]) => stub.caughtUp(key, rev) < 2);
-  while (pending().length > 0) {
-    if (Date.now() > deadline) throw new Error(`rules not taken by ${pending().map(([k]) => k)}`);
-    await Bun.sleep(50);
-  }
-  const stats = await (await fetch(`${admin}/stats?filter=hfi\\.config`)).text();
-  const errors = Number(/hfi\.config\.errors_total: (\d+)/.exec(stats)?.[1] ?? "0");
-  if (errors > 0) throw new Error(`the filter rejected ${errors} rule set(s):\n${stats}`);
-}
-
-async function checkAnswer(url: string, status: number): Promise<void> {
-  const res = await fetch(url);
-  await res.arrayBuffer();
-  if (res.status !== status) throw new Error(`${url} answered ${res.status}, expected ${status}`);
 }
 
 /** Whether the filter delays: a request through a 100% delay listener takes at least the delay. */
@@ -365,8 +171,6 @@ async function profiles100And1000(): Promise<FilterProfile[]> {
   ];
 }
 
-const dedupe = (xs: string[]) => [...new Set(xs)];
-
 function summarize(
   samples: Sample[],
   rounds: number,
@@ -374,32 +178,15 @@ function summarize(
   delayProbe: string,
   profiles: FilterProfile[],
 ): Pick<BenchResult, "rows" | "missed" | "notes" | "details"> {
-  const by = (round: number, key: string) => samples.find((s) => s.round === round && s.variant === key);
-  const perRound = (f: (get: (key: string) => Sample) => number) => {
-    const values: number[] = [];
-    for (let r = 1; r <= rounds; r++) {
-      try {
-        values.push(
-          f((key) => {
-            const s = by(r, key);
-            if (!s) throw new Error("missing");
-            return s;
-          }),
-        );
-      } catch {
-        values.push(Number.NaN);
-      }
-    }
-    return values;
-  };
+  const perRound = (f: (get: (key: string) => Sample) => number) => perRoundOf(samples, rounds, f);
   const cpu = (key: string) => perRound((g) => g(key).cpuPerRequest32);
   const ratio = (a: string, b: string, field: keyof Sample) =>
     perRound((g) => (g(a)[field] as number) / (g(b)[field] as number));
   const diff = (a: string, b: string, field: keyof Sample) =>
     perRound((g) => (g(a)[field] as number) - (g(b)[field] as number));
-  /** observed − baseline (A) − configured, in ms. */
+  /** observed percentile − baseline (A) p50 − configured, in ms (A's p99 is noise on a shared core). */
   const delayError = (key: string, delayMs: number, field: "p50" | "p99") =>
-    perRound((g) => (g(key)[field] - g("A")[field]) / 1000 - delayMs);
+    perRound((g) => (g(key)[field] - g("A").p50) / 1000 - delayMs);
   const notAvailable = "not available: the filter build rejects or ignores delay rules";
 
   const rows: BenchRow[] = [
@@ -423,7 +210,7 @@ function summarize(
     }),
   ];
   for (const ms of [10, 50]) {
-    const figure = `delay error p99, hfi ${ms} ms (observed − A − configured)`;
+    const figure = `delay error p99, hfi ${ms} ms (observed − A p50 − configured)`;
     const target = { op: "<=" as const, bound: 2 };
     rows.push(
       delaysAvailable
@@ -432,7 +219,13 @@ function summarize(
     );
   }
   for (const ms of [10, 50]) {
-    rows.push(roundsRow(`delay error p99, native ${ms} ms (anchor)`, delayError(`H${ms}`, ms, "p99"), "ms"));
+    rows.push(
+      roundsRow(
+        `delay error p99, native ${ms} ms (anchor, same definition)`,
+        delayError(`H${ms}`, ms, "p99"),
+        "ms",
+      ),
+    );
   }
   rows.push(
     roundsRow("CPU µs/request, A router only", cpu("A"), "µs"),
@@ -468,48 +261,59 @@ function summarize(
 
   const med = (values: number[]) => round(median(values.filter(Number.isFinite)));
   const [p100, p1000] = profiles;
-  const eMinusA = med(diff("E", "A", "cpuPerRequest32"));
-  const cMinusE = med(diff("C", "E", "cpuPerRequest32"));
-  const dMinusC = med(diff("D", "C", "cpuPerRequest32"));
-  const bMinusA = med(diff("B", "A", "cpuPerRequest32"));
-  const crossings = p100
-    ? `${p100.callbacks.length} callbacks into the VM (${p100.callbacks.join(", ")}), ${p100.hostcallTotal} hostcalls out of it (${Object.entries(
+  const split = {
+    bMinusA: med(diff("B", "A", "cpuPerRequest32")),
+    eMinusA: med(diff("E", "A", "cpuPerRequest32")),
+    cMinusE: med(diff("C", "E", "cpuPerRequest32")),
+    cMinusB: med(diff("C", "B", "cpuPerRequest32")),
+    dMinusC: med(diff("D", "C", "cpuPerRequest32")),
+    gMinusF: med(diff("G", "F", "cpuPerRequest32")),
+    b: med(cpu("B")),
+  };
+  const hostcalls = p100
+    ? `${p100.callbacks.length} callbacks into the VM (${p100.callbacks.join(", ")}) and ${p100.hostcallTotal} hostcalls out of it (${Object.entries(
         p100.hostcalls,
       )
         .map(([k, n]) => `${k} ×${n}`)
-        .join(", ")}) and ${p100.hostAllocations} host-driven allocations (proxy_on_memory_allocate)`
+        .join(", ")}), each of which makes Envoy call back into the VM to allocate (proxy_on_memory_allocate)`
     : "";
   const jsc =
     p100 && p1000
-      ? `In the TypeScript proxy-wasm host (Bun/JSC, not V8) the module takes ${(p100.nsPerRequest / 1000).toFixed(1)} µs per request with 100 rules and ${(p1000.nsPerRequest / 1000).toFixed(1)} µs with 1,000, i.e. ≈ ${((p1000.nsPerRequest - p100.nsPerRequest) / 900).toFixed(0)} ns per non-matching rule.`
+      ? ` (The TypeScript proxy-wasm host, under JSC rather than V8, gives the same shape: ≈ ${((p1000.nsPerRequest - p100.nsPerRequest) / 900).toFixed(0)} ns per extra non-matching rule.)`
       : "";
+  const perRuleNs = round((split.dMinusC * 1000) / 900);
+  const budget = round(split.b * 0.1);
   const missed: Record<string, string> = {
     "CPU µs/request, C ÷ B (hfi 100 rules ÷ native fault)":
-      `Measured split (CPU µs/request, medians): the native fault filter adds ${bMinusA} µs over router-only; a Wasm filter that does nothing adds ${eMinusA} µs (E − A: Envoy's per-stream Wasm context, ${crossings.split(",")[0] ? "the VM crossings" : ""}); hfi's 100-rule scan adds ${cMinusE} µs on top (C − E). ` +
-      `Per request the filter makes ${crossings}. ${jsc} ` +
-      "The anchor (+~12 µs for any Rust/TinyGo do-nothing filter) says the fixed Wasm cost alone exceeds the 10% budget when the request itself costs tens of µs; " +
-      "so the gap is mostly Envoy's Wasm per-stream machinery (E − A), and the rest is rule evaluation. " +
-      "Proposed fixes (filter owner): (1) skip the per-request header-map fetch unless a rule that survives method/path needs a header — 9 in 10 rules here are rejected on method/path, " +
-      "but every 10th rule is header-only, so `proxy_get_header_map_pairs` (a whole-map serialisation plus an allocation) runs on every request; " +
-      "(2) pre-index the rules in the control plane (by method and by path-prefix first segment, with a 'header-only' bucket) so a request visits only candidate rules instead of all 100; " +
-      "(3) read `:method`/`:path` only once per request through one `proxy_get_header_map_pairs` when a header rule exists (2 hostcalls fewer); " +
-      "(4) the fixed E − A part is Envoy's: reduce it only by not being in the chain (e.g. a route-level `typed_per_filter_config` disabling the filter where no rule can match).",
+      `**Cause.** The budget is 10% of B's ${split.b} µs, i.e. ${budget} µs; C costs ${split.cMinusB} µs more than B. ` +
+      `Split (medians of this run): the native filter adds ${split.bMinusA} µs over router-only (B − A); a Wasm filter that does nothing adds ${split.eMinusA} µs (E − A) — ` +
+      `far below the anchor's ~12 µs, so Envoy's VM crossing is not the problem; hfi adds ${split.cMinusE} µs on top of that (C − E). ` +
+      `Per request the filter makes ${hostcalls}. The dataplane-profile section breaks C − E down further: ≈ 2 µs of fixed per-stream work in the filter with an empty rule set ` +
+      "(P0 − E: a StreamContext allocated and put in a Map in on_context_create, looked up in on_request_headers and on_done, deleted in on_delete, plus the GC work these allocations cause), " +
+      "≈ 2 µs to read `:method` and `:path` (P1 − P0: two proxy_get_header_map_value calls, each with an allocation callback and a copy), " +
+      "≈ 2–2.5 µs for the header map (P1h − P0: one proxy_get_header_map_pairs serialising every header), and the scan itself, tens of ns per rule (about 3–4 µs for 100 rules). " +
+      "**Proposed fix (filter owner; the filter was not changed here).** (1) No per-stream allocation: keep stream state only for a paused (delayed) request, find the root through a fixed slot instead of a Map, so on_context_create/on_done/on_delete do nothing for most requests; " +
+      "(2) one hostcall per request at most: take `:method`, `:path` and the headers from a single proxy_get_header_map_pairs when any rule needs a header, and skip even that when the rule index (3) says no rule can match this method/path; " +
+      "(3) index the rules (see D ÷ C) so 100 rules cost what 1 does. Even then C − B would be about E − B plus one hostcall (≈ 1–2 µs), so ≤ 1.10 against a native filter that costs ~1 µs stays at the edge; " +
+      "the do-nothing Wasm filter alone (E ÷ B) is the floor any Wasm implementation has.",
     "rps at 32 connections, C ÷ B":
-      "Same cause as the CPU ratio C ÷ B: at 32 connections Envoy's single pinned worker is CPU-bound, so rps ∝ 1 / CPU per request. See above.",
+      "Same cause as the CPU ratio C ÷ B: at 32 connections Envoy's single pinned worker is CPU-bound, so rps ≈ 1 / (CPU per request), and every µs the filter adds shows here. " +
+      "On this shared machine the rps ratio also carries other engineers' load on core 1 (see min–max); the CPU ratio is the robust figure.",
     "CPU µs/request, D ÷ C (1,000 ÷ 100 rules)":
-      `D − C = ${dMinusC} µs for 900 more rules: the matcher is a linear scan, ≈ ${round((dMinusC * 1000) / 900)} ns per non-matching rule in V8 (each rule: expiry check, method compare, path-prefix memory.compare, or a header lookup over the fetched pairs). ${jsc} ` +
-      "With ~30–40 µs for the whole request at 100 rules, a linear scan of 1,000 rules cannot stay within +15%. " +
-      "Proposed fix (filter + compiler): index the rules instead of scanning them — the control plane already pre-digests the RuleSet, so it can add a dispatch table: " +
-      "rules bucketed by method and by the first path segment of exact/prefix path matches (a byte trie over prefixes), plus one bucket for rules without a path; " +
-      "the filter then evaluates only the candidate bucket(s) in evaluation order (merge by rule index). Cost becomes ~O(matching candidates), not O(rules). " +
-      "Cheaper interim steps: build the filter with -O3 instead of -Oz (memory.compare and the loop get inlined) and compare 4/8 bytes at a time for prefixes.",
+      `**Cause.** The matcher is a linear scan in evaluation order: D − C = ${split.dMinusC} µs for 900 more non-matching rules, ≈ ${perRuleNs} ns per rule in V8 (per rule: expiry check, method compare, path-prefix memory.compare, or for header-only rules a search of the fetched header pairs). ` +
+      `perf (dataplane-profile) puts most of D's CPU in V8-generated code, i.e. in the scan itself, not in hostcalls.${jsc} ` +
+      "With ~30 µs for a whole request at 100 rules, a per-rule cost in the tens of ns cannot stay within +15% for 900 more rules: a linear scan would need < 5 ns per rule. " +
+      "**Proposed fix (control plane + filter owners).** Index instead of scanning: the control plane already pre-digests the RuleSet, so it can add a dispatch table — rules bucketed by method and by a byte trie over literal path prefixes/exact paths (first segment is enough for typical APIs), " +
+      "plus one bucket for rules without a literal path (regex or no path condition) — and the filter evaluates only the candidate buckets, merged by rule index so first-match order is kept. " +
+      "Cost then grows with the rules that could match this request, not with all rules. Building the filter -O3 instead of -Oz alone is measured in dataplane-profile (≈ −25% per rule, +8 KiB, still ≤ 64 KiB): helpful, not sufficient.",
     "abort rps at 32 connections, G ÷ F (hfi ÷ native)":
-      "An hfi abort pays the Wasm per-stream cost (E − A) plus proxy_send_local_response from the VM; the native abort is a C++ local reply. Same fixed-cost cause as C ÷ B.",
+      `G − F = ${split.gMinusF} µs/request of CPU. An hfi abort pays the same per-stream costs as C (Wasm filter present, the StreamContext, reading \`:path\`) plus proxy_send_local_response with the x-hfi-fault header and a proxy_increment_metric hostcall; the native abort is a C++ local reply. ` +
+      "Fix: the per-stream items (1) and (2) under C ÷ B; the local reply itself costs Envoy the same either way.",
   };
   for (const ms of [10, 50]) {
-    missed[`delay error p99, hfi ${ms} ms (observed − A − configured)`] =
-      "hfi's delay is driven by the root context's tick (proxy_set_tick_period_milliseconds): a paused request is resumed on the first tick at or after its deadline, " +
-      "so the error is bounded by the tick period chosen and by Envoy's timer granularity on a loaded worker. Compare with the native anchor row measured in the same rounds.";
+    missed[`delay error p99, hfi ${ms} ms (observed − A p50 − configured)`] =
+      "hfi resumes a delayed request from the root context's tick (proxy_set_tick_period_milliseconds, whole milliseconds, rounded up), so it adds 0–1 ms by design; " +
+      "the rest is how late Envoy's worker runs the timer on a loaded, shared core. Compare the native anchor row measured in the same rounds: where both miss, the machine, not the filter, sets the error.";
   }
   const cell = (values: number[]) => {
     const finite = values.filter(Number.isFinite);

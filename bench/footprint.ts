@@ -36,8 +36,8 @@ interface EnvoyMemory {
 
 export async function footprint(ctx: BenchContext): Promise<BenchResult> {
   await ensureWrk();
-  const loadS = ctx.quick ? 3 : 15;
-  const settleMs = ctx.quick ? 1000 : 3000;
+  const loadS = ctx.quick ? 2 : 15;
+  const settleMs = ctx.quick ? 500 : 3000;
   const commands: string[] = [];
   const wasmBytes = statSync(FILTER_WASM).size;
   const wasmGzipBytes = gzipSync(readFileSync(FILTER_WASM)).byteLength;

@@ -10,6 +10,7 @@ import { $ } from "bun";
 import { apiThroughput } from "./api-throughput.ts";
 import { compile } from "./compile.ts";
 import { dataplane } from "./dataplane.ts";
+import { dataplaneProfile } from "./dataplane-profile.ts";
 import { delayAccuracy } from "./delay-accuracy.ts";
 import { fanout } from "./fanout.ts";
 import { footprint } from "./footprint.ts";
@@ -19,6 +20,7 @@ import { type BenchContext, type BenchResult, missedTargets, toMarkdown } from "
 
 const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<BenchResult>> = {
   dataplane,
+  "dataplane-profile": dataplaneProfile,
   propagation,
   fanout,
   compile,

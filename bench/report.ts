@@ -160,7 +160,9 @@ export function missedTargets(results: Record<string, BenchResult>): string {
   for (const [name, result] of Object.entries(results)) {
     for (const row of result.rows) {
       if (row.met !== false) continue;
-      const cause = result.missed?.[row.figure] ?? "no analysis recorded";
+      const cause =
+        result.missed?.[row.figure] ??
+        `No analysis recorded by the benchmark; see its notes in the ${name} section.`;
       parts.push(`### ${name}: ${row.figure} = ${row.value} (target ${row.target})\n\n${cause}\n`);
     }
   }

@@ -1,0 +1,188 @@
+/**
+ * Where hfi's data-plane cost goes — the profile behind "Missed targets" for the dataplane figures.
+ * Same machinery as bench/dataplane.ts (bench/variants.ts), throughput runs only, with `perf record`
+ * of Envoy during each (split into Envoy, kernel and V8-generated code), and variants that isolate
+ * one cost each:
+ *
+ *   A router only · E do-nothing Wasm filter · P0 hfi with an empty rule set ·
+ *   P1 one rule on method + path (the filter reads :method and :path: 2 hostcalls) ·
+ *   P1h one header-only rule (one proxy_get_header_map_pairs) · C100p 100 method + path rules ·
+ *   C 100 mixed rules (dataplane's C) · D 1,000 mixed rules · C3/D3 = C/D with the filter built -O3
+ *
+ * C, D, C3 and D3 run filters compiled here from the same sources (filter/), -Oz (as shipped) and
+ * -O3, so the two differ only by the optimisation flag. The filter sources are not changed.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import asc from "../src/build-filter/asc.js";
+import { checkFilterModule } from "../src/build-filter/check.ts";
+import { ascArgs } from "../src/build-filter/options.ts";
+import { ROOT } from "./lib.ts";
+import { profileFilter } from "./profile.ts";
+import { type BenchContext, type BenchResult, type BenchRow, median, round, roundsRow } from "./report.ts";
+import { nonMatchingRules } from "./stub.ts";
+import { perRound, runVariants, type Sample, type Variant } from "./variants.ts";
+
+const FILTER_DIR = resolve(ROOT, "filter");
+
+/** The shipped asc flags with `-Oz` replaced by `level` ("-O3", "-Oz", …). */
+async function buildFilterWith(level: string, outFile: string): Promise<number> {
+  let binary: Uint8Array | undefined;
+  const args = ascArgs(false, FILTER_DIR).map((a) => (a === "-Oz" ? level : a));
+  const result = await asc.main(args, {
+    writeFile: (_name, contents) => {
+      if (contents instanceof Uint8Array) binary = contents;
+    },
+  });
+  if (result.error || !binary) throw new Error(`asc ${level} failed: ${result.stderr.toString()}`);
+  checkFilterModule(binary);
+  writeFileSync(outFile, binary);
+  return binary.byteLength;
+}
+
+const pathRules = (n: number) =>
+  nonMatchingRules(n * 10)
+    .filter((_, i) => i % 10 !== 9)
+    .slice(0, n);
+const headerRule = () => nonMatchingRules(10).slice(9, 10);
+
+export async function dataplaneProfile(ctx: BenchContext): Promise<BenchResult> {
+  const params = ctx.quick
+    ? { rounds: 1, warmupS: 0, latencyS: 0, throughputS: 2, perfS: 1 }
+    : { rounds: 3, warmupS: 3, latencyS: 0, throughputS: 8, perfS: 6 };
+  const perfAvailable =
+    Bun.spawnSync(["perf", "--version"], { stdout: "ignore", stderr: "ignore" }).exitCode === 0;
+  if (!perfAvailable) params.perfS = 0;
+  const dir = mkdtempSync(join(tmpdir(), "hfi-bench-profile-"));
+  const oz = join(dir, "hfi-Oz.wasm");
+  const o3 = join(dir, "hfi-O3.wasm");
+  const sizes = { Oz: await buildFilterWith("-Oz", oz), O3: await buildFilterWith("-O3", o3) };
+  const hfi = (key: string, label: string, rules: Variant["rules"], wasmFile = oz): Variant => ({
+    key,
+    label,
+    kind: "hfi",
+    rules,
+    wasmFile,
+    expectStatus: 200,
+  });
+  const variants: Variant[] = [
+    { key: "A", label: "router only", kind: "none", expectStatus: 200 },
+    { key: "E", label: "do-nothing Wasm filter", kind: "noop", expectStatus: 200 },
+    hfi("P0", "hfi, empty rule set", []),
+    hfi("P1", "hfi, 1 method + path rule", pathRules(1)),
+    hfi("P1h", "hfi, 1 header-only rule", headerRule()),
+    hfi("C100p", "hfi, 100 method + path rules", pathRules(100)),
+    hfi("C", "hfi, 100 mixed rules (dataplane C)", nonMatchingRules(100)),
+    hfi("D", "hfi, 1,000 mixed rules (dataplane D)", nonMatchingRules(1000)),
+    hfi("C3", "C with the filter built -O3", nonMatchingRules(100), o3),
+    hfi("D3", "D with the filter built -O3", nonMatchingRules(1000), o3),
+  ];
+  let run: Awaited<ReturnType<typeof runVariants>>;
+  try {
+    run = await runVariants(variants, params);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const { samples } = run;
+  const values = (f: (g: (key: string) => Sample) => number) => perRound(samples, params.rounds, f);
+  const cpu = (k: string) => (g: (key: string) => Sample) => g(k).cpuPerRequest32;
+  const diff = (a: string, b: string) => values((g) => cpu(a)(g) - cpu(b)(g));
+  /** µs per request spent in V8-generated code (the filter itself), from perf's share × CPU/request. */
+  const jitUs = (k: string) =>
+    values((g) => (g(k).perfShares?.["[JIT] (V8 code)"] ?? Number.NaN) * g(k).cpuPerRequest32);
+  const perRule = (a: string, b: string, n: number) => values((g) => ((cpu(a)(g) - cpu(b)(g)) * 1000) / n);
+
+  const rows: BenchRow[] = [
+    roundsRow("Wasm filter present, doing nothing: E − A", diff("E", "A"), "µs/request"),
+    roundsRow("hfi with no rules over do-nothing: P0 − E", diff("P0", "E"), "µs/request"),
+    roundsRow("read :method + :path (2 hostcalls) + 1 rule: P1 − P0", diff("P1", "P0"), "µs/request"),
+    roundsRow("read the header map (1 pairs hostcall) + 1 rule: P1h − P0", diff("P1h", "P0"), "µs/request"),
+    roundsRow("per method + path rule: (C100p − P1) ÷ 99", perRule("C100p", "P1", 99), "ns"),
+    roundsRow("per mixed rule: (D − C) ÷ 900", perRule("D", "C", 900), "ns"),
+    roundsRow("per mixed rule, -O3 build: (D3 − C3) ÷ 900", perRule("D3", "C3", 900), "ns"),
+    roundsRow("CPU, C (100 rules), -Oz as shipped", values(cpu("C")), "µs/request"),
+    roundsRow("CPU, C (100 rules), -O3", values(cpu("C3")), "µs/request"),
+    roundsRow("CPU, D (1,000 rules), -Oz as shipped", values(cpu("D")), "µs/request"),
+    roundsRow("CPU, D (1,000 rules), -O3", values(cpu("D3")), "µs/request"),
+    roundsRow(
+      "D ÷ C, -O3 build",
+      values((g) => cpu("D3")(g) / cpu("C3")(g)),
+      "ratio",
+    ),
+  ];
+  if (params.perfS) {
+    rows.push(
+      roundsRow("in V8-generated code, C (perf)", jitUs("C"), "µs/request"),
+      roundsRow("in V8-generated code, D (perf)", jitUs("D"), "µs/request"),
+      roundsRow("in V8-generated code, D3 (perf)", jitUs("D3"), "µs/request"),
+    );
+  }
+  rows.push(
+    {
+      figure: "filter size -Oz (as shipped)",
+      value: round(sizes.Oz / 1024),
+      unit: "KiB",
+      target: "≤ 64",
+      met: sizes.Oz <= 65536,
+    },
+    {
+      figure: "filter size -O3",
+      value: round(sizes.O3 / 1024),
+      unit: "KiB",
+      target: "≤ 64",
+      met: sizes.O3 <= 65536,
+    },
+  );
+
+  const hostProfile = await profileFilter(
+    await Bun.file(join(ROOT, "dist/hfi-filter.wasm")).bytes(),
+    nonMatchingRules(100),
+  );
+  const shareTable = [
+    "Share of Envoy's CPU samples by object (perf record -e cpu-clock, median across rounds), and CPU µs/request:",
+    "",
+    "| variant | | CPU µs/request | envoy | kernel | V8 code ([JIT]) | libc |",
+    "|---|---|---|---|---|---|---|",
+  ];
+  for (const v of variants) {
+    const ofKey = (f: (s: Sample) => number) => {
+      const xs = samples
+        .filter((s) => s.variant === v.key)
+        .map(f)
+        .filter(Number.isFinite);
+      return xs.length ? round(median(xs)) : Number.NaN;
+    };
+    const share = (dso: string) => {
+      const x = ofKey((s) => s.perfShares?.[dso] ?? Number.NaN);
+      return Number.isFinite(x) ? `${round(x * 100)}%` : "n/a";
+    };
+    shareTable.push(
+      `| ${v.key} | ${v.label} | ${ofKey((s) => s.cpuPerRequest32)} | ${share("envoy")} | ${share("[kernel.kallsyms]")} | ${share("[JIT] (V8 code)")} | ${share("libc.so.6")} |`,
+    );
+  }
+  return {
+    params: {
+      ...params,
+      sizes,
+      ports: run.ports,
+      variants: variants.map(({ key, label }) => ({ key, label })),
+      perf: perfAvailable ? "perf record -e cpu-clock -F 2000 -p <envoy>" : "perf not available",
+      hostProfile100Rules: hostProfile,
+    },
+    commands: run.commands,
+    samples: { perRound: samples },
+    rows,
+    details: `${shareTable.join("\n")}\n`,
+    notes: [
+      `Per request with 100 mixed rules the filter makes ${hostProfile.hostcallTotal} hostcalls (${Object.entries(
+        hostProfile.hostcalls,
+      )
+        .map(([k, n]) => `${k} ×${n}`)
+        .join(
+          ", ",
+        )}), and Envoy calls ${hostProfile.callbacks.length} of its callbacks (${hostProfile.callbacks.join(", ")}) — counted by the TypeScript proxy-wasm host (test/proxy-wasm-host).`,
+      "Diagnostic only (no targets): differences of medians of per-round CPU µs/request at 32 connections, on the shared 2-core machine.",
+    ],
+  };
+}

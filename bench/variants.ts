@@ -1,0 +1,347 @@
+/**
+ * The machinery behind the data-plane benchmarks: one Envoy (`--concurrency 1`, pinned to core 1)
+ * with one `direct_response` listener per variant, the RuleSet stub, and rounds of wrk (pinned to
+ * core 0) with the variant order rotated each round. Per variant and round: a warm-up at 32
+ * connections, optionally latency at 1 connection, then throughput at 32 connections with Envoy's
+ * CPU time (utime + stime from /proc/<pid>/stat) per request — and optionally a `perf record` of
+ * Envoy during that run, split by where the time went (Envoy, kernel, V8-generated code).
+ *
+ * Every hfi listener has its own plugin `configuration` (a different `authority` towards the stub,
+ * which serves each its own RuleSet) and its own vm_id. Filters with the same vm_id and code share
+ * one VM per thread — each plugin still gets its own root context, hence its own rules, there
+ * (checked: 3 VMs instead of 12 for 4 plugins, aborts and delays stay per listener) — but sharing
+ * would put one variant's heap (D's 1,000 rules) into the VM another variant is measured in.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Rule } from "../src/ruleset/format.ts";
+import {
+  envoyArgs,
+  envoyConfig,
+  hfiFilter,
+  type ListenerSpec,
+  nativeFault,
+  wasmFilter,
+} from "./envoy-config.ts";
+import {
+  cpuMicros,
+  ENVOY_BIN,
+  FILTER_WASM,
+  freePort,
+  schedMicros,
+  spawnLogged,
+  terminate,
+  waitForUrl,
+} from "./lib.ts";
+import { buildNoopFilter } from "./noop-filter/build.ts";
+import { RuleSetStub } from "./stub.ts";
+import { ensureWrk, runWrk, socketErrors, type WrkSummary } from "./wrk.ts";
+
+export const ENVOY_CPU = 1;
+export const WRK_CPU = 0;
+export const PATH = "/api/items";
+
+export interface Variant {
+  key: string;
+  label: string;
+  kind: "none" | "native" | "hfi" | "noop";
+  /** The RuleSet an hfi variant is served. */
+  rules?: Rule[];
+  /** Another build of the filter for this hfi variant (default dist/hfi-filter.wasm). */
+  wasmFile?: string;
+  nativeFault?: Parameters<typeof nativeFault>[0];
+  expectStatus: 200 | 503;
+  delayMs?: number;
+}
+
+export interface RoundParams {
+  rounds: number;
+  warmupS: number;
+  /** 0 skips the 1-connection latency run. */
+  latencyS: number;
+  throughputS: number;
+  /** Seconds of `perf record` during each throughput run (0: none). */
+  perfS?: number;
+}
+
+/** One variant in one round. Latencies in µs (wrk's), CPU in µs per request. */
+export interface Sample {
+  round: number;
+  variant: string;
+  position: number;
+  p50: number;
+  p99: number;
+  p999: number;
+  meanUs: number;
+  rps1: number;
+  rps32: number;
+  cpuPerRequest32: number;
+  cpuPerRequest1: number;
+  /** Same as cpuPerRequest32 from the scheduler's per-thread run time (ns resolution). */
+  schedPerRequest32: number;
+  requests1: number;
+  requests32: number;
+  statusErrors: number;
+  socketErrors: number;
+  /** Share of Envoy's CPU samples by object (envoy, [kernel.kallsyms], [JIT] = V8 code, libc…), with perfS. */
+  perfShares?: Record<string, number>;
+}
+
+export interface VariantRun {
+  samples: Sample[];
+  commands: string[];
+  /** Listener port of each variant (the commands show `<listener port>`). */
+  ports: Record<string, number>;
+  /** The variants measured (after `select`). */
+  measured: Variant[];
+  envoyLogWarnings: string[];
+}
+
+/**
+ * Starts the Envoy and stub, waits for every hfi listener's rules, lets `select` drop variants after
+ * probing the running listeners (by URL), checks each remaining variant answers as expected, and
+ * runs the rounds.
+ */
+export async function runVariants(
+  variants: Variant[],
+  params: RoundParams,
+  select: (url: (key: string) => string) => Promise<Variant[]> = async () => variants,
+): Promise<VariantRun> {
+  await ensureWrk();
+  const dir = mkdtempSync(join(tmpdir(), "hfi-bench-variants-"));
+  const commands: string[] = [];
+  const stub = new RuleSetStub();
+  const noopWasm = join(dir, "noop-filter.wasm");
+  if (variants.some((v) => v.kind === "noop")) await buildNoopFilter(noopWasm);
+
+  const ports: Record<string, number> = {};
+  for (const v of variants) ports[v.key] = await freePort();
+  const adminPort = await freePort();
+  const revisions: Record<string, number> = {};
+  const listeners: ListenerSpec[] = variants.map((v) => {
+    const port = ports[v.key] ?? 0;
+    if (v.kind === "native") return { name: v.key, port, filters: [nativeFault(v.nativeFault ?? {})] };
+    if (v.kind === "hfi") {
+      revisions[v.key] = stub.set(v.key, v.rules ?? []);
+      return {
+        name: v.key,
+        port,
+        filters: [hfiFilter({ authority: v.key, wasmFile: v.wasmFile ?? FILTER_WASM })],
+      };
+    }
+    if (v.kind === "noop") {
+      const noop = wasmFilter({ name: "noop", vmId: "noop", wasmFile: noopWasm, configuration: "{}" });
+      return { name: v.key, port, filters: [noop] };
+    }
+    return { name: v.key, port, filters: [] };
+  });
+  const configFile = join(dir, "envoy.json");
+  writeFileSync(
+    configFile,
+    JSON.stringify(envoyConfig({ adminPort, stubPort: stub.port, listeners }), null, 1),
+  );
+  const envoy = spawnLogged(envoyArgs(ENVOY_BIN, configFile, 1), join(dir, "envoy.log"), { cpu: ENVOY_CPU });
+  commands.push(template(envoy.command));
+  const admin = `http://127.0.0.1:${adminPort}`;
+  const url = (key: string) => `http://127.0.0.1:${ports[key]}${PATH}`;
+  const samples: Sample[] = [];
+  let measured: Variant[] = [];
+  try {
+    await waitForUrl(`${admin}/ready`, envoy);
+    await waitForRules(stub, revisions, admin);
+    measured = await select(url);
+    for (const v of measured) await checkAnswer(url(v.key), v.expectStatus);
+    for (let r = 0; r < params.rounds; r++) {
+      const order = measured.map((_, i) => measured[(i + r) % measured.length] as Variant);
+      console.log(`  round ${r + 1}/${params.rounds}: ${order.map((v) => v.key).join(" ")}`);
+      for (const [position, v] of order.entries()) {
+        samples.push(await measure(v, r, position, url(v.key), envoy.proc.pid, params, commands, dir));
+      }
+    }
+  } finally {
+    await terminate(envoy.proc);
+    stub.stop();
+  }
+  const envoyLog = readFileSync(envoy.logFile, "utf8");
+  rmSync(dir, { recursive: true, force: true });
+  return {
+    samples,
+    commands: [...new Set(commands)],
+    ports,
+    measured,
+    envoyLogWarnings: envoyLog
+      .split("\n")
+      .filter((l) => /\[(warning|error|critical)\]/.test(l))
+      .slice(0, 20),
+  };
+}
+
+async function measure(
+  v: Variant,
+  roundIndex: number,
+  position: number,
+  url: string,
+  pid: number,
+  params: RoundParams,
+  commands: string[],
+  dir: string,
+): Promise<Sample> {
+  if (params.warmupS > 0) {
+    const warm = await runWrk({ url, connections: 32, durationS: params.warmupS, cpu: WRK_CPU });
+    commands.push(template(warm.command));
+  }
+  let l: WrkSummary | undefined;
+  let cpu1 = Number.NaN;
+  if (params.latencyS > 0) {
+    const c0 = cpuMicros(pid);
+    const latency = await runWrk({
+      url,
+      connections: 1,
+      durationS: params.latencyS,
+      cpu: WRK_CPU,
+      latency: true,
+    });
+    cpu1 = (cpuMicros(pid) - c0) / latency.summary.requests;
+    commands.push(template(latency.command));
+    checkRun(v, latency.summary);
+    l = latency.summary;
+  }
+  const s0 = schedMicros(pid);
+  const c2 = cpuMicros(pid);
+  const perf = params.perfS
+    ? startPerf(pid, params.perfS, join(dir, `perf-${v.key}-${roundIndex}.data`))
+    : undefined;
+  const throughput = await runWrk({ url, connections: 32, durationS: params.throughputS, cpu: WRK_CPU });
+  const c3 = cpuMicros(pid);
+  const s1 = schedMicros(pid);
+  commands.push(template(throughput.command));
+  const perfShares = perf ? await perf : undefined;
+  if (perf)
+    commands.push(
+      `perf record -e cpu-clock -F 2000 -p <envoy pid> -- sleep ${params.perfS}; perf report --sort dso`,
+    );
+  checkRun(v, throughput.summary);
+  const t = throughput.summary;
+  return {
+    round: roundIndex + 1,
+    variant: v.key,
+    position,
+    p50: l?.latencyUs.p["50"] ?? Number.NaN,
+    p99: l?.latencyUs.p["99"] ?? Number.NaN,
+    p999: l?.latencyUs.p["99.9"] ?? Number.NaN,
+    meanUs: l?.latencyUs.mean ?? Number.NaN,
+    rps1: l ? (l.requests * 1e6) / l.durationUs : Number.NaN,
+    rps32: (t.requests * 1e6) / t.durationUs,
+    cpuPerRequest32: (c3 - c2) / t.requests,
+    cpuPerRequest1: cpu1,
+    schedPerRequest32: (s1 - s0) / t.requests,
+    requests1: l?.requests ?? 0,
+    requests32: t.requests,
+    statusErrors: (l?.errors.status ?? 0) + t.errors.status,
+    socketErrors: (l ? socketErrors(l) : 0) + socketErrors(t),
+    ...(perfShares && { perfShares }),
+  };
+}
+
+/** A command line with the run's listener port and temp dir made generic, so rounds dedupe. */
+function template(command: string): string {
+  return command
+    .replace(/127\.0\.0\.1:\d+/g, "127.0.0.1:<listener port>")
+    .replace(new RegExp(`${tmpdir()}/hfi-bench-variants-[^/]+`, "g"), "<tmp>");
+}
+
+/** `perf record` of `pid` for `seconds`, then the share of samples per object (dso). */
+async function startPerf(pid: number, seconds: number, file: string): Promise<Record<string, number>> {
+  const record = Bun.spawn(
+    [
+      "perf",
+      "record",
+      "-q",
+      "-e",
+      "cpu-clock",
+      "-F",
+      "2000",
+      "-o",
+      file,
+      "-p",
+      String(pid),
+      "--",
+      "sleep",
+      String(seconds),
+    ],
+    { stdout: "ignore", stderr: "pipe" },
+  );
+  if ((await record.exited) !== 0) return {};
+  const report = Bun.spawnSync(["perf", "report", "-i", file, "--sort", "dso", "--stdio", "-q"], {
+    stderr: "ignore",
+  });
+  const shares: Record<string, number> = {};
+  for (const line of report.stdout.toString().split("\n")) {
+    const m = /^\s*([\d.]+)%\s+(.+?)\s*$/.exec(line);
+    if (!m?.[1] || !m[2]) continue;
+    // V8's code shows as "[JIT] tid N": one bucket, whatever the thread.
+    const dso = m[2].startsWith("[JIT]") ? "[JIT] (V8 code)" : m[2];
+    shares[dso] = (shares[dso] ?? 0) + Number(m[1]) / 100;
+  }
+  return shares;
+}
+
+/** A run whose answers are not what the variant must give is a broken benchmark, not a number. */
+function checkRun(v: Variant, s: WrkSummary): void {
+  if (s.requests === 0) throw new Error(`${v.key}: no requests completed`);
+  const faulted = s.errors.status;
+  if (v.expectStatus === 503 && faulted < s.requests) {
+    throw new Error(
+      `${v.key}: only ${faulted} of ${s.requests} answers were not 2xx; the abort is not applied`,
+    );
+  }
+  if (v.expectStatus === 200 && faulted > 0) {
+    throw new Error(`${v.key}: ${faulted} of ${s.requests} answers were not 2xx`);
+  }
+}
+
+/** Waits until both threads' root contexts (main + worker) of every hfi listener polled past its revision. */
+async function waitForRules(
+  stub: RuleSetStub,
+  revisions: Record<string, number>,
+  admin: string,
+): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  const pending = () => Object.entries(revisions).filter(([key, rev]) => stub.caughtUp(key, rev) < 2);
+  while (pending().length > 0) {
+    if (Date.now() > deadline) throw new Error(`rules not taken by ${pending().map(([k]) => k)}`);
+    await Bun.sleep(50);
+  }
+  const stats = await (await fetch(`${admin}/stats?filter=hfi\\.config`)).text();
+  const errors = Number(/hfi\.config\.errors_total: (\d+)/.exec(stats)?.[1] ?? "0");
+  if (errors > 0) throw new Error(`the filter rejected ${errors} rule set(s):\n${stats}`);
+}
+
+async function checkAnswer(url: string, status: number): Promise<void> {
+  const res = await fetch(url);
+  await res.arrayBuffer();
+  if (res.status !== status) throw new Error(`${url} answered ${res.status}, expected ${status}`);
+}
+
+/** Per-round values of `f`, NaN for a round where a variant it reads is missing. */
+export function perRound(
+  samples: Sample[],
+  rounds: number,
+  f: (get: (key: string) => Sample) => number,
+): number[] {
+  const values: number[] = [];
+  for (let r = 1; r <= rounds; r++) {
+    const get = (key: string) => {
+      const s = samples.find((x) => x.round === r && x.variant === key);
+      if (!s) throw new Error(`no sample of ${key} in round ${r}`);
+      return s;
+    };
+    try {
+      values.push(f(get));
+    } catch {
+      values.push(Number.NaN);
+    }
+  }
+  return values;
+}
