@@ -4,6 +4,7 @@
  */
 import { MetricType } from "./abi/enums";
 import { defineMetric, incrementMetric, recordMetric } from "./abi/host";
+import { Rule } from "./rules";
 
 export class Metrics {
   private readonly abortsTotal: u32 = defineMetric(MetricType.Counter, "hfi.faults.aborts_total");
@@ -17,6 +18,7 @@ export class Metrics {
   private readonly configRevision: u32 = defineMetric(MetricType.Gauge, "hfi.config.revision");
   private readonly configUpdatesTotal: u32 = defineMetric(MetricType.Counter, "hfi.config.updates_total");
   private readonly configErrorsTotal: u32 = defineMetric(MetricType.Counter, "hfi.config.errors_total");
+  private readonly dryRunIds: Map<string, u32> = new Map<string, u32>();
 
   abortInjected(): void {
     incrementMetric(this.abortsTotal, 1);
@@ -41,6 +43,19 @@ export class Metrics {
   /** A delay was due but the cap on concurrent delays was reached: the request passed untouched. */
   delayOverflowed(): void {
     incrementMetric(this.overflowTotal, 1);
+  }
+
+  /**
+   * Counts in `hfi.policy.<name>.dryrun_matches_total`, defined the first time a policy needs it
+   * (Envoy hands out a new id per definition, so ids are kept by name across rule set updates).
+   */
+  dryRunMatched(rule: Rule): void {
+    const ids = this.dryRunIds;
+    const name = rule.name;
+    if (!ids.has(name)) {
+      ids.set(name, defineMetric(MetricType.Counter, "hfi.policy." + name + ".dryrun_matches_total"));
+    }
+    incrementMetric(ids.get(name), 1);
   }
 
   /** Every worker records the same revision, so the last writer is as good as any. */

@@ -41,12 +41,12 @@ const rule = (name: string, path: string, fault: Rule["fault"]): Rule => ({
 });
 
 /** Publishes a RuleSet (or any text) as the next revision; returns that revision. */
-function publish(rulesOrText: Rule[] | string): number {
+function publish(rulesOrText: Rule[] | string, extra: Partial<RuleSet> = {}): number {
   revision++;
   const body =
     typeof rulesOrText === "string"
       ? rulesOrText
-      : JSON.stringify({ format: 1, revision, rules: rulesOrText } satisfies RuleSet);
+      : JSON.stringify({ format: 1, revision, ...extra, rules: rulesOrText } satisfies RuleSet);
   stub.publish(body, revision);
   return revision;
 }
@@ -120,6 +120,20 @@ function badDfaRuleSet(rev: number): string {
     rules: [{ ...KEPT, match: { path: { type: "regex", dfa }, headers: [] } }],
   });
 }
+
+describe("halt and dry run", () => {
+  test("a halted rule set injects nothing; a dry-run rule only counts", async () => {
+    const halted = publish([KEPT], { halted: true });
+    await received(halted);
+    expect((await send("/kept")).status).toBe(200);
+    expect(await stat("hfi.config.revision")).toBe(halted);
+
+    const dry = { ...KEPT, name: "kept-dry", dryRun: true };
+    await received(publish([dry]));
+    for (let i = 0; i < 3; i++) expect((await send("/kept")).status).toBe(200);
+    expect(await stat("hfi.policy.kept-dry.dryrun_matches_total")).toBe(3);
+  });
+});
 
 describe("paused requests", () => {
   const HANG = rule("hang", "/hang", { percentageMillionths: 1_000_000, delay: { fixedDelayMs: 3_000 } });

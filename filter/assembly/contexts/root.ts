@@ -72,6 +72,12 @@ export class RootContext {
     if (metrics != null) metrics.abortInjected();
   }
 
+  /** A dry-run rule would have faulted this request. */
+  dryRunMatched(rule: Rule): void {
+    const metrics = this.metrics;
+    if (metrics != null) metrics.dryRunMatched(rule);
+  }
+
   /**
    * Queues stream `contextId` for `rule`'s delay (the caller pauses it). Null at the cap on concurrent
    * delays: the request then passes untouched, counted as overflow.

@@ -18,16 +18,21 @@ export class StreamContext {
   ) {}
 
   /**
-   * The first matching rule's fault, if this request is in its share: a delay pauses the request
+   * Nothing while the rule set is halted. Otherwise the first matching rule's fault, if this request
+   * is in its share — a dry-run rule only counts it and leaves the request alone: a delay pauses the request
    * (PAUSE becomes StopAllIterationAndWatermark in Envoy) and the root resumes it, or answers it for
    * delay-then-abort; an abort alone answers now.
    */
   onRequestHeaders(): HeadersAction {
     const ruleSet = this.root.rules.current;
-    if (ruleSet == null) return HeadersAction.Continue;
+    if (ruleSet == null || ruleSet.halted) return HeadersAction.Continue;
     const rule = findRule(ruleSet.rules, request.begin());
     request.end();
     if (rule == null || !isSampled(rule.fault)) return HeadersAction.Continue;
+    if (rule.dryRun) {
+      this.root.dryRunMatched(rule);
+      return HeadersAction.Continue;
+    }
     const fault = rule.fault;
     if (fault.delay != null) {
       const delayed = this.root.startDelay(this.id, rule);

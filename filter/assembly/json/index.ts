@@ -1,2 +1,11 @@
 export { lastParseError, MAX_VALUES, parseJson, parseJsonAt } from "./parse";
-export { asObject, JsonArray, JsonKind, JsonNumber, JsonObject, JsonString, JsonValue } from "./value";
+export {
+  asObject,
+  JsonArray,
+  JsonBool,
+  JsonKind,
+  JsonNumber,
+  JsonObject,
+  JsonString,
+  JsonValue,
+} from "./value";

@@ -7,7 +7,7 @@
 import { serializePairs } from "../abi/pairs";
 import { asObject, JsonObject, JsonValue, lastParseError, parseJsonAt } from "../json";
 import { MatchReader } from "./decode-match";
-import { integerIn, isHeaderValue, isInteger, NOT_AN_INTEGER, optional } from "./fields";
+import { integerIn, isHeaderValue, isInteger, NOT_AN_INTEGER, optional, optionalFlag } from "./fields";
 import {
   AbortFault,
   DelayFault,
@@ -50,6 +50,11 @@ export function decodeRuleSet(ptr: usize, len: usize): Decoded {
     out.error = "revision: expected a non-negative integer";
     return out;
   }
+  const halted = optionalFlag(doc, "halted");
+  if (halted < 0) {
+    out.error = "halted: expected a boolean";
+    return out;
+  }
   const items = doc.getArray("rules");
   if (items == null) {
     out.error = "rules: expected an array";
@@ -65,7 +70,7 @@ export function decodeRuleSet(ptr: usize, len: usize): Decoded {
     }
     unchecked((rules[i] = rule));
   }
-  out.ruleSet = new RuleSet(RULESET_FORMAT, <u64>out.revision, rules);
+  out.ruleSet = new RuleSet(RULESET_FORMAT, <u64>out.revision, rules, halted == 1);
   return out;
 }
 
@@ -96,11 +101,16 @@ class RuleReader extends MatchReader {
         return null;
       }
     }
+    const dryRun = optionalFlag(obj, "dryRun");
+    if (dryRun < 0) {
+      this.fail("dryRun", "a boolean");
+      return null;
+    }
     const match = this.match(obj.getObject("match"));
     if (match == null) return null;
     const fault = this.fault(name, obj.getObject("fault"));
     if (fault == null) return null;
-    return new Rule(name, <i64>priority, match, fault, expiresAt);
+    return new Rule(name, <i64>priority, match, fault, expiresAt, dryRun == 1);
   }
 
   private fault(name: string, obj: JsonObject | null): RuleFault | null {

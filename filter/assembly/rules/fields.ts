@@ -1,5 +1,5 @@
 /** Shared pieces of the RuleSet readers: the first failure as a field path, and typed member access. */
-import { JsonArray, JsonKind, JsonNumber, JsonObject, JsonValue } from "../json";
+import { JsonArray, JsonBool, JsonKind, JsonNumber, JsonObject, JsonValue } from "../json";
 
 const MAX_SAFE_INTEGER: f64 = 9007199254740991;
 
@@ -21,6 +21,13 @@ export class FieldReader {
 export function optional(obj: JsonObject, key: string): JsonValue | null {
   const v = obj.get(key);
   return v != null && v.kind != JsonKind.Null ? v : null;
+}
+
+/** An optional boolean member: 0 false or absent/null, 1 true, -1 anything else. */
+export function optionalFlag(obj: JsonObject, key: string): i32 {
+  const v = optional(obj, key);
+  if (v == null) return 0;
+  return v.kind == JsonKind.Bool ? (changetype<JsonBool>(v).value ? 1 : 0) : -1;
 }
 
 export function isInteger(x: f64): bool {

@@ -103,6 +103,8 @@ export class Rule {
     readonly fault: RuleFault,
     /** Wall-clock milliseconds since the epoch after which the rule is skipped; NEVER_EXPIRES if none. */
     readonly expiresAt: i64,
+    /** Evaluate and count (`hfi.policy.<name>.dryrun_matches_total`) but leave the request untouched. */
+    readonly dryRun: bool,
   ) {}
 }
 
@@ -113,5 +115,7 @@ export class RuleSet {
     readonly revision: u64,
     /** In evaluation order: the first match wins. */
     readonly rules: Rule[],
+    /** Fleet-wide halt: while set, nothing is injected, whatever the rules say. */
+    readonly halted: bool,
   ) {}
 }
