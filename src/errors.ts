@@ -11,6 +11,8 @@ export type ErrorCode =
   | "InvalidInput"
   | "PayloadTooLarge"
   | "UnsupportedMediaType"
+  /** Changes are refused while the fleet is halted (`hfi halt`); `hfi resume` lifts it. */
+  | "Locked"
   /** No valid credentials were presented (the server requires a bearer token). */
   | "Unauthenticated"
   /** The credentials are valid but do not allow this request (a reader token on a write). */

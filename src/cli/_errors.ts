@@ -25,6 +25,7 @@ const EXIT_CODES: Record<ErrorCode, number> = {
   InvalidInput: 1,
   PayloadTooLarge: 1,
   UnsupportedMediaType: 1,
+  Locked: 1,
   Unauthenticated: 1,
   Forbidden: 1,
   Unavailable: 1,

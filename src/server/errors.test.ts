@@ -28,6 +28,7 @@ describe("handleErrors", () => {
     ["Conflict", 409],
     ["PayloadTooLarge", 413],
     ["UnsupportedMediaType", 415],
+    ["Locked", 423],
     ["Internal", 500],
     ["Unavailable", 503],
   ] as const)("HfiError %s is HTTP %d with its body", async (code, status) => {

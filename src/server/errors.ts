@@ -14,6 +14,7 @@ const HTTP_STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   Conflict: 409,
   PayloadTooLarge: 413,
   UnsupportedMediaType: 415,
+  Locked: 423,
   Internal: 500,
   Unavailable: 503,
 };

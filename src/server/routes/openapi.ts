@@ -11,7 +11,7 @@ export const ErrorBodySchema = v.strictObject({
       v.string(),
       v.description(
         "NotFound | AlreadyExists | Conflict | InvalidInput | PayloadTooLarge | UnsupportedMediaType | " +
-          "Unavailable | Internal, and the authentication codes; clients read this, never the message",
+          "Locked | Unavailable | Internal, and the authentication codes; clients read this, never the message",
       ),
     ),
     message: v.string(),
