@@ -59,8 +59,8 @@ describe("createDistributor", () => {
     let failNextRead = false;
     const flaky: PolicyStore = {
       ...store,
-      list() {
-        if (!failNextRead) return store.list();
+      state() {
+        if (!failNextRead) return store.state();
         failNextRead = false;
         return Promise.reject(new Error("store down"));
       },
@@ -76,8 +76,46 @@ describe("createDistributor", () => {
 
   test("fails to start when the store cannot be read", async () => {
     const store = createMemoryStore();
-    const broken: PolicyStore = { ...store, list: () => Promise.reject(new Error("store down")) };
+    const broken: PolicyStore = { ...store, state: () => Promise.reject(new Error("store down")) };
     await expect(createDistributor(broken, { logger: silent })).rejects.toThrow("store down");
+  });
+});
+
+describe("createDistributor: halt and expiry", () => {
+  test("a halt publishes a RuleSet with halted: true and the same rules; resume takes it away", async () => {
+    const store = createMemoryStore();
+    await store.create(policy("a"));
+    const distributor = await createDistributor(store, { logger: silent });
+    const { halt } = await store.halt({ reason: "incident" });
+    const halted = await distributor.waitForChange(1, 1000);
+    expect(halted?.revision).toBe(halt.revision);
+    expect(halted?.ruleSet.halted).toBe(true);
+    expect(halted?.ruleSet.rules.map((r) => r.name)).toEqual(["a"]);
+    await store.resume();
+    const resumed = await distributor.waitForChange(halt.revision, 1000);
+    expect(resumed?.ruleSet).toEqual({
+      format: 1,
+      revision: halt.revision + 1,
+      rules: halted?.ruleSet.rules ?? [],
+    });
+    expect(resumed?.json).not.toContain("halted");
+    distributor.close();
+  });
+
+  test("a timed policy's expiresAt and a dry run reach the RuleSet; its expiry publishes the removal", async () => {
+    const store = createMemoryStore();
+    const distributor = await createDistributor(store, { logger: silent });
+    const timed = policy("timed");
+    const stored = await store.create({ ...timed, spec: { ...timed.spec, duration: "1s", mode: "dryRun" } });
+    const compiled = await distributor.waitForChange(0, 1000);
+    expect(compiled?.ruleSet.rules[0]).toMatchObject({
+      name: "timed",
+      expiresAt: Date.parse(stored.status?.expiresAt ?? ""),
+      dryRun: true,
+    });
+    const expired = await distributor.waitForChange(compiled?.revision, 3000);
+    expect(expired?.ruleSet.rules).toEqual([]);
+    distributor.close();
   });
 });
 

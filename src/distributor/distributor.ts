@@ -41,7 +41,7 @@ export interface DistributorOptions {
   retryMs?: number;
 }
 
-/** Compiles the store's policies into RuleSet snapshots, now and after every change. */
+/** Compiles the store's policies and halt into RuleSet snapshots, now and after every change. */
 export async function createDistributor(
   store: PolicyStore,
   options: DistributorOptions = {},
@@ -55,8 +55,8 @@ export async function createDistributor(
   let closed = false;
 
   async function load(): Promise<ConfigSnapshot> {
-    const { items, revision } = await store.list();
-    const ruleSet = compileRuleSet(items, revision);
+    const { items, revision, halt } = await store.state();
+    const ruleSet = compileRuleSet(items, revision, { halted: halt !== undefined });
     return { revision, ruleSet, json: JSON.stringify(ruleSet) };
   }
 
@@ -64,7 +64,8 @@ export async function createDistributor(
   function publish(next: ConfigSnapshot): void {
     if (closed || next.revision <= snapshot.revision) return;
     snapshot = next;
-    logger.info("config compiled", { revision: next.revision, rules: next.ruleSet.rules.length });
+    const { rules, halted = false } = next.ruleSet;
+    logger.info("config compiled", { revision: next.revision, rules: rules.length, halted });
     for (const listener of [...listeners]) {
       try {
         listener(next);

@@ -112,7 +112,7 @@ export function describeStoreContract<S extends PolicyStore>(
       await store.delete("a");
       const { revision } = await store.list();
       await settle();
-      expect(events.map((e) => [e.type, e.policy.spec.fault.abort?.httpStatus])).toEqual([
+      expect(events.map((e) => [e.type, policyOf(e).spec.fault.abort?.httpStatus])).toEqual([
         ["put", 500],
         ["put", 503],
         ["delete", 503],
@@ -129,7 +129,7 @@ export function describeStoreContract<S extends PolicyStore>(
       await store.create(policy("a"));
       await store.create(policy("b"));
       await settle();
-      expect(events.map((e) => e.policy.metadata.name)).toEqual(["a", "b"]);
+      expect(events.map((e) => policyOf(e).metadata.name)).toEqual(["a", "b"]);
     });
 
     test("no events after unsubscribing", async () => {
@@ -147,7 +147,144 @@ export function describeStoreContract<S extends PolicyStore>(
     test("ping resolves", async () => {
       await store.ping();
     });
+
+    test("a status sent by the client is ignored; without a duration there is none", async () => {
+      const sent = { ...policy("a"), status: { expiresAt: "2000-01-01T00:00:00.000Z" } };
+      expect((await store.create(sent)).status).toBeUndefined();
+      expect(
+        (await store.createOrUpdate({ ...sent, spec: { ...sent.spec, priority: 1 } })).policy.status,
+      ).toBe(undefined);
+      expect((await store.get("a")).status).toBeUndefined();
+    });
+
+    test("a duration sets status.expiresAt to the time of the write plus the duration", async () => {
+      const before = Date.now();
+      const stored = await store.create(timed("a", "1h"));
+      const expiresAt = Date.parse(stored.status?.expiresAt ?? "");
+      expect(expiresAt).toBeGreaterThanOrEqual(before + 3_600_000 - 1000);
+      expect(expiresAt).toBeLessThanOrEqual(Date.now() + 3_600_000 + 1000);
+      expect(await store.get("a")).toEqual(stored);
+      expect((await store.list()).items).toEqual([stored]);
+    });
+
+    test("writing an unchanged policy with a duration restarts its clock: new revision, same generation", async () => {
+      const { policy: first } = await store.createOrUpdate(timed("a", "1h"));
+      await Bun.sleep(20);
+      const events = collect(store);
+      const { policy: again, created } = await store.createOrUpdate(timed("a", "1h"));
+      expect(created).toBe(false);
+      expect(again.metadata.generation).toBe(1);
+      expect(revisionOf(again)).toBeGreaterThan(revisionOf(first));
+      expect(Date.parse(again.status?.expiresAt ?? "")).toBeGreaterThan(
+        Date.parse(first.status?.expiresAt ?? ""),
+      );
+      await settle();
+      expect(events.map((e) => [e.type, e.revision])).toEqual([["put", revisionOf(again)]]);
+    });
+
+    test("dropping the duration drops the expiry", async () => {
+      await store.create(timed("a", "2s"));
+      const { policy: kept } = await store.createOrUpdate(policy("a"));
+      expect(kept.status).toBeUndefined();
+      expect(kept.metadata.generation).toBe(2);
+      await Bun.sleep(3500);
+      expect(await store.get("a")).toEqual(kept);
+    }, 10_000);
+
+    test("a policy whose duration runs out is deleted by the store, with reason expired", async () => {
+      const events = collect(store);
+      const started = Date.now();
+      const stored = await store.create(timed("short", "2s"));
+      await store.create(policy("forever"));
+      const deadline = started + 6000;
+      while (Date.now() < deadline && !events.some((e) => e.type === "delete")) await Bun.sleep(50);
+      const elapsed = Date.now() - started;
+      const deleted = events.find((e) => e.type === "delete");
+      expect(deleted).toMatchObject({ type: "delete", reason: "expired", policy: stored });
+      // etcd runs out leases on its own timer (every 500 ms), so "at 2 s" means between 2 and ~3.5 s.
+      expect(elapsed).toBeGreaterThanOrEqual(1900);
+      await expectCode(store.get("short"), "NotFound");
+      expect((await store.list()).items.map((p) => p.metadata.name)).toEqual(["forever"]);
+    }, 10_000);
+
+    test("a client's delete before the expiry has no reason", async () => {
+      await store.create(timed("a", "1h"));
+      const events = collect(store);
+      await store.delete("a");
+      await settle();
+      expect(events).toHaveLength(1);
+      expect(events[0]?.type).toBe("delete");
+      expect(events[0] && "reason" in events[0]).toBe(false);
+    });
+
+    test("halt: writes are Locked, naming the halt; reads and deletes still work; resume lifts it", async () => {
+      await store.create(policy("a"));
+      await store.create(policy("b"));
+      const { halt, created } = await store.halt({ reason: "incident 42", by: "alice@laptop" });
+      expect(created).toBe(true);
+      expect(halt).toMatchObject({ reason: "incident 42", by: "alice@laptop" });
+      expect(Date.parse(halt.since)).toBeGreaterThan(Date.now() - 5000);
+      expect(await store.getHalt()).toEqual(halt);
+      for (const write of [
+        () => store.create(policy("c")),
+        () => store.createOrUpdate(policy("a", 500)),
+        () => store.createOrUpdate(policy("a")),
+      ]) {
+        const err = await write().catch((e: unknown) => e);
+        expect(err).toMatchObject({ code: "Locked" });
+        expect((err as Error).message).toContain("incident 42");
+        expect((err as Error).message).toContain("alice@laptop");
+      }
+      expect((await store.get("a")).spec).toEqual(policy("a").spec);
+      expect((await store.list()).items).toHaveLength(2);
+      await store.delete("b");
+      expect(await store.resume()).toEqual(halt);
+      expect(await store.getHalt()).toBeUndefined();
+      expect((await store.createOrUpdate(policy("a", 500))).policy.spec.fault.abort?.httpStatus).toBe(500);
+    });
+
+    test("halt and resume take revisions and are watched; repeating either changes nothing", async () => {
+      const events = collect(store);
+      const start = (await store.list()).revision;
+      const { halt } = await store.halt({});
+      expect(halt.reason).toBe("");
+      expect(halt).not.toHaveProperty("by");
+      expect(halt.revision).toBeGreaterThan(start);
+      const again = await store.halt({ reason: "second" });
+      expect(again).toEqual({ halt, created: false });
+      expect((await store.list()).revision).toBe(halt.revision);
+      expect(await store.resume()).toEqual(halt);
+      const resumed = (await store.list()).revision;
+      expect(resumed).toBeGreaterThan(halt.revision);
+      expect(await store.resume()).toBeUndefined();
+      expect((await store.list()).revision).toBe(resumed);
+      await settle();
+      expect(events).toEqual([
+        { type: "halt", halt, revision: halt.revision },
+        { type: "resume", halt, revision: resumed },
+      ]);
+    });
+
+    test("state reads the policies and the halt at one revision", async () => {
+      expect(await store.state()).toEqual({ ...(await store.list()), halt: undefined });
+      const a = await store.create(policy("a"));
+      const { halt } = await store.halt({ reason: "r" });
+      const state = await store.state();
+      expect(state).toEqual({ items: [a], halt, revision: halt.revision });
+      await store.resume();
+    });
   });
+}
+
+function timed(name: string, duration: string): Policy {
+  const p = policy(name);
+  return { ...p, spec: { ...p.spec, duration } };
+}
+
+/** The policy of a put or delete event; fails on a halt event. */
+function policyOf(event: WatchEvent) {
+  if (!("policy" in event)) throw new Error(`expected a policy event, got ${event.type}`);
+  return event.policy;
 }
 
 function policy(name: string, httpStatus = 503): Policy {

@@ -24,13 +24,6 @@ function backoff(initialMs: number, maxMs: number): Backoff {
   return step(initialMs);
 }
 
-/** The first key after every key that starts with `prefix`. */
-export function prefixEnd(prefix: string): Buffer {
-  const end = Buffer.from(prefix);
-  end[end.length - 1] = (end[end.length - 1] ?? 0) + 1;
-  return end;
-}
-
 /** Any failure of the etcd client: the cluster could not be reached or did not answer in time. */
 export function toHfiError(err: unknown): HfiError {
   const message = err instanceof Error ? err.message : String(err);

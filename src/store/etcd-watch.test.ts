@@ -44,7 +44,11 @@ async function watchedStore(endpoint: string, prefix: string) {
 }
 
 const summary = (events: WatchEvent[]) =>
-  events.map((e) => [e.type, e.policy.metadata.name, e.policy.spec.fault.abort?.httpStatus, e.revision]);
+  events.map((e) =>
+    "policy" in e
+      ? [e.type, e.policy.metadata.name, e.policy.spec.fault.abort?.httpStatus, e.revision]
+      : [e.type, e.halt.reason, e.revision],
+  );
 
 async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -111,22 +115,28 @@ test(
       const { policy: a2 } = await writer.createOrUpdate(policy("a", 502));
       await writer.delete("b");
       const c = await writer.create(policy("c", 503));
+      const { halt } = await writer.halt({ reason: "missed" });
       const { revision } = await writer.list();
       await compact(etcd.endpoint, revision);
       proxy.restore();
 
       await until(() => logged("etcd watch resynced") !== undefined, 15_000);
-      await until(() => events.length === 5, 2000);
+      await until(() => events.length === 6, 2000);
       expect(summary(events.slice(2))).toEqual([
         ["put", "a", 502, Number(a2.metadata.resourceVersion)],
         ["put", "c", 503, Number(c.metadata.resourceVersion)],
+        ["halt", "missed", halt.revision],
         ["delete", "b", 501, revision],
       ]);
 
       // And the watch goes on from the resync.
+      await writer.resume();
       const d = await writer.create(policy("d", 504));
-      await until(() => events.length === 6, 5000);
-      expect(summary(events.slice(5))).toEqual([["put", "d", 504, Number(d.metadata.resourceVersion)]]);
+      await until(() => events.length === 8, 5000);
+      expect(summary(events.slice(6))).toEqual([
+        ["resume", "missed", Number(d.metadata.resourceVersion) - 1],
+        ["put", "d", 504, Number(d.metadata.resourceVersion)],
+      ]);
       expect((await store.list()).items.map((p) => p.metadata.name)).toEqual(["a", "c", "d"]);
     } finally {
       await store.close();

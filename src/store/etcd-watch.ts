@@ -1,16 +1,24 @@
 import type { ConsolaInstance } from "consola";
 import type { Etcd3, IKeyValue, IWatchResponse, Watcher } from "etcd3";
-import type { StoredPolicy, WatchEvent } from "./types.ts";
 
-export interface PrefixWatchOptions {
+export interface KeyChange<T> {
+  type: "put" | "delete";
+  key: string;
+  /** For "delete", the value as it was before deletion. */
+  value: T;
+  revision: number;
+}
+
+export interface RangeWatchOptions<T> {
   client: Etcd3;
-  /** Every key under it is one policy. */
-  prefix: string;
-  /** A linearizable read of every key under the prefix, with the revision it was read at. */
+  /** The watched keys: `start` ≤ key < `end`. */
+  range: { start: Buffer; end: Buffer };
+  /** A linearizable read of every key in the range, with the revision it was read at. */
   load(): Promise<{ kvs: IKeyValue[]; revision: number }>;
-  decode(kv: IKeyValue): StoredPolicy;
+  /** The value a key holds; undefined for a key in the range that is not watched (it is skipped). */
+  decode(kv: IKeyValue): T | undefined;
   /** Called for every change, in revision order. */
-  emit(event: WatchEvent): void;
+  emit(change: KeyChange<T>): void;
   logger: Pick<ConsolaInstance, "info" | "warn" | "error">;
   /** Each disconnect, cancellation or failed resync, for metrics. */
   onError(err: unknown): void;
@@ -18,24 +26,29 @@ export interface PrefixWatchOptions {
   retryMs?: number;
 }
 
-export interface PrefixWatch {
+export interface RangeWatch {
   /** The revision up to which every change has been emitted. */
   revision(): number;
   close(): Promise<void>;
 }
 
+interface Mirrored<T> {
+  value: T;
+  modRevision: number;
+}
+
 /**
- * Watches a prefix and keeps a mirror of it, so that nothing is missed across outages:
+ * Watches a key range and keeps a mirror of it, so that nothing is missed across outages:
  *
  * - after a disconnect, the watch resumes from the last revision it emitted (etcd3's client would
  *   resume from the last response header, which can run ahead of the events delivered so far);
  * - when etcd cancels the watch — typically because that revision was compacted meanwhile — it reads
- *   the prefix again, emits the difference from the mirror as events (puts at their mod revision,
+ *   the range again, emits the difference from the mirror as changes (puts at their mod revision,
  *   deletes at the read revision) and watches on from there.
  */
-export async function startPrefixWatch(options: PrefixWatchOptions): Promise<PrefixWatch> {
-  const { client, prefix, load, decode, emit, logger, onError, retryMs = 500 } = options;
-  const mirror = new Map<string, StoredPolicy>();
+export async function startRangeWatch<T>(options: RangeWatchOptions<T>): Promise<RangeWatch> {
+  const { client, range, load, decode, emit, logger, onError, retryMs = 500 } = options;
+  const mirror = new Map<string, Mirrored<T>>();
   let last = 0;
   let watcher: Watcher | undefined;
   let disconnected = false;
@@ -53,23 +66,25 @@ export async function startPrefixWatch(options: PrefixWatchOptions): Promise<Pre
       const key = event.kv.key.toString();
       try {
         if (event.type === "Put") {
-          const policy = decode(event.kv);
-          mirror.set(key, policy);
-          emit({ type: "put", policy, revision });
+          const value = decode(event.kv);
+          if (value !== undefined) {
+            mirror.set(key, { value, modRevision: revision });
+            emit({ type: "put", key, value, revision });
+          }
         } else {
-          const policy = mirror.get(key) ?? (event.prev_kv ? decode(event.prev_kv) : undefined);
+          const value = mirror.get(key)?.value ?? (event.prev_kv ? decode(event.prev_kv) : undefined);
           mirror.delete(key);
-          if (policy) emit({ type: "delete", policy, revision });
+          if (value !== undefined) emit({ type: "delete", key, value, revision });
         }
       } catch (err) {
-        logger.error("skipping an unreadable policy key", { key }, err);
+        logger.error("skipping an unreadable etcd key", { key }, err);
       }
       last = revision;
     }
   }
 
   async function open(from: number): Promise<void> {
-    const next = await client.watch().prefix(prefix).withPreviousKV().startRevision(String(from)).create();
+    const next = await client.watch().inRange(range).withPreviousKV().startRevision(String(from)).create();
     if (closed) {
       await next.cancel();
       return;
@@ -100,22 +115,21 @@ export async function startPrefixWatch(options: PrefixWatchOptions): Promise<Pre
       try {
         const { kvs, revision } = await load();
         const current = readAll(kvs);
-        const events: WatchEvent[] = [];
-        for (const [key, policy] of current) {
-          const before = mirror.get(key)?.metadata.resourceVersion;
-          if (before !== policy.metadata.resourceVersion) {
-            events.push({ type: "put", policy, revision: Number(policy.metadata.resourceVersion) });
+        const changes: KeyChange<T>[] = [];
+        for (const [key, { value, modRevision }] of current) {
+          if (mirror.get(key)?.modRevision !== modRevision) {
+            changes.push({ type: "put", key, value, revision: modRevision });
           }
         }
-        events.sort((a, b) => a.revision - b.revision);
-        for (const [key, policy] of mirror) {
-          if (!current.has(key)) events.push({ type: "delete", policy, revision });
+        changes.sort((a, b) => a.revision - b.revision);
+        for (const [key, { value }] of mirror) {
+          if (!current.has(key)) changes.push({ type: "delete", key, value, revision });
         }
         mirror.clear();
-        for (const [key, policy] of current) mirror.set(key, policy);
+        for (const [key, entry] of current) mirror.set(key, entry);
         last = revision;
-        for (const event of events) emit(event);
-        logger.info("etcd watch resynced", { revision, changes: events.length });
+        for (const change of changes) emit(change);
+        logger.info("etcd watch resynced", { revision, changes: changes.length });
         await open(revision + 1);
         return;
       } catch (err) {
@@ -126,21 +140,23 @@ export async function startPrefixWatch(options: PrefixWatchOptions): Promise<Pre
     }
   }
 
-  /** Keys that do not hold a policy are logged and left out, rather than stopping the watch. */
-  function readAll(kvs: IKeyValue[]): Map<string, StoredPolicy> {
-    const policies = new Map<string, StoredPolicy>();
+  /** Keys that do not decode are logged and left out, rather than stopping the watch. */
+  function readAll(kvs: IKeyValue[]): Map<string, Mirrored<T>> {
+    const entries = new Map<string, Mirrored<T>>();
     for (const kv of kvs) {
       try {
-        policies.set(kv.key.toString(), decode(kv));
+        const value = decode(kv);
+        if (value !== undefined)
+          entries.set(kv.key.toString(), { value, modRevision: Number(kv.mod_revision) });
       } catch (err) {
-        logger.error("skipping an unreadable policy key", { key: kv.key.toString() }, err);
+        logger.error("skipping an unreadable etcd key", { key: kv.key.toString() }, err);
       }
     }
-    return policies;
+    return entries;
   }
 
   const initial = await load();
-  for (const [key, policy] of readAll(initial.kvs)) mirror.set(key, policy);
+  for (const [key, entry] of readAll(initial.kvs)) mirror.set(key, entry);
   last = initial.revision;
   await open(last + 1);
 

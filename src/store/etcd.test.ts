@@ -121,6 +121,114 @@ describe("etcd store", () => {
     }
   });
 
+  test("a policy with a duration is bound to a lease of that TTL; etcd deletes it with no store running", async () => {
+    const store = await openStore({ prefix: "lease/" });
+    try {
+      const stored = await store.create({
+        ...policy("timed"),
+        spec: { ...policy("timed").spec, duration: "2s" },
+      });
+      const entry = (await raw.get("lease/policies/timed").exec()).kvs[0];
+      expect(entry?.lease).not.toBe("0");
+      const ttl = await raw.leaseClient.leaseTimeToLive({ ID: entry?.lease ?? "0" });
+      expect(Number(ttl.grantedTTL)).toBe(2);
+      expect(JSON.parse(entry?.value.toString() ?? "").status).toEqual(stored.status);
+      await store.close();
+      const started = Date.now();
+      while (Date.now() - started < 6000 && (await raw.get("lease/policies/timed").exists()))
+        await Bun.sleep(50);
+      expect(await raw.get("lease/policies/timed").exists()).toBe(false);
+    } finally {
+      await raw.delete().prefix("lease/").exec();
+      await store.close();
+    }
+  }, 10_000);
+
+  test("re-applying a timed policy moves it to a new lease and revokes the old one", async () => {
+    const store = await openStore({ prefix: "renew/" });
+    try {
+      const timed = { ...policy("timed"), spec: { ...policy("timed").spec, duration: "1h" } };
+      await store.create(timed);
+      const first = (await raw.get("renew/policies/timed").exec()).kvs[0]?.lease ?? "0";
+      await store.createOrUpdate(timed);
+      const second = (await raw.get("renew/policies/timed").exec()).kvs[0]?.lease ?? "0";
+      expect(second).not.toBe(first);
+      await Bun.sleep(100);
+      expect(Number((await raw.leaseClient.leaseTimeToLive({ ID: first })).TTL)).toBe(-1);
+      await store.createOrUpdate(policy("timed"));
+      expect((await raw.get("renew/policies/timed").exec()).kvs[0]?.lease).toBe("0");
+    } finally {
+      await raw.delete().prefix("renew/").exec();
+      await store.close();
+    }
+  });
+
+  test("the halt is JSON at <prefix>halt, shared by every client on the prefix", async () => {
+    const a = await openStore({ prefix: "halt/", now: () => new Date("2025-01-02T03:04:05.000Z") });
+    const b = await openStore({ prefix: "halt/" });
+    try {
+      const events: WatchEvent[] = [];
+      b.watch((e) => {
+        events.push(e);
+      });
+      const { halt } = await a.halt({ reason: "incident", by: "alice" });
+      const entry = (await raw.get("halt/halt").exec()).kvs[0];
+      expect(JSON.parse(entry?.value.toString() ?? "")).toEqual({
+        reason: "incident",
+        by: "alice",
+        since: "2025-01-02T03:04:05.000Z",
+      });
+      expect(halt.revision).toBe(Number(entry?.mod_revision));
+      expect(await b.getHalt()).toEqual(halt);
+      await expectCode(b.create(policy("x")), "Locked");
+      await Bun.sleep(50);
+      expect(events).toEqual([{ type: "halt", halt, revision: halt.revision }]);
+      expect(await b.resume()).toEqual(halt);
+      expect(await a.getHalt()).toBeUndefined();
+    } finally {
+      await raw.delete().prefix("halt/").exec();
+      await a.close();
+      await b.close();
+    }
+  });
+
+  test("a halt that lands between a writer's read and its write refuses the write", async () => {
+    const store = await openStore({ prefix: "halt-race/" });
+    try {
+      // Many concurrent writes with a halt among them: none may succeed after the halt's revision.
+      const writes = Array.from({ length: 20 }, (_, i) =>
+        store.createOrUpdate(policy(`p${i}`)).then(
+          (r) => Number(r.policy.metadata.resourceVersion),
+          (e: { code?: string }) => e.code,
+        ),
+      );
+      const { halt } = await store.halt({ reason: "race" });
+      const outcomes = await Promise.all(writes);
+      for (const outcome of outcomes) {
+        if (typeof outcome === "number") expect(outcome).toBeLessThan(halt.revision);
+        else expect(outcome).toBe("Locked");
+      }
+    } finally {
+      await raw.delete().prefix("halt-race/").exec();
+      await store.close();
+    }
+  });
+
+  test("keys under the prefix that are neither a policy nor the halt are ignored", async () => {
+    await raw.put("odd/hz-not-ours").value("x");
+    await raw.put("odd/other").value("{}");
+    const store = await openStore({ prefix: "odd/" });
+    try {
+      await store.create(policy("a"));
+      await raw.put("odd/other").value("{}");
+      expect((await store.state()).items.map((p) => p.metadata.name)).toEqual(["a"]);
+      expect((await store.state()).halt).toBeUndefined();
+    } finally {
+      await raw.delete().prefix("odd/").exec();
+      await store.close();
+    }
+  });
+
   test("an unreachable etcd is Unavailable, at once", async () => {
     const started = performance.now();
     await expectCode(

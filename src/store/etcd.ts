@@ -1,20 +1,30 @@
 import { isDeepStrictEqual } from "node:util";
 import { type ConsolaInstance, consola } from "consola";
-import { CompareResult, CompareTarget, Etcd3, type IKeyValue, type IResponseHeader } from "etcd3";
+import {
+  CompareResult,
+  CompareTarget,
+  Etcd3,
+  type ICompare,
+  type IKeyValue,
+  type IResponseHeader,
+  type IResponseOp,
+} from "etcd3";
 import { HfiError, isHfiError } from "../errors.ts";
 import type { Policy } from "../policy/index.ts";
-import { clientOptions, prefixEnd, toHfiError } from "./etcd-client.ts";
-import { startPrefixWatch } from "./etcd-watch.ts";
-import type { PolicyStore, StoredPolicy, WatchEvent, WatchListener } from "./types.ts";
+import { clientOptions, toHfiError } from "./etcd-client.ts";
+import { decodeHalt, type Entry, encodeHalt, etcdLayout, type StoredValue } from "./etcd-codec.ts";
+import { type KeyChange, startRangeWatch } from "./etcd-watch.ts";
+import { durationMs, hasExpired, lockedError, newHalt } from "./lifecycle.ts";
+import type { Halt, PolicyStore, StoredPolicy, StoreState, WatchEvent, WatchListener } from "./types.ts";
 
 export interface EtcdStoreOptions {
   /** Client URLs of the cluster's members, e.g. `http://127.0.0.1:2379`. */
   endpoints: string[];
-  /** Keys are `<prefix>policies/<name>`. Default `hfi/`. */
+  /** Keys are `<prefix>policies/<name>` and `<prefix>halt`. Default `hfi/`. */
   prefix?: string;
   /** Deadline of each etcd call; past it the operation fails with Unavailable. Default 5000. */
   requestTimeoutMs?: number;
-  /** Clock for `creationTimestamp`. */
+  /** Clock for `creationTimestamp`, `status.expiresAt` and the halt's `since`. */
   now?: () => Date;
   logger?: Pick<ConsolaInstance, "info" | "warn" | "error">;
   /** Receives whatever a watch listener throws. */
@@ -28,16 +38,15 @@ export interface EtcdStore extends PolicyStore {
   close(): Promise<void>;
 }
 
-/** What a key's value holds: the policy without its resourceVersion, which is the key's mod revision. */
-type StoredValue = Policy & { metadata: { name: string; creationTimestamp: string; generation: number } };
-
 const MAX_CAS_ATTEMPTS = 10;
 /** Longest that watch events wait for writes of this client in flight. */
 const HOLD_MS = 100;
 
 /**
- * Policies in etcd, shared by any number of `hfi serve` replicas. Revisions are etcd revisions:
- * a list is at the response header's revision, a policy's resourceVersion is its key's mod revision.
+ * Policies and the halt in etcd, shared by any number of `hfi serve` replicas. Revisions are etcd
+ * revisions: a list is at the response header's revision, a policy's resourceVersion is its key's
+ * mod revision. A policy with a duration is bound to a lease of that TTL, so etcd deletes it and
+ * every replica sees the delete through its watch, whether or not any replica is running then.
  * Fails with Unavailable when etcd cannot be reached, including at creation (the initial read).
  */
 export async function createEtcdStore(options: EtcdStoreOptions): Promise<EtcdStore> {
@@ -46,9 +55,9 @@ export async function createEtcdStore(options: EtcdStoreOptions): Promise<EtcdSt
   const onWatcherError =
     options.onWatcherError ?? ((err) => logger.error("policy watch listener failed", err));
   const onError = options.onError ?? (() => {});
-  const keyPrefix = `${prefix}policies/`;
+  const layout = etcdLayout(prefix);
   const client = new Etcd3(clientOptions(endpoints, requestTimeoutMs));
-  const kv = client.kv;
+  const { kv, leaseClient } = client;
   const listeners = new Map<WatchListener, number>();
   /** The newest revision this client has seen; a new listener hears only of later changes. */
   let seen = 0;
@@ -56,7 +65,13 @@ export async function createEtcdStore(options: EtcdStoreOptions): Promise<EtcdSt
   let writing = 0;
   let holdTimer: ReturnType<typeof setTimeout> | undefined;
 
-  const keyOf = (name: string) => Buffer.from(keyPrefix + name);
+  /** Holds only while no halt key exists. */
+  const notHalted: ICompare = {
+    key: layout.haltKey,
+    target: CompareTarget.Create,
+    result: CompareResult.Equal,
+    create_revision: 0,
+  };
 
   function observe(header: IResponseHeader): number {
     const revision = Number(header.revision);
@@ -74,29 +89,21 @@ export async function createEtcdStore(options: EtcdStoreOptions): Promise<EtcdSt
     }
   }
 
-  function decode(entry: IKeyValue): StoredPolicy {
-    const name = entry.key.toString().slice(keyPrefix.length);
-    let value: StoredValue;
-    try {
-      value = JSON.parse(entry.value.toString()) as StoredValue;
-    } catch {
-      throw new HfiError("Internal", `etcd key ${entry.key.toString()} does not hold a policy`);
-    }
-    const { creationTimestamp, generation } = value.metadata;
-    return {
-      ...value,
-      metadata: { name, creationTimestamp, resourceVersion: entry.mod_revision, generation },
-    };
-  }
-
-  function encode(policy: Policy, previous: StoredPolicy | undefined): { json: Buffer; value: StoredValue } {
+  function encode(
+    policy: Policy,
+    previous: StoredPolicy | undefined,
+    specChanged: boolean,
+    expiresAt: string | undefined,
+  ): { json: Buffer; value: StoredValue } {
+    const { status: _ignored, ...rest } = policy;
     const value: StoredValue = {
-      ...policy,
+      ...rest,
       metadata: {
         name: policy.metadata.name,
         creationTimestamp: previous?.metadata.creationTimestamp ?? now().toISOString(),
-        generation: previous ? previous.metadata.generation + 1 : 1,
+        generation: previous ? previous.metadata.generation + (specChanged ? 1 : 0) : 1,
       },
+      ...(expiresAt !== undefined && { status: { expiresAt } }),
     };
     return { json: Buffer.from(JSON.stringify(value)), value };
   }
@@ -107,20 +114,70 @@ export async function createEtcdStore(options: EtcdStoreOptions): Promise<EtcdSt
     return { ...copy, metadata: { name, creationTimestamp, resourceVersion: String(revision), generation } };
   }
 
+  function decodePolicyAt(entry: IKeyValue): StoredPolicy {
+    const decoded = layout.decode(entry);
+    if (decoded?.kind !== "policy") throw new HfiError("Internal", `etcd key ${entry.key} is not a policy`);
+    return decoded.policy;
+  }
+
+  /** The policy key and the halt key, as two range responses of one transaction. */
+  function pairOf(responses: IResponseOp[]): { current?: IKeyValue; halt?: Halt } {
+    const current = responses[0]?.response_range?.kvs[0];
+    const haltKv = responses[1]?.response_range?.kvs[0];
+    return { current, halt: haltKv && decodeHalt(haltKv) };
+  }
+
+  const readPair = (key: Buffer) => [{ request_range: { key } }, { request_range: { key: layout.haltKey } }];
+
   async function load(): Promise<{ kvs: IKeyValue[]; revision: number }> {
-    const res = await kv.range({ key: Buffer.from(keyPrefix), range_end: prefixEnd(keyPrefix) });
+    const res = await kv.range({ key: layout.range.start, range_end: layout.range.end });
     return { kvs: res.kvs, revision: observe(res.header) };
+  }
+
+  async function readState(): Promise<StoreState> {
+    const { kvs, revision } = await load();
+    const items: StoredPolicy[] = [];
+    let halt: Halt | undefined;
+    for (const entry of kvs) {
+      const decoded = layout.decode(entry);
+      if (decoded?.kind === "policy") items.push(decoded.policy);
+      else if (decoded?.kind === "halt") halt = decoded.halt;
+    }
+    items.sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
+    return { items, revision, halt };
+  }
+
+  /** A lease for a policy's duration: etcd deletes the key when it runs out. */
+  async function grantLease(ms: number): Promise<string> {
+    const res = await leaseClient.leaseGrant({ TTL: Math.ceil(ms / 1000), ID: 0 });
+    return String(res.ID);
+  }
+
+  /** Best effort: a lease no key uses any more would expire by itself anyway. */
+  function revokeLease(id: string | undefined): void {
+    if (id === undefined || id === "0") return;
+    leaseClient.leaseRevoke({ ID: id }).catch(() => {});
   }
 
   /**
    * Events wait while this client's own writes are in flight (at most HOLD_MS), so that, as with
    * the memory store, a writer resumes before any listener hears of its change.
    */
-  function emit(event: WatchEvent): void {
+  function emit(change: KeyChange<Entry>): void {
+    const event = toEvent(change);
     seen = Math.max(seen, event.revision);
     held.push(event);
     if (writing === 0) flush();
     else holdTimer ??= setTimeout(flush, HOLD_MS);
+  }
+
+  function toEvent({ type, value, revision }: KeyChange<Entry>): WatchEvent {
+    if (value.kind === "halt")
+      return { type: type === "put" ? "halt" : "resume", halt: value.halt, revision };
+    const { policy } = value;
+    // etcd does not say why a key went; a policy whose expiry has come went because of its lease.
+    const expired = type === "delete" && hasExpired(policy, now().getTime());
+    return { type, policy, revision, ...(expired && { reason: "expired" as const }) };
   }
 
   function flush(): void {
@@ -153,12 +210,77 @@ export async function createEtcdStore(options: EtcdStoreOptions): Promise<EtcdSt
     }
   }
 
+  /** Puts `policy` if the key is still as `current` and no halt exists; retries on a lost race. */
+  async function put(
+    policy: Policy,
+    first: { current?: IKeyValue; halt?: Halt },
+    onlyCreate: boolean,
+  ): Promise<{ policy: StoredPolicy; created: boolean }> {
+    const { name, resourceVersion } = policy.metadata;
+    const key = layout.policyKey(name);
+    const lifetime = durationMs(policy);
+    const wanted = JSON.parse(JSON.stringify(policy.spec)) as Policy["spec"];
+    let { current, halt } = first;
+    let lease: string | undefined;
+    try {
+      for (let attempt = 1; ; attempt++) {
+        if (halt) throw lockedError(halt);
+        const previous = current && decodePolicyAt(current);
+        if (onlyCreate && previous) throw new HfiError("AlreadyExists", `policy "${name}" already exists`);
+        if (resourceVersion !== undefined && resourceVersion !== previous?.metadata.resourceVersion) {
+          const found = previous
+            ? `it is at resourceVersion ${previous.metadata.resourceVersion}`
+            : "it does not exist";
+          throw new HfiError(
+            "Conflict",
+            `policy "${name}" was changed since resourceVersion ${resourceVersion}: ${found}`,
+          );
+        }
+        const specChanged = !previous || !isDeepStrictEqual(previous.spec, wanted);
+        if (previous && !specChanged && lifetime === undefined) return { policy: previous, created: false };
+        let expiresAt: string | undefined;
+        if (lifetime !== undefined) {
+          lease ??= await grantLease(lifetime);
+          expiresAt = new Date(now().getTime() + lifetime).toISOString();
+        }
+        const { json, value } = encode(policy, previous, specChanged, expiresAt);
+        // Create and update are one transaction: it applies only if the key is as read and no halt exists.
+        const res = await kv.txn({
+          compare: [
+            current
+              ? {
+                  key,
+                  target: CompareTarget.Mod,
+                  result: CompareResult.Equal,
+                  mod_revision: current.mod_revision,
+                }
+              : { key, target: CompareTarget.Create, result: CompareResult.Equal, create_revision: 0 },
+            notHalted,
+          ],
+          success: [{ request_put: { key, value: json, ...(lease && { lease }) } }],
+          failure: readPair(key),
+        });
+        if (res.succeeded) {
+          if (current?.lease !== lease) revokeLease(current?.lease);
+          lease = undefined;
+          return { policy: stored(value, observe(res.header)), created: !previous };
+        }
+        if (attempt === MAX_CAS_ATTEMPTS) {
+          throw new HfiError("Conflict", `policy "${name}" is being changed concurrently; try again`);
+        }
+        ({ current, halt } = pairOf(res.responses));
+      }
+    } finally {
+      revokeLease(lease);
+    }
+  }
+
   const watch = await call("watch", () =>
-    startPrefixWatch({
+    startRangeWatch<Entry>({
       client,
-      prefix: keyPrefix,
+      range: layout.range,
       load,
-      decode,
+      decode: layout.decode,
       emit,
       logger,
       onError: (err) => onError("watch", err),
@@ -176,86 +298,74 @@ export async function createEtcdStore(options: EtcdStoreOptions): Promise<EtcdSt
             { path: "metadata.resourceVersion", message: "must not be set when creating" },
           ]);
         }
-        const key = keyOf(policy.metadata.name);
-        const { json, value } = encode(policy, undefined);
-        const res = await kv.txn({
-          compare: [{ key, target: CompareTarget.Create, result: CompareResult.Equal, create_revision: 0 }],
-          success: [{ request_put: { key, value: json } }],
-        });
-        if (!res.succeeded) {
-          throw new HfiError("AlreadyExists", `policy "${policy.metadata.name}" already exists`);
-        }
-        return stored(value, observe(res.header));
+        const first = await kv.txn({ success: readPair(layout.policyKey(policy.metadata.name)) });
+        observe(first.header);
+        return (await put(policy, pairOf(first.responses), true)).policy;
       }),
 
     createOrUpdate: (policy) =>
       write("createOrUpdate", async () => {
-        const { name, resourceVersion } = policy.metadata;
-        const key = keyOf(name);
-        const wanted = JSON.parse(JSON.stringify(policy.spec)) as Policy["spec"];
-        const read = await kv.range({ key });
-        observe(read.header);
-        let current = read.kvs[0];
-        for (let attempt = 1; ; attempt++) {
-          const previous = current && decode(current);
-          if (resourceVersion !== undefined && resourceVersion !== previous?.metadata.resourceVersion) {
-            const found = previous
-              ? `it is at resourceVersion ${previous.metadata.resourceVersion}`
-              : "it does not exist";
-            throw new HfiError(
-              "Conflict",
-              `policy "${name}" was changed since resourceVersion ${resourceVersion}: ${found}`,
-            );
-          }
-          if (previous && isDeepStrictEqual(previous.spec, wanted))
-            return { policy: previous, created: false };
-          const { json, value } = encode(policy, previous);
-          // Create and update are one transaction: it applies only if the key is as read above.
-          const res = await kv.txn({
-            compare: [
-              current
-                ? {
-                    key,
-                    target: CompareTarget.Mod,
-                    result: CompareResult.Equal,
-                    mod_revision: current.mod_revision,
-                  }
-                : { key, target: CompareTarget.Create, result: CompareResult.Equal, create_revision: 0 },
-            ],
-            success: [{ request_put: { key, value: json } }],
-            failure: [{ request_range: { key } }],
-          });
-          if (res.succeeded) return { policy: stored(value, observe(res.header)), created: !previous };
-          if (attempt === MAX_CAS_ATTEMPTS) {
-            throw new HfiError("Conflict", `policy "${name}" is being changed concurrently; try again`);
-          }
-          current = res.responses[0]?.response_range.kvs[0];
-        }
+        const first = await kv.txn({ success: readPair(layout.policyKey(policy.metadata.name)) });
+        observe(first.header);
+        return put(policy, pairOf(first.responses), false);
       }),
 
     get: (name) =>
       call("get", async () => {
-        const res = await kv.range({ key: keyOf(name) });
+        const res = await kv.range({ key: layout.policyKey(name) });
         observe(res.header);
         const entry = res.kvs[0];
         if (!entry) throw new HfiError("NotFound", `policy "${name}" not found`);
-        return decode(entry);
+        return decodePolicyAt(entry);
       }),
 
     delete: (name) =>
       write("delete", async () => {
-        const res = await kv.deleteRange({ key: keyOf(name), prev_kv: true });
+        const res = await kv.deleteRange({ key: layout.policyKey(name), prev_kv: true });
         observe(res.header);
         const entry = res.prev_kvs[0];
         if (!entry) throw new HfiError("NotFound", `policy "${name}" not found`);
-        return decode(entry);
+        revokeLease(entry.lease);
+        return decodePolicyAt(entry);
       }),
 
     list: () =>
       call("list", async () => {
-        const { kvs, revision } = await load();
-        const items = kvs.map(decode).sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
+        const { items, revision } = await readState();
         return { items, revision };
+      }),
+
+    state: () => call("state", readState),
+
+    getHalt: () =>
+      call("getHalt", async () => {
+        const res = await kv.range({ key: layout.haltKey });
+        observe(res.header);
+        const entry = res.kvs[0];
+        return entry && decodeHalt(entry);
+      }),
+
+    halt: (request) =>
+      write("halt", async () => {
+        const halt = newHalt(request, now(), 0);
+        const res = await kv.txn({
+          compare: [notHalted],
+          success: [{ request_put: { key: layout.haltKey, value: encodeHalt(halt) } }],
+          failure: [{ request_range: { key: layout.haltKey } }],
+        });
+        const revision = observe(res.header);
+        if (res.succeeded) return { halt: { ...halt, revision }, created: true };
+        const existing = res.responses[0]?.response_range?.kvs[0];
+        if (!existing) throw new HfiError("Conflict", "the halt is being changed concurrently; try again");
+        return { halt: decodeHalt(existing), created: false };
+      }),
+
+    resume: () =>
+      write("resume", async () => {
+        const res = await kv.deleteRange({ key: layout.haltKey, prev_kv: true });
+        observe(res.header);
+        const entry = res.prev_kvs[0];
+        return entry && decodeHalt(entry);
       }),
 
     watch(listener) {
@@ -270,7 +380,7 @@ export async function createEtcdStore(options: EtcdStoreOptions): Promise<EtcdSt
     ping: () =>
       call("ping", async () => {
         // A linearizable read: it needs a leader and a quorum, not just a live member.
-        observe((await kv.range({ key: Buffer.from(keyPrefix), count_only: true })).header);
+        observe((await kv.range({ key: layout.haltKey, count_only: true })).header);
       }),
 
     async close() {

@@ -2,12 +2,18 @@ import type { EtcdStore, EtcdStoreOptions } from "./etcd.ts";
 
 export { type ErrorCode, HfiError, isHfiError } from "../errors.ts";
 export type { EtcdStore, EtcdStoreOptions } from "./etcd.ts";
+export { describeHalt } from "./lifecycle.ts";
 export { createMemoryStore, type MemoryStoreOptions } from "./memory.ts";
 export type {
+  Halt,
+  HaltEvent,
+  HaltRequest,
+  PolicyEvent,
   PolicyList,
   PolicyStore,
   PutResult,
   StoredPolicy,
+  StoreState,
   Unsubscribe,
   WatchEvent,
   WatchListener,

@@ -1,22 +1,28 @@
 import { isDeepStrictEqual } from "node:util";
 import { HfiError } from "../errors.ts";
 import type { Policy } from "../policy/index.ts";
-import type { PolicyStore, StoredPolicy, WatchEvent, WatchListener } from "./types.ts";
+import { durationMs, lockedError, newHalt } from "./lifecycle.ts";
+import type { Halt, PolicyStore, StoredPolicy, WatchEvent, WatchListener } from "./types.ts";
 
 export interface MemoryStoreOptions {
-  /** Clock for `creationTimestamp`. */
+  /** Clock for `creationTimestamp`, `status.expiresAt` and the halt's `since`. */
   now?: () => Date;
   /** Receives whatever a watch listener throws; the write that triggered it has already succeeded. */
   onWatcherError?: (err: unknown) => void;
 }
 
-/** The embedded default store: one process, lost on restart, revisions counted from 0. */
+/**
+ * The embedded default store: one process, lost on restart, revisions counted from 0. A policy's
+ * duration runs on a timer of this process; the halt is this process's alone.
+ */
 export function createMemoryStore(options: MemoryStoreOptions = {}): PolicyStore {
   const now = options.now ?? (() => new Date());
   const onWatcherError =
     options.onWatcherError ?? ((err) => console.error("policy watch listener failed:", err));
   const policies = new Map<string, StoredPolicy>();
+  const expiryTimers = new Map<string, ReturnType<typeof setTimeout>>();
   const listeners = new Set<WatchListener>();
+  let halt: Halt | undefined;
   let revision = 0;
 
   function notify(event: WatchEvent): void {
@@ -32,26 +38,66 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): PolicyStore
     }
   }
 
-  function write(policy: Policy, previous: StoredPolicy | undefined): StoredPolicy {
+  function write(policy: Policy, previous: StoredPolicy | undefined, specChanged: boolean): StoredPolicy {
     revision += 1;
+    const name = policy.metadata.name;
+    const lifetime = durationMs(policy);
+    const { status: _ignored, ...rest } = structuredClone(policy);
     const stored: StoredPolicy = {
-      ...structuredClone(policy),
+      ...rest,
       metadata: {
-        name: policy.metadata.name,
+        name,
         creationTimestamp: previous?.metadata.creationTimestamp ?? now().toISOString(),
         resourceVersion: String(revision),
-        generation: previous ? previous.metadata.generation + 1 : 1,
+        generation: previous ? previous.metadata.generation + (specChanged ? 1 : 0) : 1,
       },
+      ...(lifetime !== undefined && {
+        status: { expiresAt: new Date(now().getTime() + lifetime).toISOString() },
+      }),
     };
-    policies.set(stored.metadata.name, stored);
+    policies.set(name, stored);
+    clearTimeout(expiryTimers.get(name));
+    expiryTimers.delete(name);
+    if (lifetime !== undefined) {
+      const timer = setTimeout(() => expire(name, stored.metadata.resourceVersion), lifetime);
+      timer.unref?.();
+      expiryTimers.set(name, timer);
+    }
     notify({ type: "put", policy: stored, revision });
     return structuredClone(stored);
+  }
+
+  /** The timer of a policy's duration: gone, unless it was written again meanwhile. */
+  function expire(name: string, resourceVersion: string): void {
+    const policy = policies.get(name);
+    if (policy?.metadata.resourceVersion !== resourceVersion) return;
+    remove(policy, "expired");
+  }
+
+  function remove(policy: StoredPolicy, reason?: "expired"): void {
+    const { name } = policy.metadata;
+    policies.delete(name);
+    clearTimeout(expiryTimers.get(name));
+    expiryTimers.delete(name);
+    revision += 1;
+    notify({ type: "delete", policy, revision, ...(reason && { reason }) });
   }
 
   function find(name: string): StoredPolicy {
     const policy = policies.get(name);
     if (!policy) throw new HfiError("NotFound", `policy "${name}" not found`);
     return policy;
+  }
+
+  function refuseWhileHalted(): void {
+    if (halt) throw lockedError(halt);
+  }
+
+  function list() {
+    const items = [...policies.values()]
+      .sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1))
+      .map((policy) => structuredClone(policy));
+    return { items, revision };
   }
 
   return {
@@ -62,8 +108,9 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): PolicyStore
           { path: "metadata.resourceVersion", message: "must not be set when creating" },
         ]);
       }
+      refuseWhileHalted();
       if (policies.has(name)) throw new HfiError("AlreadyExists", `policy "${name}" already exists`);
-      return write(policy, undefined);
+      return write(policy, undefined, true);
     },
 
     async createOrUpdate(policy) {
@@ -78,10 +125,12 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): PolicyStore
           `policy "${name}" was changed since resourceVersion ${resourceVersion}: ${found}`,
         );
       }
-      if (previous && isDeepStrictEqual(previous.spec, policy.spec)) {
+      refuseWhileHalted();
+      const specChanged = !previous || !isDeepStrictEqual(previous.spec, policy.spec);
+      if (previous && !specChanged && policy.spec.duration === undefined) {
         return { policy: structuredClone(previous), created: false };
       }
-      return { policy: write(policy, previous), created: previous === undefined };
+      return { policy: write(policy, previous, specChanged), created: previous === undefined };
     },
 
     async get(name) {
@@ -90,17 +139,37 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): PolicyStore
 
     async delete(name) {
       const policy = find(name);
-      policies.delete(name);
-      revision += 1;
-      notify({ type: "delete", policy, revision });
+      remove(policy);
       return structuredClone(policy);
     },
 
     async list() {
-      const items = [...policies.values()]
-        .sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1))
-        .map((policy) => structuredClone(policy));
-      return { items, revision };
+      return list();
+    },
+
+    async state() {
+      return { ...list(), halt: structuredClone(halt) };
+    },
+
+    async getHalt() {
+      return structuredClone(halt);
+    },
+
+    async halt(request) {
+      if (halt) return { halt: structuredClone(halt), created: false };
+      revision += 1;
+      halt = newHalt(request, now(), revision);
+      notify({ type: "halt", halt, revision });
+      return { halt: structuredClone(halt), created: true };
+    },
+
+    async resume() {
+      const lifted = halt;
+      if (!lifted) return undefined;
+      halt = undefined;
+      revision += 1;
+      notify({ type: "resume", halt: lifted, revision });
+      return structuredClone(lifted);
     },
 
     watch(listener) {

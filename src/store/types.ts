@@ -1,6 +1,9 @@
 import type { Policy } from "../policy/index.ts";
 
-/** A policy as the store holds it: the server-set metadata is always present. */
+/**
+ * A policy as the store holds it: the server-set metadata is always present, and `status.expiresAt`
+ * is set exactly when `spec.duration` is (the time of the last write plus the duration).
+ */
 export type StoredPolicy = Policy & { metadata: Required<Policy["metadata"]> };
 
 export interface PutResult {
@@ -16,36 +19,85 @@ export interface PolicyList {
   revision: number;
 }
 
-export interface WatchEvent {
+/** The fleet-wide halt (`hfi halt`): while it is in force the filter injects nothing. */
+export interface Halt {
+  /** As given by whoever halted; "" when none was given. */
+  reason: string;
+  /** Who halted, as their client said (self-reported), or where the request came from; absent if unknown. */
+  by?: string;
+  /** When the halt took effect, RFC 3339. */
+  since: string;
+  /** The store revision at which it took effect. */
+  revision: number;
+}
+
+/** What `hfi halt` asks for. */
+export interface HaltRequest {
+  reason?: string;
+  by?: string;
+}
+
+/** Everything the RuleSet is compiled from, read at one revision. */
+export interface StoreState extends PolicyList {
+  halt: Halt | undefined;
+}
+
+export interface PolicyEvent {
   type: "put" | "delete";
   /** For "delete", the policy as it was before deletion. */
   policy: StoredPolicy;
   /** The store revision the change created. */
   revision: number;
+  /** Set on a "delete" that the policy's `spec.duration` caused rather than a client. */
+  reason?: "expired";
 }
+
+export interface HaltEvent {
+  /** "halt": a halt took effect; "resume": it was lifted. */
+  type: "halt" | "resume";
+  /** The halt that took effect, or the one that was lifted. */
+  halt: Halt;
+  revision: number;
+}
+
+export type WatchEvent = PolicyEvent | HaltEvent;
 
 export type WatchListener = (event: WatchEvent) => void | Promise<void>;
 export type Unsubscribe = () => void;
 
 /**
- * Where policies live. Every implementation passes the contract suite in contract.ts.
+ * Where policies and the halt live. Every implementation passes the contract suite in contract.ts.
  *
- * Revisions are monotonic within one store; every change (create, update, delete) takes a new one,
- * and `metadata.resourceVersion` is the revision of the policy's last change, as a string.
- * Errors are HfiError with codes NotFound, AlreadyExists, Conflict, InvalidInput or Unavailable.
+ * Revisions are monotonic within one store; every change (create, update, delete, expiry, halt,
+ * resume) takes a new one, and `metadata.resourceVersion` is the revision of the policy's last
+ * change, as a string. Errors are HfiError with codes NotFound, AlreadyExists, Conflict,
+ * InvalidInput, Locked or Unavailable.
+ *
+ * A policy with `spec.duration` is deleted by the store itself once the duration has passed since
+ * its last write (watchers see a "delete" with reason "expired"). Writing it again, even unchanged,
+ * restarts the clock. A `status` sent by the client is ignored: the store owns it.
  */
 export interface PolicyStore {
-  /** Fails with AlreadyExists if the name is taken. */
+  /** Fails with AlreadyExists if the name is taken, Locked while halted. */
   create(policy: Policy): Promise<StoredPolicy>;
   /**
-   * Creates or replaces. When `metadata.resourceVersion` is given it must equal the stored one
-   * (Conflict otherwise). An unchanged spec is a no-op: no new revision, no watch event.
+   * Creates or replaces; Locked while halted. When `metadata.resourceVersion` is given it must equal
+   * the stored one (Conflict otherwise). An unchanged spec without a duration is a no-op: no new
+   * revision, no watch event. With a duration it is written again to restart the clock: a new
+   * revision and `status.expiresAt`, the same generation (the spec did not change).
    */
   createOrUpdate(policy: Policy): Promise<PutResult>;
   get(name: string): Promise<StoredPolicy>;
-  /** Returns the policy as it was before deletion. */
+  /** Returns the policy as it was before deletion. Works while halted. */
   delete(name: string): Promise<StoredPolicy>;
   list(): Promise<PolicyList>;
+  /** Policies and halt at one revision. */
+  state(): Promise<StoreState>;
+  getHalt(): Promise<Halt | undefined>;
+  /** Halts; a halt already in force is kept as it is (`created: false`, no new revision). */
+  halt(request: HaltRequest): Promise<{ halt: Halt; created: boolean }>;
+  /** Lifts the halt and returns it; undefined (and no new revision) when there was none. */
+  resume(): Promise<Halt | undefined>;
   /**
    * Calls `listener` for every later change, in order and asynchronously: a slow or throwing
    * listener never delays or fails a write. No calls after unsubscribing.
