@@ -1,9 +1,11 @@
 /**
  * Plugin configuration, a JSON string in the Envoy filter config (google.protobuf.StringValue):
  * {"cluster":"hfi_control_plane","authority":"hfi-control-plane:8080","pollWaitSeconds":25,
- * "maxActiveDelays":1000}. Only `cluster` is required; unknown members are ignored.
+ * "maxActiveDelays":1000,"token":"…"}. Only `cluster` is required; unknown members are ignored.
+ * The token is a secret: no message ever includes it.
  */
 import { asObject, parseJson } from "./json";
+import { isHeaderValue } from "./rules/fields";
 
 const DEFAULT_POLL_WAIT_SECONDS: f64 = 25;
 /** The control plane holds a long-poll for at most 60 s. */
@@ -21,6 +23,8 @@ export class PluginConfig {
     readonly pollWaitSeconds: u32,
     /** Requests a thread may hold paused at once; past it a delay is skipped and counted as overflow. */
     readonly maxActiveDelays: i32,
+    /** Bearer token for the control plane (`--auth-token-file`, a reader token); empty for none. */
+    readonly token: string,
   ) {}
 }
 
@@ -62,7 +66,14 @@ export function parsePluginConfig(bytes: ArrayBuffer): ParsedConfig {
       return invalid("maxActiveDelays: expected an integer 0..1000000");
     }
   }
-  return new ParsedConfig(new PluginConfig(cluster, authority, <u32>wait, <i32>maxActiveDelays), "");
+  let token = "";
+  if (obj.has("token")) {
+    const value = obj.getString("token");
+    if (value == null || !isHeaderValue(value))
+      return invalid("token: expected a non-empty string of visible ASCII");
+    token = value;
+  }
+  return new ParsedConfig(new PluginConfig(cluster, authority, <u32>wait, <i32>maxActiveDelays, token), "");
 }
 
 function invalid(reason: string): ParsedConfig {

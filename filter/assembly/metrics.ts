@@ -1,10 +1,13 @@
 /**
  * The filter's Envoy stats. Ids are per VM, so every root context defines them in on_configure; all
  * worker VMs share one Envoy stat per name, so counters and ± gauge increments sum across workers.
+ * Per-policy counters (`hfi.policy.<name>.…`) are defined when a rule set that has the policy is
+ * applied, once per name and kind: Envoy hands out a new id on every definition, so the ids are kept
+ * by name across rule sets and nothing is defined on the request path.
  */
 import { MetricType } from "./abi/enums";
 import { defineMetric, incrementMetric, recordMetric } from "./abi/host";
-import { Rule } from "./rules";
+import { NO_METRIC, PolicyCounters, Rule, RuleSet } from "./rules";
 
 export class Metrics {
   private readonly abortsTotal: u32 = defineMetric(MetricType.Counter, "hfi.faults.aborts_total");
@@ -18,15 +21,19 @@ export class Metrics {
   private readonly configRevision: u32 = defineMetric(MetricType.Gauge, "hfi.config.revision");
   private readonly configUpdatesTotal: u32 = defineMetric(MetricType.Counter, "hfi.config.updates_total");
   private readonly configErrorsTotal: u32 = defineMetric(MetricType.Counter, "hfi.config.errors_total");
-  private readonly dryRunIds: Map<string, u32> = new Map<string, u32>();
+  /** Per-policy counter ids by policy name; grows with every name ever seen (as Envoy's stats do). */
+  private readonly policies: Map<string, PolicyCounters> = new Map<string, PolicyCounters>();
 
-  abortInjected(): void {
+  /** The abort reply was sent for `rule` (alone or after its delay). */
+  abortInjected(rule: Rule): void {
     incrementMetric(this.abortsTotal, 1);
+    incrementMetric(rule.counters.aborts, 1);
   }
 
-  delayStarted(): void {
+  delayStarted(rule: Rule): void {
     incrementMetric(this.delaysTotal, 1);
     incrementMetric(this.delaysActive, 1);
+    incrementMetric(rule.counters.delays, 1);
   }
 
   /** The delay ran its course after `elapsedMs` (as measured, not as configured). */
@@ -45,17 +52,42 @@ export class Metrics {
     incrementMetric(this.overflowTotal, 1);
   }
 
-  /**
-   * Counts in `hfi.policy.<name>.dryrun_matches_total`, defined the first time a policy needs it
-   * (Envoy hands out a new id per definition, so ids are kept by name across rule set updates).
-   */
+  /** A dry-run rule would have faulted this request. */
   dryRunMatched(rule: Rule): void {
-    const ids = this.dryRunIds;
-    const name = rule.name;
-    if (!ids.has(name)) {
-      ids.set(name, defineMetric(MetricType.Counter, "hfi.policy." + name + ".dryrun_matches_total"));
+    incrementMetric(rule.counters.dryRunMatches, 1);
+  }
+
+  /**
+   * Gives every rule of `ruleSet` its policy's counters, defining those it can count in that are not
+   * defined yet: `dryrun_matches_total` for a dry-run rule, else `aborts_total` and/or
+   * `delays_total` by its fault. Called before the rule set is swapped in.
+   */
+  bind(ruleSet: RuleSet): void {
+    const rules = ruleSet.rules;
+    const policies = this.policies;
+    for (let i = 0, n = rules.length; i < n; i++) {
+      const rule = unchecked(rules[i]);
+      const name = rule.name;
+      let counters: PolicyCounters;
+      if (policies.has(name)) {
+        counters = policies.get(name);
+      } else {
+        counters = new PolicyCounters();
+        policies.set(name, counters);
+      }
+      if (rule.dryRun) {
+        if (counters.dryRunMatches == NO_METRIC)
+          counters.dryRunMatches = policyCounter(name, "dryrun_matches_total");
+      } else {
+        if (rule.fault.abort != null && counters.aborts == NO_METRIC) {
+          counters.aborts = policyCounter(name, "aborts_total");
+        }
+        if (rule.fault.delay != null && counters.delays == NO_METRIC) {
+          counters.delays = policyCounter(name, "delays_total");
+        }
+      }
+      rule.counters = counters;
     }
-    incrementMetric(ids.get(name), 1);
   }
 
   /** Every worker records the same revision, so the last writer is as good as any. */
@@ -67,4 +99,8 @@ export class Metrics {
   rulesRejected(): void {
     incrementMetric(this.configErrorsTotal, 1);
   }
+}
+
+function policyCounter(name: string, kind: string): u32 {
+  return defineMetric(MetricType.Counter, "hfi.policy." + name + "." + kind);
 }

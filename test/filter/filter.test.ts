@@ -10,6 +10,7 @@ import {
   header,
   hostWithRules as loadRules,
   nextPoll,
+  pollPath,
   req,
   startedHost,
   WASM,
@@ -48,7 +49,7 @@ describe("configuration", () => {
     expect(call.cluster).toBe("hfi_control_plane");
     expect(header(call.headers, ":method")).toBe("GET");
     expect(header(call.headers, ":authority")).toBe("cp.test:8080");
-    expect(header(call.headers, ":path")).toBe("/v1/config?wait=25");
+    expect(pollPath(call)).toBe("/v1/config?wait=25");
     expect(call.timeoutMs).toBeGreaterThan(25_000);
   });
 });
@@ -59,7 +60,7 @@ describe("subscriber", () => {
     expect(host.metric("hfi.config.revision")?.value).toBe(BigInt(BASIC.revision));
     expect(host.metric("hfi.config.updates_total")?.value).toBe(1n);
     const poll = host.httpCalls[0];
-    expect(poll && header(poll.headers, ":path")).toBe(`/v1/config?after=${BASIC.revision}&wait=25`);
+    expect(poll && pollPath(poll)).toBe(`/v1/config?after=${BASIC.revision}&wait=25`);
     expect(host.tickPeriodMs).toBe(0);
   });
 
@@ -68,7 +69,7 @@ describe("subscriber", () => {
     host.advance(25_000);
     host.respond(host.httpCalls[0]!.token, { status: 304 });
     expect(host.httpCalls).toHaveLength(1);
-    expect(header(host.httpCalls[0]!.headers, ":path")).toBe(`/v1/config?after=${BASIC.revision}&wait=25`);
+    expect(pollPath(host.httpCalls[0]!)).toBe(`/v1/config?after=${BASIC.revision}&wait=25`);
   });
 
   test("spaces polls out when 304s come back without being held (no poll storm)", async () => {

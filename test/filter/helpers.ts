@@ -28,8 +28,13 @@ export function ruleNamed(ruleSet: RuleSet, name: string): Rule {
 export async function startedHost(
   config: Record<string, unknown> = CONFIG,
   randomSeed?: number,
+  properties?: Record<string, string>,
 ): Promise<ProxyWasmHost> {
-  const host = await ProxyWasmHost.load(WASM, { pluginConfig: JSON.stringify(config), randomSeed });
+  const host = await ProxyWasmHost.load(WASM, {
+    pluginConfig: JSON.stringify(config),
+    randomSeed,
+    properties,
+  });
   expect(host.start()).toBe(true);
   return host;
 }
@@ -63,6 +68,10 @@ export function pushRules(host: ProxyWasmHost, body: string, headers: HeaderPair
 }
 
 export const header = (pairs: HeaderPairs, name: string) => pairs.find(([k]) => k === name)?.[1];
+
+/** A poll's `:path` without the subscriber identity (`&node=…&worker=…`, tested on its own). */
+export const pollPath = (call: { headers: HeaderPairs }) =>
+  (header(call.headers, ":path") ?? "").replace(/&node=[^&]*&worker=[0-9a-f]{16}$/, "");
 
 export const req = (method: string, path: string, extra: HeaderPairs = []): HeaderPairs => [
   [":method", method],

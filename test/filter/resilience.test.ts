@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import type { RuleSet } from "../../src/ruleset/format.ts";
 import type { ProxyWasmHost } from "../proxy-wasm-host/index.ts";
-import { fixture, header, hostWithRules, nextPoll, pushRules, req } from "./helpers.ts";
+import { fixture, hostWithRules, nextPoll, pollPath, pushRules, req } from "./helpers.ts";
 
 const CASES = fixture("filter-cases.ruleset.json");
 const REVISION = BigInt(CASES.ruleSet.revision);
@@ -168,7 +168,7 @@ describe("a bad rule set is rejected whole and the previous rules stay", () => {
     expect(host.count("proxy_get_buffer_bytes")).toBe(reads);
     expect(errors(host)).toBe(1n);
     expect(errorLogs(host).at(-1)?.message).toMatch(/revision 9 .*4 MiB/);
-    expect(header(host.httpCalls[0]!.headers, ":path")).toBe("/v1/config?after=9&wait=25");
+    expect(pollPath(host.httpCalls[0]!)).toBe("/v1/config?after=9&wait=25");
     expectOldRules(host);
   });
 

@@ -48,6 +48,11 @@ export interface Stream {
   localResponseAtNs?: bigint;
   /** Set by `finish`: the host no longer knows the context. */
   finished: boolean;
+  /**
+   * Filter state the module set with `proxy_set_property`, by Envoy's key (`wasm.<path>`, the name
+   * `%FILTER_STATE(…)%` takes in an access log).
+   */
+  filterState: Map<string, string>;
 }
 
 export interface Metric {
@@ -198,6 +203,7 @@ export class ProxyWasmHost {
       action: Action.Continue,
       continued: false,
       finished: false,
+      filterState: new Map(),
     };
     this.streams.set(id, stream);
     this.#call("proxy_on_context_create", id, ROOT_ID);
@@ -285,6 +291,17 @@ export class ProxyWasmHost {
     return undefined;
   }
 
+  /**
+   * A header map the module may change. Envoy keeps the request header map only until the stream
+   * continues: afterwards a write fails with BadArgument.
+   */
+  #writableHeaderMap(mapType: number): HeaderPairs | undefined {
+    if (mapType !== MapType.RequestHeaders) return undefined;
+    const stream = this.#stream();
+    if (!stream || stream.continued) return undefined;
+    return stream.requestHeaders;
+  }
+
   #nextRandomByte(): number {
     // xorshift32: deterministic for a given seed, good enough to spread samples.
     let x = this.#randomState;
@@ -338,9 +355,31 @@ export class ProxyWasmHost {
         return this.#copyOut(pairs.length ? encodePairs(lower) : new Uint8Array(), ptrPtr, lenPtr);
       },
       proxy_add_header_map_value: (map: number, kPtr: number, kLen: number, vPtr: number, vLen: number) => {
-        const pairs = this.#headerMap(map);
+        const pairs = this.#writableHeaderMap(map);
         if (!pairs) return Status.BadArgument;
-        pairs.push([this.#readString(kPtr, kLen), this.#readString(vPtr, vLen)]);
+        pairs.push([this.#readString(kPtr, kLen).toLowerCase(), this.#readString(vPtr, vLen)]);
+        return Status.Ok;
+      },
+      proxy_replace_header_map_value: (
+        map: number,
+        kPtr: number,
+        kLen: number,
+        vPtr: number,
+        vLen: number,
+      ) => {
+        const pairs = this.#writableHeaderMap(map);
+        if (!pairs) return Status.BadArgument;
+        // Envoy's setCopy: every value of the header goes, one takes its place.
+        const key = this.#readString(kPtr, kLen).toLowerCase();
+        const kept = pairs.filter(([k]) => k.toLowerCase() !== key);
+        pairs.splice(0, pairs.length, ...kept, [key, this.#readString(vPtr, vLen)]);
+        return Status.Ok;
+      },
+      proxy_set_property: (pPtr: number, pLen: number, vPtr: number, vLen: number) => {
+        // Envoy keeps it in the stream's filter state as `wasm.<path>`; a root context has no stream.
+        const stream = this.#stream();
+        if (!stream) return Status.NotFound;
+        stream.filterState.set(`wasm.${this.#readString(pPtr, pLen)}`, this.#readString(vPtr, vLen));
         return Status.Ok;
       },
       proxy_send_local_response: (

@@ -77,6 +77,48 @@ export function readHeaderPairs(map: MapType, into: HostBlock): bool {
   return true;
 }
 
+/**
+ * Sets a request header, replacing any value it had, on the current (or effective) stream. `key`
+ * (lower-case) and `value` are UTF-8 bytes encoded once by the caller.
+ */
+export function replaceHeader(map: MapType, key: ArrayBuffer, value: ArrayBuffer): bool {
+  return (
+    imports.proxy_replace_header_map_value(
+      map,
+      changetype<usize>(key),
+      key.byteLength,
+      changetype<usize>(value),
+      value.byteLength,
+    ) == Status.Ok
+  );
+}
+
+/**
+ * An Envoy property as UTF-8 text (strings arrive as their raw bytes), or null when absent. `path`
+ * is the segments joined by NUL bytes, e.g. "node\0id".
+ */
+export function getProperty(path: string): string | null {
+  const joined = String.UTF8.encode(path);
+  clearOut();
+  const status = imports.proxy_get_property(changetype<usize>(joined), joined.byteLength, OUT_PTR, OUT_LEN);
+  return status == Status.Ok ? takeOutString() : null;
+}
+
+/**
+ * Sets property `path` of the current (or effective) stream; Envoy keeps it as filter state
+ * `wasm.<path>`, which the access log prints with %FILTER_STATE(wasm.<path>:PLAIN)%.
+ */
+export function setProperty(path: ArrayBuffer, value: ArrayBuffer): bool {
+  return (
+    imports.proxy_set_property(
+      changetype<usize>(path),
+      path.byteLength,
+      changetype<usize>(value),
+      value.byteLength,
+    ) == Status.Ok
+  );
+}
+
 /** The first `size` bytes of a host buffer, left where the host wrote them; false when it has none. */
 export function readBuffer(type: BufferType, size: usize, into: HostBlock): bool {
   clearOut();

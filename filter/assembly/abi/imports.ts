@@ -95,3 +95,21 @@ export declare function clock_time_get(clockId: u32, precision: u64, outTime: us
 // @ts-ignore: decorator
 @external("wasi_snapshot_preview1", "random_get")
 export declare function random_get(buf: usize, len: usize): u16;
+
+// @ts-ignore: decorator
+@external("env", "proxy_replace_header_map_value")
+export declare function proxy_replace_header_map_value(
+  mapType: u32,
+  keyPtr: usize,
+  keyLen: usize,
+  valuePtr: usize,
+  valueLen: usize,
+): u32;
+
+// @ts-ignore: decorator
+@external("env", "proxy_get_property")
+export declare function proxy_get_property(pathPtr: usize, pathLen: usize, outPtr: usize, outLen: usize): u32;
+
+// @ts-ignore: decorator
+@external("env", "proxy_set_property")
+export declare function proxy_set_property(pathPtr: usize, pathLen: usize, valuePtr: usize, valueLen: usize): u32;

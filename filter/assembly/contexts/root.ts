@@ -6,6 +6,7 @@ import { injectAbort } from "../fault";
 import { Metrics } from "../metrics";
 import { ActiveRules, Rule } from "../rules";
 import { Subscriber } from "../subscriber";
+import { readIdentity } from "../subscriber/identity";
 import { NO_WAKE, Timer } from "./timer";
 
 const NS_PER_MS: u64 = 1_000_000;
@@ -34,7 +35,7 @@ export class RootContext {
       return false;
     }
     const metrics = new Metrics();
-    const subscriber = new Subscriber(config, this.rules, metrics);
+    const subscriber = new Subscriber(config, this.rules, metrics, readIdentity());
     this.metrics = metrics;
     this.subscriber = subscriber;
     this.maxActiveDelays = config.maxActiveDelays;
@@ -67,9 +68,9 @@ export class RootContext {
     this.reschedule(nowNs(), false);
   }
 
-  abortInjected(): void {
+  abortInjected(rule: Rule): void {
     const metrics = this.metrics;
-    if (metrics != null) metrics.abortInjected();
+    if (metrics != null) metrics.abortInjected(rule);
   }
 
   /** A dry-run rule would have faulted this request. */
@@ -93,7 +94,7 @@ export class RootContext {
     const now = nowNs();
     const entry = new DelayedRequest(contextId, now, now + <u64>delay.fixedDelayMs * NS_PER_MS, rule);
     this.delays.push(entry);
-    metrics.delayStarted();
+    metrics.delayStarted(rule);
     this.reschedule(now, false);
     return entry;
   }
@@ -127,7 +128,7 @@ export class RootContext {
     const abort = entry.rule.fault.abort;
     if (abort != null) {
       injectAbort(abort);
-      this.abortInjected();
+      this.abortInjected(entry.rule);
     } else {
       continueRequest();
     }

@@ -1,4 +1,5 @@
-import { HeadersAction } from "../abi/enums";
+import { HeadersAction, MapType } from "../abi/enums";
+import { replaceHeader, setProperty } from "../abi/host";
 import { DelayedRequest } from "../delay";
 import { injectAbort, isSampled } from "../fault";
 import { findRule } from "../matcher";
@@ -6,6 +7,10 @@ import { HostRequest } from "./request";
 import { RootContext } from "./root";
 
 const request = new HostRequest();
+/** Request header naming the fault to the upstream, as the abort reply names it to the client. */
+const FAULT_HEADER = String.UTF8.encode("x-hfi-fault");
+/** Filter-state property with the policy that faulted the request: `wasm.hfi_policy` in Envoy. */
+const POLICY_PROPERTY = String.UTF8.encode("hfi_policy");
 
 /** One HTTP stream: decides on its request headers whether, and how, to fault it. */
 export class StreamContext {
@@ -21,7 +26,10 @@ export class StreamContext {
    * Nothing while the rule set is halted. Otherwise the first matching rule's fault, if this request
    * is in its share — a dry-run rule only counts it and leaves the request alone: a delay pauses the request
    * (PAUSE becomes StopAllIterationAndWatermark in Envoy) and the root resumes it, or answers it for
-   * delay-then-abort; an abort alone answers now.
+   * delay-then-abort; an abort alone answers now. A faulted request carries the policy name in the
+   * `hfi_policy` filter state (for access logs); a delay that will be resumed also gets the request
+   * header `x-hfi-fault: <policy>;delay=<ms>`, set now because Envoy drops the header map once the
+   * stream continues.
    */
   onRequestHeaders(): HeadersAction {
     const ruleSet = this.root.rules.current;
@@ -34,16 +42,20 @@ export class StreamContext {
       return HeadersAction.Continue;
     }
     const fault = rule.fault;
-    if (fault.delay != null) {
+    const delay = fault.delay;
+    if (delay != null) {
       const delayed = this.root.startDelay(this.id, rule);
       if (delayed == null) return HeadersAction.Continue;
       this.delayed = delayed;
+      setProperty(POLICY_PROPERTY, rule.nameBytes);
+      if (fault.abort == null) replaceHeader(MapType.HttpRequestHeaders, FAULT_HEADER, delay.header);
       return HeadersAction.Pause;
     }
     const abort = fault.abort;
     if (abort == null) return HeadersAction.Continue;
+    setProperty(POLICY_PROPERTY, rule.nameBytes);
     injectAbort(abort);
-    this.root.abortInjected();
+    this.root.abortInjected(rule);
     return HeadersAction.Pause;
   }
 

@@ -110,7 +110,7 @@ class RuleReader extends MatchReader {
     if (match == null) return null;
     const fault = this.fault(name, obj.getObject("fault"));
     if (fault == null) return null;
-    return new Rule(name, <i64>priority, match, fault, expiresAt, dryRun == 1);
+    return new Rule(name, String.UTF8.encode(name), <i64>priority, match, fault, expiresAt, dryRun == 1);
   }
 
   private fault(name: string, obj: JsonObject | null): RuleFault | null {
@@ -126,7 +126,7 @@ class RuleReader extends MatchReader {
     let delay: DelayFault | null = null;
     const delayValue = optional(obj, "delay");
     if (delayValue != null) {
-      delay = this.delay(delayValue);
+      delay = this.delay(name, delayValue);
       if (delay == null) return null;
     }
     let abort: AbortFault | null = null;
@@ -142,14 +142,14 @@ class RuleReader extends MatchReader {
     return new RuleFault(<u32>millionths, delay, abort);
   }
 
-  private delay(value: JsonValue): DelayFault | null {
+  private delay(name: string, value: JsonValue): DelayFault | null {
     const obj = asObject(value);
     const ms = obj != null ? integerIn(obj.get("fixedDelayMs"), 1, MAX_DELAY_MS) : NOT_AN_INTEGER;
     if (ms == NOT_AN_INTEGER) {
       this.fail("fault.delay.fixedDelayMs", "an integer 1..3600000");
       return null;
     }
-    return new DelayFault(<u32>ms);
+    return new DelayFault(<u32>ms, String.UTF8.encode(name + ";delay=" + ms.toString()));
   }
 
   private abort(name: string, value: JsonValue): AbortFault | null {

@@ -9,6 +9,8 @@ export {
   MatchType,
   MILLIONTHS_PER_HUNDRED_PERCENT,
   NEVER_EXPIRES,
+  NO_METRIC,
+  PolicyCounters,
   RULESET_FORMAT,
   Rule,
   RuleFault,

@@ -81,6 +81,8 @@ export class DelayFault {
   constructor(
     /** 1..3_600_000. */
     readonly fixedDelayMs: u32,
+    /** UTF-8 bytes of the request header value the upstream sees: `<rule name>;delay=<ms>`. */
+    readonly header: ArrayBuffer,
   ) {}
 }
 
@@ -94,10 +96,31 @@ export class RuleFault {
   ) {}
 }
 
+/** A metric id that was never defined (the host rejects it harmlessly). */
+export const NO_METRIC: u32 = u32.MAX_VALUE;
+
+/**
+ * Envoy metric ids of one policy's counters (`hfi.policy.<name>.…`). Not part of the wire format:
+ * Metrics defines them when a rule set is applied and keeps one instance per name across rule sets.
+ */
+export class PolicyCounters {
+  aborts: u32 = NO_METRIC;
+  delays: u32 = NO_METRIC;
+  dryRunMatches: u32 = NO_METRIC;
+}
+
+/** Counters of a rule not bound yet: all undefined. */
+const UNBOUND: PolicyCounters = new PolicyCounters();
+
 export class Rule {
+  /** Set when the rule set is applied (Metrics.bind); shared by every rule of that name since. */
+  counters: PolicyCounters = UNBOUND;
+
   constructor(
     /** The policy name; also the value of the `x-hfi-fault` response header. */
     readonly name: string,
+    /** UTF-8 bytes of the name, the value of the `hfi_policy` filter-state property. */
+    readonly nameBytes: ArrayBuffer,
     readonly priority: i64,
     readonly match: RuleMatch,
     readonly fault: RuleFault,

@@ -1,6 +1,7 @@
 /**
- * Long-polls the control plane for rule sets: GET /v1/config?after=REV&wait=W on the configured
- * cluster. 200 → decode, swap, poll again at once; 304 → poll again; anything else → retry after a
+ * Long-polls the control plane for rule sets: GET /v1/config?after=REV&wait=W&node=N&worker=X on the
+ * configured cluster (asking for `after=REV` acknowledges REV; see identity.ts), with
+ * `authorization: Bearer <token>` when the plugin configuration has a token. 200 → decode, swap, poll again at once; 304 → poll again; anything else → retry after a
  * jittered exponential backoff. The owner drives it with ticks and reads nextWakeMs() to program the
  * timer, so nothing ticks for it while a poll is in flight. A body over MAX_RULESET_BYTES is refused
  * unread; a rejected rule set's revision comes from its body or, failing that, its ETag.
@@ -12,6 +13,7 @@ import { PluginConfig } from "../config";
 import { Metrics } from "../metrics";
 import { ActiveRules, Decoded, decodeRuleSet } from "../rules";
 import { backoffMs } from "./backoff";
+import { Identity } from "./identity";
 
 /** Added to the long-poll wait for the callout timeout (0 would mean no timeout at all). */
 const TIMEOUT_MARGIN_MS: u32 = 5_000;
@@ -35,12 +37,34 @@ export class Subscriber {
   private failures: u32 = 0;
   /** The response body, decoded where the host wrote it and freed right after. */
   private readonly body: HostBlock = new HostBlock();
+  /** `&node=…&worker=…`, the same on every poll. */
+  private readonly identityQuery: string;
+  /** The poll's headers as name, value pairs; `:path` (index 3) is set per poll. */
+  private readonly headers: string[];
 
   constructor(
     private readonly config: PluginConfig,
     private readonly rules: ActiveRules,
     private readonly metrics: Metrics,
-  ) {}
+    identity: Identity,
+  ) {
+    this.identityQuery = identity.query();
+    const headers = [
+      ":method",
+      "GET",
+      ":path",
+      "",
+      ":authority",
+      config.authority,
+      "accept",
+      "application/json",
+    ];
+    if (config.token.length > 0) {
+      headers.push("authorization");
+      headers.push("Bearer " + config.token);
+    }
+    this.headers = headers;
+  }
 
   /** Schedules the first poll for the first tick; polling from on_configure would run in the canary VM too. */
   start(nowMs: u64): void {
@@ -70,6 +94,9 @@ export class Subscriber {
       this.recovered();
       if (nowMs - this.sentAtMs >= MIN_POLL_INTERVAL_MS) this.poll(nowMs);
       else this.schedule(this.sentAtMs + MIN_POLL_INTERVAL_MS);
+    } else if (status == "401" || status == "403") {
+      const hint = this.config.token.length > 0 ? "the token was refused" : "no token configured";
+      this.fail(nowMs, "status " + status + ", " + hint);
     } else {
       this.fail(nowMs, "status " + status);
     }
@@ -85,17 +112,9 @@ export class Subscriber {
     const config = this.config;
     let path = "/v1/config?";
     if (this.revision != NONE) path += "after=" + this.revision.toString() + "&";
-    path += "wait=" + config.pollWaitSeconds.toString();
-    const headers = [
-      ":method",
-      "GET",
-      ":path",
-      path,
-      ":authority",
-      config.authority,
-      "accept",
-      "application/json",
-    ];
+    path += "wait=" + config.pollWaitSeconds.toString() + this.identityQuery;
+    const headers = this.headers;
+    headers[3] = path;
     const token = httpCall(config.cluster, headers, config.pollWaitSeconds * 1000 + TIMEOUT_MARGIN_MS);
     if (token == NONE) {
       this.fail(nowMs, "Envoy refused the call: is cluster '" + config.cluster + "' defined?");
@@ -120,6 +139,7 @@ export class Subscriber {
     }
     const ruleSet = decoded.ruleSet;
     if (ruleSet != null) {
+      this.metrics.bind(ruleSet);
       this.rules.current = ruleSet;
       this.revision = decoded.revision;
       this.metrics.rulesApplied(ruleSet.revision);
