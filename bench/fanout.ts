@@ -149,12 +149,16 @@ async function runFanout(n: number, commands: string[]): Promise<FanoutRun> {
     });
     const putMs = performance.now() - putStart;
     if (put.status !== 201 && put.status !== 200) throw new Error(`PUT answered ${put.status}`);
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const responses = await Promise.race([
       Promise.all(polls),
-      Bun.sleep(45_000).then(() => {
-        throw new Error(`not every one of ${n} subscribers was answered within 45 s`);
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`not every one of ${n} subscribers was answered within 45 s`)),
+          45_000,
+        );
       }),
-    ]);
+    ]).finally(() => clearTimeout(timer));
     const statuses: Record<string, number> = {};
     for (const r of responses) statuses[r.status] = (statuses[r.status] ?? 0) + 1;
     if ((statuses["200"] ?? 0) !== n) throw new Error(`answers: ${JSON.stringify(statuses)}`);

@@ -83,7 +83,14 @@ export class RuleSetStub {
       return new Response(`no RuleSet for authority ${authority}`, { status: 404 });
     }
     if (after !== null && after >= current.revision) {
-      const changed = await Promise.race([current.changed.then(() => true), Bun.sleep(wait * 1000)]);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const changed = await Promise.race([
+        current.changed.then(() => true),
+        new Promise<false>((resolve) => {
+          timer = setTimeout(() => resolve(false), wait * 1000);
+          req.signal.addEventListener("abort", () => resolve(false), { once: true });
+        }),
+      ]).finally(() => clearTimeout(timer));
       if (changed !== true || req.signal.aborted) {
         return new Response(null, { status: 304 });
       }
