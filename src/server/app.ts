@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import type { Distributor } from "../distributor/index.ts";
+import { createSubscriberRegistry, type Distributor, type SubscriberRegistry } from "../distributor/index.ts";
 import { HfiError, type PolicyStore } from "../store/index.ts";
 import { type AuthTokens, requireToken } from "./auth.ts";
 import { type ConfigClients, createConfigClients } from "./clients.ts";
@@ -8,10 +8,12 @@ import type { Logger } from "./logger.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { requestLog } from "./request-log.ts";
 import { configRoutes } from "./routes/config.ts";
+import { haltRoutes } from "./routes/halt.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { openapiRoutes } from "./routes/openapi.ts";
 import { policyRoutes } from "./routes/policies.ts";
+import { statusRoutes } from "./routes/status.ts";
 
 export interface AppOptions {
   store: PolicyStore;
@@ -25,6 +27,8 @@ export interface AppOptions {
   clients?: ConfigClients;
   /** When given, `/v1` needs a bearer token (auth.ts); health and metrics stay open. */
   auth?: AuthTokens;
+  /** The long-poll subscribers seen; default: a registry of the app's own. */
+  subscribers?: SubscriberRegistry;
 }
 
 /** The control plane's HTTP API (DESIGN §4), independent of the server that runs it. */
@@ -32,7 +36,8 @@ export function createApp(options: AppOptions): Hono {
   const { store, distributor, logger, heartbeatMs = 15_000, auth } = options;
   const metrics = options.metrics ?? createMetrics();
   const clients = options.clients ?? createConfigClients();
-  metrics.observe({ distributor, clients });
+  const subscribers = options.subscribers ?? createSubscriberRegistry();
+  metrics.observe({ distributor, clients, subscribers });
   const app = new Hono();
   app.use(requestLog(logger));
   app.use(metrics.requests);
@@ -43,7 +48,9 @@ export function createApp(options: AppOptions): Hono {
   app.route("/", metricsRoutes(metrics));
   app.route("/", openapiRoutes());
   app.route("/v1/policies", policyRoutes({ store, logger }));
-  app.route("/v1/config", configRoutes({ distributor, heartbeatMs }));
+  app.route("/v1/halt", haltRoutes({ store, logger }));
+  app.route("/v1/config", configRoutes({ distributor, heartbeatMs, subscribers }));
+  app.route("/v1/status", statusRoutes({ distributor, subscribers }));
   app.notFound((c) =>
     errorResponse(c, new HfiError("NotFound", `no route for ${c.req.method} ${c.req.path}`)),
   );

@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import { createConsola } from "consola";
 import { createApp } from "./app.ts";
 import { createConfigClients } from "./clients.ts";
-import { createTestApp, POLICY_YAML } from "./test-app.ts";
+import { createTestApp, POLICY_YAML, servedAt } from "./test-app.ts";
 
 /** The samples of one metric, as `labels value` lines. */
 async function samples(app: Awaited<ReturnType<typeof createTestApp>>["app"], name: string) {
@@ -94,4 +94,25 @@ test("release() answers held long-polls with 304 and ends SSE streams", async ()
   expect(clients.count()).toEqual({ sse: 0, longPoll: 0 });
   // Clients that come after release are let go at once too.
   expect((await app.request("/v1/config?after=0&wait=30")).status).toBe(304);
+});
+
+test("hfi_halted follows the halt; hfi_proxies counts live, current and stale proxy workers", async () => {
+  const { app, distributor } = await createTestApp({ subscribers: { marginMs: 200 } });
+  expect(await samples(app, "hfi_halted")).toEqual(["0"]);
+  await app.request("/v1/config?after=0&wait=0&node=a&worker=1");
+  await app.request("/v1/halt", { method: "POST" });
+  await servedAt(distributor, 1);
+  await app.request("/v1/config?after=1&wait=0&node=b&worker=1");
+  expect(await samples(app, "hfi_halted")).toEqual(["1"]);
+  expect(await samples(app, "hfi_proxies")).toEqual([
+    '{state="live"} 2',
+    '{state="current"} 1',
+    '{state="stale"} 0',
+  ]);
+  await Bun.sleep(250);
+  expect(await samples(app, "hfi_proxies")).toEqual([
+    '{state="live"} 0',
+    '{state="current"} 0',
+    '{state="stale"} 2',
+  ]);
 });

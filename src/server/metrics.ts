@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { Distributor } from "../distributor/index.ts";
+import type { Distributor, SubscriberRegistry } from "../distributor/index.ts";
 import type { ConfigClients } from "./clients.ts";
 
 /** The control plane's Prometheus metrics, in a registry of their own (one per app, never global). */
@@ -11,8 +11,12 @@ export interface Metrics {
   readonly requests: MiddlewareHandler;
   /** One failed store call or watch interruption. */
   storeError(operation: string): void;
-  /** Reads the config state and connected clients at every scrape. */
-  observe(sources: { distributor: Distributor; clients: ConfigClients }): void;
+  /** Reads the config state, connected clients and proxies at every scrape. */
+  observe(sources: {
+    distributor: Distributor;
+    clients: ConfigClients;
+    subscribers?: SubscriberRegistry;
+  }): void;
 }
 
 export function createMetrics(): Metrics {
@@ -52,6 +56,29 @@ export function createMetrics(): Metrics {
     registers,
     collect() {
       if (sources) this.set(sources.distributor.current().revision);
+    },
+  });
+  new Gauge({
+    name: "hfi_halted",
+    help: "1 while the RuleSet being served is halted (hfi halt), else 0",
+    registers,
+    collect() {
+      if (sources) this.set(sources.distributor.current().ruleSet.halted ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: "hfi_proxies",
+    help: "Proxy workers long-polling this replica, by state: live (and current: at the served revision), stale",
+    labelNames: ["state"] as const,
+    registers,
+    collect() {
+      if (!sources?.subscribers) return;
+      const revision = sources.distributor.current().revision;
+      const proxies = sources.subscribers.list();
+      const live = proxies.filter((p) => p.live);
+      this.set({ state: "live" }, live.length);
+      this.set({ state: "current" }, live.filter((p) => p.revision === revision).length);
+      this.set({ state: "stale" }, proxies.length - live.length);
     },
   });
   new Gauge({

@@ -133,3 +133,48 @@ test(
   },
   { timeout: 30_000 },
 );
+
+test(
+  "a halt through one replica is served by both, refuses writes through both, and survives their restart",
+  async () => {
+    let [a, b] = await Promise.all([replica("halt-ha/"), replica("halt-ha/")]);
+    try {
+      expect((await put(a, "x")).status).toBe(201);
+      const { revision: start } = (await (
+        await fetch(`${b.url}/v1/config?after=0&wait=5`)
+      ).json()) as RuleSet;
+      const pollB = fetch(`${b.url}/v1/config?after=${start}&wait=20`);
+      const halted = await fetch(`${a.url}/v1/halt`, {
+        method: "POST",
+        body: JSON.stringify({ reason: "incident", by: "ops" }),
+      });
+      expect(halted.status).toBe(201);
+      const halt = (await halted.json()) as { revision: number };
+      const ruleSet = (await (await pollB).json()) as RuleSet;
+      expect(ruleSet).toMatchObject({ revision: halt.revision, halted: true, rules: [{ name: "x" }] });
+      const refused = await put(b, "y");
+      expect(refused.status).toBe(423);
+      expect(((await refused.json()) as { error: { message: string } }).error.message).toContain(
+        "by ops: incident",
+      );
+
+      await Promise.all([a.stop(), b.stop()]);
+      [a, b] = await Promise.all([replica("halt-ha/"), replica("halt-ha/")]);
+      expect(await (await fetch(`${b.url}/v1/halt`)).json()).toMatchObject({
+        halted: true,
+        reason: "incident",
+      });
+      expect(await (await fetch(`${a.url}/v1/config`)).json()).toMatchObject({ halted: true });
+
+      expect((await fetch(`${b.url}/v1/halt`, { method: "DELETE" })).status).toBe(200);
+      const resumed = (await (
+        await fetch(`${a.url}/v1/config?after=${halt.revision}&wait=5`)
+      ).json()) as RuleSet;
+      expect(resumed.halted).toBeUndefined();
+      expect((await put(a, "y")).status).toBe(201);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  },
+  { timeout: 30_000 },
+);

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { createConsola } from "consola";
+import type { RuleSet } from "../ruleset/format.ts";
 import { parseListen, startServer } from "./serve.ts";
 import { createTestApp, policyJson } from "./test-app.ts";
 
@@ -101,6 +102,41 @@ describe("startServer on Bun.serve", () => {
       }
     } finally {
       await server.stop(true);
+    }
+  });
+});
+
+describe("startServer: policy expiry", () => {
+  test("a policy whose duration runs out leaves the store, the RuleSet, and is logged with reason expired", async () => {
+    const logs: { msg: unknown; fields: unknown }[] = [];
+    const logger = createConsola({
+      level: 4,
+      reporters: [{ log: (entry) => logs.push({ msg: entry.args[0], fields: entry.args[1] }) }],
+    });
+    const server = await startServer({ listen: "127.0.0.1:0", logger });
+    try {
+      const body = policyJson("short");
+      const res = await fetch(`${server.url}/v1/policies/short`, {
+        method: "PUT",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ ...body, spec: { ...body.spec, duration: "1s" } }),
+      });
+      const created = (await res.json()) as { status: { expiresAt: string } };
+      const config = (await (await fetch(`${server.url}/v1/config?after=0&wait=5`)).json()) as RuleSet;
+      expect(config.rules[0]?.expiresAt).toBe(Date.parse(created.status.expiresAt));
+      const after = config.revision;
+      const next = await fetch(`${server.url}/v1/config?after=${after}&wait=5`);
+      expect(((await next.json()) as RuleSet).rules).toEqual([]);
+      expect((await fetch(`${server.url}/v1/policies/short`)).status).toBe(404);
+      await Bun.sleep(20);
+      expect(logs.find((l) => l.msg === "policy expired")?.fields).toEqual({
+        policy: "short",
+        reason: "expired",
+        revision: after + 1,
+        expiresAt: created.status.expiresAt,
+      });
+    } finally {
+      await server.stop();
     }
   });
 });

@@ -4,6 +4,7 @@ import { createEtcdStore, createMemoryStore, HfiError, type PolicyStore } from "
 import { createApp } from "./app.ts";
 import { loadTokenFile } from "./auth.ts";
 import { createConfigClients } from "./clients.ts";
+import { logStoreEvents } from "./events.ts";
 import { listen } from "./listen.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
@@ -46,6 +47,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   try {
     const distributor = await createDistributor(store, { logger });
     cleanup.unshift(() => distributor.close());
+    cleanup.unshift(logStoreEvents(store, logger));
     const clients = createConfigClients();
     const app = createApp({
       store,

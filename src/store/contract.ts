@@ -238,7 +238,7 @@ export function describeStoreContract<S extends PolicyStore>(
       expect((await store.get("a")).spec).toEqual(policy("a").spec);
       expect((await store.list()).items).toHaveLength(2);
       await store.delete("b");
-      expect(await store.resume()).toEqual(halt);
+      expect((await store.resume())?.lifted).toEqual(halt);
       expect(await store.getHalt()).toBeUndefined();
       expect((await store.createOrUpdate(policy("a", 500))).policy.spec.fault.abort?.httpStatus).toBe(500);
     });
@@ -253,8 +253,9 @@ export function describeStoreContract<S extends PolicyStore>(
       const again = await store.halt({ reason: "second" });
       expect(again).toEqual({ halt, created: false });
       expect((await store.list()).revision).toBe(halt.revision);
-      expect(await store.resume()).toEqual(halt);
+      const lifted = await store.resume();
       const resumed = (await store.list()).revision;
+      expect(lifted).toEqual({ lifted: halt, revision: resumed });
       expect(resumed).toBeGreaterThan(halt.revision);
       expect(await store.resume()).toBeUndefined();
       expect((await store.list()).revision).toBe(resumed);

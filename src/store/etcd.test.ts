@@ -183,7 +183,7 @@ describe("etcd store", () => {
       await expectCode(b.create(policy("x")), "Locked");
       await Bun.sleep(50);
       expect(events).toEqual([{ type: "halt", halt, revision: halt.revision }]);
-      expect(await b.resume()).toEqual(halt);
+      expect((await b.resume())?.lifted).toEqual(halt);
       expect(await a.getHalt()).toBeUndefined();
     } finally {
       await raw.delete().prefix("halt/").exec();

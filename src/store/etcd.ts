@@ -363,9 +363,9 @@ export async function createEtcdStore(options: EtcdStoreOptions): Promise<EtcdSt
     resume: () =>
       write("resume", async () => {
         const res = await kv.deleteRange({ key: layout.haltKey, prev_kv: true });
-        observe(res.header);
+        const revision = observe(res.header);
         const entry = res.prev_kvs[0];
-        return entry && decodeHalt(entry);
+        return entry && { lifted: decodeHalt(entry), revision };
       }),
 
     watch(listener) {

@@ -169,7 +169,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): PolicyStore
       halt = undefined;
       revision += 1;
       notify({ type: "resume", halt: lifted, revision });
-      return structuredClone(lifted);
+      return { lifted: structuredClone(lifted), revision };
     },
 
     watch(listener) {

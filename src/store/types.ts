@@ -96,8 +96,8 @@ export interface PolicyStore {
   getHalt(): Promise<Halt | undefined>;
   /** Halts; a halt already in force is kept as it is (`created: false`, no new revision). */
   halt(request: HaltRequest): Promise<{ halt: Halt; created: boolean }>;
-  /** Lifts the halt and returns it; undefined (and no new revision) when there was none. */
-  resume(): Promise<Halt | undefined>;
+  /** Lifts the halt: the halt lifted and the revision lifting took; undefined (and no new revision) when there was none. */
+  resume(): Promise<{ lifted: Halt; revision: number } | undefined>;
   /**
    * Calls `listener` for every later change, in order and asynchronously: a slow or throwing
    * listener never delays or fails a write. No calls after unsubscribing.

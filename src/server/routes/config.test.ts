@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { validatePolicy } from "../../policy/index.ts";
 import type { PolicyStore } from "../../store/index.ts";
-import { createTestApp, errorOf, policyJson } from "../test-app.ts";
+import { createTestApp, errorOf, policyJson, servedAt } from "../test-app.ts";
 
 async function addPolicy(store: PolicyStore, name: string): Promise<void> {
   const result = validatePolicy(policyJson(name));
@@ -77,6 +77,63 @@ describe("GET /v1/config (long-poll)", () => {
     const res = await app.request(`/v1/config?${query}`);
     expect(res.status).toBe(400);
     expect(await errorOf(res)).toMatchObject({ code: "InvalidInput", details: [{ path }] });
+  });
+});
+
+describe("GET /v1/config: subscribers (node, worker)", () => {
+  test("a poll naming node and worker is recorded: the revision it acknowledged, held while waiting", async () => {
+    const { app, store, distributor, subscribers } = await createTestApp();
+    await addPolicy(store, "a");
+    await servedAt(distributor, 1);
+    const first = await app.request("/v1/config?node=envoy-a&worker=w1");
+    expect(first.status).toBe(200);
+    expect(subscribers.list()).toMatchObject([
+      { node: "envoy-a", worker: "w1", revision: null, polling: false },
+    ]);
+    const held = Promise.resolve(app.request("/v1/config?after=1&wait=10&node=envoy-a&worker=w1"));
+    await Bun.sleep(20);
+    expect(subscribers.list()).toMatchObject([{ revision: 1, polling: true, live: true }]);
+    await addPolicy(store, "b");
+    expect((await held).status).toBe(200);
+    expect(subscribers.list()).toMatchObject([{ revision: 1, polling: false, live: true }]);
+  });
+
+  test('a poll without node is not recorded; node alone is worker ""', async () => {
+    const { app, subscribers } = await createTestApp();
+    await app.request("/v1/config");
+    await app.request("/v1/config?after=7");
+    expect(subscribers.list()).toEqual([]);
+    await app.request("/v1/config?after=7&node=n");
+    expect(subscribers.list()).toMatchObject([{ node: "n", worker: "", revision: 7 }]);
+  });
+
+  test("a poll that ends with 304 or a client gone is no longer held", async () => {
+    const { app, subscribers } = await createTestApp();
+    expect((await app.request("/v1/config?after=0&wait=0&node=n&worker=1")).status).toBe(304);
+    const controller = new AbortController();
+    const request = new Request("http://hfi/v1/config?after=0&wait=60&node=n&worker=2", {
+      signal: controller.signal,
+    });
+    const pending = Promise.resolve(app.request(request));
+    await Bun.sleep(20);
+    expect(subscribers.list().map((s) => s.polling)).toEqual([false, true]);
+    controller.abort();
+    await pending.catch(() => {});
+    expect(subscribers.list().map((s) => s.polling)).toEqual([false, false]);
+  });
+
+  test.each([
+    ["worker=1", "node"],
+    ["node=", "node"],
+    ["node=a%20b", "node"],
+    [`node=${"x".repeat(257)}`, "node"],
+    ["node=a&worker=%00", "worker"],
+  ])("400 for %s", async (query, path) => {
+    const { app, subscribers } = await createTestApp();
+    const res = await app.request(`/v1/config?${query}`);
+    expect(res.status).toBe(400);
+    expect(await errorOf(res)).toMatchObject({ code: "InvalidInput", details: [{ path }] });
+    expect(subscribers.list()).toEqual([]);
   });
 });
 

@@ -1,6 +1,7 @@
 import { type Context, Hono } from "hono";
 import { streamSSE } from "hono/streaming";
-import type { Distributor } from "../../distributor/index.ts";
+import type { Distributor, SubscriberId, SubscriberRegistry } from "../../distributor/index.ts";
+import { SUBSCRIBER_QUERY } from "../../ruleset/format.ts";
 import { HfiError } from "../../store/index.ts";
 import { holdOpen } from "../connection.ts";
 
@@ -8,22 +9,34 @@ const DEFAULT_WAIT_SECONDS = 25;
 const MAX_WAIT_SECONDS = 60;
 /** Extra idle time granted to a held long-poll beyond its wait, for the answer to be written. */
 const WAIT_GRACE_SECONDS = 10;
+/** Longest `node` and `worker` query values; visible ASCII only. */
+const MAX_ID_LENGTH = 256;
+const SUBSCRIBER_ID = /^[\x21-\x7e]+$/;
 
 export interface ConfigRouteOptions {
   distributor: Distributor;
   /** Silence after which an SSE stream gets a `: ping` comment. */
   heartbeatMs: number;
+  /** Where long-polls that name their `node` (and `worker`) are recorded. */
+  subscribers: SubscriberRegistry;
 }
 
 /** `/v1/config`: the RuleSet, by long-poll (the filter) and by SSE (everything else). */
-export function configRoutes({ distributor, heartbeatMs }: ConfigRouteOptions): Hono {
+export function configRoutes({ distributor, heartbeatMs, subscribers }: ConfigRouteOptions): Hono {
   const app = new Hono();
 
   app.get("/", async (c) => {
     const after = readCount(c, "after");
     const waitSeconds = Math.min(readCount(c, "wait") ?? DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS);
+    const id = readSubscriber(c);
     holdOpen(c, waitSeconds + WAIT_GRACE_SECONDS);
-    const snapshot = await distributor.waitForChange(after, waitSeconds * 1000, c.req.raw.signal);
+    const answered = id ? subscribers.polled(id, after, waitSeconds) : () => {};
+    let snapshot: Awaited<ReturnType<Distributor["waitForChange"]>>;
+    try {
+      snapshot = await distributor.waitForChange(after, waitSeconds * 1000, c.req.raw.signal);
+    } finally {
+      answered();
+    }
     // "Nothing new" is a result, not an error; `after` is defined here, or the answer was immediate.
     if (!snapshot) return c.body(null, 304, { ETag: `"${after}"` });
     return c.body(snapshot.json, 200, { "Content-Type": "application/json", ETag: `"${snapshot.revision}"` });
@@ -52,6 +65,28 @@ export function configRoutes({ distributor, heartbeatMs }: ConfigRouteOptions): 
   });
 
   return app;
+}
+
+/** `node` and `worker` of a filter's poll (SUBSCRIBER_QUERY); undefined for other clients. */
+function readSubscriber(c: Context): SubscriberId | undefined {
+  const node = readId(c, SUBSCRIBER_QUERY.node);
+  const worker = readId(c, SUBSCRIBER_QUERY.worker);
+  if (node === undefined && worker !== undefined) {
+    throw new HfiError("InvalidInput", "query parameter worker needs node", [
+      { path: SUBSCRIBER_QUERY.node, message: "required with worker" },
+    ]);
+  }
+  return node === undefined ? undefined : { node, worker: worker ?? "" };
+}
+
+function readId(c: Context, name: string): string | undefined {
+  const value = c.req.query(name);
+  if (value === undefined) return undefined;
+  if (value.length > MAX_ID_LENGTH || !SUBSCRIBER_ID.test(value)) {
+    const message = `must be 1 to ${MAX_ID_LENGTH} visible ASCII characters`;
+    throw new HfiError("InvalidInput", `query parameter ${name} ${message}`, [{ path: name, message }]);
+  }
+  return value;
 }
 
 /** An optional non-negative integer query parameter. */

@@ -39,7 +39,9 @@ describe("GET /openapi.json", () => {
     expect(Object.keys(doc.components.schemas).sort()).toEqual([
       "Error",
       "FaultInjectionPolicy",
+      "HaltStatus",
       "PolicyList",
+      "ProxiesStatus",
       "RuleSet",
     ]);
   });

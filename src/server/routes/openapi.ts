@@ -3,6 +3,7 @@ import * as v from "valibot";
 import { PolicySchema } from "../../policy/index.ts";
 import { type JsonSchema, toJsonSchema } from "../../policy/json-schema.ts";
 import { HFI_VERSION } from "../../version.ts";
+import { HaltRequestSchema } from "./halt.ts";
 
 /** The error body every non-2xx answer carries (src/server/errors.ts writes it). */
 export const ErrorBodySchema = v.strictObject({
@@ -122,12 +123,57 @@ function buildDocument() {
           parameters: [
             { name: "after", in: "query", schema: { type: "integer", minimum: 0 } },
             { name: "wait", in: "query", schema: { type: "integer", minimum: 0, maximum: 60, default: 25 } },
+            {
+              name: "node",
+              in: "query",
+              description:
+                "The polling proxy's node id; with it the poll is recorded (GET /v1/status/proxies)",
+              schema: { type: "string", maxLength: 256 },
+            },
+            {
+              name: "worker",
+              in: "query",
+              description: "The polling worker's id within its node; needs node",
+              schema: { type: "string", maxLength: 256 },
+            },
           ],
           responses: {
             "200": ok("The current RuleSet; ETag is its revision", ref("RuleSet")),
             "304": { description: "No change within `wait` seconds" },
-            "400": failure("after or wait is not a non-negative integer"),
+            "400": failure("after or wait is not a non-negative integer; node or worker malformed"),
           },
+        },
+      },
+      "/v1/halt": {
+        get: {
+          summary: "The fleet-wide halt, if one is in force",
+          responses: { "200": ok("The halt state", ref("HaltStatus")) },
+        },
+        post: {
+          summary: "Halt: every filter stops injecting, and policy writes are refused (423) until resumed",
+          requestBody: {
+            required: false,
+            description: "Optional JSON; `by` defaults to the client's address.",
+            content: { "application/json": { schema: toJsonSchema(HaltRequestSchema) } },
+          },
+          responses: {
+            "201": ok("Halted", ref("HaltStatus")),
+            "200": ok("A halt was in force already; it is kept unchanged", ref("HaltStatus")),
+            "400": failure("Malformed request"),
+          },
+        },
+        delete: {
+          summary: "Resume: lift the halt",
+          responses: {
+            "200": ok("Not halted; `lifted` and `revision` when a halt was lifted", ref("HaltStatus")),
+          },
+        },
+      },
+      "/v1/status/proxies": {
+        get: {
+          summary:
+            "The proxy workers long-polling this replica: the revision each has applied, when last seen",
+          responses: { "200": ok("Subscribers of this replica", ref("ProxiesStatus")) },
         },
       },
       "/v1/config/stream": {
@@ -156,10 +202,58 @@ function buildDocument() {
           properties: {
             format: { const: 1 },
             revision: { type: "integer" },
-            rules: { type: "array", items: { type: "object" } },
+            halted: { type: "boolean", description: "Present and true while `hfi halt` is in force" },
+            rules: {
+              type: "array",
+              items: {
+                type: "object",
+                properties: {
+                  expiresAt: {
+                    type: "integer",
+                    description: "ms since the epoch; the filter skips the rule after",
+                  },
+                  dryRun: { type: "boolean", description: "Evaluate and count, never inject" },
+                },
+              },
+            },
           },
         },
         Error: toJsonSchema(ErrorBodySchema),
+        HaltStatus: {
+          type: "object",
+          required: ["halted"],
+          properties: {
+            halted: { type: "boolean" },
+            reason: { type: "string" },
+            by: { type: "string" },
+            since: { type: "string", format: "date-time" },
+            revision: { type: "integer", description: "The revision of the halt, or of the resume" },
+            lifted: { type: "object", description: "After DELETE: the halt that was lifted" },
+          },
+        },
+        ProxiesStatus: {
+          type: "object",
+          required: ["revision", "halted", "proxies"],
+          properties: {
+            revision: { type: "integer", description: "The revision this replica serves" },
+            halted: { type: "boolean" },
+            proxies: {
+              type: "array",
+              items: {
+                type: "object",
+                required: ["node", "worker", "revision", "lastSeen", "polling", "live"],
+                properties: {
+                  node: { type: "string" },
+                  worker: { type: "string" },
+                  revision: { type: ["integer", "null"], description: "Applied revision (its last `after`)" },
+                  lastSeen: { type: "string", format: "date-time" },
+                  polling: { type: "boolean", description: "A poll of it is held now" },
+                  live: { type: "boolean", description: "Polling, or seen within its wait plus 10 s" },
+                },
+              },
+            },
+          },
+        },
       },
     },
   };

@@ -24,6 +24,7 @@ export function policyRoutes({ store, logger }: { store: PolicyStore; logger: Lo
     logger.info("policy created", {
       policy: policy.metadata.name,
       revision: Number(policy.metadata.resourceVersion),
+      ...(policy.status?.expiresAt && { expiresAt: policy.status.expiresAt }),
     });
     return c.json(policy, 201);
   });
@@ -38,7 +39,11 @@ export function policyRoutes({ store, logger }: { store: PolicyStore; logger: Lo
     }
     const { policy, created } = await store.createOrUpdate(input);
     const revision = Number(policy.metadata.resourceVersion);
-    logger.info(created ? "policy created" : "policy updated", { policy: name, revision });
+    logger.info(created ? "policy created" : "policy updated", {
+      policy: name,
+      revision,
+      ...(policy.status?.expiresAt && { expiresAt: policy.status.expiresAt }),
+    });
     return c.json(policy, created ? 201 : 200);
   });
 

@@ -1,0 +1,115 @@
+/**
+ * The long-poll subscribers this process has heard from (`GET /v1/config?…&node=N&worker=W`), so that
+ * users can see a change reach every proxy (`GET /v1/status/proxies`, `hfi policy apply --wait`).
+ * A poll asking for `after=R` says that its worker has applied revision R.
+ */
+export interface SubscriberId {
+  /** Envoy's node id. */
+  node: string;
+  /** The worker's own id within the node; "" when the poll gave none. */
+  worker: string;
+}
+
+export interface Subscriber extends SubscriberId {
+  /** The revision the worker has applied (its last `after`); null before it had any config. */
+  revision: number | null;
+  /** The start or end of its last poll, RFC 3339. */
+  lastSeen: string;
+  /** A poll of it is held open right now. */
+  polling: boolean;
+  /** Polling now, or seen within its poll wait plus a margin; others are kept a while, then forgotten. */
+  live: boolean;
+}
+
+export interface SubscriberRegistry {
+  /** A poll arrived; call the returned function when it is answered (or the client went away). */
+  polled(id: SubscriberId, after: number | undefined, waitSeconds: number): () => void;
+  /** Sorted by node, then worker. */
+  list(): Subscriber[];
+}
+
+export interface SubscriberRegistryOptions {
+  now?: () => number;
+  /** Grace beyond a subscriber's poll wait before it counts as gone. Default 10 s. */
+  marginMs?: number;
+  /** Subscribers not live for this long are forgotten. Default 10 min. */
+  forgetAfterMs?: number;
+  /** Most subscribers remembered; past it the longest unseen idle one is forgotten first. Default 10 000. */
+  maxSubscribers?: number;
+}
+
+interface Entry extends SubscriberId {
+  revision: number | null;
+  lastSeenMs: number;
+  waitMs: number;
+  holding: number;
+}
+
+export function createSubscriberRegistry(options: SubscriberRegistryOptions = {}): SubscriberRegistry {
+  const { now = Date.now, marginMs = 10_000, forgetAfterMs = 10 * 60_000, maxSubscribers = 10_000 } = options;
+  const entries = new Map<string, Entry>();
+
+  const isLive = (entry: Entry, at: number) =>
+    entry.holding > 0 || at - entry.lastSeenMs <= entry.waitMs + marginMs;
+
+  function forgetStale(at: number): void {
+    for (const [key, entry] of entries) {
+      if (!isLive(entry, at) && at - entry.lastSeenMs > forgetAfterMs) entries.delete(key);
+    }
+  }
+
+  /** Room for one more: the idle entry seen longest ago goes; false if every entry is polling now. */
+  function makeRoom(): boolean {
+    let oldest: [string, Entry] | undefined;
+    for (const item of entries) {
+      if (item[1].holding === 0 && (!oldest || item[1].lastSeenMs < oldest[1].lastSeenMs)) oldest = item;
+    }
+    if (oldest) entries.delete(oldest[0]);
+    return oldest !== undefined;
+  }
+
+  return {
+    polled(id, after, waitSeconds) {
+      const at = now();
+      const key = `${id.node}\u0000${id.worker}`;
+      let entry = entries.get(key);
+      if (!entry) {
+        if (entries.size >= maxSubscribers) forgetStale(at);
+        if (entries.size >= maxSubscribers && !makeRoom()) return () => {};
+        entry = { ...id, revision: null, lastSeenMs: at, waitMs: 0, holding: 0 };
+        entries.set(key, entry);
+      }
+      const current = entry;
+      current.revision = after ?? null;
+      current.lastSeenMs = at;
+      current.waitMs = waitSeconds * 1000;
+      current.holding += 1;
+      let done = false;
+      return () => {
+        if (done) return;
+        done = true;
+        current.holding -= 1;
+        current.lastSeenMs = Math.max(current.lastSeenMs, now());
+      };
+    },
+
+    list() {
+      const at = now();
+      forgetStale(at);
+      return [...entries.values()]
+        .sort((a, b) => compare(a.node, b.node) || compare(a.worker, b.worker))
+        .map((entry) => ({
+          node: entry.node,
+          worker: entry.worker,
+          revision: entry.revision,
+          lastSeen: new Date(entry.lastSeenMs).toISOString(),
+          polling: entry.holding > 0,
+          live: isLive(entry, at),
+        }));
+    },
+  };
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

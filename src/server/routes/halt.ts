@@ -1,0 +1,80 @@
+import { type Context, Hono } from "hono";
+import * as v from "valibot";
+import { toFieldIssues } from "../../policy/index.ts";
+import { type Halt, HfiError, type PolicyStore } from "../../store/index.ts";
+import { remoteAddress } from "../connection.ts";
+import type { Logger } from "../logger.ts";
+
+/** Largest halt request body, in bytes. */
+const MAX_HALT_BODY_BYTES = 8 * 1024;
+
+export const HaltRequestSchema = v.strictObject(
+  {
+    reason: v.optional(
+      v.pipe(v.string("must be a string"), v.maxLength(1024, "must be at most 1024 characters")),
+    ),
+    by: v.optional(v.pipe(v.string("must be a string"), v.maxLength(256, "must be at most 256 characters"))),
+  },
+  (issue) =>
+    issue.expected === "never" ? `unknown field ${JSON.stringify(issue.input)}` : "must be an object",
+);
+
+/** The body of every `/v1/halt` answer. */
+export type HaltStatus = ({ halted: true } & Halt) | { halted: false; lifted?: Halt; revision?: number };
+
+/**
+ * `/v1/halt`: the fleet-wide halt. POST halts (201; 200 with the halt already in force, unchanged),
+ * DELETE lifts it (200, `lifted` and the new `revision` when there was one), GET shows it.
+ */
+export function haltRoutes({ store, logger }: { store: PolicyStore; logger: Logger }): Hono {
+  const app = new Hono();
+
+  app.get("/", async (c) => c.json(haltStatus(await store.getHalt())));
+
+  app.post("/", async (c) => {
+    const request = await readRequest(c);
+    const { halt, created } = await store.halt({ ...request, by: request.by ?? remoteAddress(c) });
+    if (created) logger.warn("fleet halted", { reason: halt.reason, by: halt.by, revision: halt.revision });
+    return c.json(haltStatus(halt), created ? 201 : 200);
+  });
+
+  app.delete("/", async (c) => {
+    const resumed = await store.resume();
+    if (!resumed) return c.json({ halted: false } satisfies HaltStatus);
+    logger.warn("fleet resumed", { revision: resumed.revision, halted_since: resumed.lifted.since });
+    return c.json({ halted: false, lifted: resumed.lifted, revision: resumed.revision } satisfies HaltStatus);
+  });
+
+  return app;
+}
+
+function haltStatus(halt: Halt | undefined): HaltStatus {
+  return halt ? { halted: true, ...halt } : { halted: false };
+}
+
+/** An empty body is an empty request; anything else is JSON `{reason?, by?}`. */
+async function readRequest(c: Context): Promise<v.InferOutput<typeof HaltRequestSchema>> {
+  const text = await c.req.text();
+  if (text.length > MAX_HALT_BODY_BYTES) {
+    throw new HfiError("PayloadTooLarge", `request body exceeds ${MAX_HALT_BODY_BYTES} bytes`);
+  }
+  if (text.trim() === "") return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new HfiError("InvalidInput", `malformed JSON: ${(err as Error).message}`, [
+      { path: "", message: (err as Error).message },
+    ]);
+  }
+  if (Array.isArray(value)) value = null; // valibot takes an array for an object
+  const result = v.safeParse(HaltRequestSchema, value);
+  if (result.success) return result.output;
+  const issues = toFieldIssues(result.issues);
+  const first = issues[0];
+  throw new HfiError(
+    "InvalidInput",
+    `invalid halt request: ${first?.path ? `${first.path}: ` : ""}${first?.message}`,
+    issues,
+  );
+}

@@ -1,0 +1,57 @@
+import { describe, expect, test } from "bun:test";
+import { createTestApp, jsonOf, policyJson, servedAt } from "../test-app.ts";
+import type { ProxiesStatus } from "./status.ts";
+
+describe("GET /v1/status/proxies", () => {
+  test("no subscribers yet: the revision and halt state only", async () => {
+    const { app } = await createTestApp();
+    const res = await app.request("/v1/status/proxies");
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ revision: 0, halted: false, proxies: [] });
+  });
+
+  test("lists every subscriber with the revision it applied and when it was last seen", async () => {
+    const { app, distributor } = await createTestApp();
+    await app.request("/v1/policies/a", {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(policyJson("a")),
+    });
+    await app.request("/v1/config?after=1&wait=0&node=envoy-b&worker=0");
+    await app.request("/v1/config?after=0&wait=0&node=envoy-a&worker=1");
+    await app.request("/v1/halt", { method: "POST" });
+    await servedAt(distributor, 2);
+    const status = await jsonOf<ProxiesStatus>(await app.request("/v1/status/proxies"));
+    expect(status).toEqual({
+      revision: 2,
+      halted: true,
+      proxies: [
+        {
+          node: "envoy-a",
+          worker: "1",
+          revision: 0,
+          lastSeen: expect.any(String),
+          polling: false,
+          live: true,
+        },
+        {
+          node: "envoy-b",
+          worker: "0",
+          revision: 1,
+          lastSeen: expect.any(String),
+          polling: false,
+          live: true,
+        },
+      ],
+    });
+    expect(Date.now() - Date.parse(status.proxies[0]?.lastSeen ?? "")).toBeLessThan(5000);
+  });
+
+  test("a subscriber unseen for longer than its wait plus the margin is listed as not live", async () => {
+    const { app } = await createTestApp({ subscribers: { marginMs: 0 } });
+    await app.request("/v1/config?after=0&wait=0&node=gone&worker=0");
+    await Bun.sleep(20);
+    const status = await jsonOf<ProxiesStatus>(await app.request("/v1/status/proxies"));
+    expect(status.proxies).toMatchObject([{ node: "gone", live: false }]);
+  });
+});
