@@ -33,6 +33,24 @@ import {
 import { nonMatchingRules } from "./stub.ts";
 import { perRound, runVariants, type Sample, type Variant } from "./variants.ts";
 
+/** Figures other benchmarks' explanations refer to (as `{{dataplane-profile:<figure>}}`). */
+export const PROFILE = {
+  wasmPresent: "Wasm filter present, doing nothing: E − A",
+  perStream: "hfi with no rules over do-nothing: P0 − E",
+  methodPath: "read :method + :path (2 hostcalls) + 1 rule: P1 − P0",
+  headerMap: "read the header map (1 pairs hostcall) + 1 rule: P1h − P0",
+  perPathRule: "per method + path rule: (C100p − P1) ÷ 99",
+  perMixedRule: "per mixed rule: (D − C) ÷ 900",
+  perMixedRuleO3: "per mixed rule, -O3 build: (D3 − C3) ÷ 900",
+  ratioO3: "D ÷ C, -O3 build",
+  jitC: "in V8-generated code, C (perf)",
+  jitD: "in V8-generated code, D (perf)",
+  sizeO3: "filter size -O3",
+} as const;
+
+/** `{{dataplane-profile:<figure>}}`, resolved by report.ts to that row's value and unit. */
+export const profileRef = (figure: string) => `{{dataplane-profile:${figure}}}`;
+
 const FILTER_DIR = resolve(ROOT, "filter");
 
 /** The shipped asc flags with `-Oz` replaced by `level` ("-O3", "-Oz", …). */
@@ -118,35 +136,35 @@ export async function dataplaneProfile(ctx: BenchContext): Promise<BenchResult> 
   const perRule = (a: string, b: string, n: number) => values((g) => ((cpu(a)(g) - cpu(b)(g)) * 1000) / n);
 
   const rows: BenchRow[] = [
-    roundsRow("Wasm filter present, doing nothing: E − A", diff("E", "A"), "µs/request"),
-    roundsRow("hfi with no rules over do-nothing: P0 − E", diff("P0", "E"), "µs/request"),
-    roundsRow("read :method + :path (2 hostcalls) + 1 rule: P1 − P0", diff("P1", "P0"), "µs/request"),
-    roundsRow("read the header map (1 pairs hostcall) + 1 rule: P1h − P0", diff("P1h", "P0"), "µs/request"),
-    roundsRow("per method + path rule: (C100p − P1) ÷ 99", perRule("C100p", "P1", 99), "ns"),
-    roundsRow("per mixed rule: (D − C) ÷ 900", perRule("D", "C", 900), "ns"),
-    roundsRow("per mixed rule, -O3 build: (D3 − C3) ÷ 900", perRule("D3", "C3", 900), "ns"),
+    roundsRow(PROFILE.wasmPresent, diff("E", "A"), "µs/request"),
+    roundsRow(PROFILE.perStream, diff("P0", "E"), "µs/request"),
+    roundsRow(PROFILE.methodPath, diff("P1", "P0"), "µs/request"),
+    roundsRow(PROFILE.headerMap, diff("P1h", "P0"), "µs/request"),
+    roundsRow(PROFILE.perPathRule, perRule("C100p", "P1", 99), "ns"),
+    roundsRow(PROFILE.perMixedRule, perRule("D", "C", 900), "ns"),
+    roundsRow(PROFILE.perMixedRuleO3, perRule("D3", "C3", 900), "ns"),
     roundsRow("CPU, C (100 rules), -Oz as shipped", values(cpu("C")), "µs/request"),
     roundsRow("CPU, C (100 rules), -O3", values(cpu("C3")), "µs/request"),
     roundsRow("CPU, D (1,000 rules), -Oz as shipped", values(cpu("D")), "µs/request"),
     roundsRow("CPU, D (1,000 rules), -O3", values(cpu("D3")), "µs/request"),
     roundsRow(
-      "D ÷ C, -O3 build",
+      PROFILE.ratioO3,
       values((g) => cpu("D3")(g) / cpu("C3")(g)),
       "ratio",
     ),
   ];
   if (params.perfS) {
     rows.push(
-      roundsRow("in V8-generated code, C (perf)", jitUs("C"), "µs/request"),
-      roundsRow("in V8-generated code, D (perf)", jitUs("D"), "µs/request"),
+      roundsRow(PROFILE.jitC, jitUs("C"), "µs/request"),
+      roundsRow(PROFILE.jitD, jitUs("D"), "µs/request"),
       roundsRow("in V8-generated code, D3 (perf)", jitUs("D3"), "µs/request"),
     );
   }
   rows.push(
     valueRow("filter size -Oz (as shipped)", sizes.Oz / 1024, "KiB", { op: "<=", bound: 64 }),
     sizes.O3 === null
-      ? unavailableRow("filter size -O3", "KiB", { op: "<=", bound: 64 }, buildNote)
-      : valueRow("filter size -O3", sizes.O3 / 1024, "KiB", { op: "<=", bound: 64 }),
+      ? unavailableRow(PROFILE.sizeO3, "KiB", { op: "<=", bound: 64 }, buildNote)
+      : valueRow(PROFILE.sizeO3, sizes.O3 / 1024, "KiB", { op: "<=", bound: 64 }),
   );
 
   const hostProfile = await profileFilter(

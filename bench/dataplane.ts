@@ -11,6 +11,7 @@
  * The machinery (Envoy config, RuleSet stub, rounds, wrk, CPU) is in bench/variants.ts.
  */
 import { readFileSync } from "node:fs";
+import { PROFILE, profileRef } from "./dataplane-profile.ts";
 import { FILTER_WASM, machine } from "./lib.ts";
 import { type FilterProfile, profileFilter } from "./profile.ts";
 import {
@@ -32,6 +33,14 @@ import {
   type Variant,
   WRK_CPU,
 } from "./variants.ts";
+
+/** The target rows (BENCHMARKS.md §1). */
+const FIG = {
+  cpuCB: "CPU µs/request, C ÷ B (hfi 100 rules ÷ native fault)",
+  rpsCB: "rps at 32 connections, C ÷ B",
+  cpuDC: "CPU µs/request, D ÷ C (1,000 ÷ 100 rules)",
+  rpsGF: "abort rps at 32 connections, G ÷ F (hfi ÷ native)",
+};
 
 const NEVER_HEADER = { name: "x-bench-never", exact: "1" };
 
@@ -190,24 +199,11 @@ function summarize(
   const notAvailable = "not available: the filter build rejects or ignores delay rules";
 
   const rows: BenchRow[] = [
-    roundsRow(
-      "CPU µs/request, C ÷ B (hfi 100 rules ÷ native fault)",
-      ratio("C", "B", "cpuPerRequest32"),
-      "ratio",
-      {
-        op: "<=",
-        bound: 1.1,
-      },
-    ),
-    roundsRow("rps at 32 connections, C ÷ B", ratio("C", "B", "rps32"), "ratio", { op: ">=", bound: 0.93 }),
-    roundsRow("CPU µs/request, D ÷ C (1,000 ÷ 100 rules)", ratio("D", "C", "cpuPerRequest32"), "ratio", {
-      op: "<=",
-      bound: 1.15,
-    }),
-    roundsRow("abort rps at 32 connections, G ÷ F (hfi ÷ native)", ratio("G", "F", "rps32"), "ratio", {
-      op: ">=",
-      bound: 0.9,
-    }),
+    roundsRow(FIG.cpuCB, ratio("C", "B", "cpuPerRequest32"), "ratio", { op: "<=", bound: 1.1 }),
+    roundsRow(FIG.rpsCB, ratio("C", "B", "rps32"), "ratio", { op: ">=", bound: 0.93 }),
+    roundsRow(FIG.cpuDC, ratio("D", "C", "cpuPerRequest32"), "ratio", { op: "<=", bound: 1.15 }),
+    roundsRow(FIG.rpsGF, ratio("G", "F", "rps32"), "ratio", { op: ">=", bound: 0.9 }),
+    roundsRow("CPU µs/request, G ÷ F (abort, hfi ÷ native)", ratio("G", "F", "cpuPerRequest32"), "ratio"),
   ];
   for (const ms of [10, 50]) {
     const figure = `delay error p99, hfi ${ms} ms (observed − A p50 − configured)`;
@@ -269,6 +265,7 @@ function summarize(
     dMinusC: med(diff("D", "C", "cpuPerRequest32")),
     gMinusF: med(diff("G", "F", "cpuPerRequest32")),
     b: med(cpu("B")),
+    c: med(cpu("C")),
   };
   const hostcalls = p100
     ? `${p100.callbacks.length} callbacks into the VM (${p100.callbacks.join(", ")}) and ${p100.hostcallTotal} hostcalls out of it (${Object.entries(
@@ -283,32 +280,37 @@ function summarize(
       : "";
   const perRuleNs = round((split.dMinusC * 1000) / 900);
   const budget = round(split.b * 0.1);
+  const ref = (key: keyof typeof PROFILE) => profileRef(PROFILE[key]);
   const missed: Record<string, string> = {
-    "CPU µs/request, C ÷ B (hfi 100 rules ÷ native fault)":
-      `**Cause.** The budget is 10% of B's ${split.b} µs, i.e. ${budget} µs; C costs ${split.cMinusB} µs more than B. ` +
+    [FIG.cpuCB]:
+      `**Cause.** The target allows 10% of B's ${split.b} µs, i.e. ${budget} µs; C costs ${split.cMinusB} µs more than B. ` +
       `Split (medians of this run): the native filter adds ${split.bMinusA} µs over router-only (B − A); a Wasm filter that does nothing adds ${split.eMinusA} µs (E − A) — ` +
-      `far below the anchor's ~12 µs, so Envoy's VM crossing is not the problem; hfi adds ${split.cMinusE} µs on top of that (C − E). ` +
-      `Per request the filter makes ${hostcalls}. The dataplane-profile section breaks C − E down further: ≈ 2 µs of fixed per-stream work in the filter with an empty rule set ` +
-      "(P0 − E: a StreamContext allocated and put in a Map in on_context_create, looked up in on_request_headers and on_done, deleted in on_delete, plus the GC work these allocations cause), " +
-      "≈ 2 µs to read `:method` and `:path` (P1 − P0: two proxy_get_header_map_value calls, each with an allocation callback and a copy), " +
-      "≈ 2–2.5 µs for the header map (P1h − P0: one proxy_get_header_map_pairs serialising every header), and the scan itself, tens of ns per rule (about 3–4 µs for 100 rules). " +
-      "**Proposed fix (filter owner; the filter was not changed here).** (1) No per-stream allocation: keep stream state only for a paused (delayed) request, find the root through a fixed slot instead of a Map, so on_context_create/on_done/on_delete do nothing for most requests; " +
-      "(2) one hostcall per request at most: take `:method`, `:path` and the headers from a single proxy_get_header_map_pairs when any rule needs a header, and skip even that when the rule index (3) says no rule can match this method/path; " +
-      "(3) index the rules (see D ÷ C) so 100 rules cost what 1 does. Even then C − B would be about E − B plus one hostcall (≈ 1–2 µs), so ≤ 1.10 against a native filter that costs ~1 µs stays at the edge; " +
-      "the do-nothing Wasm filter alone (E ÷ B) is the floor any Wasm implementation has.",
-    "rps at 32 connections, C ÷ B":
+      `well below the anchor's ~12 µs, so Envoy's VM crossing is not what misses the target; hfi adds ${split.cMinusE} µs on top of the do-nothing filter (C − E). ` +
+      `Per request the filter makes ${hostcalls}. ` +
+      `dataplane-profile splits C − E: fixed per-stream work with an empty rule set ${ref("perStream")} (P0 − E: a StreamContext allocated and put in a Map in on_context_create, looked up in on_request_headers and on_done, removed in on_delete, and the GC work of those allocations); ` +
+      `reading \`:method\` + \`:path\` ${ref("methodPath")} (P1 − P0: two proxy_get_header_map_value, each with an allocation callback into the VM and a copy); ` +
+      `reading the header map ${ref("headerMap")} (P1h − P0: one proxy_get_header_map_pairs serialising every header, needed because 1 rule in 10 is header-only); ` +
+      `and the scan, ${ref("perMixedRule")} per rule, i.e. a few µs for 100 rules (perf: ${ref("jitC")} of C's CPU is in V8-generated code; Envoy compiles Wasm with TurboFan only, so this is optimised code). ` +
+      "**Proposed fix (filter owner; the filter was not changed here).** (1) No per-stream allocation or Map traffic: create stream state only when a request is paused for a delay; " +
+      "(2) at most one hostcall per request: read `:method`, `:path` and the headers through one proxy_get_header_map_pairs when any rule needs a header, and none when the index (3) has no candidate for the request; " +
+      "(3) index the rules (see D ÷ C) so that 100 non-matching rules cost about what one does. " +
+      "Even then C − B is at least E − B plus one hostcall (≈ 1–2 µs on this machine), so ≤ 1.10 against a native filter that costs ~1 µs stays at the edge: the do-nothing Wasm filter's own cost (E ÷ B) is the floor of any Wasm implementation.",
+    [FIG.rpsCB]:
       "Same cause as the CPU ratio C ÷ B: at 32 connections Envoy's single pinned worker is CPU-bound, so rps ≈ 1 / (CPU per request), and every µs the filter adds shows here. " +
-      "On this shared machine the rps ratio also carries other engineers' load on core 1 (see min–max); the CPU ratio is the robust figure.",
-    "CPU µs/request, D ÷ C (1,000 ÷ 100 rules)":
-      `**Cause.** The matcher is a linear scan in evaluation order: D − C = ${split.dMinusC} µs for 900 more non-matching rules, ≈ ${perRuleNs} ns per rule in V8 (per rule: expiry check, method compare, path-prefix memory.compare, or for header-only rules a search of the fetched header pairs). ` +
-      `perf (dataplane-profile) puts most of D's CPU in V8-generated code, i.e. in the scan itself, not in hostcalls.${jsc} ` +
-      "With ~30 µs for a whole request at 100 rules, a per-rule cost in the tens of ns cannot stay within +15% for 900 more rules: a linear scan would need < 5 ns per rule. " +
-      "**Proposed fix (control plane + filter owners).** Index instead of scanning: the control plane already pre-digests the RuleSet, so it can add a dispatch table — rules bucketed by method and by a byte trie over literal path prefixes/exact paths (first segment is enough for typical APIs), " +
-      "plus one bucket for rules without a literal path (regex or no path condition) — and the filter evaluates only the candidate buckets, merged by rule index so first-match order is kept. " +
-      "Cost then grows with the rules that could match this request, not with all rules. Building the filter -O3 instead of -Oz alone is measured in dataplane-profile (≈ −25% per rule, +8 KiB, still ≤ 64 KiB): helpful, not sufficient.",
-    "abort rps at 32 connections, G ÷ F (hfi ÷ native)":
-      `G − F = ${split.gMinusF} µs/request of CPU. An hfi abort pays the same per-stream costs as C (Wasm filter present, the StreamContext, reading \`:path\`) plus proxy_send_local_response with the x-hfi-fault header and a proxy_increment_metric hostcall; the native abort is a C++ local reply. ` +
-      "Fix: the per-stream items (1) and (2) under C ÷ B; the local reply itself costs Envoy the same either way.",
+      "On this shared machine the rps ratio also carries other engineers' load on core 1 (see its min–max); the CPU ratio is the more robust figure.",
+    [FIG.cpuDC]:
+      `**Cause.** The matcher is a linear scan in evaluation order: D − C = ${split.dMinusC} µs for 900 more non-matching rules, ≈ ${perRuleNs} ns per rule ` +
+      `(dataplane-profile: ${ref("perMixedRule")}; method + path rules alone ${ref("perPathRule")}). Per rule: expiry check, method compare, path-prefix memory.compare through virtual RequestView calls, or for header-only rules a search of the fetched header pairs. ` +
+      `perf puts D's time in V8-generated code — ${ref("jitD")} vs ${ref("jitC")} for C — so it is the scan itself, not hostcalls.${jsc} ` +
+      `+15% of C's ${split.c} µs allows ${round((split.c * 0.15 * 1000) / 900)} ns per extra rule: the scan would have to get ${round(perRuleNs / ((split.c * 0.15 * 1000) / 900))}× cheaper per rule. ` +
+      `Building -O3 instead of -Oz helps but does not fix it: ${ref("perMixedRuleO3")} per rule, D ÷ C ${ref("ratioO3")}, size ${ref("sizeO3")}. ` +
+      "**Proposed fix (control plane + filter owners).** Index instead of scanning: the control plane already pre-digests the RuleSet, so it can add a dispatch table — rules bucketed by method and by a byte trie over literal path prefixes and exact paths, " +
+      "plus one bucket of rules without a literal path (regex or no path condition), and per header name for header-only rules — and the filter evaluates only the candidates, merged by rule index so first-match order is kept. " +
+      "Cost then grows with the rules that could match the request, not with all rules (D ÷ C ≈ 1).",
+    [FIG.rpsGF]:
+      `G − F = ${split.gMinusF} µs/request of CPU. An hfi abort pays the per-stream costs listed under C ÷ B (Wasm filter present, the StreamContext, reading \`:path\`) ` +
+      "plus proxy_send_local_response with the x-hfi-fault header and a proxy_increment_metric hostcall; the native abort is a C++ local reply. " +
+      "Fix: items (1) and (2) under C ÷ B; the local reply itself costs Envoy the same either way.",
   };
   for (const ms of [10, 50]) {
     missed[`delay error p99, hfi ${ms} ms (observed − A p50 − configured)`] =
