@@ -1,5 +1,7 @@
 import type { Policy } from "../policy/index.ts";
-import type { PolicyList, StoredPolicy } from "../store/index.ts";
+import type { HaltStatus } from "../server/routes/halt.ts";
+import type { ProxiesStatus } from "../server/routes/status.ts";
+import type { HaltRequest, PolicyList, StoredPolicy } from "../store/index.ts";
 import { ApiError, toApiError, unreachable } from "./errors.ts";
 
 export interface ClientOptions {
@@ -30,6 +32,13 @@ export interface HfiClient {
   putPolicy(policy: Policy): Promise<PutPolicyResult>;
   /** Returns the policy as it was. */
   deletePolicy(name: string): Promise<StoredPolicy>;
+  getHalt(): Promise<HaltStatus>;
+  /** POST /v1/halt; `created` is false when a halt was in force already (it is kept as it was). */
+  halt(request: HaltRequest): Promise<{ status: HaltStatus; created: boolean }>;
+  /** DELETE /v1/halt; `lifted` tells what was lifted, if anything. */
+  resume(): Promise<HaltStatus>;
+  /** The proxies polling the replica that answers, and the revision it serves. */
+  getProxies(): Promise<ProxiesStatus>;
 }
 
 export function createClient({ baseUrl, timeoutMs, token, trace }: ClientOptions): HfiClient {
@@ -84,6 +93,13 @@ export function createClient({ baseUrl, timeoutMs, token, trace }: ClientOptions
       return { policy: await json(response), created: response.status === 201 };
     },
     deletePolicy: async (name) => json(await request("DELETE", policyPath(name), name)),
+    getHalt: async () => json(await request("GET", "/v1/halt")),
+    async halt(haltRequest) {
+      const response = await request("POST", "/v1/halt", undefined, haltRequest);
+      return { status: await json(response), created: response.status === 201 };
+    },
+    resume: async () => json(await request("DELETE", "/v1/halt")),
+    getProxies: async () => json(await request("GET", "/v1/status/proxies")),
   };
   return client;
 }

@@ -1,0 +1,70 @@
+import { describe, expect, test } from "bun:test";
+import type { Subscriber } from "../distributor/index.ts";
+import type { ProxiesStatus } from "../server/routes/status.ts";
+import type { HfiClient } from "./client.ts";
+import { hasApplied, laggards, waitForPropagation } from "./propagation.ts";
+
+function proxy(node: string, revision: number | null, live = true): Subscriber {
+  return { node, worker: "0", revision, lastSeen: "2026-01-01T00:00:00.000Z", polling: live, live };
+}
+
+describe("hasApplied", () => {
+  test.each([
+    [57, 57, 57, true],
+    [58, 57, 58, true],
+    [56, 57, 58, false],
+    [null, 57, 57, false],
+    // From before a memory-store restart: answered at once with the current config, not yet applied.
+    [90, 57, 58, false],
+  ])("a proxy at %p has applied %p (served %p): %p", (at, revision, served, applied) => {
+    expect(hasApplied(proxy("n", at), revision, served)).toBe(applied);
+  });
+});
+
+test("laggards are the live proxies that have not applied the revision", () => {
+  const status: ProxiesStatus = {
+    revision: 10,
+    halted: false,
+    proxies: [proxy("current", 10), proxy("behind", 9), proxy("gone", 3, false), proxy("new", null)],
+  };
+  expect(laggards(status, 10).map((p) => p.node)).toEqual(["behind", "new"]);
+  expect(laggards(status, 9).map((p) => p.node)).toEqual(["new"]);
+});
+
+describe("waitForPropagation", () => {
+  function fakeClient(statuses: ProxiesStatus[]): HfiClient & { reads: number } {
+    const client = {
+      reads: 0,
+      async getProxies() {
+        const status = statuses[Math.min(client.reads, statuses.length - 1)] as ProxiesStatus;
+        client.reads += 1;
+        return status;
+      },
+    };
+    return client as unknown as HfiClient & { reads: number };
+  }
+
+  test("reads until every live proxy has the revision", async () => {
+    const client = fakeClient([
+      { revision: 5, halted: false, proxies: [proxy("a", 4), proxy("b", 5)] },
+      { revision: 5, halted: false, proxies: [proxy("a", 5), proxy("b", 5)] },
+    ]);
+    const result = await waitForPropagation(client, 5, { timeoutMs: 5000, intervalMs: 1 });
+    expect(result).toMatchObject({ done: true, laggards: [] });
+    expect(result.live).toHaveLength(2);
+    expect(client.reads).toBe(2);
+  });
+
+  test("no live proxy: done at once", async () => {
+    const client = fakeClient([{ revision: 5, halted: false, proxies: [proxy("gone", 1, false)] }]);
+    expect(await waitForPropagation(client, 5, { timeoutMs: 5000 })).toMatchObject({ done: true, live: [] });
+  });
+
+  test("gives up after the timeout, naming the laggards", async () => {
+    const client = fakeClient([{ revision: 5, halted: false, proxies: [proxy("a", 4), proxy("b", 5)] }]);
+    const result = await waitForPropagation(client, 5, { timeoutMs: 30, intervalMs: 5 });
+    expect(result.done).toBe(false);
+    expect(result.elapsedMs).toBeGreaterThanOrEqual(30);
+    expect(result.laggards.map((p) => p.node)).toEqual(["a"]);
+  });
+});

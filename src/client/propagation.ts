@@ -1,0 +1,57 @@
+import type { Subscriber } from "../distributor/index.ts";
+import type { ProxiesStatus } from "../server/routes/status.ts";
+import type { HfiClient } from "./client.ts";
+
+/**
+ * Whether a proxy worker has applied `revision`: its last poll acknowledged that revision or a later
+ * one that the control plane has served. A revision above the served one is not counted: it comes
+ * from before a memory-store restart (revisions started over), and the worker is sent the current
+ * config at once ("differs" semantics of the long-poll).
+ */
+export function hasApplied(proxy: Subscriber, revision: number, served: number): boolean {
+  return proxy.revision !== null && proxy.revision >= revision && proxy.revision <= served;
+}
+
+/** The live proxies that have not applied `revision`. */
+export function laggards(status: ProxiesStatus, revision: number): Subscriber[] {
+  return status.proxies.filter((p) => p.live && !hasApplied(p, revision, status.revision));
+}
+
+export interface Propagation {
+  /** Every live proxy applied the revision. */
+  done: boolean;
+  elapsedMs: number;
+  /** The last status read. */
+  status: ProxiesStatus;
+  live: Subscriber[];
+  laggards: Subscriber[];
+}
+
+export interface WaitOptions {
+  timeoutMs: number;
+  /** Between two reads of the status. Default 50 ms. */
+  intervalMs?: number;
+  now?: () => number;
+}
+
+/**
+ * Polls `GET /v1/status/proxies` until every live proxy has applied `revision` or `timeoutMs` has
+ * passed. With no live proxy it is done at once (there is nobody to wait for).
+ */
+export async function waitForPropagation(
+  client: HfiClient,
+  revision: number,
+  { timeoutMs, intervalMs = 50, now = () => performance.now() }: WaitOptions,
+): Promise<Propagation> {
+  const started = now();
+  for (;;) {
+    const status = await client.getProxies();
+    const behind = laggards(status, revision);
+    const elapsedMs = now() - started;
+    const live = status.proxies.filter((p) => p.live);
+    if (behind.length === 0 || elapsedMs >= timeoutMs) {
+      return { done: behind.length === 0, elapsedMs, status, live, laggards: behind };
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.min(intervalMs, timeoutMs - elapsedMs)));
+  }
+}
