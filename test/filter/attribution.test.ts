@@ -30,7 +30,7 @@ const policy = (name: string, kind: string) => `hfi.policy.${name}.${kind}`;
 
 describe("subscriber identity", () => {
   test("every poll names Envoy's node id (URL-encoded) and the worker id drawn at start", async () => {
-    const host = await startedHost(CONFIG, 7, { "node.id": NODE_ID });
+    const host = await startedHost(CONFIG, 7, { "xds.node.id": NODE_ID });
     const first = nextPoll(host);
     const path = header(first.headers, ":path")!;
     expect(path).toContain(`&node=${encodeURIComponent(NODE_ID)}&`);
@@ -53,7 +53,7 @@ describe("subscriber identity", () => {
       const host = await ProxyWasmHost.load(WASM, {
         pluginConfig: JSON.stringify(CONFIG),
         randomSeed: seed,
-        properties: { "node.id": "n1" },
+        properties: { "xds.node.id": "n1" },
       });
       expect(host.count("proxy_get_property")).toBe(0);
       expect(host.start()).toBe(true);
@@ -63,8 +63,20 @@ describe("subscriber identity", () => {
     expect(workers.size).toBe(4);
   });
 
+  test("Envoy 1.40 serves xds.node.id; node.id (older Envoys) is the fallback", async () => {
+    const both = await startedHost(CONFIG, undefined, { "xds.node.id": "new", "node.id": "old" });
+    expect(query(nextPoll(both)).get(SUBSCRIBER_QUERY.node)).toBe("new");
+    const legacy = await startedHost(CONFIG, undefined, { "node.id": "old" });
+    expect(query(nextPoll(legacy)).get(SUBSCRIBER_QUERY.node)).toBe("old");
+  });
+
   test('without a node id (or an empty one) the node is "unknown"', async () => {
-    for (const properties of [undefined, { "node.id": "" }]) {
+    const cases: (Record<string, string> | undefined)[] = [
+      undefined,
+      { "xds.node.id": "" },
+      { "xds.node.id": "", "node.id": "" },
+    ];
+    for (const properties of cases) {
       const host = await startedHost(CONFIG, undefined, properties);
       expect(query(nextPoll(host)).get(SUBSCRIBER_QUERY.node)).toBe("unknown");
     }

@@ -23,10 +23,12 @@ export class Identity {
 /**
  * Reads the node id (allowed from on_configure on, not in _initialize) and draws the worker id from
  * the host's CSPRNG: 16 hex digits, new for every root context, so each worker VM's subscription is
- * told apart even when they share the node id.
+ * told apart even when they share the node id. Envoy 1.40 answers the attribute `xds.node.id`
+ * (its `node.id` is not found, from any context); `node.id` is what older Envoys served.
  */
 export function readIdentity(): Identity {
-  const id = getProperty("node\0id");
+  let id = getProperty("xds\0node\0id");
+  if (id == null || id.length == 0) id = getProperty("node\0id");
   return new Identity(id != null && id.length > 0 ? id : UNKNOWN_NODE, hex64(randomU64()));
 }
 
