@@ -10,7 +10,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { parse, stringify } from "yaml";
+import { parse, Scalar, stringify } from "yaml";
 
 const root = new URL("..", import.meta.url).pathname;
 export const HFI_BIN = join(root, "dist/hfi");
@@ -30,6 +30,12 @@ export interface LocalStack {
   stopControlPlane(): Promise<void>;
   /** Starts `dist/hfi` again on the same port (a memory store starts empty); no-op with `controlPlanePort`. */
   startControlPlane(): Promise<void>;
+  /** Stops Envoy (SIGTERM, then SIGKILL after 5 s), leaving the rest running. */
+  stopEnvoy(): Promise<void>;
+  /** Envoy's node id (`node.id` in its bootstrap); "" when none was set. */
+  nodeId: string;
+  /** The access log file, with `accessLogFormat`. */
+  accessLogPath?: string;
 }
 
 export interface LocalStackOptions {
@@ -40,8 +46,16 @@ export interface LocalStackOptions {
    * instead of starting `dist/hfi`; `pids.hfi` is then 0.
    */
   controlPlanePort?: number;
-  /** Members merged into the filter's plugin configuration (pollWaitSeconds, maxActiveDelays, …). */
+  /** Members merged into the filter's plugin configuration (pollWaitSeconds, maxActiveDelays, token, …). */
   pluginConfig?: Record<string, unknown>;
+  /** Envoy's node id (bootstrap `node.id`), which the filter reports on its long-polls. */
+  nodeId?: string;
+  /** Extra arguments for `hfi serve` (e.g. `--auth-token-file FILE`). */
+  serveArgs?: string[];
+  /** An HTTP access log in this format (e.g. `%FILTER_STATE(wasm.hfi_policy:PLAIN)%`), one line per request. */
+  accessLogFormat?: string;
+  /** Bootstrap `stats_config` merged into the shipped one (e.g. `{ stats_tags: [...] }`). */
+  statsConfig?: Record<string, unknown>;
 }
 
 export async function freePort(): Promise<number> {
@@ -68,7 +82,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const startControlPlane = async () => {
     if (stub || (hfi && hfi.exitCode === null)) return;
     const logFile = join(logDir, "hfi.log");
-    hfi = spawnLogged([HFI_BIN, "serve", "--listen", `127.0.0.1:${cpPort}`], logFile);
+    hfi = spawnLogged(
+      [HFI_BIN, "serve", "--listen", `127.0.0.1:${cpPort}`, ...(options.serveArgs ?? [])],
+      logFile,
+    );
     pids.hfi = hfi.pid;
     await waitFor(`${controlPlaneUrl}/healthz`, hfi, logFile);
   };
@@ -83,11 +100,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await startControlPlane();
 
     const configPath = join(logDir, "envoy.yaml");
+    const accessLogPath = options.accessLogFormat !== undefined ? join(logDir, "access.log") : undefined;
     writeFileSync(
       configPath,
       renderEnvoyConfig(
         { envoyPort, adminPort, cpPort, upstreamPort: upstream.port ?? 0 },
         options.pluginConfig,
+        {
+          nodeId: options.nodeId,
+          accessLog:
+            accessLogPath !== undefined && options.accessLogFormat !== undefined
+              ? { path: accessLogPath, format: options.accessLogFormat }
+              : undefined,
+          statsConfig: options.statsConfig,
+        },
       ),
     );
     const envoyArgs = [
@@ -101,6 +127,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       "warn",
       "--component-log-level",
       "wasm:info",
+      // Envoy writes access logs every 10 s by default; tests read them sooner.
+      ...(accessLogPath !== undefined ? ["--file-flush-interval-msec", "100"] : []),
     ];
     const envoy = spawnLogged(envoyArgs, join(logDir, "envoy.log"));
     children.push(envoy);
@@ -121,6 +149,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
       stopControlPlane,
       startControlPlane,
+      stopEnvoy: () => terminate(envoy),
+      nodeId: options.nodeId ?? "",
+      accessLogPath,
     };
   } catch (error) {
     await stop();
@@ -135,11 +166,24 @@ interface Ports {
   upstreamPort: number;
 }
 
+/** Additions to the shipped Envoy config, for tests that need them. */
+export interface EnvoyConfigExtras {
+  nodeId?: string;
+  /** A file access log on the listener. */
+  accessLog?: { path: string; format: string };
+  /** Merged into the bootstrap's `stats_config`. */
+  statsConfig?: Record<string, unknown>;
+}
+
 /**
  * deploy/envoy/envoy.yaml with loopback ports and an absolute .wasm path; everything else as shipped,
- * except for plugin configuration members given in `pluginConfig`.
+ * except for plugin configuration members given in `pluginConfig` and the `extras`.
  */
-export function renderEnvoyConfig(ports: Ports, pluginConfig?: Record<string, unknown>): string {
+export function renderEnvoyConfig(
+  ports: Ports,
+  pluginConfig?: Record<string, unknown>,
+  extras: EnvoyConfigExtras = {},
+): string {
   // biome-ignore lint/suspicious/noExplicitAny: walking a parsed Envoy config
   const config: any = parse(readFileSync(join(root, "deploy/envoy/envoy.yaml"), "utf8"));
   config.admin.address.socket_address.port_value = ports.adminPort;
@@ -151,6 +195,25 @@ export function renderEnvoyConfig(ports: Ports, pluginConfig?: Record<string, un
   if (pluginConfig) {
     wasm.configuration.value = JSON.stringify({ ...JSON.parse(wasm.configuration.value), ...pluginConfig });
   }
+  if (extras.nodeId !== undefined) {
+    // Quoted: Envoy reads YAML 1.1, where a bare `n` or `yes` would be a boolean.
+    const id = Object.assign(new Scalar(extras.nodeId), { type: Scalar.QUOTE_DOUBLE });
+    config.node = { ...config.node, id, cluster: "hfi-local" };
+  }
+  if (extras.accessLog) {
+    hcm.access_log = [
+      ...(hcm.access_log ?? []),
+      {
+        name: "envoy.access_loggers.file",
+        typed_config: {
+          "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
+          path: extras.accessLog.path,
+          log_format: { text_format_source: { inline_string: `${extras.accessLog.format}\n` } },
+        },
+      },
+    ];
+  }
+  if (extras.statsConfig) config.stats_config = { ...config.stats_config, ...extras.statsConfig };
   for (const cluster of config.static_resources.clusters) {
     const port = cluster.name === "hfi_control_plane" ? ports.cpPort : ports.upstreamPort;
     cluster.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value = port;
@@ -158,14 +221,23 @@ export function renderEnvoyConfig(ports: Ports, pluginConfig?: Record<string, un
   return stringify(config);
 }
 
-/** A plain upstream: 200 with a short JSON echo, so a passing request is easy to tell from a fault. */
+/**
+ * A plain upstream: 200 with a short JSON echo, so a passing request is easy to tell from a fault;
+ * `fault` echoes the `x-hfi-fault` request header the filter sets on a delayed request.
+ */
 function startSampleUpstream() {
   return Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
     fetch(req) {
       const url = new URL(req.url);
-      return Response.json({ upstream: "sample", method: req.method, path: url.pathname });
+      const fault = req.headers.get("x-hfi-fault");
+      return Response.json({
+        upstream: "sample",
+        method: req.method,
+        path: url.pathname,
+        ...(fault !== null ? { fault } : {}),
+      });
     },
   });
 }
