@@ -11,6 +11,9 @@ const main = defineCommand({
   subCommands: {
     serve: () => import("./commands/serve.ts").then((m) => m.default),
     policy: () => import("./commands/policy/index.ts").then((m) => m.default),
+    status: () => import("./commands/status.ts").then((m) => m.default),
+    halt: () => import("./commands/halt.ts").then((m) => m.default),
+    resume: () => import("./commands/resume.ts").then((m) => m.default),
     "build-filter": () => import("./commands/build-filter.ts").then((m) => m.default),
     version: () => import("./commands/version.ts").then((m) => m.default),
   },

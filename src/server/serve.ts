@@ -1,5 +1,9 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { createDistributor } from "../distributor/index.ts";
+import {
+  createDistributor,
+  createSubscriberRegistry,
+  type SubscriberRegistryOptions,
+} from "../distributor/index.ts";
 import { createEtcdStore, createMemoryStore, HfiError, type PolicyStore } from "../store/index.ts";
 import { createApp } from "./app.ts";
 import { loadTokenFile } from "./auth.ts";
@@ -23,6 +27,8 @@ export interface ServerOptions {
   authTokenFile?: string;
   /** How long stop() lets ordinary requests in flight finish before cutting them. Default 5000. */
   shutdownGraceMs?: number;
+  /** How long-poll subscribers are judged live and forgotten (GET /v1/status/proxies). */
+  subscribers?: SubscriberRegistryOptions;
 }
 
 export interface RunningServer {
@@ -57,6 +63,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       metrics,
       clients,
       auth,
+      subscribers: createSubscriberRegistry(options.subscribers),
     });
     // The default idleTimeout (10 s) stays for ordinary requests; held ones extend their own (connection.ts).
     const server = await listen({ hostname, port, fetch: app.fetch });

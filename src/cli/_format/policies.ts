@@ -3,6 +3,7 @@ import { POLICY_API_VERSION } from "../../policy/index.ts";
 import type { StoredPolicy } from "../../store/index.ts";
 import type { OutputFormat } from "../_args.ts";
 import { humanDuration } from "./age.ts";
+import { timeLeft } from "./expiry.ts";
 import { renderTable } from "./table.ts";
 
 /**
@@ -19,6 +20,7 @@ interface PolicyView {
   metadata: { name: string; creationTimestamp?: string; resourceVersion?: string; generation?: number };
   spec: {
     priority?: number;
+    mode?: string;
     match?: {
       path?: StringMatchView;
       method?: { exact?: string };
@@ -26,6 +28,7 @@ interface PolicyView {
     };
     fault: { percentage?: number; delay?: { fixedDelay?: string }; abort?: { httpStatus?: number } };
   };
+  status?: { expiresAt?: string };
 }
 
 export interface FormatOptions {
@@ -49,15 +52,19 @@ export function formatPolicies(
   }
   const views: PolicyView[] = policies;
   const header = ["NAME", "PRIORITY", "MATCHES", "FAULTS", "AGE"];
+  // Only when some policy has a duration, so that lists without any read as before.
+  const expires = views.some((p) => p.status?.expiresAt !== undefined);
+  if (expires) header.push("EXPIRES");
   if (format === "wide") header.push("GENERATION", "RESOURCE-VERSION", "CREATED");
   const rows = views.map((p) => {
     const row = [
       p.metadata.name,
       String(p.spec.priority ?? 0),
       describeMatch(p.spec.match),
-      describeFault(p.spec.fault),
+      describeFault(p.spec.fault) + (p.spec.mode === "dryRun" ? " (dry run)" : ""),
       age(p.metadata.creationTimestamp, now),
     ];
+    if (expires) row.push(timeLeft(p.status?.expiresAt, now));
     if (format === "wide") {
       const { generation, resourceVersion, creationTimestamp } = p.metadata;
       row.push(String(generation ?? "<none>"), resourceVersion ?? "<none>", creationTimestamp ?? "<none>");

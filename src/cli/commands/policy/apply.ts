@@ -4,6 +4,8 @@ import { forEachObject } from "../../_batch.ts";
 import { useClient } from "../../_context.ts";
 import { loadPolicyDocuments } from "../../_documents.ts";
 import { CLIError } from "../../_errors.ts";
+import { timeLeft } from "../../_format/expiry.ts";
+import { waitArgs, waitForProxies, waitTimeoutMs } from "../../_wait.ts";
 
 export default defineCommand({
   meta: {
@@ -19,20 +21,31 @@ export default defineCommand({
       description:
         "A YAML/JSON file (multi-document allowed), a directory of *.yaml|*.yml|*.json, or - for stdin",
     },
+    ...waitArgs,
   },
-  async run({ args }) {
+  async run({ args, rawArgs }) {
     if (!args.filename) throw new CLIError("must specify -f FILE, a directory, or - for stdin");
+    if (args._.length > 0)
+      throw new CLIError(`unexpected argument "${args._[0]}" (a --wait timeout is --wait=30s)`);
+    const timeoutMs = waitTimeoutMs(args.wait, rawArgs);
     // Everything is validated before anything is sent.
     const documents = await loadPolicyDocuments(args.filename);
     const client = useClient();
+    /** The newest revision holding an applied object: what the proxies must reach for --wait. */
+    let revision = 0;
     await forEachObject(documents, async ({ policy }) => {
       const { name } = policy.metadata;
       const before = await client.findPolicy(name);
       const { policy: after, created } = await client.putPolicy(policy);
+      revision = Math.max(revision, Number(after.metadata.resourceVersion));
       const unchanged = before?.metadata.resourceVersion === after.metadata.resourceVersion;
-      console.log(
-        `faultinjectionpolicy.hfi.dev/${name} ${created ? "created" : unchanged ? "unchanged" : "configured"}`,
-      );
+      // Same spec, new resourceVersion: a timed policy applied again, its clock restarted.
+      const renewed = !unchanged && before?.metadata.generation === after.metadata.generation;
+      const outcome = created ? "created" : unchanged ? "unchanged" : renewed ? "renewed" : "configured";
+      const expiresAt = after.status?.expiresAt;
+      const expiry = expiresAt ? ` (expires in ${timeLeft(expiresAt, new Date())})` : "";
+      console.log(`faultinjectionpolicy.hfi.dev/${name} ${outcome}${expiry}`);
     });
+    if (timeoutMs !== undefined && revision > 0) await waitForProxies(client, revision, timeoutMs);
   },
 });

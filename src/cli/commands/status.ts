@@ -1,0 +1,43 @@
+import { defineCommand } from "citty";
+import { stringify } from "yaml";
+import { hasApplied } from "../../client/index.ts";
+import { describeHalt } from "../../store/index.ts";
+import { clientArgs, outputArgs } from "../_args.ts";
+import { useClient } from "../_context.ts";
+import { humanDuration } from "../_format/age.ts";
+import { renderTable } from "../_format/table.ts";
+
+export default defineCommand({
+  meta: {
+    name: "status",
+    description: "The revision served, how many proxies have applied it, and whether the fleet is halted",
+  },
+  args: { ...clientArgs, ...outputArgs },
+  async run({ args }) {
+    const client = useClient();
+    const [proxies, halt] = await Promise.all([client.getProxies(), client.getHalt()]);
+    if (args.output === "json" || args.output === "yaml") {
+      const value = { ...proxies, halt };
+      process.stdout.write(args.output === "json" ? `${JSON.stringify(value, null, 2)}\n` : stringify(value));
+      return;
+    }
+    const { revision } = proxies;
+    const live = proxies.proxies.filter((p) => p.live);
+    const current = live.filter((p) => hasApplied(p, revision, revision)).length;
+    const stale = proxies.proxies.length - live.length;
+    const halted = halt.halted ? `yes (${describeHalt(halt)})` : "no";
+    const staleNote = stale > 0 ? ` (${stale} not seen lately)` : "";
+    console.log(`revision ${revision}: ${current}/${live.length} proxies${staleNote}, halted: ${halted}`);
+    if (args.output !== "wide" || proxies.proxies.length === 0) return;
+    const now = Date.now();
+    const rows = proxies.proxies.map((p) => [
+      p.node,
+      p.worker || "-",
+      p.revision === null ? "<none>" : String(p.revision),
+      humanDuration(now - Date.parse(p.lastSeen)),
+      p.polling ? "yes" : "no",
+      p.live ? "yes" : "no",
+    ]);
+    console.log(renderTable(["NODE", "WORKER", "REVISION", "LAST-SEEN", "POLLING", "LIVE"], rows));
+  },
+});
