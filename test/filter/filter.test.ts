@@ -30,6 +30,10 @@ describe("configuration", () => {
     await startedHost();
   });
 
+  test("the release build stays within its 64 KiB budget", () => {
+    expect(WASM.byteLength).toBeLessThanOrEqual(64 * 1024);
+  });
+
   test.each([
     ["not JSON", "cluster=hfi"],
     ["no cluster", JSON.stringify({ authority: "x" })],
