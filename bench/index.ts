@@ -14,6 +14,7 @@ import { dataplaneProfile } from "./dataplane-profile.ts";
 import { delayAccuracy } from "./delay-accuracy.ts";
 import { fanout } from "./fanout.ts";
 import { footprint } from "./footprint.ts";
+import { halt } from "./halt.ts";
 import { machine } from "./lib.ts";
 import { propagation } from "./propagation.ts";
 import { type BenchContext, type BenchResult, missedTargets, toMarkdown } from "./report.ts";
@@ -22,6 +23,7 @@ const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<BenchResult>> = 
   dataplane,
   "dataplane-profile": dataplaneProfile,
   propagation,
+  halt,
   fanout,
   compile,
   "api-throughput": apiThroughput,
