@@ -127,20 +127,21 @@ function buildDocument() {
               name: "node",
               in: "query",
               description:
-                "The polling proxy's node id; with it the poll is recorded (GET /v1/status/proxies)",
-              schema: { type: "string", maxLength: 256 },
+                "The polling proxy's node id; with it the poll is recorded (GET /v1/status/proxies). " +
+                "Never fails a poll: cut to 256 characters, control characters shown as ?",
+              schema: { type: "string" },
             },
             {
               name: "worker",
               in: "query",
-              description: "The polling worker's id within its node; needs node",
-              schema: { type: "string", maxLength: 256 },
+              description: "The polling worker's id within its node; ignored without node",
+              schema: { type: "string" },
             },
           ],
           responses: {
             "200": ok("The current RuleSet; ETag is its revision", ref("RuleSet")),
             "304": { description: "No change within `wait` seconds" },
-            "400": failure("after or wait is not a non-negative integer; node or worker malformed"),
+            "400": failure("after or wait is not a non-negative integer"),
           },
         },
       },
