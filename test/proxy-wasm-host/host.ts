@@ -15,7 +15,7 @@ export interface HostOptions {
   vmConfig?: string;
   /** Seed of the deterministic byte source behind `random_get`. */
   randomSeed?: number;
-  /** Envoy properties by path (segments joined with "."), e.g. `{"node.id": "sidecar~1"}`. */
+  /** Envoy properties by path (segments joined with "."), e.g. `{"xds.node.id": "sidecar~1"}`. */
   properties?: Record<string, string>;
 }
 
