@@ -77,6 +77,19 @@ describe("bearer tokens on /v1", () => {
     });
   });
 
+  test("halt and proxy status: a reader token reads them; halting and resuming need a writer token", async () => {
+    const { app } = await securedApp();
+    for (const path of ["/v1/halt", "/v1/status/proxies"]) {
+      expect((await app.request(path)).status).toBe(401);
+      expect((await app.request(path, { headers: bearer(READER) })).status).toBe(200);
+    }
+    for (const method of ["POST", "DELETE"]) {
+      expect((await app.request("/v1/halt", { method, headers: bearer(READER) })).status).toBe(403);
+    }
+    expect((await app.request("/v1/halt", { method: "POST", headers: bearer(WRITER) })).status).toBe(201);
+    expect((await app.request("/v1/halt", { method: "DELETE", headers: bearer(WRITER) })).status).toBe(200);
+  });
+
   test("a writer token writes and reads", async () => {
     const { app } = await securedApp();
     expect((await app.request("/v1/policies/a", putPolicy(WRITER))).status).toBe(201);
