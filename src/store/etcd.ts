@@ -14,7 +14,7 @@ import type { Policy } from "../policy/index.ts";
 import { clientOptions, toHfiError } from "./etcd-client.ts";
 import { decodeHalt, type Entry, encodeHalt, etcdLayout, type StoredValue } from "./etcd-codec.ts";
 import { type KeyChange, startRangeWatch } from "./etcd-watch.ts";
-import { durationMs, hasExpired, lockedError, newHalt } from "./lifecycle.ts";
+import { durationMs, hasExpired, lockedError, newHalt, staleVersionError } from "./lifecycle.ts";
 import type { Halt, PolicyStore, StoredPolicy, StoreState, WatchEvent, WatchListener } from "./types.ts";
 
 export interface EtcdStoreOptions {
@@ -227,15 +227,8 @@ export async function createEtcdStore(options: EtcdStoreOptions): Promise<EtcdSt
         if (halt) throw lockedError(halt);
         const previous = current && decodePolicyAt(current);
         if (onlyCreate && previous) throw new HfiError("AlreadyExists", `policy "${name}" already exists`);
-        if (resourceVersion !== undefined && resourceVersion !== previous?.metadata.resourceVersion) {
-          const found = previous
-            ? `it is at resourceVersion ${previous.metadata.resourceVersion}`
-            : "it does not exist";
-          throw new HfiError(
-            "Conflict",
-            `policy "${name}" was changed since resourceVersion ${resourceVersion}: ${found}`,
-          );
-        }
+        const stale = staleVersionError(name, resourceVersion, previous);
+        if (stale) throw stale;
         const specChanged = !previous || !isDeepStrictEqual(previous.spec, wanted);
         if (previous && !specChanged && lifetime === undefined) return { policy: previous, created: false };
         let expiresAt: string | undefined;

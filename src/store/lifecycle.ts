@@ -1,6 +1,6 @@
 import { HfiError } from "../errors.ts";
 import { type Policy, parsePolicyDuration } from "../policy/index.ts";
-import type { Halt, HaltRequest } from "./types.ts";
+import type { Halt, HaltRequest, StoredPolicy } from "./types.ts";
 
 /** Longest `by` and `reason` of a halt, in characters; longer ones are cut. */
 export const MAX_HALT_TEXT = 1024;
@@ -47,5 +47,25 @@ export function lockedError(halt: Halt): HfiError {
     "Locked",
     `policy changes are refused while the fleet is halted (${describeHalt(halt)}); ` +
       "reads and deletes still work; `hfi resume` (DELETE /v1/halt) lifts the halt",
+  );
+}
+
+/**
+ * The Conflict of an optimistic write: the client's `resourceVersion` is not the stored one.
+ * Undefined when the write may go ahead (no version given, or it matches).
+ */
+export function staleVersionError(
+  name: string,
+  resourceVersion: string | undefined,
+  previous: StoredPolicy | undefined,
+): HfiError | undefined {
+  if (resourceVersion === undefined || resourceVersion === previous?.metadata.resourceVersion)
+    return undefined;
+  const found = previous
+    ? `it is at resourceVersion ${previous.metadata.resourceVersion}`
+    : "it does not exist";
+  return new HfiError(
+    "Conflict",
+    `policy "${name}" was changed since resourceVersion ${resourceVersion}: ${found}`,
   );
 }

@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from "node:util";
 import { HfiError } from "../errors.ts";
 import type { Policy } from "../policy/index.ts";
-import { durationMs, lockedError, newHalt } from "./lifecycle.ts";
+import { durationMs, lockedError, newHalt, staleVersionError } from "./lifecycle.ts";
 import type { Halt, PolicyStore, StoredPolicy, WatchEvent, WatchListener } from "./types.ts";
 
 export interface MemoryStoreOptions {
@@ -116,15 +116,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): PolicyStore
     async createOrUpdate(policy) {
       const { name, resourceVersion } = policy.metadata;
       const previous = policies.get(name);
-      if (resourceVersion !== undefined && resourceVersion !== previous?.metadata.resourceVersion) {
-        const found = previous
-          ? `it is at resourceVersion ${previous.metadata.resourceVersion}`
-          : "it does not exist";
-        throw new HfiError(
-          "Conflict",
-          `policy "${name}" was changed since resourceVersion ${resourceVersion}: ${found}`,
-        );
-      }
+      const stale = staleVersionError(name, resourceVersion, previous);
+      if (stale) throw stale;
       refuseWhileHalted();
       const specChanged = !previous || !isDeepStrictEqual(previous.spec, policy.spec);
       if (previous && !specChanged && policy.spec.duration === undefined) {
