@@ -59,6 +59,12 @@ export function parsePolicyDuration(text: string): DurationResult {
   return { success: true, ms: Number(ms) };
 }
 
+/** Any Go-style duration (`500ms`, `1m30s`, `1.5h`) rounded to whole milliseconds; undefined if malformed. */
+export function parseGoDurationMs(text: string): number | undefined {
+  const nanos = exactNanos(text);
+  return nanos && Math.round(Number(nanos.numerator) / Number(nanos.denominator * NANOS_PER_MS));
+}
+
 /** The duration as an exact fraction of nanoseconds, or undefined when it is not Go syntax. */
 function exactNanos(text: string): { numerator: bigint; denominator: bigint } | undefined {
   if (text.length > 64 || !GO_DURATION.test(text)) return undefined;

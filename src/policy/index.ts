@@ -12,6 +12,7 @@ export {
   MIN_DELAY_MS,
   MIN_POLICY_DURATION_MS,
   parseDelay,
+  parseGoDurationMs,
   parsePolicyDuration,
 } from "./duration.ts";
 export { type FieldIssue, toFieldIssues } from "./issues.ts";
