@@ -125,6 +125,8 @@ test("auth (inline tokens): a Secret of writer:/reader: lines mounted for --auth
     readOnly: true,
   });
   expect(pod.metadata.annotations["checksum/auth"]).toMatch(/^[0-9a-f]{64}$/);
+  // The filter's long-poll must pass auth too: it sends the reader token.
+  expect(filterPluginConfig(objects)).toMatchObject({ cluster: "hfi_control_plane", token: "r-secret" });
 });
 
 test("auth (existing secret): mounts it and creates none", () => {
@@ -132,7 +134,16 @@ test("auth (existing secret): mounts it and creates none", () => {
   expect(objects.some((o) => o.kind === "Secret")).toBe(false);
   const pod = find(objects, "Deployment", "hfi-control-plane").spec.template.spec;
   expect(pod.volumes[0].secret.secretName).toBe("hfi-tokens");
+  expect(filterPluginConfig(objects).token).toBe("r-from-the-secret");
 });
+
+/** The hfi filter's plugin configuration inside the rendered Envoy ConfigMap. */
+function filterPluginConfig(objects: K8sObject[]): Record<string, unknown> {
+  const envoy = parse(find(objects, "ConfigMap", "hfi-envoy").data["envoy.yaml"]);
+  const hcm = envoy.static_resources.listeners[0].filter_chains[0].filters[0].typed_config;
+  const wasm = hcm.http_filters.find((f: Any) => f.name === "envoy.filters.http.wasm");
+  return JSON.parse(wasm.typed_config.config.configuration.value);
+}
 
 test("sample app off: only the control plane (and its helm test)", () => {
   const kinds = render("sample app off").map(describe).sort();
@@ -173,6 +184,11 @@ group("values the chart refuses", () => {
       "etcdDemo.enabled needs store.type=etcd",
     ],
     ["auth without tokens", { auth: { enabled: true } }, "auth.enabled needs auth.existingSecret"],
+    [
+      "auth with the sample app but no token for its filter",
+      { auth: { enabled: true, existingSecret: "hfi-tokens" } },
+      "its filter needs a token for the long-poll",
+    ],
     ["an unknown store", { store: { type: "redis" } }, "at '/store/type': value must be one of"],
     [
       "an unknown key (typo)",
@@ -214,7 +230,7 @@ group("NOTES.txt", () => {
     const notes = renderNotes({
       store: { type: "etcd" },
       etcdDemo: { enabled: true },
-      auth: { enabled: true, writerToken: "w" },
+      auth: { enabled: true, writerToken: "w", readerToken: "r" },
     });
     expect(notes).toContain("get secret hfi-auth");
     expect(notes).toContain('-H "authorization: Bearer $HFI_TOKEN"');

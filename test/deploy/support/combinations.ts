@@ -16,7 +16,10 @@ export const COMBINATIONS: Record<string, { values: object; external?: string[] 
     values: { auth: { enabled: true, writerToken: "w-secret", readerToken: "r-secret" } },
   },
   "auth (existing secret)": {
-    values: { auth: { enabled: true, existingSecret: "hfi-tokens" } },
+    values: {
+      auth: { enabled: true, existingSecret: "hfi-tokens" },
+      sampleApp: { envoy: { filterToken: "r-from-the-secret" } },
+    },
     external: ["hfi-tokens"],
   },
   "sample app off": { values: { sampleApp: { enabled: false } } },
