@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { $ } from "bun";
 import { apiThroughput } from "./api-throughput.ts";
 import { compile } from "./compile.ts";
-import { dataplane } from "./dataplane.ts";
+import { dataplane, resummarizeDataplane } from "./dataplane.ts";
 import { dataplaneProfile } from "./dataplane-profile.ts";
 import { delayAccuracy } from "./delay-accuracy.ts";
 import { fanout } from "./fanout.ts";
@@ -31,6 +31,9 @@ const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<BenchResult>> = 
   "delay-accuracy": delayAccuracy,
 };
 
+/** Benchmarks whose rows can be recomputed from the raw samples of a stored result (`--resummarize`). */
+const RESUMMARIZE: Record<string, (record: BenchResult) => BenchResult> = { dataplane: resummarizeDataplane };
+
 const root = new URL("..", import.meta.url).pathname;
 const args = process.argv.slice(2);
 const ctx: BenchContext = { quick: args.includes("--quick") };
@@ -50,7 +53,21 @@ const filterSha256 = existsSync(filterFile)
   : "missing";
 
 mkdirSync(`${root}bench/results`, { recursive: true });
-const selected = Object.entries(BENCHMARKS).filter(([name]) => names.length === 0 || names.includes(name));
+// `--resummarize`: run nothing; recompute the rows of stored results from their samples, then render.
+const resummarize = args.includes("--resummarize");
+const selected = resummarize
+  ? []
+  : Object.entries(BENCHMARKS).filter(([name]) => names.length === 0 || names.includes(name));
+if (resummarize) {
+  for (const [name, redo] of Object.entries(RESUMMARIZE)) {
+    const file = `${root}bench/results/${name}.json`;
+    if (!existsSync(file) || (names.length > 0 && !names.includes(name))) continue;
+    const record = JSON.parse(readFileSync(file, "utf8"));
+    const updated = { ...redo(record), resummarizedAt: new Date().toISOString(), resummarizedBy: commit };
+    writeFileSync(file, `${JSON.stringify(updated, null, 2)}\n`);
+    console.log(`re-summarized ${name} from its samples`);
+  }
+}
 const failed: string[] = [];
 for (const [name, run] of selected) {
   console.log(`running ${name}${ctx.quick ? " (quick)" : ""}…`);
