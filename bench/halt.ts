@@ -14,9 +14,9 @@
 import { startLocalStack } from "../scripts/local-stack.ts";
 import { hasApplied } from "../src/client/propagation.ts";
 import type { ProxiesStatus } from "../src/server/routes/status.ts";
-import { Http1Connection } from "./http1.ts";
 import { HFI_BIN, machine } from "./lib.ts";
 import { type BenchContext, type BenchResult, percentile, valueRow } from "./report.ts";
+import { everyWorker, type PinnedWorker, pinWorkers } from "./workers.ts";
 
 const WORKERS = 4;
 const PROBE_PATH = "/bench/halt";
@@ -44,11 +44,11 @@ interface Round {
 export async function halt(ctx: BenchContext): Promise<BenchResult> {
   const rounds = ctx.quick ? 5 : 50;
   const stack = await startLocalStack({ concurrency: WORKERS });
-  const workers: { label: string; connection: Http1Connection }[] = [];
+  const workers: PinnedWorker[] = [];
   const samples: Round[] = [];
   try {
     const envoyPort = Number(new URL(stack.envoyUrl).port);
-    for (const [worker, connection] of await pinWorkers(envoyPort, stack.adminUrl)) {
+    for (const [worker, connection] of await pinWorkers(envoyPort, stack.adminUrl, WORKERS)) {
       workers.push({ label: `worker${worker}`, connection });
     }
     const cp = stack.controlPlaneUrl;
@@ -59,7 +59,7 @@ export async function halt(ctx: BenchContext): Promise<BenchResult> {
     });
     await put.arrayBuffer();
     if (!put.ok) throw new Error(`PUT answered ${put.status}`);
-    await everyWorker(workers, 503, performance.now());
+    await everyWorker(workers, PROBE_PATH, 503, performance.now());
 
     for (let i = 0; i < rounds; i++) {
       const start = performance.now();
@@ -69,14 +69,14 @@ export async function halt(ctx: BenchContext): Promise<BenchResult> {
       if (res.status !== 201) throw new Error(`POST /v1/halt answered ${res.status}`);
       const apiMs = performance.now() - start;
       confirmed.revision(revision);
-      const perWorkerMs = await everyWorker(workers, 200, start);
+      const perWorkerMs = await everyWorker(workers, PROBE_PATH, 200, start);
       const confirmedMs = (await confirmed.done) - start;
 
       const resumeStart = performance.now();
       const resumed = await fetch(`${cp}/v1/halt`, { method: "DELETE" });
       await resumed.arrayBuffer();
       if (!resumed.ok) throw new Error(`DELETE /v1/halt answered ${resumed.status}`);
-      const resumeAll = Math.max(...Object.values(await everyWorker(workers, 503, resumeStart)));
+      const resumeAll = Math.max(...Object.values(await everyWorker(workers, PROBE_PATH, 503, resumeStart)));
       const values = Object.values(perWorkerMs);
       samples.push({
         index: i,
@@ -169,55 +169,4 @@ function confirmation(cp: string): { revision(n: number): void; done: Promise<nu
     },
     done,
   };
-}
-
-/** Probes every worker until it answers `status`; ms from `start` to that response, per worker. */
-async function everyWorker(
-  workers: { label: string; connection: Http1Connection }[],
-  status: number,
-  start: number,
-): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  await Promise.all(
-    workers.map(async (w) => {
-      for (;;) {
-        const res = await w.connection.request(PROBE_PATH);
-        if (res.status === status) {
-          out[w.label] = res.firstByteAt - start;
-          return;
-        }
-        if (performance.now() - start > 10_000) throw new Error(`${w.label}: no ${status} within 10 s`);
-        await Bun.sleep(1);
-      }
-    }),
-  );
-  return out;
-}
-
-/** Opens connections until one is known to live on each worker (by Envoy's per-worker listener stats). */
-async function pinWorkers(port: number, admin: string): Promise<Map<number, Http1Connection>> {
-  const pinned = new Map<number, Http1Connection>();
-  for (let attempt = 0; attempt < 400 && pinned.size < WORKERS; attempt++) {
-    const before = await workerConnections(admin, port);
-    const connection = await Http1Connection.connect({ host: "127.0.0.1", port });
-    await connection.request("/pin");
-    const after = await workerConnections(admin, port);
-    const grew = [...after].filter(([w, n]) => n > (before.get(w) ?? 0)).map(([w]) => w);
-    const worker = grew[0];
-    if (grew.length === 1 && worker !== undefined && !pinned.has(worker)) pinned.set(worker, connection);
-    else connection.close();
-  }
-  if (pinned.size < WORKERS) throw new Error(`could not reach all ${WORKERS} workers on port ${port}`);
-  return pinned;
-}
-
-async function workerConnections(admin: string, port: number): Promise<Map<number, number>> {
-  const text = await (await fetch(`${admin}/stats?filter=worker_.*downstream_cx_total`)).text();
-  const pattern = new RegExp(
-    `^listener\\.127\\.0\\.0\\.1_${port}\\.worker_(\\d+)\\.downstream_cx_total: (\\d+)$`,
-    "gm",
-  );
-  const out = new Map<number, number>();
-  for (const m of text.matchAll(pattern)) out.set(Number(m[1]), Number(m[2]));
-  return out;
 }

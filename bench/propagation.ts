@@ -14,7 +14,6 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { renderEnvoyConfig } from "../scripts/local-stack.ts";
-import { Http1Connection } from "./http1.ts";
 import {
   ENVOY_BIN,
   freePort,
@@ -26,6 +25,7 @@ import {
   waitForUrl,
 } from "./lib.ts";
 import { type BenchContext, type BenchResult, percentile, valueRow } from "./report.ts";
+import { everyWorker, type PinnedWorker, pinWorkers } from "./workers.ts";
 
 const ENVOYS = 2;
 const WORKERS = 2;
@@ -37,11 +37,9 @@ const POLICY = JSON.stringify({
   spec: { match: { path: { prefix: "/bench" } }, fault: { abort: { httpStatus: 503 } } },
 });
 
-interface Worker {
-  label: string;
+interface Worker extends PinnedWorker {
   envoy: number;
   worker: number;
-  connection: Http1Connection;
 }
 
 interface Change {
@@ -97,12 +95,12 @@ export async function propagation(ctx: BenchContext): Promise<BenchResult> {
       commands.push(envoy.command);
       const admin = `http://127.0.0.1:${adminPort}`;
       await waitForUrl(`${admin}/ready`, envoy);
-      for (const [worker, connection] of await pinWorkers(envoyPort, admin)) {
+      for (const [worker, connection] of await pinWorkers(envoyPort, admin, WORKERS)) {
         workers.push({ label: `envoy${e}/worker${worker}`, envoy: e, worker, connection });
       }
     }
     // Every worker healthy before the first change (the filters' first polls are answered at once).
-    await everyWorker(workers, 200, performance.now());
+    await everyWorker(workers, PROBE_PATH, 200, performance.now());
 
     const policyUrl = `${cp}/v1/policies/bench-abort`;
     for (let i = 0; i < changes; i++) {
@@ -114,13 +112,13 @@ export async function propagation(ctx: BenchContext): Promise<BenchResult> {
       });
       await put.arrayBuffer();
       if (put.status !== 201 && put.status !== 200) throw new Error(`PUT answered ${put.status}`);
-      applied.push(change(i, performance.now() - start, await everyWorker(workers, 503, start)));
+      applied.push(change(i, performance.now() - start, await everyWorker(workers, PROBE_PATH, 503, start)));
 
       start = performance.now();
       const del = await fetch(policyUrl, { method: "DELETE" });
       await del.arrayBuffer();
       if (!del.ok) throw new Error(`DELETE answered ${del.status}`);
-      removed.push(change(i, performance.now() - start, await everyWorker(workers, 200, start)));
+      removed.push(change(i, performance.now() - start, await everyWorker(workers, PROBE_PATH, 200, start)));
     }
   } finally {
     for (const w of workers) w.connection.close();
@@ -167,56 +165,4 @@ export async function propagation(ctx: BenchContext): Promise<BenchResult> {
 function change(index: number, apiMs: number, perWorkerMs: Record<string, number>): Change {
   const values = Object.values(perWorkerMs);
   return { index, apiMs, perWorkerMs, allMs: Math.max(...values), firstMs: Math.min(...values) };
-}
-
-/** Probes every worker until it answers `status`; ms from `start` to that response, per worker. */
-async function everyWorker(
-  workers: Worker[],
-  status: number,
-  start: number,
-): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  await Promise.all(
-    workers.map(async (w) => {
-      for (;;) {
-        const res = await w.connection.request(PROBE_PATH);
-        if (res.status === status) {
-          out[w.label] = res.firstByteAt - start;
-          return;
-        }
-        if (performance.now() - start > 10_000) throw new Error(`${w.label}: no ${status} within 10 s`);
-        await Bun.sleep(1);
-      }
-    }),
-  );
-  return out;
-}
-
-/** Per-worker accepted-connection counters of the listener on `port`. */
-async function workerConnections(admin: string, port: number): Promise<Map<number, number>> {
-  const text = await (await fetch(`${admin}/stats?filter=worker_.*downstream_cx_total`)).text();
-  const out = new Map<number, number>();
-  const pattern = new RegExp(
-    `^listener\\.127\\.0\\.0\\.1_${port}\\.worker_(\\d+)\\.downstream_cx_total: (\\d+)$`,
-    "gm",
-  );
-  for (const m of text.matchAll(pattern)) out.set(Number(m[1]), Number(m[2]));
-  return out;
-}
-
-/** Opens connections until one is known to live on each worker (by the per-worker stats). */
-async function pinWorkers(port: number, admin: string): Promise<Map<number, Http1Connection>> {
-  const pinned = new Map<number, Http1Connection>();
-  for (let attempt = 0; attempt < 200 && pinned.size < WORKERS; attempt++) {
-    const before = await workerConnections(admin, port);
-    const connection = await Http1Connection.connect({ host: "127.0.0.1", port });
-    await connection.request("/pin");
-    const after = await workerConnections(admin, port);
-    const grew = [...after].filter(([w, n]) => n > (before.get(w) ?? 0)).map(([w]) => w);
-    const worker = grew[0];
-    if (grew.length === 1 && worker !== undefined && !pinned.has(worker)) pinned.set(worker, connection);
-    else connection.close();
-  }
-  if (pinned.size < WORKERS) throw new Error(`could not reach all ${WORKERS} workers on port ${port}`);
-  return pinned;
 }
