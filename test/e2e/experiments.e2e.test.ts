@@ -13,6 +13,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HFI_BIN, type LocalStack, startLocalStack } from "../../scripts/local-stack.ts";
+import { expectSoon, type Sent, send } from "./support.ts";
 
 const WRITER = "writer-e2e-5f1c0a9b";
 const READER = "reader-e2e-77d2e4a1";
@@ -49,23 +50,6 @@ afterAll(async () => {
 });
 
 const report = (line: string) => console.log(`[experiments] ${line}`);
-
-interface Sent {
-  status: number;
-  fault: string | null;
-  body: string;
-  /** When the request was sent (performance.now()). */
-  at: number;
-  ms: number;
-}
-
-/** One request on a fresh connection, so requests spread over the Envoy's workers. */
-async function send(envoyUrl: string, path: string): Promise<Sent> {
-  const at = performance.now();
-  const res = await fetch(`${envoyUrl}${path}`, { headers: { connection: "close" } });
-  const body = await res.text();
-  return { status: res.status, fault: res.headers.get("x-hfi-fault"), body, at, ms: performance.now() - at };
-}
 
 const sendMany = (envoyUrl: string, path: string, n: number) =>
   Promise.all(Array.from({ length: n }, () => send(envoyUrl, path)));
@@ -133,20 +117,6 @@ async function proxies() {
     halted: boolean;
     proxies: { node: string; worker: string; revision: number | null; live: boolean; polling: boolean }[];
   };
-}
-
-/** Waits until `times` requests in a row satisfy `ok`; fails after `limitMs`. */
-async function expectSoon(probe: () => Promise<Sent>, ok: (s: Sent) => boolean, times = 10, limitMs = 5_000) {
-  const deadline = performance.now() + limitMs;
-  let streak = 0;
-  let last: Sent | undefined;
-  while (performance.now() < deadline) {
-    last = await probe();
-    streak = ok(last) ? streak + 1 : 0;
-    if (streak >= times) return last;
-    if (streak === 0) await Bun.sleep(20);
-  }
-  throw new Error(`no streak of ${times} within ${limitMs} ms; last: ${JSON.stringify(last)}`);
 }
 
 /** A Prometheus sample of Envoy `envoy` (its admin URL) summed over the workers, or NaN. */

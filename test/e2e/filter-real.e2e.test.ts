@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type LocalStack, startLocalStack } from "../../scripts/local-stack.ts";
+import { expectSoon as expectStreak, type Sent, send as sendThrough } from "./support.ts";
 
 const CHANGE_LIMIT_MS = 3_000;
 
@@ -17,23 +18,17 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-interface Sent {
-  status: number;
-  ms: number;
-  fault: string | null;
-  body: string;
-}
+/** One request through this file's Envoy on a fresh connection. */
+const send = (path: string, method = "GET", headers: Record<string, string> = {}): Promise<Sent> =>
+  sendThrough(stack.envoyUrl, path, method, headers);
 
-/** One request on a fresh connection (so requests spread over Envoy's workers), timed by the client. */
-async function send(path: string, method = "GET", headers: Record<string, string> = {}): Promise<Sent> {
-  const start = performance.now();
-  const res = await fetch(`${stack.envoyUrl}${path}`, {
-    method,
-    headers: { connection: "close", ...headers },
-  });
-  const body = await res.text();
-  return { status: res.status, ms: performance.now() - start, fault: res.headers.get("x-hfi-fault"), body };
-}
+/** Waits until `times` requests in a row satisfy `ok`, within this file's limit for a change to show. */
+const expectSoon = (
+  probe: () => Promise<Sent>,
+  ok: (s: Sent) => boolean,
+  times = 10,
+  limitMs = CHANGE_LIMIT_MS,
+) => expectStreak(probe, ok, times, limitMs);
 
 /** A request written byte for byte (e.g. a header repeated on two lines); the whole response text. */
 async function rawRequest(request: string): Promise<string> {
@@ -75,28 +70,6 @@ async function apply(name: string, spec: Record<string, unknown>): Promise<void>
 async function remove(name: string): Promise<void> {
   const res = await fetch(`${stack.controlPlaneUrl}/v1/policies/${name}`, { method: "DELETE" });
   if (res.status !== 200) throw new Error(`DELETE ${name}: ${res.status}`);
-}
-
-/**
- * Waits until `times` requests in a row satisfy `ok` (each worker has then very likely seen the
- * change: a miss resets the streak); fails after `limitMs`.
- */
-async function expectSoon(
-  probe: () => Promise<Sent>,
-  ok: (s: Sent) => boolean,
-  times = 10,
-  limitMs = CHANGE_LIMIT_MS,
-) {
-  const deadline = performance.now() + limitMs;
-  let streak = 0;
-  let last: Sent | undefined;
-  while (performance.now() < deadline) {
-    last = await probe();
-    streak = ok(last) ? streak + 1 : 0;
-    if (streak >= times) return last;
-    if (streak === 0) await Bun.sleep(20);
-  }
-  throw new Error(`no streak of ${times} within ${limitMs} ms; last: ${JSON.stringify(last)}`);
 }
 
 /** A policy whose effect is instant to see: once every worker answers 418 on its path, it has everything applied before it. */
