@@ -2,7 +2,8 @@
 import { HeadersAction } from "../abi/enums";
 import { randomU64 } from "../abi/host";
 import { seedRandom } from "../random";
-import { createContext, deleteContext, ensureRoot, findRoot, findStream } from "./registry";
+import { createContext, deleteContext, ensureRoot, findRoot, rootOfStream } from "./registry";
+import { onStreamRequestHeaders, streamDone } from "./stream";
 
 /** May run once per plugin in the same VM; reseeding is harmless. */
 export function onVmStart(): bool {
@@ -19,8 +20,8 @@ export function onConfigure(rootId: u32, configSize: usize): bool {
 }
 
 export function onRequestHeaders(contextId: u32): HeadersAction {
-  const stream = findStream(contextId);
-  return stream != null ? stream.onRequestHeaders() : HeadersAction.Continue;
+  const root = rootOfStream(contextId);
+  return root != null ? onStreamRequestHeaders(root, contextId) : HeadersAction.Continue;
 }
 
 export function onTick(rootId: u32): void {
@@ -34,16 +35,14 @@ export function onHttpCallResponse(rootId: u32, token: u32, numHeaders: u32, bod
 }
 
 export function onDone(contextId: u32): bool {
-  const stream = findStream(contextId);
-  if (stream != null) {
-    stream.onDone();
-    return true;
-  }
+  if (streamDone(contextId)) return true;
   const root = findRoot(contextId);
   if (root != null) root.onDone();
   return true;
 }
 
+/** A stream still paused for a delay leaves the delay queue first. */
 export function onDelete(contextId: u32): void {
+  streamDone(contextId);
   deleteContext(contextId);
 }

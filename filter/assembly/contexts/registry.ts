@@ -1,19 +1,32 @@
 import { RootContext } from "./root";
-import { StreamContext } from "./stream";
 
 /**
- * Contexts of this VM by id. Lookups of unknown ids give null — callbacks for contexts the filter
- * never saw (or already forgot) must not trap, since a trap kills the worker's VM.
+ * Root contexts of this VM by id, and which root each stream belongs to. A stream costs nothing
+ * here: with one root in the VM (one plugin: the usual case) every stream belongs to it and nothing
+ * is recorded per stream; only while a VM holds several roots is a stream's root remembered, from
+ * its creation to its deletion. Lookups of unknown ids give null or the VM's first root — callbacks
+ * for contexts the filter never saw (or already forgot) must not trap, since a trap kills the
+ * worker's VM.
  */
 const roots = new Map<u32, RootContext>();
-const streams = new Map<u32, StreamContext>();
+/** The first root created: the root of every stream not recorded in streamRoots. */
+let firstRoot: RootContext | null = null;
+/** Streams created while the VM had more than one root, by id. */
+const streamRoots = new Map<u32, RootContext>();
 
 export function createContext(id: u32, parentId: u32): void {
   if (parentId == 0) {
-    roots.set(id, new RootContext(id));
-  } else if (roots.has(parentId)) {
-    streams.set(id, new StreamContext(id, roots.get(parentId)));
+    addRoot(id);
+  } else if (roots.size > 1 && roots.has(parentId)) {
+    streamRoots.set(id, roots.get(parentId));
   }
+}
+
+function addRoot(id: u32): RootContext {
+  const root = new RootContext(id);
+  roots.set(id, root);
+  if (firstRoot == null) firstRoot = root;
+  return root;
 }
 
 export function findRoot(id: u32): RootContext | null {
@@ -22,19 +35,23 @@ export function findRoot(id: u32): RootContext | null {
 
 /** The root context `id`, created if the host configures one it never announced. */
 export function ensureRoot(id: u32): RootContext {
-  if (!roots.has(id)) roots.set(id, new RootContext(id));
-  return roots.get(id);
+  return roots.has(id) ? roots.get(id) : addRoot(id);
 }
 
-export function findStream(id: u32): StreamContext | null {
-  return streams.has(id) ? streams.get(id) : null;
+/** The root of stream `id`; null when `id` is a root itself or the VM has no root. */
+export function rootOfStream(id: u32): RootContext | null {
+  if (streamRoots.size > 0 && streamRoots.has(id)) return streamRoots.get(id);
+  const root = firstRoot;
+  if (root == null || root.id == id || (roots.size > 1 && roots.has(id))) return null;
+  return root;
 }
 
-/** Forgets context `id`; a stream still paused for a delay leaves the delay queue first. */
+/** Forgets context `id` (a stream or a root). */
 export function deleteContext(id: u32): void {
-  if (streams.has(id)) {
-    streams.get(id).onDone();
-    streams.delete(id);
+  if (streamRoots.size > 0) streamRoots.delete(id);
+  if (roots.has(id)) {
+    const root = roots.get(id);
+    roots.delete(id);
+    if (root === firstRoot) firstRoot = roots.size > 0 ? roots.values()[0] : null;
   }
-  roots.delete(id);
 }
