@@ -1,26 +1,27 @@
 import { MapType } from "../abi/enums";
-import { readHeaderPairs, readHeaderValue, realtimeMs } from "../abi/host";
+import { readHeaderPairs, realtimeMs } from "../abi/host";
 import { HostBlock } from "../abi/memory";
 import { RequestView, Slice } from "../matcher";
 
-const METHOD_KEY = String.UTF8.encode(":method");
-const PATH_KEY = String.UTF8.encode(":path");
 const QUESTION_MARK: u8 = 0x3f;
+const COLON: u8 = 0x3a;
+/** ":pat" and ":met" as little-endian u32, then the rest of ":path" / ":method". */
+const PATH_HEAD: u32 = 0x7461703a;
+const METHOD_HEAD: u32 = 0x74656d3a;
+const METHOD_TAIL: u32 = 0x646f68; // "hod" at offset 4
 
 /**
  * RequestView over the request headers Envoy holds during on_request_headers. One instance serves
  * every request of the VM: begin() before matching, end() after, which frees what the host handed
  * over. Nothing is copied: values are read where the host wrote them.
  *
- * `:method` and `:path` come from proxy_get_header_map_value (Envoy keeps them inline: a cheap
- * lookup). Other headers come from one proxy_get_header_map_pairs call, made the first time a rule
- * reaches a header condition: it costs one crossing and one allocation sized to the whole map, but
- * sees every value of a repeated header (…_value returns only the first) and then serves any number
- * of header conditions from memory.
+ * The whole header map comes from one proxy_get_header_map_pairs call, made the first time a rule
+ * needs anything of the request: one crossing and one allocation sized to the whole map — cheaper in
+ * Envoy than even two proxy_get_header_map_value calls for `:method` and `:path` — after which
+ * `:method`, `:path` and every value of every header (a repeated header arrives
+ * as separate pairs) are served from memory.
  */
 export class HostRequest extends RequestView {
-  private readonly methodBlock: HostBlock = new HostBlock();
-  private readonly pathBlock: HostBlock = new HostBlock();
   private readonly pairsBlock: HostBlock = new HostBlock();
   private readonly methodSlice: Slice = new Slice();
   private readonly pathSlice: Slice = new Slice();
@@ -28,48 +29,28 @@ export class HostRequest extends RequestView {
   /** Offset of each pair's key in pairsBlock; capacity kept across requests. */
   private readonly keyOffsets: u32[] = [];
   private pairCount: i32 = 0;
-  private methodRead: bool = false;
-  private pathRead: bool = false;
   private pairsRead: bool = false;
   private clockMs: i64 = -1;
 
   begin(): HostRequest {
-    this.methodRead = false;
-    this.pathRead = false;
     this.pairsRead = false;
     this.pairCount = 0;
     this.clockMs = -1;
     return this;
   }
 
-  /** Returns the host's blocks to the allocator. */
+  /** Returns the host's block to the allocator. */
   end(): void {
-    this.methodBlock.free();
-    this.pathBlock.free();
     this.pairsBlock.free();
   }
 
   method(): Slice {
-    if (!this.methodRead) {
-      this.methodRead = true;
-      const block = this.methodBlock;
-      if (!readHeaderValue(MapType.HttpRequestHeaders, METHOD_KEY, block)) block.free();
-      this.methodSlice.ptr = block.ptr;
-      this.methodSlice.len = block.len;
-    }
+    if (!this.pairsRead) this.readPairs();
     return this.methodSlice;
   }
 
   path(): Slice {
-    if (!this.pathRead) {
-      this.pathRead = true;
-      const block = this.pathBlock;
-      if (!readHeaderValue(MapType.HttpRequestHeaders, PATH_KEY, block)) block.free();
-      let len: usize = 0;
-      while (len < block.len && load<u8>(block.ptr + len) != QUESTION_MARK) len++;
-      this.pathSlice.ptr = block.ptr;
-      this.pathSlice.len = len;
-    }
+    if (!this.pairsRead) this.readPairs();
     return this.pathSlice;
   }
 
@@ -99,23 +80,59 @@ export class HostRequest extends RequestView {
     return this.clockMs;
   }
 
-  /** Indexes the pairs map; a map that does not add up (never seen from Envoy) reads as empty. */
+  /**
+   * Indexes the pairs map: each key's offset, the first `:method` and `:path` (this one without its
+   * query string). A map that does not add up (never seen from Envoy) reads as
+   * empty from the first pair that does not fit.
+   */
   private readPairs(): void {
     this.pairsRead = true;
+    const method = this.methodSlice;
+    const path = this.pathSlice;
+    method.ptr = 0;
+    method.len = 0;
+    path.ptr = 0;
+    path.len = 0;
     const block = this.pairsBlock;
     if (!readHeaderPairs(MapType.HttpRequestHeaders, block) || block.len < 4) return;
-    const count = <u64>load<u32>(block.ptr);
+    const base = block.ptr;
+    const count = <u64>load<u32>(base);
     const end = <u64>block.len;
     let offset = 4 + count * 8;
     if (offset > end) return;
     const offsets = this.keyOffsets;
     offsets.length = 0;
+    let methodFound = false;
+    let pathFound = false;
     for (let i: u64 = 0; i < count; i++) {
-      const sizes = block.ptr + 4 + <usize>(i << 3);
+      const sizes = base + 4 + <usize>(i << 3);
+      const keyLen = <usize>load<u32>(sizes);
+      const valueLen = <usize>load<u32>(sizes, 4);
+      const next = offset + <u64>keyLen + <u64>valueLen + 2;
+      if (next > end) break;
+      const key = base + <usize>offset;
       offsets.push(<u32>offset);
-      offset += <u64>load<u32>(sizes) + <u64>load<u32>(sizes, 4) + 2;
-      if (offset > end) return;
+      this.pairCount = <i32>i + 1;
+      if (keyLen >= 5 && load<u8>(key) == COLON) {
+        const value = key + keyLen + 1;
+        if (keyLen == 5 && !pathFound && load<u32>(key) == PATH_HEAD && load<u8>(key, 4) == 0x68) {
+          pathFound = true;
+          let len: usize = 0;
+          while (len < valueLen && load<u8>(value + len) != QUESTION_MARK) len++;
+          path.ptr = value;
+          path.len = len;
+        } else if (
+          keyLen == 7 &&
+          !methodFound &&
+          load<u32>(key) == METHOD_HEAD &&
+          (load<u32>(key, 4) & 0xffffff) == METHOD_TAIL
+        ) {
+          methodFound = true;
+          method.ptr = value;
+          method.len = valueLen;
+        }
+      }
+      offset = next;
     }
-    this.pairCount = <i32>count;
   }
 }
