@@ -1,11 +1,29 @@
 /**
  * Pure rule matching: which rule, if any, a request falls under. The first rule whose conditions all
- * hold wins (rules arrive in evaluation order); an expired rule is skipped. Conditions run cheapest
- * first — expiry, method, path, then headers (present, exact, prefix, regex) — and the request is
- * read through RequestView, so nothing is fetched that no rule gets far enough to need. Values are
- * compared as UTF-8 bytes against bytes encoded when the rule set arrived: nothing here allocates.
+ * hold wins (rules arrive in evaluation order); an expired rule is skipped. Each rule first meets
+ * its prefilter (rules/prefilter.ts: a few integer operations over the first 8 bytes of `:path` and
+ * `:method` and a bitset of the request's header names), which only ever rules a rule out; the
+ * survivors get the full check, cheapest first — expiry, method, path, then headers (present,
+ * exact, prefix, regex). The request is read through RequestView, and not at all while no rule with
+ * a condition is reached. Values are compared as UTF-8 bytes against bytes encoded when the rule set
+ * arrived: nothing here allocates.
  */
-import { Dfa, HeaderMatch, MatchType, NEVER_EXPIRES, Rule, RuleMatch, StringMatch } from "./rules";
+import {
+  Dfa,
+  HEADER_BITS,
+  HeaderMatch,
+  MatchType,
+  METHOD_MASK,
+  METHOD_VALUE,
+  NEVER_EXPIRES,
+  PATH_MASK,
+  PATH_VALUE,
+  PREFILTER_STRIDE,
+  Rule,
+  RuleMatch,
+  RuleSet,
+  StringMatch,
+} from "./rules";
 
 /** A run of bytes in linear memory that a RequestView owns; valid until the view moves on. */
 export class Slice {
@@ -25,10 +43,36 @@ export abstract class RequestView {
   abstract headerValue(position: i32): Slice;
   /** Wall clock in milliseconds since the epoch. */
   abstract realtimeMs(): i64;
+  /** The first 8 bytes of path(), little-endian, zero-padded (rules/prefilter.ts loadPadded). */
+  abstract pathWord(): u64;
+  /** The first 8 bytes of method(), the same way. */
+  abstract methodWord(): u64;
+  /** The OR of headerNameBit over every header name of the request. */
+  abstract headerNameBits(): u64;
 }
 
-export function findRule(rules: Rule[], request: RequestView): Rule | null {
-  for (let i = 0, n = rules.length; i < n; i++) {
+export function findRule(ruleSet: RuleSet, request: RequestView): Rule | null {
+  const rules = ruleSet.rules;
+  const n = rules.length;
+  // Rules before the first with a condition match any request: no need to read it for them.
+  const first = ruleSet.firstConditioned;
+  for (let i = 0; i < first; i++) {
+    const rule = unchecked(rules[i]);
+    if (rule.expiresAt != NEVER_EXPIRES && request.realtimeMs() > rule.expiresAt) continue;
+    return rule;
+  }
+  if (first >= n) return null;
+  const path = request.pathWord();
+  const method = request.methodWord();
+  const names = request.headerNameBits();
+  // PREFILTER_STRIDE u64 words per rule, walked by address: no index arithmetic, no bounds checks
+  // (buildPrefilter sized the array to the rules).
+  let words = changetype<usize>(ruleSet.prefilter) + ((<usize>first * PREFILTER_STRIDE) << 3);
+  for (let i = first; i < n; i++, words += PREFILTER_STRIDE << 3) {
+    if ((path & load<u64>(words, PATH_MASK << 3)) != load<u64>(words, PATH_VALUE << 3)) continue;
+    if ((method & load<u64>(words, METHOD_MASK << 3)) != load<u64>(words, METHOD_VALUE << 3)) continue;
+    const needed = load<u64>(words, HEADER_BITS << 3);
+    if ((names & needed) != needed) continue;
     const rule = unchecked(rules[i]);
     if (rule.expiresAt != NEVER_EXPIRES && request.realtimeMs() > rule.expiresAt) continue;
     if (matchRule(rule.match, request)) return rule;

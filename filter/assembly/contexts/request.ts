@@ -2,6 +2,7 @@ import { MapType } from "../abi/enums";
 import { readHeaderPairs, realtimeMs } from "../abi/host";
 import { HostBlock } from "../abi/memory";
 import { RequestView, Slice } from "../matcher";
+import { headerNameBit, loadPadded } from "../rules";
 
 const QUESTION_MARK: u8 = 0x3f;
 const COLON: u8 = 0x3a;
@@ -18,7 +19,7 @@ const METHOD_TAIL: u32 = 0x646f68; // "hod" at offset 4
  * The whole header map comes from one proxy_get_header_map_pairs call, made the first time a rule
  * needs anything of the request: one crossing and one allocation sized to the whole map — cheaper in
  * Envoy than even two proxy_get_header_map_value calls for `:method` and `:path` — after which
- * `:method`, `:path` and every value of every header (a repeated header arrives
+ * `:method`, `:path`, the prefilter words and every value of every header (a repeated header arrives
  * as separate pairs) are served from memory.
  */
 export class HostRequest extends RequestView {
@@ -30,6 +31,7 @@ export class HostRequest extends RequestView {
   private readonly keyOffsets: u32[] = [];
   private pairCount: i32 = 0;
   private pairsRead: bool = false;
+  private nameBits: u64 = 0;
   private clockMs: i64 = -1;
 
   begin(): HostRequest {
@@ -52,6 +54,21 @@ export class HostRequest extends RequestView {
   path(): Slice {
     if (!this.pairsRead) this.readPairs();
     return this.pathSlice;
+  }
+
+  pathWord(): u64 {
+    const path = this.path();
+    return loadPadded(path.ptr, path.len);
+  }
+
+  methodWord(): u64 {
+    const method = this.method();
+    return loadPadded(method.ptr, method.len);
+  }
+
+  headerNameBits(): u64 {
+    if (!this.pairsRead) this.readPairs();
+    return this.nameBits;
   }
 
   findHeader(name: ArrayBuffer, from: i32): i32 {
@@ -82,11 +99,12 @@ export class HostRequest extends RequestView {
 
   /**
    * Indexes the pairs map: each key's offset, the first `:method` and `:path` (this one without its
-   * query string). A map that does not add up (never seen from Envoy) reads as
+   * query string), the header-name bits. A map that does not add up (never seen from Envoy) reads as
    * empty from the first pair that does not fit.
    */
   private readPairs(): void {
     this.pairsRead = true;
+    this.nameBits = 0;
     const method = this.methodSlice;
     const path = this.pathSlice;
     method.ptr = 0;
@@ -102,6 +120,7 @@ export class HostRequest extends RequestView {
     if (offset > end) return;
     const offsets = this.keyOffsets;
     offsets.length = 0;
+    let bits: u64 = 0;
     let methodFound = false;
     let pathFound = false;
     for (let i: u64 = 0; i < count; i++) {
@@ -113,6 +132,7 @@ export class HostRequest extends RequestView {
       const key = base + <usize>offset;
       offsets.push(<u32>offset);
       this.pairCount = <i32>i + 1;
+      bits |= headerNameBit(key, keyLen);
       if (keyLen >= 5 && load<u8>(key) == COLON) {
         const value = key + keyLen + 1;
         if (keyLen == 5 && !pathFound && load<u32>(key) == PATH_HEAD && load<u8>(key, 4) == 0x68) {
@@ -134,5 +154,6 @@ export class HostRequest extends RequestView {
       }
       offset = next;
     }
+    this.nameBits = bits;
   }
 }

@@ -39,7 +39,7 @@ const paused = new Map<u32, PausedStream>();
 export function onStreamRequestHeaders(root: RootContext, id: u32): HeadersAction {
   const ruleSet = root.rules.current;
   if (ruleSet == null || ruleSet.halted) return HeadersAction.Continue;
-  const rule = findRule(ruleSet.rules, request.begin());
+  const rule = findRule(ruleSet, request.begin());
   request.end();
   if (rule == null || !isSampled(rule.fault)) return HeadersAction.Continue;
   if (rule.dryRun) {

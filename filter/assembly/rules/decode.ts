@@ -8,6 +8,7 @@ import { serializePairs } from "../abi/pairs";
 import { asObject, JsonObject, JsonValue, lastParseError, parseJsonAt } from "../json";
 import { MatchReader } from "./decode-match";
 import { integerIn, isHeaderValue, isInteger, NOT_AN_INTEGER, optional, optionalFlag } from "./fields";
+import { buildPrefilter, firstConditioned } from "./prefilter";
 import {
   AbortFault,
   DelayFault,
@@ -70,7 +71,14 @@ export function decodeRuleSet(ptr: usize, len: usize): Decoded {
     }
     unchecked((rules[i] = rule));
   }
-  out.ruleSet = new RuleSet(RULESET_FORMAT, <u64>out.revision, rules, halted == 1);
+  out.ruleSet = new RuleSet(
+    RULESET_FORMAT,
+    <u64>out.revision,
+    rules,
+    halted == 1,
+    buildPrefilter(rules),
+    firstConditioned(rules),
+  );
   return out;
 }
 

@@ -140,5 +140,12 @@ export class RuleSet {
     readonly rules: Rule[],
     /** Fleet-wide halt: while set, nothing is injected, whatever the rules say. */
     readonly halted: bool,
+    /**
+     * Not part of the wire format: the rules' prefilter words (rules/prefilter.ts), built once by
+     * the decoder, PREFILTER_STRIDE per rule in evaluation order.
+     */
+    readonly prefilter: StaticArray<u64>,
+    /** Not part of the wire format: index of the first rule with a condition (rules.length if none). */
+    readonly firstConditioned: i32,
   ) {}
 }
