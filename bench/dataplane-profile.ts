@@ -5,8 +5,8 @@
  * one cost each:
  *
  *   A router only · E do-nothing Wasm filter · P0 hfi with an empty rule set ·
- *   P1 one rule on method + path (the filter reads :method and :path: 2 hostcalls) ·
- *   P1h one header-only rule (one proxy_get_header_map_pairs) · C100p 100 method + path rules ·
+ *   P1 one rule on method + path · P1h one header-only rule (either way the filter reads the request
+ *   with one proxy_get_header_map_pairs) · C100p 100 method + path rules ·
  *   C 100 mixed rules (dataplane's C) · D 1,000 mixed rules · C3/D3 = C/D with the filter built -O3
  *
  * C, D, C3 and D3 run filters compiled here from the same sources (filter/), -Oz (as shipped) and
@@ -37,8 +37,8 @@ import { perRound, runVariants, type Sample, type Variant } from "./variants.ts"
 export const PROFILE = {
   wasmPresent: "Wasm filter present, doing nothing: E − A",
   perStream: "hfi with no rules over do-nothing: P0 − E",
-  methodPath: "read :method + :path (2 hostcalls) + 1 rule: P1 − P0",
-  headerMap: "read the header map (1 pairs hostcall) + 1 rule: P1h − P0",
+  methodPath: "read the request (1 pairs hostcall) + 1 method + path rule: P1 − P0",
+  headerMap: "read the request (1 pairs hostcall) + 1 header-only rule: P1h − P0",
   perPathRule: "per method + path rule: (C100p − P1) ÷ 99",
   perMixedRule: "per mixed rule: (D − C) ÷ 900",
   perMixedRuleO3: "per mixed rule, -O3 build: (D3 − C3) ÷ 900",

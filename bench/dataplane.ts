@@ -318,30 +318,24 @@ function summarize(
       `Split (medians of this run): the native filter adds ${split.bMinusA} µs over router-only (B − A); a Wasm filter that does nothing adds ${split.eMinusA} µs (E − A) — ` +
       `well below the anchor's ~12 µs, so Envoy's VM crossing is not what misses the target; hfi adds ${split.cMinusE} µs on top of the do-nothing filter (C − E). ` +
       `Per request the filter makes ${hostcalls}. ` +
-      `dataplane-profile splits C − E: fixed per-stream work with an empty rule set ${ref("perStream")} (P0 − E: a StreamContext allocated and put in a Map in on_context_create, looked up in on_request_headers and on_done, removed in on_delete, and the GC work of those allocations); ` +
-      `reading \`:method\` + \`:path\` ${ref("methodPath")} (P1 − P0: two proxy_get_header_map_value, each with an allocation callback into the VM and a copy); ` +
-      `reading the header map ${ref("headerMap")} (P1h − P0: one proxy_get_header_map_pairs serialising every header, needed because 1 rule in 10 is header-only); ` +
-      `and the scan, ${ref("perMixedRule")} per rule, i.e. a few µs for 100 rules (perf: ${ref("jitC")} of C's CPU is in V8-generated code; proxy-wasm-cpp-host turns V8's Liftoff tier off, so this is TurboFan-optimised code). ` +
-      "**Proposed fix (filter owner; the filter was not changed here).** (1) No per-stream allocation or Map traffic: create stream state only when a request is paused for a delay; " +
-      "(2) at most one hostcall per request: read `:method`, `:path` and the headers through one proxy_get_header_map_pairs when any rule needs a header, and none when the index (3) has no candidate for the request; " +
-      "(3) index the rules (see D ÷ C) so that 100 non-matching rules cost about what one does. " +
-      "Even then C − B is at least E − B plus one hostcall (≈ 1–2 µs on this machine), so ≤ 1.10 against a native filter that costs ~1 µs stays at the edge: the do-nothing Wasm filter's own cost (E ÷ B) is the floor of any Wasm implementation.",
+      `dataplane-profile splits C − E: fixed per-request work with an empty rule set ${ref("perStream")} (P0 − E; no state is kept for requests that are not paused); ` +
+      `reading the request ${ref("methodPath")} (P1 − P0: one proxy_get_header_map_pairs, serialised by Envoy and copied into the VM through an allocation callback); ` +
+      `and the scan, ${ref("perMixedRule")} per rule behind a per-rule (mask, value) prefilter over the first 8 path and method bytes and the header names (perf: ${ref("jitC")} of C's CPU is in V8-generated code). ` +
+      "**What is left.** C − B is at least E − B (the do-nothing Wasm filter: Envoy's VM crossing, the floor of any Wasm implementation) plus the one header-map read; " +
+      "against a native filter that costs under 1 µs that stays above 1.10 on this machine. Further cuts would have to come from Envoy (a cheaper way to read two pseudo-headers than serialising the map), not from the rules.",
     [FIG.rpsCB]:
       "Same cause as the CPU ratio C ÷ B: at 32 connections Envoy's single pinned worker is CPU-bound, so rps ≈ 1 / (CPU per request), and every µs the filter adds shows here. " +
       "On this shared machine the rps ratio also carries other engineers' load on core 1 (see its min–max); the CPU ratio is the more robust figure.",
     [FIG.cpuDC]:
       `**Cause.** The matcher is a linear scan in evaluation order: D − C = ${split.dMinusC} µs for 900 more non-matching rules, ≈ ${perRuleNs} ns per rule ` +
-      `(dataplane-profile: ${ref("perMixedRule")}; method + path rules alone ${ref("perPathRule")}). Per rule: expiry check, method compare, path-prefix memory.compare through virtual RequestView calls, or for header-only rules a search of the fetched header pairs. ` +
+      `(dataplane-profile: ${ref("perMixedRule")}; method + path rules alone ${ref("perPathRule")}). Per rule: a prefilter over (mask, value) words of the first 8 path and method bytes and the needed header names, then the full check for the survivors. ` +
       `perf puts D's time in V8-generated code — ${ref("jitD")} vs ${ref("jitC")} for C — so it is the scan itself, not hostcalls.${jsc} ` +
       `+15% of C's ${split.c} µs allows ${round((split.c * 0.15 * 1000) / 900)} ns per extra rule: the scan would have to get ${round(perRuleNs / ((split.c * 0.15 * 1000) / 900))}× cheaper per rule. ` +
       `Building -O3 instead of -Oz helps but does not fix it: ${ref("perMixedRuleO3")} per rule, D ÷ C ${ref("ratioO3")}, size ${ref("sizeO3")}. ` +
-      "**Proposed fix (control plane + filter owners).** Index instead of scanning: the control plane already pre-digests the RuleSet, so it can add a dispatch table — rules bucketed by method and by a byte trie over literal path prefixes and exact paths, " +
-      "plus one bucket of rules without a literal path (regex or no path condition), and per header name for header-only rules — and the filter evaluates only the candidates, merged by rule index so first-match order is kept. " +
-      "Cost then grows with the rules that could match the request, not with all rules (D ÷ C ≈ 1).",
+      "**Proposed fix.** A control-plane-shipped index (rules bucketed by method, literal path prefix and header name) so the filter only visits candidates, merged by rule index to keep first-match order.",
     [FIG.rpsGF]:
-      `G − F = ${split.gMinusF} µs/request of CPU. An hfi abort pays the per-stream costs listed under C ÷ B (Wasm filter present, the StreamContext, reading \`:path\`) ` +
-      "plus proxy_send_local_response with the x-hfi-fault header and a proxy_increment_metric hostcall; the native abort is a C++ local reply. " +
-      "Fix: items (1) and (2) under C ÷ B; the local reply itself costs Envoy the same either way.",
+      `G − F = ${split.gMinusF} µs/request of CPU. An hfi abort pays the per-request costs listed under C ÷ B (Wasm filter present, one header-map read) ` +
+      "plus proxy_send_local_response with the x-hfi-fault header and proxy_increment_metric hostcalls; the native abort is a C++ local reply.",
   };
   for (const ms of [10, 50]) {
     missed[`delay error p99, hfi ${ms} ms (observed − A p50 − configured)`] =

@@ -53,22 +53,6 @@ export function getHeader(map: MapType, name: string): string | null {
   return status == Status.Ok ? takeOutString() : null;
 }
 
-/**
- * Reads a header value into `into` without copying it; false when absent. `key` is the encoded,
- * lower-case name. Only the first value of a repeated header (Envoy's choice).
- */
-export function readHeaderValue(map: MapType, key: ArrayBuffer, into: HostBlock): bool {
-  clearOut();
-  if (
-    imports.proxy_get_header_map_value(map, changetype<usize>(key), key.byteLength, OUT_PTR, OUT_LEN) !=
-    Status.Ok
-  ) {
-    return false;
-  }
-  into.take();
-  return true;
-}
-
 /** Reads a whole header map, serialized as pairs (PROXY_WASM.md §3.9), into `into`; false when unavailable. */
 export function readHeaderPairs(map: MapType, into: HostBlock): bool {
   clearOut();
