@@ -335,7 +335,9 @@ function summarize(
       "**Proposed fix.** A control-plane-shipped index (rules bucketed by method, literal path prefix and header name) so the filter only visits candidates, merged by rule index to keep first-match order.",
     [FIG.rpsGF]:
       `G − F = ${split.gMinusF} µs/request of CPU. An hfi abort pays the per-request costs listed under C ÷ B (Wasm filter present, one header-map read) ` +
-      "plus proxy_send_local_response with the x-hfi-fault header and proxy_increment_metric hostcalls; the native abort is a C++ local reply.",
+      "plus, for attribution, proxy_set_property (the `wasm.hfi_policy` filter state an access log prints) and two proxy_increment_metric calls (the total and the per-policy counter) " +
+      "before proxy_send_local_response with the x-hfi-fault header; the native abort is a C++ local reply. " +
+      "Cheaper options: define the filter state only when an access log asks for it (a plugin setting), and count per policy only.",
   };
   for (const ms of [10, 50]) {
     missed[`delay error p99, hfi ${ms} ms (observed − A p50 − configured)`] =
