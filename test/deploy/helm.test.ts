@@ -34,7 +34,7 @@ const find = (objects: K8sObject[], kind: string, name: string): Any =>
 const controlPlaneArgs = (objects: K8sObject[]): string[] =>
   find(objects, "Deployment", "hfi-control-plane").spec.template.spec.containers[0].args;
 
-test("helm is installed (scripts/setup.sh)", () => {
+test("helm is installed (scripts/setup.sh --test)", () => {
   expect(findHelm()).toBeString();
 });
 

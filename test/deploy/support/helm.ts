@@ -29,7 +29,7 @@ export function findHelm(): string {
   helmPath = candidates.find((path): path is string => !!path && existsSync(path));
   if (!helmPath) {
     throw new Error(
-      "helm not found on PATH or in $(go env GOPATH)/bin: run `bash scripts/setup.sh` " +
+      "helm not found on PATH or in $(go env GOPATH)/bin: run `bash scripts/setup.sh --test` " +
         "(it runs `go install helm.sh/helm/v3/cmd/helm@v3.22.0`); the chart cannot be checked without it",
     );
   }
