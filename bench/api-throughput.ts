@@ -6,24 +6,12 @@
  * for etcd, the etcd process) spent in the phase, which survives sharing the machine's 2 cores.
  */
 import { readFileSync } from "node:fs";
+import { freePort } from "../scripts/local-stack.ts";
 import { startTestEtcd, type TestEtcd } from "../test/support/etcd.ts";
-import type { BenchContext } from "./report.ts";
+import { type BenchContext, type BenchRow, percentile, roundsRow } from "./report.ts";
 
 const POLICIES = 1000;
 const root = new URL("..", import.meta.url).pathname;
-
-interface Row {
-  figure: string;
-  value: number | null;
-  median: number;
-  p99: number;
-  min?: number;
-  max?: number;
-  unit: string;
-  target: string;
-  met: boolean | null;
-  note?: string;
-}
 
 interface Phase {
   requests: number;
@@ -45,7 +33,7 @@ export async function apiThroughput(ctx: BenchContext) {
   };
   const commands: string[] = [];
   const samples: Record<string, number[]> = {};
-  const rows: Row[] = [];
+  const rows: BenchRow[] = [];
   for (const store of ["memory", "etcd"] as const) {
     const etcd = store === "etcd" ? await startTestEtcd() : undefined;
     const hfi = await startHfi(store, etcd);
@@ -75,14 +63,14 @@ export async function apiThroughput(ctx: BenchContext) {
         samples[`${key}.rps`] = rps;
         samples[`${key}.perHfiCore`] = perCore;
         samples[`${key}.errors`] = phases.map((p) => p.errors);
-        rows.push(row(`${store}: ${name} requests/s (wall, 2 shared cores)`, rps, "req/s"));
-        rows.push(row(`${store}: ${name} per hfi core`, perCore, "req/CPU-s"));
+        rows.push(roundsRow(`${store}: ${name} requests/s (wall, 2 shared cores)`, rps, "req/s"));
+        rows.push(roundsRow(`${store}: ${name} per hfi core`, perCore, "req/CPU-s"));
         if (etcd) {
           const perEtcd = phases.map((p) => p.requests / p.etcdCpuSeconds);
           samples[`${key}.perEtcdCore`] = perEtcd;
-          rows.push(row(`${store}: ${name} per etcd core`, perEtcd, "req/CPU-s"));
+          rows.push(roundsRow(`${store}: ${name} per etcd core`, perEtcd, "req/CPU-s"));
         }
-        rows.push(row(`${store}: ${name} latency p99`, [percentile(latencies, 99)], "ms"));
+        rows.push(roundsRow(`${store}: ${name} latency p99`, [percentile(latencies, 99)], "ms"));
       }
     } finally {
       await hfi.stop();
@@ -201,32 +189,4 @@ function cpuSeconds(pid: number | undefined): number {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-function row(figure: string, values: number[], unit: string): Row {
-  const median = round(percentile(values, 50));
-  return {
-    figure,
-    value: median,
-    median,
-    p99: round(percentile(values, 99)),
-    ...(values.length > 1 && { min: round(Math.min(...values)), max: round(Math.max(...values)) }),
-    unit,
-    target: "—",
-    met: null,
-  };
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-}
-
-const round = (n: number) => Math.round(n * 10) / 10;
-
-async function freePort(): Promise<number> {
-  const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const { port } = listener;
-  listener.stop(true);
-  return port;
 }
