@@ -1,6 +1,6 @@
 import type { ArgDef } from "citty";
 import { type HfiClient, waitForPropagation } from "../client/index.ts";
-import type { Subscriber } from "../distributor/index.ts";
+import type { FleetProxy } from "../fleet/index.ts";
 import { parseDuration } from "./_duration.ts";
 import { CLIError } from "./_errors.ts";
 import { humanDuration } from "./_format/age.ts";
@@ -59,10 +59,11 @@ export async function waitForProxies(
   );
 }
 
-function describeLaggard(proxy: Subscriber, now: Date): string {
+function describeLaggard(proxy: FleetProxy, now: Date): string {
   const at = proxy.revision === null ? "no config yet" : `at revision ${proxy.revision}`;
   const seen = humanDuration(now.getTime() - Date.parse(proxy.lastSeen));
-  return `${proxy.node}/${proxy.worker || "-"}: ${at}, last seen ${seen} ago${proxy.polling ? ", polling" : ""}`;
+  const polling = proxy.polling ? ", polling" : "";
+  return `${proxy.node}/${proxy.worker || "-"}: ${at}, last seen ${seen} ago${polling}, via replica ${proxy.replica}`;
 }
 
 /** `0.42s`, `12.3s`: how long the wait took. */

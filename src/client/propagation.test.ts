@@ -1,11 +1,19 @@
 import { describe, expect, test } from "bun:test";
-import type { Subscriber } from "../distributor/index.ts";
+import type { FleetProxy } from "../fleet/index.ts";
 import type { ProxiesStatus } from "../server/routes/status.ts";
 import type { HfiClient } from "./client.ts";
 import { hasApplied, laggards, waitForPropagation } from "./propagation.ts";
 
-function proxy(node: string, revision: number | null, live = true): Subscriber {
-  return { node, worker: "0", revision, lastSeen: "2026-01-01T00:00:00.000Z", polling: live, live };
+function proxy(node: string, revision: number | null, live = true): FleetProxy {
+  return {
+    node,
+    worker: "0",
+    revision,
+    lastSeen: "2026-01-01T00:00:00.000Z",
+    polling: live,
+    live,
+    replica: "r1",
+  };
 }
 
 describe("hasApplied", () => {

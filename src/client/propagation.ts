@@ -1,4 +1,5 @@
 import type { Subscriber } from "../distributor/index.ts";
+import type { FleetProxy } from "../fleet/index.ts";
 import type { ProxiesStatus } from "../server/routes/status.ts";
 import type { HfiClient } from "./client.ts";
 
@@ -13,7 +14,7 @@ export function hasApplied(proxy: Subscriber, revision: number, served: number):
 }
 
 /** The live proxies that have not applied `revision`. */
-export function laggards(status: ProxiesStatus, revision: number): Subscriber[] {
+export function laggards(status: ProxiesStatus, revision: number): FleetProxy[] {
   return status.proxies.filter((p) => p.live && !hasApplied(p, revision, status.revision));
 }
 
@@ -23,8 +24,8 @@ export interface Propagation {
   elapsedMs: number;
   /** The last status read. */
   status: ProxiesStatus;
-  live: Subscriber[];
-  laggards: Subscriber[];
+  live: FleetProxy[];
+  laggards: FleetProxy[];
 }
 
 export interface WaitOptions {
@@ -35,7 +36,7 @@ export interface WaitOptions {
 }
 
 /**
- * Polls `GET /v1/status/proxies` until every live proxy has applied `revision` or `timeoutMs` has
+ * Polls `GET /v1/status/proxies` until every live proxy of the fleet (whichever replica it polls) has applied `revision` or `timeoutMs` has
  * passed. With no live proxy it is done at once (there is nobody to wait for).
  */
 export async function waitForPropagation(

@@ -2,8 +2,16 @@ import { setTimeout as sleep } from "node:timers/promises";
 import {
   createDistributor,
   createSubscriberRegistry,
+  type SubscriberRegistry,
   type SubscriberRegistryOptions,
 } from "../distributor/index.ts";
+import {
+  DEFAULT_LEASE_TTL_SECONDS,
+  defaultReplicaName,
+  type Fleet,
+  soloFleet,
+  startEtcdFleet,
+} from "../fleet/index.ts";
 import { createEtcdStore, createMemoryStore, HfiError, type PolicyStore } from "../store/index.ts";
 import { createApp } from "./app.ts";
 import { loadTokenFile } from "./auth.ts";
@@ -18,8 +26,13 @@ export interface ServerOptions {
   listen?: string;
   /** A store the caller owns (and closes). Default: a new memory store, or etcd when `etcd` is set. */
   store?: PolicyStore;
-  /** Keep policies in etcd: the server opens its own client and closes it on stop. */
-  etcd?: { endpoints: string[]; prefix?: string };
+  /**
+   * Keep policies in etcd: the server opens its own clients and closes them on stop. Replicas on
+   * one etcd elect a leader and publish their proxies, under leases of `leaseTtlSeconds` (default 10).
+   */
+  etcd?: { endpoints: string[]; prefix?: string; leaseTtlSeconds?: number };
+  /** This replica's name in `/v1/status` and the proxies' `replica`; default `<hostname>-<pid>`. */
+  replica?: string;
   /** Default: JSON lines on stdout. */
   logger?: Logger;
   heartbeatMs?: number;
@@ -55,6 +68,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     cleanup.unshift(() => distributor.close());
     cleanup.unshift(logStoreEvents(store, logger));
     const clients = createConfigClients();
+    const subscribers = createSubscriberRegistry(options.subscribers);
+    const fleet = await openFleet(options, store, subscribers, logger);
+    cleanup.unshift(() => fleet.close());
     const app = createApp({
       store,
       distributor,
@@ -63,7 +79,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       metrics,
       clients,
       auth,
-      subscribers: createSubscriberRegistry(options.subscribers),
+      subscribers,
+      fleet,
     });
     // The default idleTimeout (10 s) stays for ordinary requests; held ones extend their own (connection.ts).
     const server = await listen({ hostname, port, fetch: app.fetch });
@@ -72,6 +89,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       url,
       listen: `${hostname}:${server.port}`,
       store: options.store ? "custom" : options.etcd ? "etcd" : "memory",
+      replica: fleet.leadership.replica,
       auth: auth ? "bearer" : "off",
     });
     let stopping: Promise<void> | undefined;
@@ -113,6 +131,19 @@ async function openStore(
     onError: (operation) => metrics.storeError(operation),
   });
   return { store, closeStore: () => store.close() };
+}
+
+/** With etcd, the replicas on it; otherwise this process alone. */
+async function openFleet(
+  options: ServerOptions,
+  store: PolicyStore,
+  subscribers: SubscriberRegistry,
+  logger: Logger,
+): Promise<Fleet> {
+  const replica = options.replica ?? defaultReplicaName();
+  if (!options.etcd || options.store) return soloFleet(replica, subscribers);
+  const { endpoints, prefix = "hfi/", leaseTtlSeconds = DEFAULT_LEASE_TTL_SECONDS } = options.etcd;
+  return startEtcdFleet({ endpoints, prefix, replica, leaseTtlSeconds, store, subscribers, logger });
 }
 
 /** Splits `host:port`; a bare `:port` listens on every IPv4 interface. */

@@ -6,6 +6,8 @@ import {
   type LogLevelName,
   startServer,
 } from "../../server/index.ts";
+import { parseDuration } from "../_duration.ts";
+import { CLIError } from "../_errors.ts";
 
 export default defineCommand({
   meta: { name: "serve", description: "Run the control plane (policy API + config distribution)" },
@@ -28,6 +30,13 @@ export default defineCommand({
       default: "hfi/",
       description: "etcd key prefix; policies live at <prefix>policies/<name>",
     },
+    "lease-ttl": {
+      type: "string",
+      valueHint: "duration",
+      default: "10s",
+      description:
+        "With --store etcd: TTL of each replica's etcd lease (whole seconds); a dead leader is replaced, and a dead replica's proxies leave hfi status, this long after it stopped",
+    },
     "log-format": { type: "enum", options: ["json", "pretty"], default: "json", description: "Log format" },
     "log-level": {
       type: "enum",
@@ -47,9 +56,10 @@ export default defineCommand({
       level: LOG_LEVELS[args["log-level"] as LogLevelName],
     });
     const endpoints = args["etcd-endpoints"].split(",").map((url) => url.trim());
+    const leaseTtlSeconds = leaseTtl(args["lease-ttl"]);
     const server = await startServer({
       listen: args.listen,
-      etcd: args.store === "etcd" ? { endpoints, prefix: args["etcd-prefix"] } : undefined,
+      etcd: args.store === "etcd" ? { endpoints, prefix: args["etcd-prefix"], leaseTtlSeconds } : undefined,
       logger,
       authTokenFile: args["auth-token-file"] || process.env.HFI_AUTH_TOKEN_FILE || undefined,
     });
@@ -61,3 +71,12 @@ export default defineCommand({
     process.once("SIGTERM", stop);
   },
 });
+
+/** `--lease-ttl` in seconds: etcd leases have a whole number of seconds, at least one. */
+function leaseTtl(text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined || ms < 1000 || ms % 1000 !== 0) {
+    throw new CLIError(`invalid --lease-ttl "${text}": expected whole seconds, at least 1s (e.g. 10s)`);
+  }
+  return ms / 1000;
+}

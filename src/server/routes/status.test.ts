@@ -1,6 +1,20 @@
 import { describe, expect, test } from "bun:test";
 import { createTestApp, jsonOf, policyJson, servedAt } from "../test-app.ts";
-import type { ProxiesStatus } from "./status.ts";
+import type { FleetStatus, ProxiesStatus } from "./status.ts";
+
+describe("GET /v1/status", () => {
+  test("with the memory store the replica is alone and leads", async () => {
+    const { app } = await createTestApp();
+    const status = await jsonOf<FleetStatus>(await app.request("/v1/status"));
+    expect(status).toEqual({
+      revision: 0,
+      halted: false,
+      replica: expect.any(String),
+      leader: status.replica,
+      replicas: [status.replica],
+    });
+  });
+});
 
 describe("GET /v1/status/proxies", () => {
   test("no subscribers yet: the revision and halt state only", async () => {
@@ -33,6 +47,7 @@ describe("GET /v1/status/proxies", () => {
           lastSeen: expect.any(String),
           polling: false,
           live: true,
+          replica: expect.any(String),
         },
         {
           node: "envoy-b",
@@ -41,6 +56,7 @@ describe("GET /v1/status/proxies", () => {
           lastSeen: expect.any(String),
           polling: false,
           live: true,
+          replica: expect.any(String),
         },
       ],
     });
