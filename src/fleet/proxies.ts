@@ -10,7 +10,7 @@ export interface FleetProxy extends Subscriber {
 
 /** The proxies polling every live replica of the fleet (GET /v1/status/proxies, `hfi status`, `--wait`). */
 export interface ProxyDirectory {
-  /** Sorted by node, worker, then replica. */
+  /** One entry per worker (node, worker), as its latest poll of any replica left it; sorted by node, then worker. */
   list(): Promise<FleetProxy[]>;
   /** The live replicas' names, sorted. */
   replicas(): Promise<string[]>;
@@ -127,14 +127,12 @@ export async function startEtcdProxyDirectory(options: EtcdProxyDirectoryOptions
   return {
     async list() {
       // Our own list is fresher in memory than in etcd, and there even when a write failed.
-      const proxies: FleetProxy[] = subscribers.list().map((proxy) => ({ ...proxy, replica }));
+      const proxies = subscribers.list().map((proxy) => ({ ...proxy, replica }));
       for (const published of await readAll()) {
         if (published.replica === replica) continue;
         for (const proxy of published.proxies) proxies.push({ ...proxy, replica: published.replica });
       }
-      return proxies.sort(
-        (a, b) => compare(a.node, b.node) || compare(a.worker, b.worker) || compare(a.replica, b.replica),
-      );
+      return latestPerWorker(proxies);
     },
     async replicas() {
       const names = new Set([replica, ...(await readAll()).map((published) => published.replica)]);
@@ -150,6 +148,26 @@ export async function startEtcdProxyDirectory(options: EtcdProxyDirectoryOptions
       await lease?.revoke().catch(() => {});
     },
   };
+}
+
+/**
+ * One entry per worker: behind a load balancer a worker polls one replica, then another, and each
+ * remembers it; what its latest poll said is what it has.
+ */
+function latestPerWorker(proxies: FleetProxy[]): FleetProxy[] {
+  const latest = new Map<string, FleetProxy>();
+  for (const proxy of proxies) {
+    const key = `${proxy.node}\u0000${proxy.worker}`;
+    const other = latest.get(key);
+    if (!other || isLater(proxy, other)) latest.set(key, proxy);
+  }
+  return [...latest.values()].sort((a, b) => compare(a.node, b.node) || compare(a.worker, b.worker));
+}
+
+/** Seen later; at the same time, the poll still held wins over the one answered. */
+function isLater(a: FleetProxy, b: FleetProxy): boolean {
+  const [at, bt] = [Date.parse(a.lastSeen), Date.parse(b.lastSeen)];
+  return at !== bt ? at > bt : a.polling && !b.polling;
 }
 
 function compare(a: string, b: string): number {
