@@ -46,6 +46,11 @@ export interface LocalStackOptions {
    * instead of starting `dist/hfi`; `pids.hfi` is then 0.
    */
   controlPlanePort?: number;
+  /**
+   * Point the `hfi_control_plane` cluster at several loopback ports, round-robin (control plane
+   * replicas the caller runs), instead of starting `dist/hfi`; `pids.hfi` is then 0.
+   */
+  controlPlanePorts?: number[];
   /** Members merged into the filter's plugin configuration (pollWaitSeconds, maxActiveDelays, token, …). */
   pluginConfig?: Record<string, unknown>;
   /** Envoy's node id (bootstrap `node.id`), which the filter reports on its long-polls. */
@@ -71,8 +76,8 @@ export async function freePort(): Promise<number> {
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const logDir = mkdtempSync(join(tmpdir(), "hfi-stack-"));
-  const stub = options.controlPlanePort !== undefined;
-  const cpPort = options.controlPlanePort ?? (await freePort());
+  const stub = options.controlPlanePort !== undefined || options.controlPlanePorts !== undefined;
+  const cpPort = options.controlPlanePort ?? options.controlPlanePorts?.[0] ?? (await freePort());
   const [envoyPort, adminPort] = [await freePort(), await freePort()];
   const children: Subprocess[] = [];
   const upstream = startSampleUpstream();
@@ -104,7 +109,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     writeFileSync(
       configPath,
       renderEnvoyConfig(
-        { envoyPort, adminPort, cpPort, upstreamPort: upstream.port ?? 0 },
+        {
+          envoyPort,
+          adminPort,
+          cpPorts: options.controlPlanePorts ?? [cpPort],
+          upstreamPort: upstream.port ?? 0,
+        },
         options.pluginConfig,
         {
           nodeId: options.nodeId,
@@ -162,7 +172,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 interface Ports {
   envoyPort: number;
   adminPort: number;
-  cpPort: number;
+  /** The control plane's port, or its replicas' (the cluster balances round-robin over them). */
+  cpPorts: number[];
   upstreamPort: number;
 }
 
@@ -215,8 +226,13 @@ export function renderEnvoyConfig(
   }
   if (extras.statsConfig) config.stats_config = { ...config.stats_config, ...extras.statsConfig };
   for (const cluster of config.static_resources.clusters) {
-    const port = cluster.name === "hfi_control_plane" ? ports.cpPort : ports.upstreamPort;
-    cluster.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value = port;
+    const targets = cluster.name === "hfi_control_plane" ? ports.cpPorts : [ports.upstreamPort];
+    const [endpoint] = cluster.load_assignment.endpoints[0].lb_endpoints;
+    cluster.load_assignment.endpoints[0].lb_endpoints = targets.map((port) => {
+      const copy = structuredClone(endpoint);
+      copy.endpoint.address.socket_address.port_value = port;
+      return copy;
+    });
   }
   return stringify(config);
 }
