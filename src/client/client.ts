@@ -21,7 +21,10 @@ export interface PutPolicyResult {
   created: boolean;
 }
 
-/** Typed calls to the control plane API (DESIGN §4). Failures are HfiError: ApiError when the server answered. */
+/**
+ * Typed calls to the control plane API (docs/API_REFERENCE.md). Failures are HfiError: ApiError when
+ * the server answered.
+ */
 export interface HfiClient {
   readonly baseUrl: string;
   listPolicies(): Promise<PolicyList>;

@@ -55,7 +55,7 @@ export class ApiError extends HfiError {
   }
 }
 
-/** Reads `{"error":{"code","message","details"}}` (DESIGN §4) back into an ApiError. */
+/** Reads `{"error":{"code","message","details"}}` (docs/API_REFERENCE.md) back into an ApiError. */
 export async function toApiError(response: Response, policyName?: string): Promise<ApiError> {
   const text = await response.text().catch(() => "");
   const body = parseErrorBody(text);
