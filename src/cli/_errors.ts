@@ -1,5 +1,5 @@
 import { ApiError } from "../client/index.ts";
-import { type ErrorCode, isHfiError } from "../errors.ts";
+import { ERROR_CODES, type ErrorCode, isHfiError } from "../errors.ts";
 
 /** A problem found by the CLI itself (flags, files, documents); `lines` are printed under the message. */
 export class CLIError extends Error {
@@ -14,30 +14,14 @@ export class CLIError extends Error {
   }
 }
 
-/**
- * The one place where error codes become exit codes. kubectl exits 1 on every error and so does
- * hfi; the table is here so that any future distinction is made in one spot.
- */
-const EXIT_CODES: Record<ErrorCode, number> = {
-  NotFound: 1,
-  AlreadyExists: 1,
-  Conflict: 1,
-  InvalidInput: 1,
-  PayloadTooLarge: 1,
-  UnsupportedMediaType: 1,
-  Locked: 1,
-  Unauthenticated: 1,
-  Forbidden: 1,
-  Unavailable: 1,
-  Internal: 1,
-};
 /** Unknown command or flag, missing argument. */
 const USAGE_EXIT_CODE = 1;
 const UNEXPECTED_EXIT_CODE = 1;
 
+/** The one place where errors become exit codes; those of error codes are in ERROR_CODES. */
 export function exitCodeOf(err: unknown): number {
   if (err instanceof AggregateError) return exitCodeOf(err.errors[0]);
-  if (err instanceof CLIError || isHfiError(err)) return EXIT_CODES[err.code];
+  if (err instanceof CLIError || isHfiError(err)) return ERROR_CODES[err.code].exitCode;
   if (isUsageError(err)) return USAGE_EXIT_CODE;
   return UNEXPECTED_EXIT_CODE;
 }
