@@ -1,5 +1,5 @@
 /**
- * Control-plane API throughput (BENCHMARKS.md §3), for the memory and the etcd store: PUT rate
+ * Control-plane API throughput (bench/README.md, control plane), for the memory and the etcd store: PUT rate
  * (updates of 1,000 stored policies) and GET list at 1,000 policies. A real `hfi serve` process on
  * loopback, a real etcd; the load comes from this process with a fixed number of connections, each
  * phase bounded in time. Per-core figures divide requests by the CPU seconds the hfi process (and

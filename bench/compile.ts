@@ -1,5 +1,5 @@
 /**
- * Control plane (BENCHMARKS.md §3): time to compile 1,000 validated policies into a RuleSet —
+ * Control plane (bench/README.md, control plane): time to compile 1,000 validated policies into a RuleSet —
  * `compileRuleSet` from src/ruleset/compile.ts, alone and with the JSON.stringify the distributor
  * does on every change — in this process, on one core. Policies are validated first (as the API does
  * on PUT), which compiles and memoises their regexes; a second set with 1,000 distinct regexes shows

@@ -1,5 +1,5 @@
 /**
- * Data-plane cost (BENCHMARKS.md §1): one Envoy (`--concurrency 1`, pinned to core 1) with one
+ * Data-plane cost (bench/README.md, data-plane cost): one Envoy (`--concurrency 1`, pinned to core 1) with one
  * listener per variant, each answering with a `direct_response`; wrk pinned to core 0. Rounds with
  * the variant order rotated; per variant a warm-up, then latency at 1 connection, then throughput at
  * 32 connections with Envoy's CPU time (utime + stime from /proc/<pid>/stat) per request.
@@ -34,7 +34,7 @@ import {
   WRK_CPU,
 } from "./variants.ts";
 
-/** The target rows (BENCHMARKS.md §1). */
+/** The target rows (bench/README.md, data-plane cost). */
 const FIG = {
   cpuCB: "CPU µs/request, C ÷ B (hfi 100 rules ÷ native fault)",
   rpsCB: "rps at 32 connections, C ÷ B",

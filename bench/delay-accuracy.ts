@@ -26,7 +26,7 @@ const CASES: Case[] = [
   { delayMs: 50, samples: 200, quickSamples: 20, parallel: 1 },
   { delayMs: 2000, samples: 40, quickSamples: 10, parallel: 10 },
 ];
-/** BENCHMARKS.md: delay error p99 (observed − baseline − configured) ≤ 2 ms. */
+/** bench/README.md's target: delay error p99 (observed − baseline − configured) ≤ 2 ms. */
 const ERROR_TARGET_MS = 2;
 
 type Timed = (url: string, headers?: Record<string, string>) => Promise<number>;

@@ -1,5 +1,5 @@
 /**
- * Fan-out (BENCHMARKS.md §2): N simulated filters long-polling the real `dist/hfi serve`
+ * Fan-out (bench/README.md, propagation and fan-out): N simulated filters long-polling the real `dist/hfi serve`
  * (`GET /v1/config?after=REV&wait=60`, one keep-alive connection each, client addresses spread over
  * 127.0.0.1–127.0.0.8 so the ephemeral port range never runs out), then one policy PUT; the time
  * from the PUT to each subscriber's first response byte, for N = 100, 1,000, 10,000, and the

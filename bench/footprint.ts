@@ -1,5 +1,5 @@
 /**
- * Footprint (BENCHMARKS.md §4): the release filter's size, Envoy's RSS without and with the filter
+ * Footprint (bench/README.md, footprint): the release filter's size, Envoy's RSS without and with the filter
  * (idle, and after a load run), and the size of the `dist/hfi` executable. Each Envoy runs alone,
  * `--concurrency 2` (so 3 filter VMs: main thread + 2 workers), one `direct_response` listener;
  * the hfi configurations get 100 or 1,000 rules from the RuleSet stub.

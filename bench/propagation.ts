@@ -1,5 +1,5 @@
 /**
- * Propagation (BENCHMARKS.md §2): the real `dist/hfi serve` (memory store) and several real Envoys
+ * Propagation (bench/README.md, propagation and fan-out): the real `dist/hfi serve` (memory store) and several real Envoys
  * with the filter (deploy/envoy/envoy.yaml, ports patched), several workers each. For every change,
  * the time from sending the policy PUT to the first faulted response on *every* worker of every
  * Envoy, and likewise from the DELETE to the first healthy response.

@@ -62,8 +62,8 @@ test("a policy applied to hfi serve aborts matching requests in Envoy and stops 
   expect(healed.fault).toBeNull();
 }, 20_000);
 
-// Envoy 1.40's /stats keeps the `wasmcustom.` namespace in front of custom Wasm metrics (contrary to
-// PROXY_WASM.md §3.7); /stats/prometheus strips it. See docs/FILTER.md.
+// Envoy 1.40's /stats keeps the `wasmcustom.` namespace in front of custom Wasm metrics;
+// /stats/prometheus strips it. See docs/FILTER.md#metrics.
 test("Envoy exposes the filter's metrics in /stats and /stats/prometheus", async () => {
   const stats = await fetch(`${stack.adminUrl}/stats?filter=hfi\\.`).then((r) => r.text());
   const aborts = Number(/^wasmcustom\.hfi\.faults\.aborts_total: (\d+)$/m.exec(stats)?.[1]);

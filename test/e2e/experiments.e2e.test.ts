@@ -1,5 +1,5 @@
 /**
- * Issue 8 end to end: the real `dist/hfi serve --auth-token-file`, two real Envoys 1.40 (2 workers
+ * Safe experiments end to end: the real `dist/hfi serve --auth-token-file`, two real Envoys 1.40 (2 workers
  * each, so 3 subscribers each counting the main thread) polling it with a reader token, and the real
  * `dist/hfi` CLI. Time-boxed policies stop by the filter's own clock with the control plane gone,
  * `hfi halt` stops every fault and blocks changes (423) until `hfi resume`, dry runs count without
