@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { compileRegex, MAX_DFA_STATES, MAX_REGEX_LENGTH } from "../ruleset/regex/index.ts";
+import { compileRegex, MAX_DFA_STATES, MAX_REGEX_LENGTH } from "../regex/index.ts";
 import { GO_DURATION, parseDelay, parsePolicyDuration } from "./duration.ts";
 
 /**
