@@ -1,6 +1,5 @@
+import type { HaltStatus, ProxiesStatus } from "../api-types.ts";
 import type { Policy } from "../policy/index.ts";
-import type { HaltStatus } from "../server/routes/halt.ts";
-import type { ProxiesStatus } from "../server/routes/status.ts";
 import type { HaltRequest, PolicyList, StoredPolicy } from "../store/index.ts";
 import { ApiError, toApiError, unreachable } from "./errors.ts";
 

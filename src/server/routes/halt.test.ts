@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
+import type { HaltStatus } from "../../api-types.ts";
 import type { StoredPolicy } from "../../store/index.ts";
 import { createTestApp, errorOf, jsonOf, POLICY_YAML, policyJson, servedAt } from "../test-app.ts";
-import type { HaltStatus } from "./halt.ts";
 
 const post = (body?: string, contentType = "application/json") => ({
   method: "POST",

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
+import type { ProxiesStatus } from "../../api-types.ts";
 import { createTestApp, jsonOf, policyJson, servedAt } from "../test-app.ts";
-import type { ProxiesStatus } from "./status.ts";
 
 describe("GET /v1/status/proxies", () => {
   test("no subscribers yet: the revision and halt state only", async () => {
