@@ -2,8 +2,8 @@
 /** The `hfi` executable: every command is a lazily loaded citty subcommand; `run.ts` prints errors. */
 import { defineCommand } from "citty";
 import { HFI_VERSION } from "../version.ts";
+import { clientArgs } from "./common/args.ts";
 import { runCli } from "./run.ts";
-import { clientArgs } from "./shared/args.ts";
 
 const main = defineCommand({
   meta: { name: "hfi", version: HFI_VERSION, description: "Declarative HTTP fault injection for Envoy" },

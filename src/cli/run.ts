@@ -1,8 +1,8 @@
 import { type ArgsDef, type CommandDef, renderUsage, runCommand } from "citty";
-import { colorEnabled, plain, red } from "./shared/color.ts";
-import { isDebug } from "./shared/context.ts";
-import { describeError, exitCodeOf, isUsageError } from "./shared/errors.ts";
-import { type ResolvedCommand, resolve, resolveCommand, unknownFlags } from "./shared/resolve.ts";
+import { colorEnabled, plain, red } from "./common/color.ts";
+import { isDebug } from "./common/context.ts";
+import { describeError, exitCodeOf, isUsageError } from "./common/errors.ts";
+import { type ResolvedCommand, resolve, resolveCommand, unknownFlags } from "./common/resolve.ts";
 
 /**
  * Runs the command line and returns the exit code. This is the only place that catches: every

@@ -1,9 +1,9 @@
 import { hostname, userInfo } from "node:os";
 import { defineCommand } from "citty";
 import { describeHalt, type Halt } from "../../store/index.ts";
-import { clientArgs } from "../shared/args.ts";
-import { useClient } from "../shared/context.ts";
-import { waitArgs, waitForProxies, waitTimeoutMs } from "../shared/wait.ts";
+import { clientArgs } from "../common/args.ts";
+import { useClient } from "../common/context.ts";
+import { waitArgs, waitForProxies, waitTimeoutMs } from "../common/wait.ts";
 
 export default defineCommand({
   meta: {

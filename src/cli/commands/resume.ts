@@ -1,8 +1,8 @@
 import { defineCommand } from "citty";
 import { describeHalt } from "../../store/index.ts";
-import { clientArgs } from "../shared/args.ts";
-import { useClient } from "../shared/context.ts";
-import { waitArgs, waitForProxies, waitTimeoutMs } from "../shared/wait.ts";
+import { clientArgs } from "../common/args.ts";
+import { useClient } from "../common/context.ts";
+import { waitArgs, waitForProxies, waitTimeoutMs } from "../common/wait.ts";
 
 export default defineCommand({
   meta: { name: "resume", description: "Lift the halt: policies inject again and may be changed" },

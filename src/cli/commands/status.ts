@@ -2,10 +2,10 @@ import { defineCommand } from "citty";
 import { stringify } from "yaml";
 import { hasApplied } from "../../client/index.ts";
 import { describeHalt } from "../../store/index.ts";
-import { clientArgs, outputArgs } from "../shared/args.ts";
-import { useClient } from "../shared/context.ts";
-import { humanDuration } from "../shared/format/age.ts";
-import { renderTable } from "../shared/format/table.ts";
+import { clientArgs, outputArgs } from "../common/args.ts";
+import { useClient } from "../common/context.ts";
+import { humanDuration } from "../common/format/age.ts";
+import { renderTable } from "../common/format/table.ts";
 
 export default defineCommand({
   meta: {

@@ -1,11 +1,11 @@
 import { defineCommand } from "citty";
-import { clientArgs } from "../../shared/args.ts";
-import { forEachObject } from "../../shared/batch.ts";
-import { useClient } from "../../shared/context.ts";
-import { loadPolicyDocuments } from "../../shared/documents.ts";
-import { CommandError } from "../../shared/errors.ts";
-import { timeLeft } from "../../shared/format/expiry.ts";
-import { waitArgs, waitForProxies, waitTimeoutMs } from "../../shared/wait.ts";
+import { clientArgs } from "../../common/args.ts";
+import { forEachObject } from "../../common/batch.ts";
+import { useClient } from "../../common/context.ts";
+import { loadPolicyDocuments } from "../../common/documents.ts";
+import { CommandError } from "../../common/errors.ts";
+import { timeLeft } from "../../common/format/expiry.ts";
+import { waitArgs, waitForProxies, waitTimeoutMs } from "../../common/wait.ts";
 
 export default defineCommand({
   meta: {

@@ -1,8 +1,8 @@
 import { defineCommand } from "citty";
-import { clientArgs } from "../../shared/args.ts";
-import { forEachObject } from "../../shared/batch.ts";
-import { useClient } from "../../shared/context.ts";
-import { CommandError } from "../../shared/errors.ts";
+import { clientArgs } from "../../common/args.ts";
+import { forEachObject } from "../../common/batch.ts";
+import { useClient } from "../../common/context.ts";
+import { CommandError } from "../../common/errors.ts";
 
 export default defineCommand({
   meta: { name: "delete", description: "Delete the named policies, or all of them with --all" },

@@ -1,8 +1,8 @@
 import { defineCommand } from "citty";
-import { clientArgs, outputArgs } from "../../shared/args.ts";
-import { useClient } from "../../shared/context.ts";
-import { CommandError } from "../../shared/errors.ts";
-import { formatPolicies } from "../../shared/format/policies.ts";
+import { clientArgs, outputArgs } from "../../common/args.ts";
+import { useClient } from "../../common/context.ts";
+import { CommandError } from "../../common/errors.ts";
+import { formatPolicies } from "../../common/format/policies.ts";
 
 export default defineCommand({
   meta: { name: "get", description: "List policies, or show one" },
