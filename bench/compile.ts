@@ -7,6 +7,7 @@
  */
 import { type Policy, validatePolicy } from "../src/policy/index.ts";
 import { compileRuleSet } from "../src/ruleset/compile.ts";
+import { policy } from "../test/support/policies.ts";
 import { type BenchContext, type BenchResult, median, round, roundsRow, valueRow } from "./report.ts";
 
 const METHODS = ["GET", "POST", "PUT", "DELETE"];
@@ -30,12 +31,7 @@ export function benchPolicy(i: number, allRegex = false): unknown {
     i % 3 === 0
       ? { percentage: (i % 100) + 0.5, delay: { fixedDelay: `${(i % 50) + 1}ms` } }
       : { percentage: 100, abort: { httpStatus: 500 + (i % 4), body: `fault ${i}` } };
-  return {
-    apiVersion: "hfi.dev/v1alpha1",
-    kind: "FaultInjectionPolicy",
-    metadata: { name: `policy-${i}` },
-    spec: { priority: i % 7, match, fault },
-  };
+  return policy(`policy-${i}`, { priority: i % 7, match, fault });
 }
 
 function validated(count: number, allRegex: boolean): { policies: Policy[]; ms: number } {

@@ -11,8 +11,9 @@
  * The machinery (Envoy config, RuleSet stub, rounds, wrk, CPU) is in bench/variants.ts.
  */
 import { readFileSync } from "node:fs";
+import { FILTER_WASM } from "../test/support/paths.ts";
 import { PROFILE, profileRef } from "./dataplane-profile.ts";
-import { FILTER_WASM, machine } from "./lib.ts";
+import { machine } from "./machine.ts";
 import { type FilterProfile, profileFilter } from "./profile.ts";
 import {
   type BenchContext,
@@ -23,7 +24,7 @@ import {
   roundsRow,
   unavailableRow,
 } from "./report.ts";
-import { faultAllRule, nonMatchingRules } from "./stub.ts";
+import { faultAllRule, nonMatchingRules } from "./rules.ts";
 import {
   ENVOY_CPU,
   PATH,
@@ -140,7 +141,7 @@ export async function dataplane(ctx: BenchContext): Promise<BenchResult> {
       measured: run.measured.map((v) => v.key),
       ports: run.ports,
       ruleShape:
-        "nonMatchingRules(n) in bench/stub.ts: 9 in 10 rules `GET` + path prefix `/svc-N/`, every 10th a header " +
+        "nonMatchingRules(n) in bench/rules.ts: 9 in 10 rules `GET` + path prefix `/svc-N/`, every 10th a header " +
         "`x-bench-user: user-N` only; all abort 503 at 100%",
       vmIds: "one vm_id per listener (hfi-C, hfi-D, …, noop)",
       machineBefore,

@@ -15,7 +15,7 @@ import { delayAccuracy } from "./delay-accuracy.ts";
 import { fanout } from "./fanout.ts";
 import { footprint } from "./footprint.ts";
 import { halt } from "./halt.ts";
-import { machine } from "./lib.ts";
+import { machine } from "./machine.ts";
 import { propagation } from "./propagation.ts";
 import { type BenchContext, type BenchResult, missedTargets, toMarkdown } from "./report.ts";
 

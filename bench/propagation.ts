@@ -13,29 +13,21 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { renderEnvoyConfig } from "../scripts/local-stack.ts";
-import {
-  ENVOY_BIN,
-  freePort,
-  HFI_BIN,
-  machine,
-  type Spawned,
-  spawnLogged,
-  terminate,
-  waitForUrl,
-} from "./lib.ts";
+import { renderEnvoyConfig } from "../test/support/local-stack.ts";
+import { ENVOY_BIN, HFI_BIN } from "../test/support/paths.ts";
+import { policy } from "../test/support/policies.ts";
+import { freePort } from "../test/support/ports.ts";
+import { type Spawned, spawnLogged, terminate, waitForUrl } from "../test/support/process.ts";
+import { machine } from "./machine.ts";
 import { type BenchContext, type BenchResult, percentile, valueRow } from "./report.ts";
 import { everyWorker, type PinnedWorker, pinWorkers } from "./workers.ts";
 
 const ENVOYS = 2;
 const WORKERS = 2;
 const PROBE_PATH = "/bench/probe";
-const POLICY = JSON.stringify({
-  apiVersion: "hfi.dev/v1alpha1",
-  kind: "FaultInjectionPolicy",
-  metadata: { name: "bench-abort" },
-  spec: { match: { path: { prefix: "/bench" } }, fault: { abort: { httpStatus: 503 } } },
-});
+const POLICY = JSON.stringify(
+  policy("bench-abort", { match: { path: { prefix: "/bench" } }, fault: { abort: { httpStatus: 503 } } }),
+);
 
 interface Worker extends PinnedWorker {
   envoy: number;

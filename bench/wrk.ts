@@ -1,5 +1,5 @@
 /** Runs wrk (pinned to a core, one thread) and reads its summary through bench/wrk/json.lua. */
-import { ROOT } from "./lib.ts";
+import { ROOT } from "../test/support/paths.ts";
 
 const SCRIPT = `${ROOT}bench/wrk/json.lua`;
 const MARKER = "HFI_BENCH_JSON ";

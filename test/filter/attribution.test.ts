@@ -17,7 +17,7 @@ import {
   req,
   startedHost,
   WASM,
-} from "./helpers.ts";
+} from "../support/filter-host.ts";
 
 const BASIC = fixture("basic.ruleset.json");
 const CASES = fixture("filter-cases.ruleset.json");
