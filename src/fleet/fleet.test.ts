@@ -5,9 +5,9 @@
 import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
 import { createConsola } from "consola";
 import { startTestEtcd, type TestEtcd } from "../../test/support/etcd.ts";
-import type { FleetStatus, ProxiesStatus } from "../server/routes/status.ts";
+import { policyJson } from "../../test/support/policies.ts";
+import type { FleetStatus, ProxiesStatus } from "../api-types.ts";
 import { type RunningServer, startServer } from "../server/serve.ts";
-import { policyJson } from "../server/test-app.ts";
 
 const silent = createConsola({ level: -999 });
 let etcd: TestEtcd;

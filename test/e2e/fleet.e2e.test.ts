@@ -9,11 +9,13 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { hostname } from "node:os";
 import type { Subprocess } from "bun";
-import { freePort, HFI_BIN, type LocalStack, startLocalStack } from "../../scripts/local-stack.ts";
-import type { FleetStatus, ProxiesStatus } from "../../src/server/routes/status.ts";
-import { hfi } from "../cli/support.ts";
+import type { FleetStatus, ProxiesStatus } from "../../src/api-types.ts";
+import { hfi } from "../support/cli.ts";
 import { startTestEtcdCluster, type TestEtcdCluster } from "../support/etcd.ts";
-import { expectSoon, send } from "./support.ts";
+import { type LocalStack, startLocalStack } from "../support/local-stack.ts";
+import { HFI_BIN } from "../support/paths.ts";
+import { freePort } from "../support/ports.ts";
+import { expectSoon, send } from "../support/requests.ts";
 
 const LEASE_TTL_SECONDS = 3;
 const WRITERS = 10;
@@ -133,9 +135,14 @@ const policyOf = (name: string, seq: number) => ({
   spec: { match: { path: { prefix: `/fleet/${name}/${seq}/` } }, fault: { abort: { httpStatus: 503 } } },
 });
 
+/** A policy of the stream as the API returns it. */
+interface Written {
+  metadata: { name: string };
+  spec: { match: { path: { prefix: string } } };
+}
+
 /** The sequence number a stored policy was written with. */
-const seqOf = (policy: { spec: { match: { path: { prefix: string } } } }) =>
-  Number(policy.spec.match.path.prefix.split("/")[3]);
+const seqOf = (policy: Written) => Number(policy.spec.match.path.prefix.split("/")[3]);
 
 /** The states a name may be in: the last acknowledged operation's, or any later unacknowledged one's. */
 function allowedStates(ops: Op[]): Set<number | null> {
@@ -216,9 +223,7 @@ test("writes acknowledged during an etcd leader restart and a kill -9 of the hfi
   const acknowledged = [...history.values()].flat().filter((op) => op.acknowledged).length;
   expect(acknowledged).toBeGreaterThan(MIN_OPS / 2);
   for (const replica of replicas) {
-    const { items } = await json<{ items: Parameters<typeof seqOf>[0][] & { metadata: { name: string } }[] }>(
-      `${replica.url}/v1/policies`,
-    );
+    const { items } = await json<{ items: Written[] }>(`${replica.url}/v1/policies`);
     const stored = new Map(items.map((p) => [p.metadata.name, seqOf(p)]));
     for (const [name, ops] of history) {
       const state = stored.get(name) ?? null;
@@ -263,9 +268,7 @@ test("every replica serves one rule set, and every Envoy worker has it", async (
   }
 
   // Through both Envoys, on fresh connections (so over every worker): the final policies fault.
-  const { items } = await json<{
-    items: { metadata: { name: string }; spec: { match: { path: { prefix: string } } } }[];
-  }>(`${replicas[0]?.url}/v1/policies`);
+  const { items } = await json<{ items: Written[] }>(`${replicas[0]?.url}/v1/policies`);
   const sample = items.slice(0, 3);
   expect(sample.length).toBeGreaterThan(0);
   for (const envoy of envoys) {

@@ -6,8 +6,8 @@ import {
   type LogLevelName,
   startServer,
 } from "../../server/index.ts";
-import { parseDuration } from "../_duration.ts";
-import { CLIError } from "../_errors.ts";
+import { parseDuration } from "../common/duration.ts";
+import { CommandError } from "../common/errors.ts";
 
 export default defineCommand({
   meta: { name: "serve", description: "Run the control plane (policy API + config distribution)" },
@@ -76,7 +76,7 @@ export default defineCommand({
 function leaseTtl(text: string): number {
   const ms = parseDuration(text);
   if (ms === undefined || ms < 1000 || ms % 1000 !== 0) {
-    throw new CLIError(`invalid --lease-ttl "${text}": expected whole seconds, at least 1s (e.g. 10s)`);
+    throw new CommandError(`invalid --lease-ttl "${text}": expected whole seconds, at least 1s (e.g. 10s)`);
   }
   return ms / 1000;
 }

@@ -1,0 +1,33 @@
+/**
+ * Bodies of API answers that the server's routes write and the client reads, so neither side
+ * imports the other. Policies and their lists are the store's types (`StoredPolicy`, `PolicyList`).
+ */
+import type { FleetProxy } from "./fleet/index.ts";
+import type { Halt } from "./store/index.ts";
+
+/** The body of every `/v1/halt` answer. */
+export type HaltStatus = ({ halted: true } & Halt) | { halted: false; lifted?: Halt; revision?: number };
+
+/** The body of `GET /v1/status/proxies`. */
+export interface ProxiesStatus {
+  /** The revision of the RuleSet this replica serves now. */
+  revision: number;
+  /** Whether that RuleSet is halted. */
+  halted: boolean;
+  /** Every proxy worker polling any live replica, once, sorted by node and worker. */
+  proxies: FleetProxy[];
+}
+
+/** The body of `GET /v1/status`. */
+export interface FleetStatus {
+  /** The revision of the RuleSet this replica serves now. */
+  revision: number;
+  /** Whether that RuleSet is halted. */
+  halted: boolean;
+  /** The replica that answered. */
+  replica: string;
+  /** The replica that runs the singleton duties; null while there is none (during a failover). */
+  leader: string | null;
+  /** Every live replica, sorted. */
+  replicas: string[];
+}
