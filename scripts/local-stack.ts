@@ -81,13 +81,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const pids = { hfi: 0, envoy: 0 };
   const startControlPlane = async () => {
     if (stub || (hfi && hfi.exitCode === null)) return;
-    const logFile = join(logDir, "hfi.log");
-    hfi = spawnLogged(
-      [HFI_BIN, "serve", "--listen", `127.0.0.1:${cpPort}`, ...(options.serveArgs ?? [])],
-      logFile,
-    );
+    hfi = await startServe(cpPort, join(logDir, "hfi.log"), options.serveArgs);
     pids.hfi = hfi.pid;
-    await waitFor(`${controlPlaneUrl}/healthz`, hfi, logFile);
   };
   const stopControlPlane = async () => {
     if (hfi) await terminate(hfi);
@@ -242,6 +237,16 @@ function startSampleUpstream() {
   });
 }
 
+/**
+ * `dist/hfi serve` on a loopback port, its output appended to `logFile`; resolves once it answers
+ * /healthz. Stop it with `terminate`.
+ */
+export async function startServe(port: number, logFile: string, args: string[] = []): Promise<Subprocess> {
+  const hfi = spawnLogged([HFI_BIN, "serve", "--listen", `127.0.0.1:${port}`, ...args], logFile);
+  await waitFor(`http://127.0.0.1:${port}/healthz`, hfi, logFile);
+  return hfi;
+}
+
 function spawnLogged(cmd: string[], logFile: string): Subprocess {
   const log = Bun.file(logFile);
   return Bun.spawn(cmd, { stdout: log, stderr: log, stdin: "ignore" });
@@ -263,7 +268,8 @@ async function waitFor(url: string, proc: Subprocess, logFile: string, timeoutMs
   throw new Error(`${url} did not become ready (exit code ${proc.exitCode}); log tail:\n${log.slice(-3000)}`);
 }
 
-async function terminate(proc: Subprocess): Promise<void> {
+/** SIGTERM, then SIGKILL if it has not exited within 5 s. */
+export async function terminate(proc: Subprocess): Promise<void> {
   if (proc.exitCode !== null) return;
   proc.kill("SIGTERM");
   const exited = await Promise.race([proc.exited.then(() => true), Bun.sleep(5000).then(() => false)]);

@@ -1,13 +1,23 @@
 import { Hono } from "hono";
-import type { Distributor, Subscriber, SubscriberRegistry } from "../../distributor/index.ts";
+import {
+  appliedRevision,
+  type Distributor,
+  type Subscriber,
+  type SubscriberRegistry,
+} from "../../distributor/index.ts";
 
 /** The body of `GET /v1/status/proxies`. */
 export interface ProxiesStatus {
   /** The revision of the RuleSet this replica serves now. */
   revision: number;
+  /** That RuleSet's identity (its ETag). */
+  id: string;
   /** Whether that RuleSet is halted. */
   halted: boolean;
-  /** The subscribers that have long-polled this replica, sorted by node and worker. */
+  /**
+   * The subscribers that have long-polled this replica, sorted by node and worker; the revision of
+   * one that has the current rules (same identity) is the current revision.
+   */
   proxies: Subscriber[];
 }
 
@@ -17,11 +27,12 @@ export function statusRoutes(options: { distributor: Distributor; subscribers: S
   const app = new Hono();
 
   app.get("/proxies", (c) => {
-    const { revision, ruleSet } = distributor.current();
+    const current = distributor.current();
     return c.json({
-      revision,
-      halted: ruleSet.halted === true,
-      proxies: subscribers.list(),
+      revision: current.revision,
+      id: current.id,
+      halted: current.ruleSet.halted === true,
+      proxies: subscribers.list().map((proxy) => ({ ...proxy, revision: appliedRevision(proxy, current) })),
     } satisfies ProxiesStatus);
   });
 
