@@ -10,41 +10,44 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Subprocess } from "bun";
-import {
-  freePort,
-  type LocalStack,
-  startLocalStack,
-  startServe,
-  terminate,
-} from "../../scripts/local-stack.ts";
-import type { ProxiesStatus } from "../../src/server/routes/status.ts";
+import type { ProxiesStatus } from "../../src/api-types.ts";
+import { type LocalStack, startLocalStack } from "../support/local-stack.ts";
+import { HFI_BIN } from "../support/paths.ts";
+import { freePort } from "../support/ports.ts";
+import { type Spawned, spawnLogged, terminate, waitForUrl } from "../support/process.ts";
+import { expectSoon, send as sendThrough } from "../support/requests.ts";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.ts";
-import { expectSoon, send as sendThrough } from "./support.ts";
 
 /** Generous: the filter backs off (jittered, doubling from 200 ms) while the relay is cut. */
 const CONVERGE_LIMIT_MS = 20_000;
 
 let logDir: string;
 let hfiPort: number;
-let hfi: Subprocess | undefined;
+let hfi: Spawned | undefined;
 let relay: TcpProxy;
 let stack: LocalStack;
 beforeAll(async () => {
   logDir = mkdtempSync(join(tmpdir(), "hfi-restart-race-"));
   hfiPort = await freePort();
-  hfi = await startServe(hfiPort, join(logDir, "hfi-1.log"));
+  hfi = await startServe("hfi-1.log");
   relay = startTcpProxy({ hostname: "127.0.0.1", port: hfiPort });
   stack = await startLocalStack({ concurrency: 2, controlPlanePort: Number(new URL(relay.endpoint).port) });
 }, 30_000);
 afterAll(async () => {
   await stack?.stop();
   relay?.stop();
-  if (hfi) await terminate(hfi);
+  if (hfi) await terminate(hfi.proc);
   rmSync(logDir, { recursive: true, force: true });
 });
 
 const send = (path: string) => sendThrough(stack.envoyUrl, path);
+
+/** `dist/hfi serve` with a memory store on `hfiPort`, once it answers. */
+async function startServe(logName: string): Promise<Spawned> {
+  const spawned = spawnLogged([HFI_BIN, "serve", "--listen", `127.0.0.1:${hfiPort}`], join(logDir, logName));
+  await waitForUrl(`http://127.0.0.1:${hfiPort}/healthz`, spawned);
+  return spawned;
+}
 
 async function applyAbort(name: string, prefix: string): Promise<string> {
   const res = await fetch(`http://127.0.0.1:${hfiPort}/v1/policies/${name}`, {
@@ -69,8 +72,8 @@ test("after a memory-store restart, other rules at the same revision reach every
   );
 
   relay.cut();
-  await terminate(hfi as Subprocess);
-  hfi = await startServe(hfiPort, join(logDir, "hfi-2.log"));
+  await terminate((hfi as Spawned).proc);
+  hfi = await startServe("hfi-2.log");
   // The race's premise: the restarted server reuses revision 1, for other rules.
   expect(await applyAbort("p2", "/b")).toBe("1");
   relay.restore();

@@ -1,8 +1,9 @@
 import { describe, expect, test } from "bun:test";
+import { createTestApp, errorOf, servedAt } from "../../../test/support/control-plane.ts";
+import { policyJson } from "../../../test/support/policies.ts";
 import type { Distributor } from "../../distributor/index.ts";
 import { validatePolicy } from "../../policy/index.ts";
 import type { PolicyStore } from "../../store/index.ts";
-import { createTestApp, errorOf, policyJson, servedAt } from "../test-app.ts";
 
 async function addPolicy(store: PolicyStore, name: string): Promise<void> {
   const result = validatePolicy(policyJson(name));
