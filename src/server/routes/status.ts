@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import type { FleetStatus, ProxiesStatus } from "../../api-types.ts";
-import type { Distributor } from "../../distributor/index.ts";
+import { appliedRevision, type Distributor } from "../../distributor/index.ts";
 import type { Fleet } from "../../fleet/index.ts";
 
 /** `/v1/status`: the fleet — its leader and replicas, and what the proxies polling any of them have applied. */
@@ -24,8 +24,15 @@ export function statusRoutes(options: { distributor: Distributor; fleet: Fleet }
   });
 
   app.get("/proxies", async (c) => {
-    const status = served();
-    return c.json({ ...status, proxies: await fleet.proxies.list() } satisfies ProxiesStatus);
+    const current = distributor.current();
+    const proxies = await fleet.proxies.list();
+    return c.json({
+      revision: current.revision,
+      id: current.id,
+      halted: current.ruleSet.halted === true,
+      // Whichever replica a worker polls, the identity of its rules says whether it is current.
+      proxies: proxies.map((proxy) => ({ ...proxy, revision: appliedRevision(proxy, current) })),
+    } satisfies ProxiesStatus);
   });
 
   return app;
