@@ -32,8 +32,8 @@ async function fleet(names: string[]): Promise<RunningServer[]> {
     names.map((replica) =>
       startServer({
         listen: "127.0.0.1:0",
-        etcd: { endpoints: [etcd.endpoint], prefix, leaseTtlSeconds: 2 },
-        replica,
+        store: { type: "etcd", endpoints: [etcd.endpoint], prefix },
+        fleet: { replica, leaseTtlSeconds: 2 },
         logger: silent,
         heartbeatMs: 60_000,
         shutdownGraceMs: 0,

@@ -23,7 +23,7 @@ afterAll(async () => {
 function replica(prefix: string): Promise<RunningServer> {
   return startServer({
     listen: "127.0.0.1:0",
-    etcd: { endpoints: [etcd.endpoint], prefix },
+    store: { type: "etcd", endpoints: [etcd.endpoint], prefix },
     logger: silent,
     heartbeatMs: 60_000,
   });

@@ -12,27 +12,26 @@ import {
   soloFleet,
   startEtcdFleet,
 } from "../fleet/index.ts";
-import { createEtcdStore, createMemoryStore, HfiError, type PolicyStore } from "../store/index.ts";
+import { HfiError, openStore, type PolicyStore, type StoreConfig } from "../store/index.ts";
 import { createApp } from "./app.ts";
 import { loadTokenFile } from "./auth.ts";
 import { createConfigClients } from "./clients.ts";
 import { logStoreEvents } from "./events.ts";
 import { listen } from "./listen.ts";
 import { createLogger, type Logger } from "./logger.ts";
-import { createMetrics, type Metrics } from "./metrics.ts";
+import { createMetrics } from "./metrics.ts";
 
 export interface ServerOptions {
   /** `host:port`, `[ipv6]:port` or `:port`; port 0 picks a free one. Default `0.0.0.0:8080`. */
   listen?: string;
-  /** A store the caller owns (and closes). Default: a new memory store, or etcd when `etcd` is set. */
-  store?: PolicyStore;
+  /** Where policies live; the server opens the store and closes it on stop. Default: memory. */
+  store?: StoreConfig;
   /**
-   * Keep policies in etcd: the server opens its own clients and closes them on stop. Replicas on
-   * one etcd elect a leader and publish their proxies, under leases of `leaseTtlSeconds` (default 10).
+   * This replica among others on the same etcd: its name in `/v1/status` and the proxies' `replica`
+   * (default `<hostname>-<pid>`), and the TTL of the leases its leadership and published proxies are
+   * bound to (default 10 s).
    */
-  etcd?: { endpoints: string[]; prefix?: string; leaseTtlSeconds?: number };
-  /** This replica's name in `/v1/status` and the proxies' `replica`; default `<hostname>-<pid>`. */
-  replica?: string;
+  fleet?: { replica?: string; leaseTtlSeconds?: number };
   /** Default: JSON lines on stdout. */
   logger?: Logger;
   heartbeatMs?: number;
@@ -61,15 +60,20 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const { hostname, port } = parseListen(options.listen ?? "0.0.0.0:8080");
   const auth = options.authTokenFile ? await loadTokenFile(options.authTokenFile) : undefined;
   const metrics = createMetrics();
-  const { store, closeStore } = await openStore(options, logger, metrics);
-  const cleanup: (() => unknown)[] = [closeStore];
+  const storeConfig = options.store ?? { type: "memory" };
+  const store = await openStore(storeConfig, {
+    logger,
+    onWatcherError: (err) => logger.error("policy watch listener failed", err),
+    onError: (operation) => metrics.storeError(operation),
+  });
+  const cleanup: (() => unknown)[] = [() => store.close()];
   try {
     const distributor = await createDistributor(store, { logger });
     cleanup.unshift(() => distributor.close());
     cleanup.unshift(logStoreEvents(store, logger));
     const clients = createConfigClients();
     const subscribers = createSubscriberRegistry(options.subscribers);
-    const fleet = await openFleet(options, store, subscribers, logger);
+    const fleet = await openFleet(storeConfig, options.fleet, store, subscribers, logger);
     cleanup.unshift(() => fleet.close());
     const app = createApp({
       store,
@@ -88,7 +92,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     logger.info("control plane listening", {
       url,
       listen: `${hostname}:${server.port}`,
-      store: options.store ? "custom" : options.etcd ? "etcd" : "memory",
+      store: storeConfig.type,
       replica: fleet.leadership.replica,
       auth: auth ? "bearer" : "off",
     });
@@ -116,33 +120,18 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   }
 }
 
-async function openStore(
-  options: ServerOptions,
-  logger: Logger,
-  metrics: Metrics,
-): Promise<{ store: PolicyStore; closeStore: () => Promise<void> }> {
-  const onWatcherError = (err: unknown) => logger.error("policy watch listener failed", err);
-  if (options.store) return { store: options.store, closeStore: async () => {} };
-  if (!options.etcd) return { store: createMemoryStore({ onWatcherError }), closeStore: async () => {} };
-  const store = await createEtcdStore({
-    ...options.etcd,
-    logger,
-    onWatcherError,
-    onError: (operation) => metrics.storeError(operation),
-  });
-  return { store, closeStore: () => store.close() };
-}
-
 /** With etcd, the replicas on it; otherwise this process alone. */
 async function openFleet(
-  options: ServerOptions,
+  storeConfig: StoreConfig,
+  options: ServerOptions["fleet"],
   store: PolicyStore,
   subscribers: SubscriberRegistry,
   logger: Logger,
 ): Promise<Fleet> {
-  const replica = options.replica ?? defaultReplicaName();
-  if (!options.etcd || options.store) return soloFleet(replica, subscribers);
-  const { endpoints, prefix = "hfi/", leaseTtlSeconds = DEFAULT_LEASE_TTL_SECONDS } = options.etcd;
+  const replica = options?.replica ?? defaultReplicaName();
+  if (storeConfig.type !== "etcd") return soloFleet(replica, subscribers);
+  const { endpoints, prefix = "hfi/" } = storeConfig;
+  const leaseTtlSeconds = options?.leaseTtlSeconds ?? DEFAULT_LEASE_TTL_SECONDS;
   return startEtcdFleet({ endpoints, prefix, replica, leaseTtlSeconds, store, subscribers, logger });
 }
 

@@ -14,8 +14,9 @@ import type { Policy } from "../policy/index.ts";
 import { clientOptions, toHfiError } from "./etcd-client.ts";
 import { decodeHalt, type Entry, encodeHalt, etcdLayout, type StoredValue } from "./etcd-codec.ts";
 import { type KeyChange, startRangeWatch } from "./etcd-watch.ts";
+import { createWatchFanOut } from "./fan-out.ts";
 import { durationMs, hasExpired, lockedError, newHalt, staleVersionError } from "./lifecycle.ts";
-import type { Halt, PolicyStore, StoredPolicy, StoreState, WatchEvent, WatchListener } from "./types.ts";
+import type { Halt, PolicyStore, StoredPolicy, StoreState, WatchEvent } from "./types.ts";
 
 export interface EtcdStoreOptions {
   /** Client URLs of the cluster's members, e.g. `http://127.0.0.1:2379`. */
@@ -33,11 +34,6 @@ export interface EtcdStoreOptions {
   onError?: (operation: string, err: unknown) => void;
 }
 
-/** A PolicyStore that holds an etcd client, to be closed when done. */
-export interface EtcdStore extends PolicyStore {
-  close(): Promise<void>;
-}
-
 const MAX_CAS_ATTEMPTS = 10;
 /** Longest that watch events wait for writes of this client in flight. */
 const HOLD_MS = 100;
@@ -49,16 +45,16 @@ const HOLD_MS = 100;
  * every replica sees the delete through its watch, whether or not any replica is running then.
  * Fails with Unavailable when etcd cannot be reached, including at creation (the initial read).
  */
-export async function createEtcdStore(options: EtcdStoreOptions): Promise<EtcdStore> {
+export async function createEtcdStore(options: EtcdStoreOptions): Promise<PolicyStore> {
   const { endpoints, prefix = "hfi/", requestTimeoutMs = 5000, logger = consola } = options;
   const now = options.now ?? (() => new Date());
-  const onWatcherError =
-    options.onWatcherError ?? ((err) => logger.error("policy watch listener failed", err));
+  const watchers = createWatchFanOut(
+    options.onWatcherError ?? ((err) => logger.error("policy watch listener failed", err)),
+  );
   const onError = options.onError ?? (() => {});
   const layout = etcdLayout(prefix);
   const client = new Etcd3(clientOptions(endpoints, requestTimeoutMs));
   const { kv, leaseClient } = client;
-  const listeners = new Map<WatchListener, number>();
   /** The newest revision this client has seen; a new listener hears only of later changes. */
   let seen = 0;
   const held: WatchEvent[] = [];
@@ -183,21 +179,7 @@ export async function createEtcdStore(options: EtcdStoreOptions): Promise<EtcdSt
   function flush(): void {
     clearTimeout(holdTimer);
     holdTimer = undefined;
-    for (const event of held.splice(0)) deliver(event);
-  }
-
-  function deliver(event: WatchEvent): void {
-    for (const [listener, since] of listeners) {
-      if (event.revision <= since) continue;
-      // A macrotask per listener, in order; each gets its own copy to keep.
-      const copy = structuredClone(event);
-      setImmediate(() => {
-        if (!listeners.has(listener)) return;
-        Promise.resolve()
-          .then(() => listener(copy))
-          .catch(onWatcherError);
-      });
-    }
+    for (const event of held.splice(0)) watchers.deliver(event);
   }
 
   async function write<T>(operation: string, run: () => Promise<T>): Promise<T> {
@@ -361,14 +343,8 @@ export async function createEtcdStore(options: EtcdStoreOptions): Promise<EtcdSt
         return entry && { lifted: decodeHalt(entry), revision };
       }),
 
-    watch(listener) {
-      // Wrapped so that watching twice with the same function gives two independent subscriptions.
-      const subscription: WatchListener = (event) => listener(event);
-      listeners.set(subscription, Math.max(seen, watch.revision()));
-      return () => {
-        listeners.delete(subscription);
-      };
-    },
+    // A new listener hears only of changes after what this client has seen.
+    watch: (listener) => watchers.add(listener, Math.max(seen, watch.revision())),
 
     ping: () =>
       call("ping", async () => {
@@ -377,7 +353,7 @@ export async function createEtcdStore(options: EtcdStoreOptions): Promise<EtcdSt
       }),
 
     async close() {
-      listeners.clear();
+      watchers.clear();
       clearTimeout(holdTimer);
       await watch.close().catch(() => {});
       client.close();

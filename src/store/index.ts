@@ -1,7 +1,10 @@
-import type { EtcdStore, EtcdStoreOptions } from "./etcd.ts";
+import type { EtcdStoreOptions } from "./etcd.ts";
+import type { PolicyStore } from "./types.ts";
 
 export { type ErrorCode, HfiError, isHfiError } from "../errors.ts";
-export type { EtcdStore, EtcdStoreOptions } from "./etcd.ts";
+export type { StoreClock } from "./clock.ts";
+export { openStore, type StoreConfig, type StoreHooks } from "./config.ts";
+export type { EtcdStoreOptions } from "./etcd.ts";
 export { describeHalt } from "./lifecycle.ts";
 export { createMemoryStore, type MemoryStoreOptions } from "./memory.ts";
 export type {
@@ -20,6 +23,6 @@ export type {
 } from "./types.ts";
 
 /** etcd.ts is loaded on first use: importing etcd3 reads its .proto files, which nothing else needs. */
-export async function createEtcdStore(options: EtcdStoreOptions): Promise<EtcdStore> {
+export async function createEtcdStore(options: EtcdStoreOptions): Promise<PolicyStore> {
   return (await import("./etcd.ts")).createEtcdStore(options);
 }

@@ -8,7 +8,7 @@ import { proxiesReady, simulateProxy } from "../support/simulated-proxies.ts";
 let server: RunningServer;
 let env: Record<string, string>;
 beforeAll(async () => {
-  server = await startControlPlane({ replica: "cp-1" });
+  server = await startControlPlane({ fleet: { replica: "cp-1" } });
   env = { HFI_CONTROL_PLANE_ADDR: server.url };
 });
 const FLEET = "leader: cp-1, replicas: 1";
@@ -61,7 +61,7 @@ test("status: the revision, how many live proxies have applied it, whether halte
 });
 
 test("a proxy with no config yet has not applied the revision; one not seen lately is counted apart", async () => {
-  const own = await startControlPlane({ subscribers: { marginMs: 300 }, replica: "cp-2" });
+  const own = await startControlPlane({ subscribers: { marginMs: 300 }, fleet: { replica: "cp-2" } });
   const ownEnv = { HFI_CONTROL_PLANE_ADDR: own.url };
   try {
     // Polls that ask for no wait and never come back: live for their wait (0 s) plus the margin.

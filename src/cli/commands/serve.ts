@@ -6,6 +6,7 @@ import {
   type LogLevelName,
   startServer,
 } from "../../server/index.ts";
+import type { StoreConfig } from "../../store/index.ts";
 import { parseDuration } from "../common/duration.ts";
 import { CommandError } from "../common/errors.ts";
 
@@ -56,10 +57,12 @@ export default defineCommand({
       level: LOG_LEVELS[args["log-level"] as LogLevelName],
     });
     const endpoints = args["etcd-endpoints"].split(",").map((url) => url.trim());
-    const leaseTtlSeconds = leaseTtl(args["lease-ttl"]);
+    const store: StoreConfig =
+      args.store === "etcd" ? { type: "etcd", endpoints, prefix: args["etcd-prefix"] } : { type: "memory" };
     const server = await startServer({
       listen: args.listen,
-      etcd: args.store === "etcd" ? { endpoints, prefix: args["etcd-prefix"], leaseTtlSeconds } : undefined,
+      store,
+      fleet: { leaseTtlSeconds: leaseTtl(args["lease-ttl"]) },
       logger,
       authTokenFile: args["auth-token-file"] || process.env.HFI_AUTH_TOKEN_FILE || undefined,
     });

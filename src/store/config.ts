@@ -1,0 +1,38 @@
+import type { ConsolaInstance } from "consola";
+import { createMemoryStore } from "./memory.ts";
+import type { PolicyStore } from "./types.ts";
+
+/** Where `hfi serve` keeps policies: `hfi serve --store …` and its flags, as one value. */
+export type StoreConfig =
+  | { type: "memory" }
+  | {
+      type: "etcd";
+      /** Client URLs of the cluster's members. */
+      endpoints: string[];
+      /** Key prefix; default `hfi/`. */
+      prefix?: string;
+      /** Deadline of each etcd call; past it the request is answered 503. Default 5000. */
+      requestTimeoutMs?: number;
+    };
+
+/** What the server gives every store it opens. */
+export interface StoreHooks {
+  logger: Pick<ConsolaInstance, "info" | "warn" | "error">;
+  /** Receives whatever a watch listener throws. */
+  onWatcherError: (err: unknown) => void;
+  /** Every failed backend call, by operation; for metrics. */
+  onError: (operation: string, err: unknown) => void;
+}
+
+/** Opens the store `config` names; the caller closes it. etcd's client is loaded only when used. */
+export async function openStore(config: StoreConfig, hooks: StoreHooks): Promise<PolicyStore> {
+  switch (config.type) {
+    case "memory":
+      return createMemoryStore({ onWatcherError: hooks.onWatcherError });
+    case "etcd": {
+      const { type: _type, ...options } = config;
+      const { createEtcdStore } = await import("./etcd.ts");
+      return createEtcdStore({ ...options, ...hooks });
+    }
+  }
+}
