@@ -7,14 +7,17 @@
  * replica see every worker.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { hostname } from "node:os";
+import { mkdtempSync, rmSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Subprocess } from "bun";
 import type { FleetStatus, ProxiesStatus } from "../../src/api-types.ts";
 import { hfi } from "../support/cli.ts";
 import { startTestEtcdCluster, type TestEtcdCluster } from "../support/etcd.ts";
 import { type LocalStack, startLocalStack } from "../support/local-stack.ts";
 import { HFI_BIN } from "../support/paths.ts";
-import { freePort } from "../support/ports.ts";
+import { freePorts } from "../support/ports.ts";
+import { spawnLogged, waitForUrl } from "../support/process.ts";
 import { expectSoon, send } from "../support/requests.ts";
 
 const LEASE_TTL_SECONDS = 3;
@@ -40,7 +43,7 @@ let logDir: string;
 
 async function startReplica(port: number): Promise<Replica> {
   const url = `http://127.0.0.1:${port}`;
-  const proc = Bun.spawn(
+  const spawned = spawnLogged(
     [
       HFI_BIN,
       "serve",
@@ -55,19 +58,10 @@ async function startReplica(port: number): Promise<Replica> {
       "--log-level",
       "warn",
     ],
-    { stdout: Bun.file(`${logDir}/hfi-${port}-${Date.now()}.log`), stderr: "inherit", stdin: "ignore" },
+    join(logDir, `hfi-${port}-${Date.now()}.log`),
   );
-  const deadline = Date.now() + 15_000;
-  while (
-    !(await fetch(`${url}/readyz`).then(
-      (r) => r.ok,
-      () => false,
-    ))
-  ) {
-    if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`replica on ${port} did not start`);
-    await Bun.sleep(50);
-  }
-  return { url, name: `${hostname()}-${proc.pid}`, proc };
+  await waitForUrl(`${url}/readyz`, spawned);
+  return { url, name: `${hostname()}-${spawned.proc.pid}`, proc: spawned.proc };
 }
 
 const json = async <T>(url: string): Promise<T> => (await (await fetch(url)).json()) as T;
@@ -102,8 +96,8 @@ async function agreedLeader(of: Replica[], limitMs: number): Promise<Replica> {
 
 beforeAll(async () => {
   etcd = await startTestEtcdCluster(3);
-  logDir = (await import("node:fs")).mkdtempSync(`${(await import("node:os")).tmpdir()}/hfi-fleet-`);
-  const ports = [await freePort(), await freePort(), await freePort()];
+  logDir = mkdtempSync(join(tmpdir(), "hfi-fleet-"));
+  const ports = await freePorts(3);
   replicas = await Promise.all(ports.map(startReplica));
   envoys = await Promise.all(
     ["envoy-1", "envoy-2"].map((nodeId) =>
@@ -117,7 +111,7 @@ afterAll(async () => {
   for (const r of replicas) r.proc.kill("SIGKILL");
   await Promise.all(replicas.map((r) => r.proc.exited));
   await etcd?.stop();
-  (await import("node:fs")).rmSync(logDir, { recursive: true, force: true });
+  rmSync(logDir, { recursive: true, force: true });
 });
 
 /** One operation of the stream and what became of it. */
@@ -156,7 +150,7 @@ function allowedStates(ops: Op[]): Set<number | null> {
 let history = new Map<string, Op[]>();
 
 test("writes acknowledged during an etcd leader restart and a kill -9 of the hfi leader are all kept; a new leader takes over", async () => {
-  const first = await agreedLeader(replicas, 10_000);
+  await agreedLeader(replicas, 10_000);
   const alive = new Set(replicas);
   let done = 0;
   let chaosOver = false;
@@ -193,7 +187,6 @@ test("writes acknowledged during an etcd leader restart and a kill -9 of the hfi
     while (done < count) await Bun.sleep(20);
   }
 
-  let failoverMs = 0;
   const chaos = (async () => {
     await untilOps(150);
     const etcdLeader = await etcd.leader();
@@ -203,18 +196,15 @@ test("writes acknowledged during an etcd leader restart and a kill -9 of the hfi
     await untilOps(done + 150);
     const leader = await agreedLeader([...alive], 15_000);
     leader.proc.kill("SIGKILL");
-    const killedAt = Date.now();
     alive.delete(leader);
     await leader.proc.exited;
+    // Its lease runs out within the TTL; the survivors elect one of them.
     const next = await agreedLeader([...alive], (LEASE_TTL_SECONDS + 5) * 1000);
-    failoverMs = Date.now() - killedAt;
     expect(next).not.toBe(leader);
     chaosOver = true;
   })();
   await Promise.all([chaos, ...Array.from({ length: WRITERS }, (_, w) => writer(w))]);
   expect(done).toBeGreaterThanOrEqual(MIN_OPS);
-  expect(failoverMs).toBeGreaterThan(0);
-  expect(first.name).toMatch(/-\d+$/);
 
   // The killed replica comes back (under a new name); it sees the same store.
   const dead = replicas.find((r) => !alive.has(r)) as Replica;
@@ -236,35 +226,26 @@ test("writes acknowledged during an etcd leader restart and a kill -9 of the hfi
   }
 }, 80_000);
 
-test("every replica serves one rule set, and every Envoy worker has it", async () => {
-  const configs = await eventually(
-    () =>
-      Promise.all(
-        replicas.map(async (r) => {
-          const res = await fetch(`${r.url}/v1/config`);
-          return {
-            etag: res.headers.get("etag"),
-            rules: JSON.stringify(((await res.json()) as { rules: unknown }).rules),
-          };
-        }),
-      ),
-    (c) => c.every((x) => x.rules === c[0]?.rules),
+test("every replica serves one rule set (one identity), and every Envoy worker has it", async () => {
+  const etags = await eventually(
+    () => Promise.all(replicas.map(async (r) => (await fetch(`${r.url}/v1/config`)).headers.get("etag"))),
+    (e) => e.every((etag) => etag !== null && etag === e[0]),
     10_000,
   );
-  expect(new Set(configs.map((c) => c.rules)).size).toBe(1);
+  expect(new Set(etags).size).toBe(1);
+  const id = (etags[0] as string).replace(/^W\/"(.*)"$/, "$1");
 
-  // The workers of the dead replica move to the others; everyone reaches the served revision.
+  // The workers of the dead replica move to the others; every worker reports the served identity.
   for (const replica of replicas) {
     const status = await eventually(
       () => proxiesOf(replica),
-      (s) =>
-        s.proxies.filter((p) => p.live).length === WORKERS &&
-        s.proxies.every((p) => !p.live || p.revision !== null),
+      (s) => s.proxies.filter((p) => p.live && p.ruleSetId === id).length === WORKERS,
       (LEASE_TTL_SECONDS + 10) * 1000,
     );
-    expect(new Set(status.proxies.filter((p) => p.live).map((p) => p.node))).toEqual(
-      new Set(["envoy-1", "envoy-2"]),
-    );
+    expect(status.id).toBe(id);
+    const live = status.proxies.filter((p) => p.live);
+    expect(new Set(live.map((p) => p.node))).toEqual(new Set(["envoy-1", "envoy-2"]));
+    expect(live.every((p) => p.revision === status.revision)).toBe(true);
   }
 
   // Through both Envoys, on fresh connections (so over every worker): the final policies fault.
