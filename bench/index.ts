@@ -13,6 +13,7 @@ import { dataplane, resummarizeDataplane } from "./dataplane.ts";
 import { dataplaneProfile } from "./dataplane-profile.ts";
 import { delayAccuracy } from "./delay-accuracy.ts";
 import { fanout } from "./fanout.ts";
+import { fleet } from "./fleet.ts";
 import { footprint } from "./footprint.ts";
 import { halt } from "./halt.ts";
 import { machine } from "./machine.ts";
@@ -23,6 +24,7 @@ const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<BenchResult>> = 
   dataplane,
   "dataplane-profile": dataplaneProfile,
   propagation,
+  fleet,
   halt,
   fanout,
   compile,
