@@ -4,6 +4,7 @@
  */
 import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
 import { createConsola } from "consola";
+import { Etcd3 } from "etcd3";
 import { startTestEtcd, type TestEtcd } from "../../test/support/etcd.ts";
 import { policyJson } from "../../test/support/policies.ts";
 import type { FleetStatus, ProxiesStatus } from "../api-types.ts";
@@ -86,6 +87,43 @@ test("the replicas elect one leader that each of them names; when it stops anoth
   expect(after[0]?.replicas).toEqual(["r1", "r2", "r3"].filter((name) => name !== leader));
 }, 30_000);
 
+/** The samples of one metric in a replica's /metrics, without the name. */
+async function metric(server: RunningServer, name: string): Promise<string[]> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  return text
+    .split("\n")
+    .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
+    .map((line) => line.slice(name.length).trim());
+}
+
+test("only the leader reports the fleet's proxies in /metrics, so a sum over replicas counts each once", async () => {
+  const servers = await fleet(["m1", "m2"]);
+  const { leader } = await eventually(
+    () => statusOf(servers[0] as RunningServer),
+    (s) => s.leader !== null,
+  );
+  const [leading, other] = (leader === "m1" ? servers : [...servers].reverse()) as [
+    RunningServer,
+    RunningServer,
+  ];
+  const held = new AbortController();
+  const { revision } = await proxiesOf(other);
+  void fetch(`${other.url}/v1/config?after=${revision}&wait=30&node=envoy-1&worker=0`, {
+    signal: held.signal,
+  }).catch(() => {});
+  try {
+    await eventually(
+      () => metric(leading, "hfi_fleet_proxies"),
+      (samples) => samples.includes('{state="live"} 1'),
+    );
+    expect(await metric(leading, "hfi_leader")).toEqual(["1"]);
+    expect(await metric(other, "hfi_leader")).toEqual(["0"]);
+    expect(await metric(other, "hfi_fleet_proxies")).toEqual([]);
+  } finally {
+    held.abort();
+  }
+}, 30_000);
+
 test("any replica lists the proxies polling every replica, each with the replica it polls", async () => {
   const [a, b] = (await fleet(["a", "b"])) as [RunningServer, RunningServer];
   const held = new AbortController();
@@ -118,6 +156,39 @@ test("any replica lists the proxies polling every replica, each with the replica
     expect(seen(left)).toEqual([["envoy-1", "a", true]]);
   } finally {
     held.abort();
+  }
+}, 30_000);
+
+test("a replica writes its proxies to etcd at most once a second, however often they change", async () => {
+  const prefix = `fleet-${++prefixes}/`;
+  const [server] = await Promise.all([
+    startServer({
+      listen: "127.0.0.1:0",
+      store: { type: "etcd", endpoints: [etcd.endpoint], prefix },
+      fleet: { replica: "busy", leaseTtlSeconds: 2 },
+      logger: silent,
+    }),
+  ]);
+  running.push(server);
+  const client = new Etcd3({ hosts: etcd.endpoint });
+  try {
+    const started = performance.now();
+    // 60 polls that each begin and end at once: 120 changes of the replica's list in about 1.5 s.
+    for (let i = 0; i < 60; i++) {
+      await fetch(`${server.url}/v1/config?wait=0&node=envoy-${i}&worker=0`).then((r) => r.arrayBuffer());
+      await Bun.sleep(25);
+    }
+    await Bun.sleep(1200);
+    const seconds = (performance.now() - started) / 1000;
+    const [kv] = (await client.get(`${prefix}replicas/busy`).exec()).kvs;
+    const writes = Number(kv?.version);
+    expect(writes).toBeGreaterThanOrEqual(2);
+    // The first write at start, then at most one per second.
+    expect(writes).toBeLessThanOrEqual(1 + Math.ceil(seconds));
+    const published = JSON.parse(kv?.value.toString() ?? "{}") as { proxies: unknown[] };
+    expect(published.proxies).toHaveLength(60);
+  } finally {
+    client.close();
   }
 }, 30_000);
 

@@ -41,7 +41,7 @@ export function createApp(options: AppOptions): Hono {
   const clients = options.clients ?? createConfigClients();
   const subscribers = options.subscribers ?? createSubscriberRegistry();
   const fleet = options.fleet ?? soloFleet(defaultReplicaName(), subscribers);
-  metrics.observe({ distributor, clients, subscribers });
+  metrics.observe({ distributor, clients, subscribers, fleet });
   const app = new Hono();
   app.use(requestLog(logger));
   app.use(metrics.requests);
