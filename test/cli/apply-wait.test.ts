@@ -70,13 +70,14 @@ test("on timeout apply --wait names each proxy that has not applied it, and exit
   ]);
 });
 
-test("apply --wait with no proxy polling warns and succeeds", async () => {
+test("apply --wait with no proxy polling applies, but exits 1: nothing confirmed it", async () => {
   const run = await hfi(["policy", "apply", "--wait", "-f", "-"], { env, stdin: policyYaml("alpha") });
   expect(run).toEqual({
-    code: 0,
+    code: 1,
     stdout: "faultinjectionpolicy.hfi.dev/alpha created\n",
-    stderr: `warning: no proxy is polling ${server.url}; nothing to wait for\n`,
+    stderr: `error: no proxy is polling ${server.url}, so none has confirmed revision 1 (the change itself is made)\n`,
   });
+  expect((await hfi(["policy", "get", "alpha"], { env })).code).toBe(0);
 });
 
 test("a bad --wait timeout or a separate timeout argument is refused before anything is sent", async () => {
