@@ -26,19 +26,27 @@ interface Answer {
 }
 
 /** An answer, or a failure if none came within 9 s (before the server's idle timeout would close it). */
-async function answerTo(url: string, method = "GET"): Promise<Answer> {
-  const res = await fetch(url, { method, signal: AbortSignal.timeout(9000) });
-  const body = (await res.json()) as { error: Answer["error"] };
-  return { status: res.status, retryAfter: res.headers.get("retry-after"), error: body.error };
+async function answerTo(url: string, method = "GET", body?: unknown): Promise<Answer> {
+  const res = await fetch(url, {
+    method,
+    signal: AbortSignal.timeout(9000),
+    ...(body !== undefined && {
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    }),
+  });
+  const json = (await res.json()) as { error: Answer["error"] };
+  return { status: res.status, retryAfter: res.headers.get("retry-after"), error: json.error };
 }
 
 test(
-  "while etcd is frozen, reads, deletes and readiness are answered 503 with Retry-After; then it recovers",
+  "while etcd is frozen, writes, reads, deletes and readiness are answered 503 with Retry-After; then it recovers",
   async () => {
     const server = await startServer({
       listen: "127.0.0.1:0",
       logger: createConsola({ level: -999 }),
-      store: { type: "etcd", endpoints: [etcd.endpoint], prefix: "frozen/", requestTimeoutMs: 2000 },
+      // Long enough that a few waits in a row would pass the 9 s a request is given here.
+      store: { type: "etcd", endpoints: [etcd.endpoint], prefix: "frozen/", requestTimeoutMs: 4000 },
     });
     try {
       const put = await fetch(`${server.url}/v1/policies/a`, {
@@ -53,13 +61,17 @@ test(
         // One at a time: each waits out its own deadline (a retried call would wait several).
         const del = await answerTo(`${server.url}/v1/policies/a`, "DELETE");
         const list = await answerTo(`${server.url}/v1/policies`);
+        // Writes to one name queue behind each other; none waits longer than one deadline.
+        const puts = await Promise.all(
+          Array.from({ length: 4 }, () => answerTo(`${server.url}/v1/policies/b`, "PUT", policyJson("b"))),
+        );
         const ready = await answerTo(`${server.url}/readyz`);
-        for (const answer of [list, del, ready]) {
+        for (const answer of [del, list, ...puts, ready]) {
           expect(answer).toMatchObject({ status: 503, retryAfter: "5", error: { code: "Unavailable" } });
         }
         // Truthful: the delete may have been carried out, and the answer says so.
         expect(del.error.message).toMatch(/may have been deleted/);
-        // Three outages in a row: the next request is refused at once, in words.
+        // Three outages in a row (or more): the next request is refused at once, in words.
         const next = await answerTo(`${server.url}/v1/policies`);
         expect(next).toMatchObject({ status: 503, retryAfter: "5", error: { code: "Unavailable" } });
         expect(next.error.message).toMatch(/^etcd unreachable: /);

@@ -92,3 +92,28 @@ test("a delete whose answer comes too late is not sent again: 503 saying it may 
     proxy.stop();
   }
 }, 20_000);
+
+test("writes queued behind one whose answer is late give up within one deadline of their own", async () => {
+  const proxy = startTcpProxy({ hostname: "127.0.0.1", port: Number(new URL(etcd.endpoint).port) });
+  const store = await openStore({ endpoints: [proxy.endpoint], requestTimeoutMs: 1000 });
+  try {
+    proxy.holdReplies();
+    const outcomes = await Promise.all(
+      ["first", "second", "third"].map((body) =>
+        store.createOrUpdate(policy("queued", body)).then(
+          () => "written",
+          (err: { code?: string; message?: string }) => `${err.code}: ${err.message}`,
+        ),
+      ),
+    );
+    expect(outcomes).toEqual([
+      "Unavailable: etcd did not answer in time; the policy may have been written: get it to see",
+      "Unavailable: etcd is slow to answer earlier writes to this policy; try again",
+      "Unavailable: etcd is slow to answer earlier writes to this policy; try again",
+    ]);
+  } finally {
+    proxy.releaseReplies();
+    await store.close();
+    proxy.stop();
+  }
+}, 20_000);

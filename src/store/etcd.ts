@@ -62,7 +62,7 @@ export async function createEtcdStore(options: EtcdStoreOptions): Promise<Policy
   const client = new Etcd3(clientOptions(endpoints, requestTimeoutMs));
   const breaker = createOutageBreaker({ isOutage, openMs: requestTimeoutMs });
   /** The write in progress per policy name: this client's writes to one name go one at a time. */
-  const writesByName = new Map<string, Promise<unknown>>();
+  const writesByName = new Map<string, Promise<void>>();
   const { kv, leaseClient } = client;
   /** The newest revision this client has seen; a new listener hears only of later changes. */
   let seen = 0;
@@ -98,19 +98,37 @@ export async function createEtcdStore(options: EtcdStoreOptions): Promise<Policy
   /**
    * Runs `write` after this client's earlier writes to `name`: concurrent unconditional writes to
    * one name then all succeed (the last one wins) instead of losing compare-and-swap races to each
-   * other; races with other replicas are still retried (MAX_CAS_ATTEMPTS).
+   * other; races with other replicas are still retried (MAX_CAS_ATTEMPTS). A write that waits its
+   * turn longer than a call's deadline (etcd is slow to answer the ones before it) gives up, so that
+   * it too is answered in time.
    */
   function oneAtATime<T>(name: string, write: () => Promise<T>): Promise<T> {
-    const next = (writesByName.get(name) ?? Promise.resolve()).then(write, write);
-    const tail = next.then(
-      () => {},
-      () => {},
-    );
+    const before = writesByName.get(name) ?? Promise.resolve();
+    const next = turnAfter(before).then(write);
+    const tail = Promise.allSettled([before, next]).then(() => {});
     writesByName.set(name, tail);
     void tail.then(() => {
       if (writesByName.get(name) === tail) writesByName.delete(name);
     });
     return next;
+  }
+
+  async function turnAfter(before: Promise<void>): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const tooLong = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new HfiError("Unavailable", "etcd is slow to answer earlier writes to this policy; try again"),
+          ),
+        requestTimeoutMs,
+      );
+    });
+    try {
+      await Promise.race([before, tooLong]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   function encode(
