@@ -204,6 +204,23 @@ describe("attribution", () => {
     expect(counter(host, policy("catalog-dry-run", "dryrun_matches_total"))).toBe(1n);
   });
 
+  test("a policy deleted and re-created under its name counts on in the same stat: a counter is the name's", async () => {
+    const host = await hostWithRules(BASIC.text);
+    const abortsOf = () => counter(host, policy("checkout-abort", "aborts_total"));
+    host.request(req("POST", "/api/checkout/pay"));
+    host.request(req("POST", "/api/checkout/pay"));
+    expect(abortsOf()).toBe(2n);
+    const without: RuleSet = structuredClone(BASIC.ruleSet);
+    without.revision += 1;
+    without.rules = without.rules.filter((rule) => rule.name !== "checkout-abort");
+    pushRules(host, JSON.stringify(without));
+    expect(host.request(req("POST", "/api/checkout/pay")).localResponse).toBeUndefined();
+    expect(abortsOf()).toBe(2n);
+    pushRules(host, JSON.stringify({ ...BASIC.ruleSet, revision: without.revision + 1 }));
+    host.request(req("POST", "/api/checkout/pay"));
+    expect(abortsOf()).toBe(3n);
+  });
+
   test("counters are defined once per policy and kind, never on the request path, across rule sets", async () => {
     const host = await hostWithRules(CASES.text);
     const defined = host.count("proxy_define_metric");
