@@ -64,8 +64,8 @@ async function received(rev: number): Promise<void> {
 async function send(path: string, signal?: AbortSignal) {
   const start = performance.now();
   const res = await fetch(`${stack.envoyUrl}${path}`, { headers: { connection: "close" }, signal });
-  await res.text();
-  return { status: res.status, ms: performance.now() - start };
+  const body = await res.text();
+  return { status: res.status, ms: performance.now() - start, body };
 }
 
 async function stat(name: string): Promise<number> {
@@ -172,16 +172,53 @@ describe("paused requests", () => {
     expect(await stat("hfi.faults.overflow_total")).toBe(overflowBefore + 2);
   }, 20_000);
 
-  test("a paused request finishes under the rule it started with, though the rules changed", async () => {
+  test("a paused request whose policy stays finishes under the rule it started with, though the rules changed", async () => {
     await received(publish([LATE]));
     const inFlight = send("/late");
     await statSoon("hfi.faults.delays_active", 1);
-    await received(publish([]));
+    await received(publish([{ ...LATE, match: { path: { type: "prefix", value: "/moved" }, headers: [] } }]));
     const fresh = await send("/late");
     expect(fresh.status).toBe(200);
     expect(fresh.ms).toBeLessThan(1_000);
     const old = await inFlight;
     expect(old.status).toBe(503);
     expect(old.ms).toBeGreaterThanOrEqual(1_000);
+  }, 20_000);
+
+  // Paused for a minute: an answer within the test's 20 s can only be a release.
+  const HOLD = rule("hold", "/hold", { percentageMillionths: 1_000_000, delay: { fixedDelayMs: 60_000 } });
+  const HOLD_ABORT = rule("stall", "/stall", {
+    percentageMillionths: 1_000_000,
+    delay: { fixedDelayMs: 60_000 },
+    abort: { httpStatus: 503, body: "late" },
+  });
+  /** What the sample upstream echoed of the request's x-hfi-fault. */
+  const upstreamMark = (sent: { body: string }) => (JSON.parse(sent.body) as { fault?: string }).fault;
+
+  test("a halted rule set releases every paused request at once, to the upstream, marked as delayed", async () => {
+    await received(publish([HOLD, HOLD_ABORT]));
+    const held = [send("/hold"), send("/hold"), send("/stall")];
+    await statSoon("hfi.faults.delays_active", 3);
+    await received(publish([HOLD, HOLD_ABORT], { halted: true }));
+    const released = await Promise.all(held);
+    expect(released.map((r) => [r.status, upstreamMark(r)])).toEqual([
+      [200, "hold;delay=60000"],
+      [200, "hold;delay=60000"],
+      [200, "stall;delay=60000"],
+    ]);
+    await statSoon("hfi.faults.delays_active", 0);
+  }, 20_000);
+
+  test("a rule set without a policy releases that policy's paused requests; the others stay paused", async () => {
+    await received(publish([HOLD, HOLD_ABORT]));
+    const hold = send("/hold");
+    const holdAbort = send("/stall");
+    await statSoon("hfi.faults.delays_active", 2);
+    await received(publish([HOLD_ABORT]));
+    expect((await hold).status).toBe(200);
+    expect(await stat("hfi.faults.delays_active")).toBe(1);
+    await received(publish([]));
+    const released = await holdAbort;
+    expect([released.status, upstreamMark(released)]).toEqual([200, "stall;delay=60000"]);
   }, 20_000);
 });

@@ -77,6 +77,11 @@ export function replaceHeader(map: MapType, key: ArrayBuffer, value: ArrayBuffer
   );
 }
 
+/** Removes every value of header `key` (lower-case UTF-8 bytes) on the current (or effective) stream. */
+export function removeHeader(map: MapType, key: ArrayBuffer): bool {
+  return imports.proxy_remove_header_map_value(map, changetype<usize>(key), key.byteLength) == Status.Ok;
+}
+
 /**
  * An Envoy property as UTF-8 text (strings arrive as their raw bytes), or null when absent. `path`
  * is the segments joined by NUL bytes, e.g. "node\0id".
