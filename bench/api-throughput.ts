@@ -1,13 +1,14 @@
 /**
- * Control-plane API throughput (BENCHMARKS.md §3), for the memory and the etcd store: PUT rate
+ * Control-plane API throughput (bench/README.md, control plane), for the memory and the etcd store: PUT rate
  * (updates of 1,000 stored policies) and GET list at 1,000 policies. A real `hfi serve` process on
  * loopback, a real etcd; the load comes from this process with a fixed number of connections, each
  * phase bounded in time. Per-core figures divide requests by the CPU seconds the hfi process (and
  * for etcd, the etcd process) spent in the phase, which survives sharing the machine's 2 cores.
  */
 import { readFileSync } from "node:fs";
-import { freePort } from "../scripts/local-stack.ts";
 import { startTestEtcd, type TestEtcd } from "../test/support/etcd.ts";
+import { putPolicy as put } from "../test/support/policies.ts";
+import { freePort } from "../test/support/ports.ts";
 import { type BenchContext, type BenchRow, percentile, roundsRow } from "./report.ts";
 
 const POLICIES = 1000;
@@ -127,19 +128,10 @@ async function fill(url: string): Promise<void> {
 
 function putPolicy(url: string, i: number): Promise<Response> {
   const name = `bench-${i % POLICIES}`;
-  return fetch(`${url}/v1/policies/${name}`, {
-    method: "PUT",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      apiVersion: "hfi.dev/v1alpha1",
-      kind: "FaultInjectionPolicy",
-      metadata: { name },
-      spec: {
-        priority: i % 100,
-        match: { path: { prefix: `/bench/${i % POLICIES}` }, method: { exact: "POST" } },
-        fault: { percentage: 50, abort: { httpStatus: 500 + (i % 100), body: `bench ${i}` } },
-      },
-    }),
+  return put(url, name, {
+    priority: i % 100,
+    match: { path: { prefix: `/bench/${i % POLICIES}` }, method: { exact: "POST" } },
+    fault: { percentage: 50, abort: { httpStatus: 500 + (i % 100), body: `bench ${i}` } },
   });
 }
 

@@ -18,7 +18,7 @@ import { join, resolve } from "node:path";
 import asc from "../src/build-filter/asc.js";
 import { checkFilterModule } from "../src/build-filter/check.ts";
 import { ascArgs } from "../src/build-filter/options.ts";
-import { FILTER_WASM, ROOT } from "./lib.ts";
+import { FILTER_WASM, ROOT } from "../test/support/paths.ts";
 import { profileFilter } from "./profile.ts";
 import {
   type BenchContext,
@@ -30,7 +30,7 @@ import {
   unavailableRow,
   valueRow,
 } from "./report.ts";
-import { nonMatchingRules } from "./stub.ts";
+import { nonMatchingRules } from "./rules.ts";
 import { perRound, runVariants, type Sample, type Variant } from "./variants.ts";
 
 /** Figures other benchmarks' explanations refer to (as `{{dataplane-profile:<figure>}}`). */

@@ -1,5 +1,5 @@
 /**
- * Data-plane cost (BENCHMARKS.md §1): one Envoy (`--concurrency 1`, pinned to core 1) with one
+ * Data-plane cost (bench/README.md, data-plane cost): one Envoy (`--concurrency 1`, pinned to core 1) with one
  * listener per variant, each answering with a `direct_response`; wrk pinned to core 0. Rounds with
  * the variant order rotated; per variant a warm-up, then latency at 1 connection, then throughput at
  * 32 connections with Envoy's CPU time (utime + stime from /proc/<pid>/stat) per request.
@@ -11,8 +11,9 @@
  * The machinery (Envoy config, RuleSet stub, rounds, wrk, CPU) is in bench/variants.ts.
  */
 import { readFileSync } from "node:fs";
+import { FILTER_WASM } from "../test/support/paths.ts";
 import { PROFILE, profileRef } from "./dataplane-profile.ts";
-import { FILTER_WASM, machine } from "./lib.ts";
+import { machine } from "./machine.ts";
 import { type FilterProfile, profileFilter } from "./profile.ts";
 import {
   type BenchContext,
@@ -23,7 +24,7 @@ import {
   roundsRow,
   unavailableRow,
 } from "./report.ts";
-import { faultAllRule, nonMatchingRules } from "./stub.ts";
+import { faultAllRule, nonMatchingRules } from "./rules.ts";
 import {
   ENVOY_CPU,
   PATH,
@@ -34,7 +35,7 @@ import {
   WRK_CPU,
 } from "./variants.ts";
 
-/** The target rows (BENCHMARKS.md §1). */
+/** The target rows (bench/README.md, data-plane cost). */
 const FIG = {
   cpuCB: "CPU µs/request, C ÷ B (hfi 100 rules ÷ native fault)",
   rpsCB: "rps at 32 connections, C ÷ B",
@@ -140,7 +141,7 @@ export async function dataplane(ctx: BenchContext): Promise<BenchResult> {
       measured: run.measured.map((v) => v.key),
       ports: run.ports,
       ruleShape:
-        "nonMatchingRules(n) in bench/stub.ts: 9 in 10 rules `GET` + path prefix `/svc-N/`, every 10th a header " +
+        "nonMatchingRules(n) in bench/rules.ts: 9 in 10 rules `GET` + path prefix `/svc-N/`, every 10th a header " +
         "`x-bench-user: user-N` only; all abort 503 at 100%",
       vmIds: "one vm_id per listener (hfi-C, hfi-D, …, noop)",
       machineBefore,

@@ -1,5 +1,5 @@
 /**
- * Halt latency (the big red button): the real stack of scripts/local-stack.ts — `dist/hfi serve`
+ * Halt latency (the big red button): the real stack of test/support/local-stack.ts — `dist/hfi serve`
  * (memory store), the real Envoy with the filter and several workers, a sample upstream. An abort
  * policy is in force on every worker; then, for every round, the time from sending `POST /v1/halt`
  * to the first response *without* the fault on every worker, and from `DELETE /v1/halt` to the
@@ -13,10 +13,12 @@
  * once a millisecond.
  */
 
-import { startLocalStack } from "../scripts/local-stack.ts";
+import type { ProxiesStatus } from "../src/api-types.ts";
 import { hasApplied } from "../src/client/propagation.ts";
-import type { ProxiesStatus } from "../src/server/routes/status.ts";
-import { HFI_BIN, machine } from "./lib.ts";
+import { startLocalStack } from "../test/support/local-stack.ts";
+import { HFI_BIN } from "../test/support/paths.ts";
+import { policy } from "../test/support/policies.ts";
+import { machine } from "./machine.ts";
 import { type BenchContext, type BenchResult, percentile, valueRow } from "./report.ts";
 import { everyWorker, type PinnedWorker, pinWorkers } from "./workers.ts";
 
@@ -25,8 +27,6 @@ const PROBE_PATH = "/bench/halt";
 const HOLD_PATH = "/held";
 /** Requests held by a delay when each halt is sent, on fresh connections spread over the workers. */
 const HELD = 2 * WORKERS;
-const policy = (name: string, spec: Record<string, unknown>) =>
-  JSON.stringify({ apiVersion: "hfi.dev/v1alpha1", kind: "FaultInjectionPolicy", metadata: { name }, spec });
 const POLICIES = {
   // A minute: any answer within a round is a release by the halt. Applied first, so a worker that
   // shows the abort (the later revision) has both.
@@ -71,7 +71,7 @@ export async function halt(ctx: BenchContext): Promise<BenchResult> {
       const put = await fetch(`${cp}/v1/policies/${name}`, {
         method: "PUT",
         headers: { "content-type": "application/json" },
-        body,
+        body: JSON.stringify(body),
       });
       await put.arrayBuffer();
       if (!put.ok) throw new Error(`PUT ${name} answered ${put.status}`);
@@ -120,8 +120,8 @@ export async function halt(ctx: BenchContext): Promise<BenchResult> {
   return {
     params: { rounds, workers: WORKERS, probePath: PROBE_PATH, held: HELD, machine: machine() },
     commands: [
-      `${HFI_BIN} serve (scripts/local-stack.ts)`,
-      `envoy --concurrency ${WORKERS} (scripts/local-stack.ts)`,
+      `${HFI_BIN} serve (test/support/local-stack.ts)`,
+      `envoy --concurrency ${WORKERS} (test/support/local-stack.ts)`,
     ],
     samples: { rounds: samples },
     rows: [

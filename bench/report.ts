@@ -4,7 +4,7 @@ export interface BenchContext {
   quick: boolean;
 }
 
-/** A target from BENCHMARKS.md: the figure must be at most / at least `bound`. */
+/** A target from bench/README.md: the figure must be at most / at least `bound`. */
 export interface Target {
   op: "<=" | ">=";
   bound: number;
@@ -18,7 +18,7 @@ export interface BenchRow {
   min?: number;
   max?: number;
   unit: string;
-  /** Target text as in BENCHMARKS.md, or "—" where it sets none. */
+  /** Target text as in bench/README.md, or "—" where it sets none. */
   target: string;
   /** Whether the value meets the target; null without a target or without a value. */
   met: boolean | null;

@@ -16,6 +16,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Rule } from "../src/ruleset/format.ts";
+import { ENVOY_BIN, FILTER_WASM } from "../test/support/paths.ts";
+import { freePort } from "../test/support/ports.ts";
+import { spawnLogged, terminate, waitForUrl } from "../test/support/process.ts";
+import { type StubControlPlane, startStubControlPlane } from "../test/support/stub-control-plane.ts";
 import {
   envoyArgs,
   envoyConfig,
@@ -24,18 +28,8 @@ import {
   nativeFault,
   wasmFilter,
 } from "./envoy-config.ts";
-import {
-  cpuMicros,
-  ENVOY_BIN,
-  FILTER_WASM,
-  freePort,
-  schedMicros,
-  spawnLogged,
-  terminate,
-  waitForUrl,
-} from "./lib.ts";
+import { cpuMicros, schedMicros } from "./machine.ts";
 import { buildNoopFilter } from "./noop-filter/build.ts";
-import { RuleSetStub } from "./stub.ts";
 import { ensureWrk, runWrk, socketErrors, type WrkSummary } from "./wrk.ts";
 
 export const ENVOY_CPU = 1;
@@ -111,7 +105,7 @@ export async function runVariants(
   await ensureWrk();
   const dir = mkdtempSync(join(tmpdir(), "hfi-bench-variants-"));
   const commands: string[] = [];
-  const stub = new RuleSetStub();
+  const stub = startStubControlPlane();
   const noopWasm = join(dir, "noop-filter.wasm");
   if (variants.some((v) => v.kind === "noop")) await buildNoopFilter(noopWasm);
 
@@ -123,7 +117,7 @@ export async function runVariants(
     const port = ports[v.key] ?? 0;
     if (v.kind === "native") return { name: v.key, port, filters: [nativeFault(v.nativeFault ?? {})] };
     if (v.kind === "hfi") {
-      revisions[v.key] = stub.set(v.key, v.rules ?? []);
+      revisions[v.key] = stub.publishRules(v.rules ?? [], v.key);
       return {
         name: v.key,
         port,
@@ -303,12 +297,12 @@ function checkRun(v: Variant, s: WrkSummary): void {
 
 /** Waits until both threads' root contexts (main + worker) of every hfi listener polled past its revision. */
 async function waitForRules(
-  stub: RuleSetStub,
+  stub: StubControlPlane,
   revisions: Record<string, number>,
   admin: string,
 ): Promise<void> {
   const deadline = Date.now() + 20_000;
-  const pending = () => Object.entries(revisions).filter(([key, rev]) => stub.caughtUp(key, rev) < 2);
+  const pending = () => Object.entries(revisions).filter(([key, rev]) => stub.caughtUp(rev, key) < 2);
   while (pending().length > 0) {
     if (Date.now() > deadline) throw new Error(`rules not taken by ${pending().map(([k]) => k)}`);
     await Bun.sleep(50);

@@ -4,7 +4,7 @@
  * with real curl output. Without --exit it keeps running until Ctrl-C, which stops everything.
  */
 import { $ } from "bun";
-import { type LocalStack, startLocalStack } from "./local-stack.ts";
+import { type LocalStack, startLocalStack } from "../test/support/local-stack.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const exitWhenDone = process.argv.includes("--exit");

@@ -1,9 +1,9 @@
 import * as v from "valibot";
-import { compileRegex, MAX_DFA_STATES, MAX_REGEX_LENGTH } from "../ruleset/regex/index.ts";
+import { compileRegex, MAX_DFA_STATES, MAX_REGEX_LENGTH } from "../regex/index.ts";
 import { GO_DURATION, parseDelay, parsePolicyDuration } from "./duration.ts";
 
 /**
- * The FaultInjectionPolicy resource (DESIGN §3; every field in docs/API_REFERENCE.md). Every object
+ * The FaultInjectionPolicy resource (every field in docs/API_REFERENCE.md). Every object
  * is strict, so a field the filter would not honour is a 400, never silently dropped. Regexes are
  * compiled here already, so a policy that validates always compiles into a RuleSet.
  */

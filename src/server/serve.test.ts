@@ -1,8 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { createConsola } from "consola";
+import { createTestApp } from "../../test/support/control-plane.ts";
+import { policyJson } from "../../test/support/policies.ts";
 import type { RuleSet } from "../ruleset/format.ts";
 import { parseListen, startServer } from "./serve.ts";
-import { createTestApp, policyJson } from "./test-app.ts";
 
 describe("parseListen", () => {
   test.each([

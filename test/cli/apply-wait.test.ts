@@ -1,8 +1,10 @@
 /** `hfi policy apply --wait`, timed policies (duration, EXPIRES, renewed) and dry runs through the CLI. */
 import { afterEach, beforeEach, expect, test } from "bun:test";
 import type { RunningServer } from "../../src/server/index.ts";
-import { proxiesReady, type SimulatedProxy, simulateProxy } from "./proxies.ts";
-import { hfi, policyYaml, startControlPlane } from "./support.ts";
+import { hfi } from "../support/cli.ts";
+import { startControlPlane } from "../support/control-plane.ts";
+import { policyYaml } from "../support/policies.ts";
+import { proxiesReady, type SimulatedProxy, simulateProxy } from "../support/simulated-proxies.ts";
 
 // A control plane per test: a stopped simulated proxy stays live for its wait plus 10 s.
 let server: RunningServer;

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildFilter } from "../../scripts/build-filter.ts";
-import { FILTER_WASM } from "../../scripts/local-stack.ts";
+import { FILTER_WASM } from "../support/paths.ts";
 import { COMBINATIONS } from "./support/combinations.ts";
 import {
   checkFilterContract,

@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type LocalStack, startLocalStack } from "../../scripts/local-stack.ts";
+import { type LocalStack, startLocalStack } from "../support/local-stack.ts";
 import { type DoctestBlock, extractDoctests } from "./support/markdown.ts";
 import { checkUnshare, ROOT, runSession } from "./support/session.ts";
 

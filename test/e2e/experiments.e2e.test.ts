@@ -1,5 +1,5 @@
 /**
- * Issue 8 end to end: the real `dist/hfi serve --auth-token-file`, two real Envoys 1.40 (2 workers
+ * Safe experiments end to end: the real `dist/hfi serve --auth-token-file`, two real Envoys 1.40 (2 workers
  * each, so 3 subscribers each counting the main thread) polling it with a reader token, and the real
  * `dist/hfi` CLI. Time-boxed policies stop by the filter's own clock with the control plane gone,
  * `hfi halt` stops every fault and blocks changes (423) until `hfi resume`, dry runs count without
@@ -12,8 +12,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { HFI_BIN, type LocalStack, startLocalStack } from "../../scripts/local-stack.ts";
-import { expectSoon, type Sent, send } from "./support.ts";
+import { type LocalStack, startLocalStack } from "../support/local-stack.ts";
+import { HFI_BIN } from "../support/paths.ts";
+import { policy } from "../support/policies.ts";
+import { expectSoon, type Sent, send } from "../support/requests.ts";
 
 const WRITER = "writer-e2e-5f1c0a9b";
 const READER = "reader-e2e-77d2e4a1";
@@ -60,10 +62,6 @@ function api(path: string, init: RequestInit = {}): Promise<Response> {
     ...init,
     headers: { authorization: `Bearer ${WRITER}`, "content-type": "application/json", ...init.headers },
   });
-}
-
-function policy(name: string, spec: Record<string, unknown>) {
-  return { apiVersion: "hfi.dev/v1alpha1", kind: "FaultInjectionPolicy", metadata: { name }, spec };
 }
 
 async function put(name: string, spec: Record<string, unknown>) {

@@ -5,13 +5,9 @@
  * Requires scripts/setup.sh and dist/hfi-filter.wasm.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import {
-  type LocalStack,
-  type StubControlPlane,
-  startLocalStack,
-  startStubControlPlane,
-} from "../../scripts/local-stack.ts";
 import type { Rule, RuleSet } from "../../src/ruleset/format.ts";
+import { type LocalStack, startLocalStack } from "../support/local-stack.ts";
+import { type StubControlPlane, startStubControlPlane } from "../support/stub-control-plane.ts";
 
 const MAX_ACTIVE_DELAYS = 3;
 /** The worker's root context and the main thread's (docs/FILTER.md): both poll. */
@@ -54,9 +50,9 @@ function publish(rulesOrText: Rule[] | string, extra: Partial<RuleSet> = {}): nu
 /** Waits until every root context has received `rev` and polled for what comes after it. */
 async function received(rev: number): Promise<void> {
   const deadline = performance.now() + 5_000;
-  while (stub.polls.filter((p) => p.includes(`after=${rev}&`)).length < ROOT_CONTEXTS) {
+  while (stub.caughtUp(rev) < ROOT_CONTEXTS) {
     if (performance.now() > deadline)
-      throw new Error(`revision ${rev} not picked up; polls: ${stub.polls.join(" ")}`);
+      throw new Error(`revision ${rev} not picked up; polls: ${stub.polls.map((p) => p.path).join(" ")}`);
     await Bun.sleep(20);
   }
 }

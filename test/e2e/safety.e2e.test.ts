@@ -6,10 +6,11 @@
  * Requires `npm run build` and scripts/setup.sh.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type LocalStack, startLocalStack } from "../../scripts/local-stack.ts";
+import type { ProxiesStatus } from "../../src/api-types.ts";
 import { laggards } from "../../src/client/propagation.ts";
-import type { ProxiesStatus } from "../../src/server/routes/status.ts";
-import { type Sent, send as sendThrough } from "./support.ts";
+import { type LocalStack, startLocalStack } from "../support/local-stack.ts";
+import { putPolicy } from "../support/policies.ts";
+import { type Sent, send as sendThrough } from "../support/requests.ts";
 
 let stack: LocalStack;
 beforeAll(async () => {
@@ -25,22 +26,9 @@ const send = (path: string, method = "GET", headers: Record<string, string> = {}
 /** What the sample upstream echoed: the path it was asked for and the request's x-hfi-fault. */
 const echo = (sent: { body: string }) => JSON.parse(sent.body) as { path: string; fault?: string };
 
-async function put(name: string, spec: Record<string, unknown>): Promise<Response> {
-  return fetch(`${stack.controlPlaneUrl}/v1/policies/${name}`, {
-    method: "PUT",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      apiVersion: "hfi.dev/v1alpha1",
-      kind: "FaultInjectionPolicy",
-      metadata: { name },
-      spec,
-    }),
-  });
-}
-
 /** Applies a policy and returns once every worker (and Envoy's main thread) has it. */
 async function apply(name: string, spec: Record<string, unknown>): Promise<void> {
-  const res = await put(name, spec);
+  const res = await putPolicy(stack.controlPlaneUrl, name, spec);
   const text = await res.text();
   if (res.status !== 200 && res.status !== 201) throw new Error(`PUT ${name}: ${res.status} ${text}`);
   await everyProxyAt(Number(JSON.parse(text).metadata.resourceVersion));
@@ -188,7 +176,9 @@ describe("aborts without a body", () => {
   test.each([204, 304])(
     "the API refuses a body with httpStatus %d, naming spec.fault.abort.body",
     async (httpStatus) => {
-      const res = await put("bodyless", { fault: { abort: { httpStatus, body: "nope" } } });
+      const res = await putPolicy(stack.controlPlaneUrl, "bodyless", {
+        fault: { abort: { httpStatus, body: "nope" } },
+      });
       expect(res.status).toBe(400);
       expect(await res.json()).toMatchObject({
         error: {

@@ -1,5 +1,5 @@
 /**
- * Issue 8, filter half: who polls (node and worker ids on the long-poll), the bearer token, and what
+ * The filter's side of attribution and identity: who polls (node and worker ids on the long-poll), the bearer token, and what
  * a fault leaves behind — per-policy counters, the `x-hfi-fault` request header of a delayed request
  * and the `hfi_policy` filter state.
  */
@@ -17,7 +17,7 @@ import {
   req,
   startedHost,
   WASM,
-} from "./helpers.ts";
+} from "../support/filter-host.ts";
 
 const BASIC = fixture("basic.ruleset.json");
 const CASES = fixture("filter-cases.ruleset.json");

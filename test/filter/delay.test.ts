@@ -6,7 +6,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { Action, type ProxyWasmHost, type Stream } from "../proxy-wasm-host/index.ts";
-import { CONFIG, fixture, header, hostWithRules, pushRules, req, ruleNamed } from "./helpers.ts";
+import { CONFIG, fixture, header, hostWithRules, pushRules, req, ruleNamed } from "../support/filter-host.ts";
 
 const CASES = fixture("filter-cases.ruleset.json");
 const NS_PER_MS = 1_000_000n;

@@ -14,7 +14,7 @@ import {
   req,
   startedHost,
   WASM,
-} from "./helpers.ts";
+} from "../support/filter-host.ts";
 
 const { text: FIXTURE, ruleSet: BASIC } = fixture("basic.ruleset.json");
 const hostWithRules = (ruleSet: string = FIXTURE) => loadRules(ruleSet);

@@ -1,5 +1,5 @@
 /**
- * A small proxy-wasm ABI 0.2.1 host, modelled on what Envoy does (shared PROXY_WASM.md, docs/FILTER.md),
+ * A small proxy-wasm ABI 0.2.1 host, modelled on what Envoy does (docs/PROXY_WASM_ABI.md, docs/FILTER.md),
  * that loads the compiled filter in Bun's WebAssembly and drives it deterministically: configure,
  * ticks (manual, or Envoy's timer simulated by `runFor`), HTTP-call responses, requests, pause and
  * resume, local responses, metrics, separate monotonic and wall clocks, and a seeded random source.

@@ -1,6 +1,7 @@
 /**
  * Typed wrappers over the raw imports: strings in, strings out, no pointers leak past this file.
- * Every outgoing buffer is held in a managed local for the duration of the call (PROXY_WASM.md §4.4).
+ * Every outgoing buffer is held in a managed local for the duration of the call (docs/PROXY_WASM_ABI.md,
+ * "Memory rules").
  */
 import {
   BufferType,
@@ -53,7 +54,10 @@ export function getHeader(map: MapType, name: string): string | null {
   return status == Status.Ok ? takeOutString() : null;
 }
 
-/** Reads a whole header map, serialized as pairs (PROXY_WASM.md §3.9), into `into`; false when unavailable. */
+/**
+ * Reads a whole header map, serialized as pairs (docs/PROXY_WASM_ABI.md), into `into`; false when
+ * unavailable.
+ */
 export function readHeaderPairs(map: MapType, into: HostBlock): bool {
   clearOut();
   if (imports.proxy_get_header_map_pairs(map, OUT_PTR, OUT_LEN) != Status.Ok) return false;

@@ -1,8 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { parseAllDocuments } from "yaml";
+import { createTestApp, jsonOf } from "../../../test/support/control-plane.ts";
+import { policyJson } from "../../../test/support/policies.ts";
 import type { JsonSchema } from "../../policy/json-schema.ts";
-import { createTestApp, jsonOf, policyJson } from "../test-app.ts";
 
 interface OpenApiDocument {
   openapi: string;

@@ -16,7 +16,7 @@ import {
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { parse, parseAllDocuments, stringify } from "yaml";
-import { ENVOY_BIN, FILTER_WASM } from "../../../scripts/local-stack.ts";
+import { ENVOY_BIN, FILTER_WASM } from "../../support/paths.ts";
 import type { K8sObject } from "./manifests.ts";
 
 export { ENVOY_BIN };

@@ -1,21 +1,17 @@
 /**
  * Starts the local hfi stack on loopback ports it picks itself: `dist/hfi serve`, a sample upstream,
  * and the real Envoy loading `dist/hfi-filter.wasm` with deploy/envoy/envoy.yaml (ports and paths
- * patched, nothing else). Used by the demo and the end-to-end tests, so both run the shipped config.
- * For filter tests the control plane can be a stub (startStubControlPlane) that serves any body,
- * and the plugin configuration can be amended.
+ * patched, nothing else). Used by the demo, the end-to-end tests, the doc-test and the benchmarks,
+ * so all of them run the shipped config. For filter tests the control plane can be a stub
+ * (stub-control-plane.ts) that serves any body, and the plugin configuration can be amended.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Subprocess } from "bun";
 import { parse, Scalar, stringify } from "yaml";
-
-const root = new URL("..", import.meta.url).pathname;
-export const HFI_BIN = join(root, "dist/hfi");
-export const FILTER_WASM = join(root, "dist/hfi-filter.wasm");
-export const ENVOY_BIN = join(root, ".tools/venv/bin/envoy");
+import { ENVOY_BIN, FILTER_WASM, HFI_BIN, ROOT } from "./paths.ts";
+import { freePort } from "./ports.ts";
+import { type Spawned, spawnLogged, terminate, waitForUrl } from "./process.ts";
 
 export interface LocalStack {
   controlPlaneUrl: string;
@@ -58,42 +54,30 @@ export interface LocalStackOptions {
   statsConfig?: Record<string, unknown>;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject()));
-    });
-  });
-}
-
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const logDir = mkdtempSync(join(tmpdir(), "hfi-stack-"));
   const stub = options.controlPlanePort !== undefined;
   const cpPort = options.controlPlanePort ?? (await freePort());
   const [envoyPort, adminPort] = [await freePort(), await freePort()];
-  const children: Subprocess[] = [];
+  const children: Spawned[] = [];
   const upstream = startSampleUpstream();
   const controlPlaneUrl = `http://127.0.0.1:${cpPort}`;
-  let hfi: Subprocess | undefined;
+  let hfi: Spawned | undefined;
   const pids = { hfi: 0, envoy: 0 };
   const startControlPlane = async () => {
-    if (stub || (hfi && hfi.exitCode === null)) return;
-    const logFile = join(logDir, "hfi.log");
+    if (stub || (hfi && hfi.proc.exitCode === null)) return;
     hfi = spawnLogged(
       [HFI_BIN, "serve", "--listen", `127.0.0.1:${cpPort}`, ...(options.serveArgs ?? [])],
-      logFile,
+      join(logDir, "hfi.log"),
     );
-    pids.hfi = hfi.pid;
-    await waitFor(`${controlPlaneUrl}/healthz`, hfi, logFile);
+    pids.hfi = hfi.proc.pid;
+    await waitForUrl(`${controlPlaneUrl}/healthz`, hfi);
   };
   const stopControlPlane = async () => {
-    if (hfi) await terminate(hfi);
+    if (hfi) await terminate(hfi.proc);
   };
   const stop = async () => {
-    await Promise.all([...children.map(terminate), stopControlPlane()]);
+    await Promise.all([...children.map((c) => terminate(c.proc)), stopControlPlane()]);
     upstream.stop(true);
   };
   try {
@@ -132,9 +116,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ];
     const envoy = spawnLogged(envoyArgs, join(logDir, "envoy.log"));
     children.push(envoy);
-    pids.envoy = envoy.pid;
+    pids.envoy = envoy.proc.pid;
     const adminUrl = `http://127.0.0.1:${adminPort}`;
-    await waitFor(`${adminUrl}/ready`, envoy, join(logDir, "envoy.log"));
+    await waitForUrl(`${adminUrl}/ready`, envoy);
 
     return {
       controlPlaneUrl,
@@ -149,7 +133,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
       stopControlPlane,
       startControlPlane,
-      stopEnvoy: () => terminate(envoy),
+      stopEnvoy: () => terminate(envoy.proc),
       nodeId: options.nodeId ?? "",
       accessLogPath,
     };
@@ -185,7 +169,7 @@ export function renderEnvoyConfig(
   extras: EnvoyConfigExtras = {},
 ): string {
   // biome-ignore lint/suspicious/noExplicitAny: walking a parsed Envoy config
-  const config: any = parse(readFileSync(join(root, "deploy/envoy/envoy.yaml"), "utf8"));
+  const config: any = parse(readFileSync(join(ROOT, "deploy/envoy/envoy.yaml"), "utf8"));
   config.admin.address.socket_address.port_value = ports.adminPort;
   const listener = config.static_resources.listeners[0];
   listener.address.socket_address = { address: "127.0.0.1", port_value: ports.envoyPort };
@@ -240,93 +224,4 @@ function startSampleUpstream() {
       });
     },
   });
-}
-
-function spawnLogged(cmd: string[], logFile: string): Subprocess {
-  const log = Bun.file(logFile);
-  return Bun.spawn(cmd, { stdout: log, stderr: log, stdin: "ignore" });
-}
-
-async function waitFor(url: string, proc: Subprocess, logFile: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (proc.exitCode !== null) break;
-    const ok = await fetch(url)
-      .then((r) => r.ok)
-      .catch(() => false);
-    if (ok) return;
-    await Bun.sleep(100);
-  }
-  const log = await Bun.file(logFile)
-    .text()
-    .catch(() => "");
-  throw new Error(`${url} did not become ready (exit code ${proc.exitCode}); log tail:\n${log.slice(-3000)}`);
-}
-
-async function terminate(proc: Subprocess): Promise<void> {
-  if (proc.exitCode !== null) return;
-  proc.kill("SIGTERM");
-  const exited = await Promise.race([proc.exited.then(() => true), Bun.sleep(5000).then(() => false)]);
-  if (!exited) {
-    proc.kill("SIGKILL");
-    await proc.exited;
-  }
-}
-
-export interface StubControlPlane {
-  url: string;
-  port: number;
-  /** `path?query` of every poll received, in order. */
-  readonly polls: string[];
-  /**
-   * Serves `body` — a RuleSet, or anything at all — as `revision` from now on, with that revision
-   * as its ETag. Held polls are answered at once, as the real control plane does.
-   */
-  publish(body: string, revision: number): void;
-  stop(): void;
-}
-
-/**
- * A stand-in for `hfi serve`'s `GET /v1/config?after=REV&wait=S` long-poll that serves whatever it
- * is given, so filter tests can send rule sets the real control plane would never produce.
- * Before the first publish, polls are held and then answered 304.
- */
-export function startStubControlPlane(): StubControlPlane {
-  const polls: string[] = [];
-  let current: { body: string; revision: number } | undefined;
-  let changed = Promise.withResolvers<void>();
-  const server = Bun.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    async fetch(req, srv) {
-      const url = new URL(req.url);
-      if (url.pathname !== "/v1/config") return new Response("not found", { status: 404 });
-      polls.push(url.pathname + url.search);
-      const after = url.searchParams.get("after");
-      const wait = Math.min(Number(url.searchParams.get("wait") ?? 25), 60);
-      if (!current || after === String(current.revision)) {
-        srv.timeout(req, wait + 5);
-        const answered = await Promise.race([changed.promise.then(() => true), Bun.sleep(wait * 1000)]);
-        if (!answered || !current || after === String(current.revision)) {
-          return new Response(null, { status: 304, headers: { etag: `"${after ?? ""}"` } });
-        }
-      }
-      return new Response(current.body, {
-        headers: { "content-type": "application/json", etag: `"${current.revision}"` },
-      });
-    },
-  });
-  return {
-    url: `http://127.0.0.1:${server.port}`,
-    port: server.port ?? 0,
-    polls,
-    publish(body, revision) {
-      current = { body, revision };
-      changed.resolve();
-      changed = Promise.withResolvers<void>();
-    },
-    stop() {
-      server.stop(true);
-    },
-  };
 }

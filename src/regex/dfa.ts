@@ -1,6 +1,20 @@
 import { DFA, type Expression, NFA, type NoParent, TooManyNodesError } from "refa";
-import type { Dfa } from "../format.ts";
 import { toByteAst } from "./utf8.ts";
+
+/**
+ * A regular expression compiled by the control plane to a minimised DFA over the UTF-8 bytes of the
+ * input, with full-match semantics: walk every byte from state 0, match if the final state is accepting.
+ * The filter never sees regex syntax.
+ */
+export interface Dfa {
+  /** Equivalence class of each byte value: exactly 256 entries, each in [0, classCount). */
+  byteClasses: number[];
+  classCount: number;
+  /** Row-major `states × classCount`: next state for (state, class), or -1 for the dead state. */
+  transitions: number[];
+  /** Accepting state ids. State 0 is the start state. */
+  accepting: number[];
+}
 
 /**
  * Most states a compiled regex may have after minimisation, the dead state not counted. Typical

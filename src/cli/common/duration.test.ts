@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { parseDuration } from "./_duration.ts";
+import { parseDuration } from "./duration.ts";
 
 test("Go-style durations and bare seconds; anything else is undefined", () => {
   expect(parseDuration("30s")).toBe(30_000);

@@ -1,9 +1,9 @@
 import type { ArgDef } from "citty";
-import { type HfiClient, waitForPropagation } from "../client/index.ts";
-import type { Subscriber } from "../distributor/index.ts";
-import { parseDuration } from "./_duration.ts";
-import { CLIError } from "./_errors.ts";
-import { humanDuration } from "./_format/age.ts";
+import { type HfiClient, waitForPropagation } from "../../client/index.ts";
+import type { Subscriber } from "../../distributor/index.ts";
+import { parseDuration } from "./duration.ts";
+import { CommandError } from "./errors.ts";
+import { humanDuration } from "./format/age.ts";
 
 export const DEFAULT_WAIT = "60s";
 
@@ -25,7 +25,7 @@ export function waitTimeoutMs(wait: boolean | undefined, rawArgs: string[]): num
   const text = given === undefined || /^(?:true|)$/.test(given) ? DEFAULT_WAIT : given;
   const ms = parseDuration(text);
   if (ms === undefined || ms <= 0) {
-    throw new CLIError(`invalid --wait "${text}": expected a timeout such as 30s or 2m`);
+    throw new CommandError(`invalid --wait "${text}": expected a timeout such as 30s or 2m`);
   }
   return ms;
 }
@@ -52,7 +52,7 @@ export async function waitForProxies(
     return;
   }
   const applied = total - result.laggards.length;
-  throw new CLIError(
+  throw new CommandError(
     `timed out after ${took}: revision ${revision} applied by ${applied}/${total} proxies; not by:`,
     "Unavailable",
     result.laggards.map((proxy) => describeLaggard(proxy, now)),

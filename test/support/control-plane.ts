@@ -1,15 +1,20 @@
+/**
+ * The real control plane inside the test process: the Hono app over a fresh memory store (driven
+ * through `app.request()`), or a listening server on a free loopback port.
+ */
 import { createConsola, type LogObject } from "consola";
 import {
   createDistributor,
   createSubscriberRegistry,
   type Distributor,
   type SubscriberRegistryOptions,
-} from "../distributor/index.ts";
-import type { FieldIssue } from "../policy/index.ts";
-import { createMemoryStore, type PolicyStore } from "../store/index.ts";
-import { createApp } from "./app.ts";
+} from "../../src/distributor/index.ts";
+import type { FieldIssue } from "../../src/policy/index.ts";
+import { createApp } from "../../src/server/app.ts";
+import { createLogger, type RunningServer, type ServerOptions, startServer } from "../../src/server/index.ts";
+import { createMemoryStore, type PolicyStore } from "../../src/store/index.ts";
 
-/** For tests: an app over a fresh memory store, with its log entries captured. */
+/** An app over a fresh memory store, with its log entries captured. */
 export async function createTestApp(
   options: { store?: PolicyStore; heartbeatMs?: number; subscribers?: SubscriberRegistryOptions } = {},
 ) {
@@ -20,28 +25,6 @@ export async function createTestApp(
   const subscribers = createSubscriberRegistry(options.subscribers);
   const app = createApp({ store, distributor, logger, heartbeatMs: options.heartbeatMs, subscribers });
   return { app, store, distributor, subscribers, logs };
-}
-
-export const POLICY_YAML = `apiVersion: hfi.dev/v1alpha1
-kind: FaultInjectionPolicy
-metadata: { name: checkout-abort }
-spec:
-  priority: 10
-  match:
-    path: { prefix: /api/checkout }
-    method: { exact: POST }
-  fault:
-    abort: { httpStatus: 503, body: fault injected }
-`;
-
-/** A valid policy as a JSON-ready object. */
-export function policyJson(name: string, httpStatus = 503) {
-  return {
-    apiVersion: "hfi.dev/v1alpha1",
-    kind: "FaultInjectionPolicy",
-    metadata: { name },
-    spec: { match: { path: { prefix: "/" } }, fault: { abort: { httpStatus } } },
-  };
 }
 
 /** The body of an error response. */
@@ -63,4 +46,9 @@ export async function servedAt(distributor: Distributor, revision: number, timeo
     if (Date.now() > deadline) throw new Error(`revision ${revision} not served within ${timeoutMs} ms`);
     await Bun.sleep(2);
   }
+}
+
+/** A control plane with a fresh memory store on 127.0.0.1 and a free port; logs silenced. */
+export function startControlPlane(options: ServerOptions = {}): Promise<RunningServer> {
+  return startServer({ listen: "127.0.0.1:0", logger: createLogger({ level: -1 }), ...options });
 }

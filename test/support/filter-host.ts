@@ -1,11 +1,12 @@
-/** Shared setup of the filter tests: the compiled module, golden fixtures, a host with rules loaded. */
+/** The filter in the TypeScript proxy-wasm host: the compiled module, golden fixtures, a host with rules loaded. */
 import { expect } from "bun:test";
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Rule, RuleSet } from "../../src/ruleset/format.ts";
 import { type HeaderPairs, ProxyWasmHost } from "../proxy-wasm-host/index.ts";
+import { FILTER_WASM, ROOT } from "./paths.ts";
 
-const root = new URL("../..", import.meta.url).pathname;
-export const WASM = new Uint8Array(readFileSync(`${root}dist/hfi-filter.wasm`));
+export const WASM = new Uint8Array(readFileSync(FILTER_WASM));
 
 export const CONFIG = {
   cluster: "hfi_control_plane",
@@ -15,7 +16,7 @@ export const CONFIG = {
 
 /** A golden RuleSet fixture: its text as served, and parsed. */
 export function fixture(name: string): { text: string; ruleSet: RuleSet } {
-  const text = readFileSync(`${root}test/fixtures/rulesets/${name}`, "utf8");
+  const text = readFileSync(join(ROOT, "test/fixtures/rulesets", name), "utf8");
   return { text, ruleSet: JSON.parse(text) };
 }
 

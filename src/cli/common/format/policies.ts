@@ -1,7 +1,7 @@
 import { stringify } from "yaml";
-import { POLICY_API_VERSION } from "../../policy/index.ts";
-import type { StoredPolicy } from "../../store/index.ts";
-import type { OutputFormat } from "../_args.ts";
+import { POLICY_API_VERSION } from "../../../policy/index.ts";
+import type { StoredPolicy } from "../../../store/index.ts";
+import type { OutputFormat } from "../args.ts";
 import { humanDuration } from "./age.ts";
 import { timeLeft } from "./expiry.ts";
 import { renderTable } from "./table.ts";

@@ -1,9 +1,12 @@
-import { ApiError } from "../client/index.ts";
-import { type ErrorCode, isHfiError } from "../errors.ts";
+import { ApiError } from "../../client/index.ts";
+import { ERROR_CODES, type ErrorCode, isHfiError } from "../../errors.ts";
 
-/** A problem found by the CLI itself (flags, files, documents); `lines` are printed under the message. */
-export class CLIError extends Error {
-  override readonly name = "CLIError";
+/**
+ * A problem a command found by itself, before or without asking the server (flag values, files,
+ * documents); `lines` are printed under the message. Not citty's `CLIError`, which means a usage error.
+ */
+export class CommandError extends Error {
+  override readonly name = "CommandError";
   readonly code: ErrorCode;
   readonly lines: string[];
 
@@ -14,37 +17,21 @@ export class CLIError extends Error {
   }
 }
 
-/**
- * The one place where error codes become exit codes. kubectl exits 1 on every error and so does
- * hfi; the table is here so that any future distinction is made in one spot.
- */
-const EXIT_CODES: Record<ErrorCode, number> = {
-  NotFound: 1,
-  AlreadyExists: 1,
-  Conflict: 1,
-  InvalidInput: 1,
-  PayloadTooLarge: 1,
-  UnsupportedMediaType: 1,
-  Locked: 1,
-  Unauthenticated: 1,
-  Forbidden: 1,
-  Unavailable: 1,
-  Internal: 1,
-};
 /** Unknown command or flag, missing argument. */
 const USAGE_EXIT_CODE = 1;
 const UNEXPECTED_EXIT_CODE = 1;
 
+/** The one place where errors become exit codes; those of error codes are in ERROR_CODES. */
 export function exitCodeOf(err: unknown): number {
   if (err instanceof AggregateError) return exitCodeOf(err.errors[0]);
-  if (err instanceof CLIError || isHfiError(err)) return EXIT_CODES[err.code];
+  if (err instanceof CommandError || isHfiError(err)) return ERROR_CODES[err.code].exitCode;
   if (isUsageError(err)) return USAGE_EXIT_CODE;
   return UNEXPECTED_EXIT_CODE;
 }
 
 /** citty's own errors (unknown command, missing argument, invalid enum value); its class is not exported. */
 export function isUsageError(err: unknown): err is Error & { code: string } {
-  return err instanceof Error && err.name === "CLIError" && !(err instanceof CLIError);
+  return err instanceof Error && err.name === "CLIError";
 }
 
 const RESOURCE = "faultinjectionpolicies.hfi.dev";
@@ -53,7 +40,7 @@ const RESOURCE = "faultinjectionpolicies.hfi.dev";
 export function describeError(err: unknown): string[] {
   if (err instanceof AggregateError) return err.errors.flatMap(describeError);
   if (err instanceof ApiError) return describeApiError(err);
-  if (err instanceof CLIError) return [`error: ${err.message}`, ...err.lines.map((line) => `  ${line}`)];
+  if (err instanceof CommandError) return [`error: ${err.message}`, ...err.lines.map((line) => `  ${line}`)];
   if (err instanceof Error) return [`error: ${err.message}`];
   return [`error: ${String(err)}`];
 }

@@ -1,8 +1,8 @@
 import { type ArgsDef, type CommandDef, renderUsage, runCommand } from "citty";
-import { colorEnabled, plain, red } from "./_color.ts";
-import { isDebug } from "./_context.ts";
-import { describeError, exitCodeOf, isUsageError } from "./_errors.ts";
-import { type ResolvedCommand, resolve, resolveCommand, unknownFlags } from "./_resolve.ts";
+import { colorEnabled, plain, red } from "./common/color.ts";
+import { isDebug } from "./common/context.ts";
+import { describeError, exitCodeOf, isUsageError } from "./common/errors.ts";
+import { type ResolvedCommand, resolve, resolveCommand, unknownFlags } from "./common/resolve.ts";
 
 /**
  * Runs the command line and returns the exit code. This is the only place that catches: every
@@ -35,6 +35,7 @@ export async function runCli<T extends ArgsDef>(
   }
 }
 
+/** Shaped like citty's own usage errors, so that they are reported the same way. */
 function usageError(message: string): Error {
   return Object.assign(new Error(message), { name: "CLIError", code: "EARG" });
 }

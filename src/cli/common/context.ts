@@ -1,8 +1,8 @@
 import { parseArgs } from "citty";
-import { createClient, type HfiClient } from "../client/index.ts";
-import { clientArgs, DEFAULT_CONTROL_PLANE_ADDR, DEFAULT_TIMEOUT } from "./_args.ts";
-import { parseDuration } from "./_duration.ts";
-import { CLIError } from "./_errors.ts";
+import { createClient, type HfiClient } from "../../client/index.ts";
+import { clientArgs, DEFAULT_CONTROL_PLANE_ADDR, DEFAULT_TIMEOUT } from "./args.ts";
+import { parseDuration } from "./duration.ts";
+import { CommandError } from "./errors.ts";
 
 export interface GlobalOptions {
   baseUrl: string;
@@ -21,7 +21,7 @@ export function resolveGlobalOptions(
   const timeout = args.timeout ?? DEFAULT_TIMEOUT;
   const timeoutMs = parseDuration(timeout);
   if (timeoutMs === undefined) {
-    throw new CLIError(`invalid --timeout "${timeout}": expected a duration such as 30s, 1m or 500ms`);
+    throw new CommandError(`invalid --timeout "${timeout}": expected a duration such as 30s, 1m or 500ms`);
   }
   return {
     baseUrl: parseAddress(address),
@@ -39,7 +39,7 @@ function parseAddress(address: string): string {
     if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error("not http");
     return url.href.replace(/\/+$/, "");
   } catch {
-    throw new CLIError(
+    throw new CommandError(
       `invalid --control-plane-addr "${address}": expected a URL such as ${DEFAULT_CONTROL_PLANE_ADDR}`,
     );
   }

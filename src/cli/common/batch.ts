@@ -1,4 +1,4 @@
-import { ApiError } from "../client/index.ts";
+import { ApiError } from "../../client/index.ts";
 
 /**
  * Runs `step` for each item in order. As kubectl does, an object the server refuses does not stop

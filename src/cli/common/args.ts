@@ -5,7 +5,7 @@ export const DEFAULT_TIMEOUT = "30s";
 
 /**
  * Flags of every command that talks to the control plane. They are read once, from the whole
- * command line (_context.ts), so they may stand before or after the command name; declaring them on
+ * command line (context.ts), so they may stand before or after the command name; declaring them on
  * each command lets its parser and its --help know them. No `default` here: a flag must be told
  * apart from its environment variable.
  */

@@ -1,4 +1,4 @@
-/** Shared by the end-to-end tests: requests through Envoy and waiting for a change to show. */
+/** Requests through Envoy, and waiting for a change to show in them. */
 
 export interface Sent {
   status: number;

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import type { Dfa } from "../format.ts";
+import type { Dfa } from "./index.ts";
 import {
   compileRegex,
   encodeUtf8,

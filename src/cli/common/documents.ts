@@ -2,8 +2,8 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { text } from "node:stream/consumers";
 import { parseAllDocuments } from "yaml";
-import { type Policy, validatePolicy } from "../policy/index.ts";
-import { CLIError } from "./_errors.ts";
+import { type Policy, validatePolicy } from "../../policy/index.ts";
+import { CommandError } from "./errors.ts";
 
 /** One validated policy and where it was written. */
 export interface PolicyDocument {
@@ -38,13 +38,13 @@ export async function loadPolicyDocuments(target: string): Promise<PolicyDocumen
   }
   if (problems.length > 0) {
     const what = problems.length === 1 ? "1 problem" : `${problems.length} problems`;
-    throw new CLIError(
+    throw new CommandError(
       `error validating ${describeTarget(target)}: ${what}, nothing was applied`,
       "InvalidInput",
       problems,
     );
   }
-  if (documents.length === 0) throw new CLIError("no objects passed to apply");
+  if (documents.length === 0) throw new CommandError("no objects passed to apply");
   return documents;
 }
 
@@ -55,7 +55,7 @@ function describeTarget(target: string): string {
 async function readSources(target: string): Promise<Source[]> {
   if (target === "-") return [{ name: "<stdin>", text: await text(process.stdin) }];
   const info = await stat(target).catch(() => undefined);
-  if (!info) throw new CLIError(`the path "${target}" does not exist`, "NotFound");
+  if (!info) throw new CommandError(`the path "${target}" does not exist`, "NotFound");
   if (!info.isDirectory()) return [{ name: target, text: await readFile(target, "utf8") }];
   const names = (await readdir(target)).filter((name) => EXTENSIONS.test(name)).sort();
   return Promise.all(

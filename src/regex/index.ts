@@ -1,8 +1,7 @@
-import type { Dfa } from "../format.ts";
-import { buildDfa, type DfaResult } from "./dfa.ts";
+import { buildDfa, type Dfa, type DfaResult } from "./dfa.ts";
 import { parseRegex } from "./parse.ts";
 
-export { MAX_DFA_STATES, matchDfa } from "./dfa.ts";
+export { type Dfa, MAX_DFA_STATES, matchDfa } from "./dfa.ts";
 export { MAX_REGEX_LENGTH } from "./parse.ts";
 export { encodeUtf8, utf8Sequences } from "./utf8.ts";
 
@@ -14,7 +13,7 @@ const cache = new Map<string, RegexResult>();
 
 /**
  * Compiles a regex (RE2-compatible subset of JavaScript Unicode-mode syntax, full-match semantics)
- * into the minimised UTF-8 byte DFA of format.ts, or says why not in a message that reads after the
+ * into a minimised UTF-8 byte DFA (`Dfa`, part of the RuleSet format), or says why not in a message that reads after the
  * field's name ("is too complex: …"). Pure: results are memoised and frozen, so share them freely.
  */
 export function compileRegex(source: string): RegexResult {

@@ -1,14 +1,12 @@
 /**
- * Helpers for the CLI tests: a real control plane (startServer on a free loopback port) and the
- * real CLI in a child process, so every test goes through the public command surface.
+ * The real CLI in a child process, so a test goes through the public command surface: from source
+ * under the Bun running the tests, or any other build (`command`).
  */
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createLogger, type RunningServer, type ServerOptions, startServer } from "../../src/server/index.ts";
+import { ROOT } from "./paths.ts";
 
-export const ROOT = new URL("../..", import.meta.url).pathname;
 /** The Bun running the tests runs the CLI too, whatever PATH says. */
 const SOURCE_CLI = [process.execPath, join(ROOT, "src/cli/main.ts")];
 
@@ -52,28 +50,9 @@ export async function hfi(args: string[], options: RunOptions = {}): Promise<Run
   return { code, stdout, stderr };
 }
 
-/** A control plane with a fresh memory store on 127.0.0.1 and a free port; logs silenced. */
-export function startControlPlane(options: ServerOptions = {}): Promise<RunningServer> {
-  return startServer({ listen: "127.0.0.1:0", logger: createLogger({ level: -1 }), ...options });
-}
-
 /** A fresh directory with the given files in it. */
 export function tempDir(files: Record<string, string> = {}): string {
   const dir = mkdtempSync(join(tmpdir(), "hfi-cli-"));
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
   return dir;
-}
-
-/** A policy document as YAML; `spec` is the inside of a flow mapping. */
-export function policyYaml(name: string, spec = "fault: { abort: { httpStatus: 503 } }"): string {
-  return `apiVersion: hfi.dev/v1alpha1\nkind: FaultInjectionPolicy\nmetadata:\n  name: ${name}\nspec: { ${spec} }\n`;
-}
-
-/** A port nothing listens on: bound, then closed again. */
-export async function closedPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
 }

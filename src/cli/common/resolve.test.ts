@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { defineCommand } from "citty";
-import { resolveCommand, unknownFlags } from "./_resolve.ts";
+import { resolveCommand, unknownFlags } from "./resolve.ts";
 
 const get = defineCommand({
   meta: { name: "get" },

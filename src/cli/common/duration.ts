@@ -1,4 +1,4 @@
-import { parseGoDurationMs } from "../policy/index.ts";
+import { parseGoDurationMs } from "../../policy/index.ts";
 
 /** CLI durations (`--timeout`, `--wait`): Go-style (`500ms`, `30s`, `1m30s`) or bare seconds. */
 export function parseDuration(text: string): number | undefined {
