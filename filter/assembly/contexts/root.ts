@@ -125,10 +125,10 @@ export class RootContext {
   }
 
   /**
-   * `ruleSet` was just swapped in: every paused request whose policy it no longer enforces (halted,
-   * deleted — an experiment that ended is deleted —, or turned dry-run) continues at once, a
-   * delay-then-abort without its abort. A policy still enforced keeps its requests under the rule
-   * they were paused with.
+   * `ruleSet` was just swapped in: every paused request whose policy it no longer enforces (halted;
+   * deleted, as the server does when an experiment's duration ends; or turned dry-run) continues at
+   * once, a delay-then-abort without its abort. A policy still enforced keeps its requests under the
+   * rule they were paused with.
    */
   private releaseWithdrawn(ruleSet: RuleSet, now: u64): void {
     const delays = this.delays;
