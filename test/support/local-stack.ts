@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse, Scalar, stringify } from "yaml";
 import { ENVOY_BIN, FILTER_WASM, HFI_BIN, ROOT } from "./paths.ts";
-import { freePort } from "./ports.ts";
+import { preferredOrFreePort } from "./ports.ts";
 import { type Spawned, spawnLogged, terminate, waitForUrl } from "./process.ts";
 
 export interface LocalStack {
@@ -52,13 +52,19 @@ export interface LocalStackOptions {
   accessLogFormat?: string;
   /** Bootstrap `stats_config` merged into the shipped one (e.g. `{ stats_tags: [...] }`). */
   statsConfig?: Record<string, unknown>;
+  /** Ports to take when they are free (the demo's 8080, 10000, 9901); any free port otherwise. */
+  preferredPorts?: { controlPlane?: number; envoy?: number; admin?: number };
 }
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const logDir = mkdtempSync(join(tmpdir(), "hfi-stack-"));
   const stub = options.controlPlanePort !== undefined;
-  const cpPort = options.controlPlanePort ?? (await freePort());
-  const [envoyPort, adminPort] = [await freePort(), await freePort()];
+  const preferred = options.preferredPorts ?? {};
+  const cpPort = options.controlPlanePort ?? (await preferredOrFreePort(preferred.controlPlane));
+  const [envoyPort, adminPort] = [
+    await preferredOrFreePort(preferred.envoy),
+    await preferredOrFreePort(preferred.admin),
+  ];
   const children: Spawned[] = [];
   const upstream = startSampleUpstream();
   const controlPlaneUrl = `http://127.0.0.1:${cpPort}`;
