@@ -100,6 +100,17 @@ test("the local configuration names its node, so hfi status shows it instead of 
   expect(parse(local.text).node).toEqual({ id: "local-envoy", cluster: "hfi-local" });
 });
 
+test("a configuration that lets the filter see unnormalised paths breaks the contract", () => {
+  const config = shipped.find((c) => c.source === "deploy/envoy/envoy.yaml")!;
+  const raw = config.text
+    .replace("normalize_path: true", "normalize_path: false")
+    .replace(/\n *merge_slashes: true/, "");
+  expect(checkFilterContract(raw)).toEqual([
+    "ingress_http: normalize_path is false, not true",
+    "ingress_http: merge_slashes is undefined, not true",
+  ]);
+});
+
 test("a broken configuration is rejected (the check can fail)", () => {
   const config = shipped.find((c) => c.source === "deploy/compose/envoy.yaml")!;
   const broken = config.text.replace("cluster: upstream,", "cluster: no_such_cluster,");
