@@ -28,7 +28,7 @@ export interface LocalStack {
   startControlPlane(): Promise<void>;
   /** Stops Envoy (SIGTERM, then SIGKILL after 5 s), leaving the rest running. */
   stopEnvoy(): Promise<void>;
-  /** Envoy's node id (`node.id` in its bootstrap); "" when none was set. */
+  /** Envoy's node id (`node.id` in its bootstrap): `nodeId`, else the shipped config's. */
   nodeId: string;
   /** The access log file, with `accessLogFormat`. */
   accessLogPath?: string;
@@ -91,21 +91,19 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const configPath = join(logDir, "envoy.yaml");
     const accessLogPath = options.accessLogFormat !== undefined ? join(logDir, "access.log") : undefined;
-    writeFileSync(
-      configPath,
-      renderEnvoyConfig(
-        { envoyPort, adminPort, cpPort, upstreamPort: upstream.port ?? 0 },
-        options.pluginConfig,
-        {
-          nodeId: options.nodeId,
-          accessLog:
-            accessLogPath !== undefined && options.accessLogFormat !== undefined
-              ? { path: accessLogPath, format: options.accessLogFormat }
-              : undefined,
-          statsConfig: options.statsConfig,
-        },
-      ),
+    const envoyConfig = renderEnvoyConfig(
+      { envoyPort, adminPort, cpPort, upstreamPort: upstream.port ?? 0 },
+      options.pluginConfig,
+      {
+        nodeId: options.nodeId,
+        accessLog:
+          accessLogPath !== undefined && options.accessLogFormat !== undefined
+            ? { path: accessLogPath, format: options.accessLogFormat }
+            : undefined,
+        statsConfig: options.statsConfig,
+      },
     );
+    writeFileSync(configPath, envoyConfig);
     const envoyArgs = [
       ENVOY_BIN,
       "-c",
@@ -140,7 +138,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       stopControlPlane,
       startControlPlane,
       stopEnvoy: () => terminate(envoy.proc),
-      nodeId: options.nodeId ?? "",
+      nodeId: String(parse(envoyConfig).node?.id ?? ""),
       accessLogPath,
     };
   } catch (error) {
