@@ -101,7 +101,10 @@ export function createMetrics(): Metrics {
       const fleet = sources?.fleet;
       if (!sources || !fleet?.leadership.isLeader()) return;
       const current = sources.distributor.current();
-      const live = (await fleet.proxies.list()).filter((p) => p.live);
+      // /metrics answers even when etcd does not: the gauge is then left without samples.
+      const proxies = await fleet.proxies.list().catch(() => undefined);
+      if (!proxies) return;
+      const live = proxies.filter((p) => p.live);
       this.set({ state: "live" }, live.length);
       this.set({ state: "current" }, live.filter((p) => isCurrent(p, current)).length);
     },

@@ -1,10 +1,15 @@
 import type { ConsolaInstance } from "consola";
+import type { StoreClock } from "./clock.ts";
 import { createMemoryStore } from "./memory.ts";
 import type { PolicyStore } from "./types.ts";
 
 /** Where `hfi serve` keeps policies: `hfi serve --store …` and its flags, as one value. */
 export type StoreConfig =
-  | { type: "memory" }
+  | {
+      type: "memory";
+      /** Default: the system clock. Tests give one that runs behind, or moves by hand. */
+      clock?: StoreClock;
+    }
   | {
       type: "etcd";
       /** Client URLs of the cluster's members. */
@@ -24,11 +29,14 @@ export interface StoreHooks {
   onError: (operation: string, err: unknown) => void;
 }
 
-/** Opens the store `config` names; the caller closes it. etcd's client is loaded only when used. */
+/**
+ * Opens the store `config` names; the caller closes it. etcd.ts is loaded only when used: importing
+ * etcd3 reads its .proto files, which nothing else needs.
+ */
 export async function openStore(config: StoreConfig, hooks: StoreHooks): Promise<PolicyStore> {
   switch (config.type) {
     case "memory":
-      return createMemoryStore({ onWatcherError: hooks.onWatcherError });
+      return createMemoryStore({ clock: config.clock, onWatcherError: hooks.onWatcherError });
     case "etcd": {
       const { type: _type, ...options } = config;
       const { createEtcdStore } = await import("./etcd.ts");

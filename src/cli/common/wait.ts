@@ -32,7 +32,8 @@ export function waitTimeoutMs(wait: boolean | undefined, rawArgs: string[]): num
 
 /**
  * Waits until every live proxy polling the control plane has applied `revision`, then says how long
- * it took (stdout). Past the timeout it fails, naming each proxy that has not.
+ * it took (stdout). Past the timeout it fails, naming each proxy that has not. With no live proxy at
+ * all it fails too: nothing confirmed the change, and a runbook's `hfi halt --wait` must not pass then.
  */
 export async function waitForProxies(
   client: HfiClient,
@@ -43,8 +44,10 @@ export async function waitForProxies(
   const result = await waitForPropagation(client, revision, { timeoutMs });
   const total = result.live.length;
   if (total === 0) {
-    console.error(`warning: no proxy is polling ${client.baseUrl}; nothing to wait for`);
-    return;
+    throw new CommandError(
+      `no proxy is polling ${client.baseUrl}, so none has confirmed revision ${revision} (the change itself is made)`,
+      "Unavailable",
+    );
   }
   const took = seconds(result.elapsedMs);
   if (result.done) {
