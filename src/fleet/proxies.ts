@@ -71,6 +71,8 @@ export async function startEtcdProxyDirectory(options: EtcdProxyDirectoryOptions
   let timer: ReturnType<typeof setTimeout> | undefined;
   let writing: Promise<void> | undefined;
   let closed = false;
+  /** Logged once per outage, not once a second. */
+  let failing = false;
 
   /** The lease the key is written under; a new one after the last was lost. */
   function currentLease(): Lease {
@@ -105,8 +107,12 @@ export async function startEtcdProxyDirectory(options: EtcdProxyDirectoryOptions
     try {
       await currentLease().put(key).value(value);
       written = value;
+      if (failing) logger.info("publishing proxy status again");
+      failing = false;
     } catch (err) {
-      logger.warn("publishing proxy status failed; retrying", { error: toHfiError(err).message });
+      if (!failing)
+        logger.warn("publishing proxy status failed; retrying", { error: toHfiError(err).message });
+      failing = true;
       schedule();
     }
   }
