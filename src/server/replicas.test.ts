@@ -190,9 +190,8 @@ test(
     let [a, b] = await Promise.all([replica("halt-ha/"), replica("halt-ha/")]);
     try {
       expect((await put(a, "x")).status).toBe(201);
-      const { revision: start } = (await (
-        await fetch(`${b.url}/v1/config?after=0&wait=5`)
-      ).json()) as RuleSet;
+      // b serves x once its watch has it; only then is a poll of b held until the halt.
+      const { revision: start } = await ruleSetMatching(b.url, 0, (r) => r.rules.length === 1);
       const pollB = fetch(`${b.url}/v1/config?after=${start}&wait=20`);
       const halted = await fetch(`${a.url}/v1/halt`, {
         method: "POST",
