@@ -6,6 +6,8 @@ import type { FieldIssue } from "./policy/index.ts";
  */
 export type ErrorCode =
   | "NotFound"
+  /** The path exists, the method does not; the answer's `Allow` header lists those that do. */
+  | "MethodNotAllowed"
   | "AlreadyExists"
   | "Conflict"
   | "InvalidInput"

@@ -20,6 +20,7 @@ export class CLIError extends Error {
  */
 const EXIT_CODES: Record<ErrorCode, number> = {
   NotFound: 1,
+  MethodNotAllowed: 1,
   AlreadyExists: 1,
   Conflict: 1,
   InvalidInput: 1,

@@ -4,6 +4,7 @@ import type { FieldIssue } from "../policy/index.ts";
 /** Every code this client knows; a Record so that a code added to ErrorCode must be added here too. */
 const KNOWN_CODES: Record<ErrorCode, true> = {
   NotFound: true,
+  MethodNotAllowed: true,
   AlreadyExists: true,
   Conflict: true,
   InvalidInput: true,
@@ -22,6 +23,7 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
   401: "Unauthenticated",
   403: "Forbidden",
   404: "NotFound",
+  405: "MethodNotAllowed",
   409: "Conflict",
   413: "PayloadTooLarge",
   415: "UnsupportedMediaType",

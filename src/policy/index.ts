@@ -15,7 +15,8 @@ export {
   parseGoDurationMs,
   parsePolicyDuration,
 } from "./duration.ts";
-export { type FieldIssue, toFieldIssues } from "./issues.ts";
+export { type FieldIssue, fieldPath, toFieldIssues } from "./issues.ts";
+export { decodeJson } from "./json.ts";
 export {
   MAX_ABORT_BODY_BYTES,
   MAX_HEADER_CONDITIONS,
@@ -28,3 +29,5 @@ export {
   PolicySchema,
   type PolicySpec,
 } from "./schema.ts";
+export { jsonBytesExceed, MAX_POLICY_BYTES } from "./size.ts";
+export { findIllFormedString, ILL_FORMED_MESSAGE } from "./unicode.ts";

@@ -33,7 +33,8 @@ function convert(schema: Item): JsonSchema {
   const items = schema.pipe ?? [schema];
   // A pipe may validate in stages (`array(unknown)`, then a length, then `array(item)`): the last schema has the shape.
   const shape = [...items].reverse().find((item) => item.kind === "schema") ?? schema;
-  const json = convertShape(shape === schema ? { ...schema, pipe: undefined } : shape);
+  // A schema that is itself a pipe (a bounded string refined further) brings its own actions.
+  const json = shape === schema ? convertShape({ ...schema, pipe: undefined }) : convert(shape);
   for (const action of items) {
     if (action.kind !== "schema") applyAction(json, action);
   }

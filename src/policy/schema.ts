@@ -14,6 +14,14 @@ export const POLICY_KIND = "FaultInjectionPolicy";
 export const MAX_ABORT_BODY_BYTES = 64 * 1024;
 /** Most header conditions in one policy; each may be a regex, and regexes cost time to compile. */
 export const MAX_HEADER_CONDITIONS = 32;
+/** Longest `path.exact` and `path.prefix`, in characters (Envoy's own request-header limit is 60 KiB). */
+export const MAX_PATH_LENGTH = 4096;
+/** Longest header name in a condition, in characters. */
+export const MAX_HEADER_NAME_LENGTH = 256;
+/** Longest `exact` or `prefix` header value in a condition, in characters. */
+export const MAX_HEADER_VALUE_LENGTH = 8192;
+/** Longest method, duration, timestamp or revision string: far more than any valid one needs. */
+const MAX_TOKEN_LENGTH = 64;
 
 /** A strict object whose key issues read "unknown field" / "required" rather than valibot's generic text. */
 function strict<const T extends v.ObjectEntries>(entries: T) {
@@ -22,6 +30,11 @@ function strict<const T extends v.ObjectEntries>(entries: T) {
     if (issue.input === undefined) return "required";
     return `must be an object, not ${issue.received}`;
   });
+}
+
+/** Every string field is bounded, so that no field can carry more than it needs. */
+function stringOfAtMost(max: number) {
+  return v.pipe(v.string(), v.maxLength(max, `must be at most ${max} characters`));
 }
 
 function integerIn(min: number, max: number) {
@@ -40,8 +53,7 @@ const UPPER_CASE_METHOD = /^[A-Z0-9!#$%&'*+.^_`|~-]+$/;
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 
 const NameSchema = v.pipe(
-  v.string(),
-  v.maxLength(63, "must be at most 63 characters"),
+  stringOfAtMost(63),
   v.regex(
     DNS1123_LABEL,
     "must be a DNS-1123 label: lower-case letters, digits and '-', starting and ending alphanumeric",
@@ -51,12 +63,16 @@ const NameSchema = v.pipe(
 const MetadataSchema = strict({
   name: NameSchema,
   // Set by the server; accepted so that `get -o yaml` output can be applied again.
-  creationTimestamp: v.optional(v.pipe(v.string(), v.isoTimestamp("must be an RFC 3339 timestamp"))),
-  resourceVersion: v.optional(v.pipe(v.string(), v.regex(/^\d+$/, "must be a decimal revision"))),
+  creationTimestamp: v.optional(
+    v.pipe(stringOfAtMost(MAX_TOKEN_LENGTH), v.isoTimestamp("must be an RFC 3339 timestamp")),
+  ),
+  resourceVersion: v.optional(
+    v.pipe(stringOfAtMost(MAX_TOKEN_LENGTH), v.regex(/^\d+$/, "must be a decimal revision")),
+  ),
   generation: v.optional(integerIn(1, Number.MAX_SAFE_INTEGER)),
 });
 
-const UrlPathSchema = v.pipe(v.string(), v.startsWith("/", "must start with '/'"));
+const UrlPathSchema = v.pipe(stringOfAtMost(MAX_PATH_LENGTH), v.startsWith("/", "must start with '/'"));
 
 const RegexSchema = v.pipe(
   v.string(),
@@ -99,16 +115,16 @@ const PathMatchSchema = strictWithOneOf(
 
 const MethodMatchSchema = strict({
   exact: v.pipe(
-    v.string(),
+    stringOfAtMost(MAX_TOKEN_LENGTH),
     v.regex(UPPER_CASE_METHOD, "must be an upper-case HTTP method such as GET or POST"),
   ),
 });
 
 const HeaderMatchSchema = strictWithOneOf(
   {
-    name: v.pipe(v.string(), v.regex(HEADER_NAME, "must be an HTTP header name")),
-    exact: v.optional(v.string()),
-    prefix: v.optional(v.string()),
+    name: v.pipe(stringOfAtMost(MAX_HEADER_NAME_LENGTH), v.regex(HEADER_NAME, "must be an HTTP header name")),
+    exact: v.optional(stringOfAtMost(MAX_HEADER_VALUE_LENGTH)),
+    prefix: v.optional(stringOfAtMost(MAX_HEADER_VALUE_LENGTH)),
     regex: v.optional(RegexSchema),
     present: v.optional(v.literal(true, "must be true: a condition on an absent header is not supported")),
   },
@@ -128,17 +144,23 @@ const MatchSchema = strict({
   headers: v.optional(HeadersSchema),
 });
 
-/** Whole hundredths: the filter samples in millionths, so 0.01% is the finest step that stays exact. */
+/**
+ * Whole hundredths: the filter samples in millionths, so 0.01% is the finest step that stays exact.
+ * The number must be the one a decimal with at most two places reads as, nothing a rounding away
+ * (99.99999999999999 is not 100, 5e-324 is not 0).
+ */
 const PercentageSchema = v.pipe(
   v.number(),
   v.minValue(0, "must be between 0 and 100"),
   v.maxValue(100, "must be between 0 and 100"),
-  v.check((p) => Math.abs(p * 100 - Math.round(p * 100)) < 1e-6, "must have at most 2 decimal places"),
+  v.check((p) => Math.round(p * 100) / 100 === p, "must have at most 2 decimal places"),
+  v.metadata({ jsonSchema: { multipleOf: 0.01 } }),
   v.description("Percent of matching requests to fault, in steps of 0.01."),
 );
 
 const DurationSchema = v.pipe(
   v.string("must be a duration string such as 100ms, 2s or 1m30s"),
+  v.maxLength(MAX_TOKEN_LENGTH, `must be at most ${MAX_TOKEN_LENGTH} characters`),
   v.regex(GO_DURATION, "must be a duration such as 100ms, 2s or 1m30s"),
   v.rawCheck(({ dataset, addIssue }) => {
     if (!dataset.typed) return;
@@ -189,6 +211,7 @@ const ModeSchema = v.pipe(
 
 const PolicyDurationSchema = v.pipe(
   v.string("must be a duration string such as 30s, 10m or 2h"),
+  v.maxLength(MAX_TOKEN_LENGTH, `must be at most ${MAX_TOKEN_LENGTH} characters`),
   v.regex(GO_DURATION, "must be a duration such as 30s, 10m or 2h"),
   v.rawCheck(({ dataset, addIssue }) => {
     // A malformed value has its issue from the regex already.
@@ -214,7 +237,7 @@ const SpecSchema = strict({
 const StatusSchema = strict({
   expiresAt: v.optional(
     v.pipe(
-      v.string(),
+      stringOfAtMost(MAX_TOKEN_LENGTH),
       v.isoTimestamp("must be an RFC 3339 timestamp"),
       v.description("When the policy expires: the time of the last apply plus spec.duration."),
     ),

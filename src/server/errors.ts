@@ -10,6 +10,7 @@ const HTTP_STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   Unauthenticated: 401,
   Forbidden: 403,
   NotFound: 404,
+  MethodNotAllowed: 405,
   AlreadyExists: 409,
   Conflict: 409,
   PayloadTooLarge: 413,

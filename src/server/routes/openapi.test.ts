@@ -168,6 +168,13 @@ function problems(value: unknown, schema: JsonSchema, defs: Record<string, JsonS
       case "maximum":
         if (typeof value === "number" && value > (rule as number)) fail(`above ${rule}`);
         break;
+      case "multipleOf":
+        if (
+          typeof value === "number" &&
+          !Number.isInteger(Number((value / (rule as number)).toPrecision(12)))
+        )
+          fail(`not a multiple of ${rule}`);
+        break;
       case "maxLength":
         if (typeof value === "string" && [...value].length > (rule as number)) fail("too long");
         break;

@@ -1,20 +1,19 @@
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { type Policy, parsePolicyDocument } from "../../policy/index.ts";
+import { jsonBytesExceed, MAX_POLICY_BYTES, type Policy } from "../../policy/index.ts";
 import { HfiError, type PolicyStore } from "../../store/index.ts";
+import { readBodyText } from "../body.ts";
 import type { Logger } from "../logger.ts";
-
-/** Largest request body accepted, in bytes. */
-export const MAX_BODY_BYTES = 1024 * 1024;
+import { validatePolicyDocument } from "../policy-validation.ts";
 
 /** `/v1/policies`: the FaultInjectionPolicy resource, kubectl-style. */
 export function policyRoutes({ store, logger }: { store: PolicyStore; logger: Logger }): Hono {
   const app = new Hono();
   app.use(
     bodyLimit({
-      maxSize: MAX_BODY_BYTES,
+      maxSize: MAX_POLICY_BYTES,
       onError: () => {
-        throw new HfiError("PayloadTooLarge", `request body exceeds ${MAX_BODY_BYTES} bytes`);
+        throw new HfiError("PayloadTooLarge", `request body exceeds ${MAX_POLICY_BYTES} bytes`);
       },
     }),
   );
@@ -61,7 +60,11 @@ export function policyRoutes({ store, logger }: { store: PolicyStore; logger: Lo
 }
 
 async function readPolicy(c: Context): Promise<Policy> {
-  const result = parsePolicyDocument(await c.req.text(), c.req.header("content-type"));
+  const result = await validatePolicyDocument(await readBodyText(c), c.req.header("content-type"));
   if (!result.success) throw new HfiError(result.code, result.message, result.issues);
+  // What the store keeps is JSON, which escapes control characters six bytes to one: bound that too.
+  if (jsonBytesExceed(result.output, MAX_POLICY_BYTES)) {
+    throw new HfiError("PayloadTooLarge", `the policy exceeds ${MAX_POLICY_BYTES} bytes as stored JSON`);
+  }
   return result.output;
 }
