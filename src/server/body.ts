@@ -1,15 +1,28 @@
 import type { Context } from "hono";
+import { HfiError } from "../errors.ts";
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
- * The request body as text, without losing a byte: each byte that is not part of a valid UTF-8
+ * The request body as text, at most `maxBytes` long (413 PayloadTooLarge beyond, counted as it
+ * arrives, so a body without Content-Length is cut off too), without losing a byte: each byte that is not part of a valid UTF-8
  * sequence becomes the lone surrogate U+DC80–U+DCFF (as Python's "surrogateescape" does) instead of
  * U+FFFD. Validation refuses lone surrogates naming the field (src/policy/unicode.ts), so a body that
  * is not UTF-8 is a 400 for the field that holds the bad bytes, never stored in a changed form.
  */
-export async function readBodyText(c: Context): Promise<string> {
-  return decodeUtf8Escaped(new Uint8Array(await c.req.arrayBuffer()));
+export async function readBodyText(c: Context, maxBytes: number): Promise<string> {
+  const tooLarge = () => new HfiError("PayloadTooLarge", `request body exceeds ${maxBytes} bytes`);
+  if (Number(c.req.header("content-length") ?? 0) > maxBytes) throw tooLarge();
+  const body = c.req.raw.body;
+  if (!body) return "";
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > maxBytes) throw tooLarge();
+    chunks.push(chunk);
+  }
+  return decodeUtf8Escaped(Buffer.concat(chunks, size));
 }
 
 export function decodeUtf8Escaped(bytes: Uint8Array): string {

@@ -4,6 +4,7 @@
  * the store as it was.
  */
 import { describe, expect, test } from "bun:test";
+import { regexBombJson } from "../../test/support/hostile-bodies.ts";
 import type { PolicyList } from "../store/index.ts";
 import { createTestApp, errorOf, jsonOf, policyJson } from "./test-app.ts";
 
@@ -233,23 +234,6 @@ describe("hostile bodies", () => {
     }
   });
 });
-
-/** 33 regexes whose DFAs blow up, each with its own prefix (and the name's) so that no cache helps: ~2 KB. */
-function regexBombJson(name: string): string {
-  const bomb = (i: number) => `${name}${String(i).padStart(2, "0")}(.|\\n)*(\\p{L}|\\d){9}`;
-  return JSON.stringify({
-    apiVersion: "hfi.dev/v1alpha1",
-    kind: "FaultInjectionPolicy",
-    metadata: { name },
-    spec: {
-      match: {
-        path: { regex: bomb(99) },
-        headers: Array.from({ length: 32 }, (_, i) => ({ name: `x-h${i}`, regex: bomb(i) })),
-      },
-      fault: { abort: { httpStatus: 503 } },
-    },
-  });
-}
 
 describe("regex compilation", () => {
   test("a body of 33 exploding regexes is refused within the compile budget, every regex named", async () => {

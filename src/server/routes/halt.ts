@@ -7,7 +7,7 @@ import { remoteAddress } from "../connection.ts";
 import type { Logger } from "../logger.ts";
 
 /** Largest halt request body, in bytes. */
-export const MAX_HALT_BODY_BYTES = 8 * 1024;
+const MAX_HALT_BODY_BYTES = 8 * 1024;
 
 export const HaltRequestSchema = v.strictObject(
   {
@@ -55,10 +55,7 @@ function haltStatus(halt: Halt | undefined): HaltStatus {
 
 /** An empty body is an empty request; anything else is JSON `{reason?, by?}`. */
 async function readRequest(c: Context): Promise<v.InferOutput<typeof HaltRequestSchema>> {
-  const text = await readBodyText(c);
-  if (Buffer.byteLength(text) > MAX_HALT_BODY_BYTES) {
-    throw new HfiError("PayloadTooLarge", `request body exceeds ${MAX_HALT_BODY_BYTES} bytes`);
-  }
+  const text = await readBodyText(c, MAX_HALT_BODY_BYTES);
   if (text.trim() === "") return {};
   const decoded = decodeJson(text);
   if ("error" in decoded) {

@@ -1,5 +1,4 @@
 import { type Context, Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { jsonBytesExceed, MAX_POLICY_BYTES, type Policy } from "../../policy/index.ts";
 import { HfiError, type PolicyStore } from "../../store/index.ts";
 import { readBodyText } from "../body.ts";
@@ -9,14 +8,6 @@ import { validatePolicyDocument } from "../policy-validation.ts";
 /** `/v1/policies`: the FaultInjectionPolicy resource, kubectl-style. */
 export function policyRoutes({ store, logger }: { store: PolicyStore; logger: Logger }): Hono {
   const app = new Hono();
-  app.use(
-    bodyLimit({
-      maxSize: MAX_POLICY_BYTES,
-      onError: () => {
-        throw new HfiError("PayloadTooLarge", `request body exceeds ${MAX_POLICY_BYTES} bytes`);
-      },
-    }),
-  );
 
   app.post("/", async (c) => {
     const policy = await store.create(await readPolicy(c));
@@ -60,7 +51,10 @@ export function policyRoutes({ store, logger }: { store: PolicyStore; logger: Lo
 }
 
 async function readPolicy(c: Context): Promise<Policy> {
-  const result = await validatePolicyDocument(await readBodyText(c), c.req.header("content-type"));
+  const result = await validatePolicyDocument(
+    await readBodyText(c, MAX_POLICY_BYTES),
+    c.req.header("content-type"),
+  );
   if (!result.success) throw new HfiError(result.code, result.message, result.issues);
   // What the store keeps is JSON, which escapes control characters six bytes to one: bound that too.
   if (jsonBytesExceed(result.output, MAX_POLICY_BYTES)) {
