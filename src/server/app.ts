@@ -47,7 +47,7 @@ export function createApp(options: AppOptions): Hono {
   app.use("/v1/config/stream", clients.stream);
   app.route("/", healthRoutes({ store }));
   app.route("/", metricsRoutes(metrics));
-  app.route("/", openapiRoutes());
+  app.route("/", openapiRoutes({ auth: auth !== undefined }));
   app.route("/v1/policies", policyRoutes({ store, logger }));
   app.route("/v1/halt", haltRoutes({ store, logger }));
   app.route("/v1/config", configRoutes({ distributor, heartbeatMs, subscribers }));
