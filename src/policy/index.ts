@@ -26,6 +26,7 @@ export {
   type Policy,
   type PolicyInput,
   type PolicyMode,
+  PolicyNameSchema,
   PolicySchema,
   type PolicySpec,
 } from "./schema.ts";

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import * as v from "valibot";
-import { PolicySchema } from "../../policy/index.ts";
+import { PolicyNameSchema, PolicySchema } from "../../policy/index.ts";
 import { type JsonSchema, toJsonSchema } from "../../policy/json-schema.ts";
 import { HFI_VERSION } from "../../version.ts";
 import { HaltRequestSchema } from "./halt.ts";
@@ -37,19 +37,24 @@ const NAME_PARAMETER = {
   name: "name",
   in: "path",
   required: true,
-  description: "metadata.name of the policy",
-  schema: { type: "string" },
+  description: "metadata.name of the policy; a name that no policy can have is simply not found",
+  schema: toJsonSchema(PolicyNameSchema),
 };
 /** A count in a query: JSON numbers are exact up to 2^53 - 1, and so is what the server accepts. */
 const COUNT = { type: "integer", minimum: 0, maximum: Number.MAX_SAFE_INTEGER };
-const POLICY_BODY = {
+const policyBody = (schema: JsonSchema) => ({
   required: true,
   description: "One policy, as JSON or YAML (one document); at most 1 MiB.",
-  content: {
-    "application/json": { schema: ref("FaultInjectionPolicy") },
-    "application/yaml": { schema: ref("FaultInjectionPolicy") },
-  },
-};
+  content: { "application/json": { schema }, "application/yaml": { schema } },
+});
+const POLICY_BODY = policyBody(ref("FaultInjectionPolicy"));
+/** A create names no revision: there is none yet. */
+const NEW_POLICY_BODY = policyBody({
+  allOf: [
+    ref("FaultInjectionPolicy"),
+    { properties: { metadata: { not: { required: ["resourceVersion"] } } } },
+  ],
+});
 const WRITE_FAILURES = {
   "400": failure(
     "Invalid policy; details name each bad field. Besides what the schema states: regexes must compile " +
@@ -147,7 +152,7 @@ function buildDocument(auth: boolean) {
           post: {
             operationId: "createPolicy",
             summary: "Create a policy",
-            requestBody: POLICY_BODY,
+            requestBody: NEW_POLICY_BODY,
             responses: {
               "201": stored("Created; the stored object"),
               ...WRITE_FAILURES,
