@@ -1,17 +1,21 @@
 /**
- * Control-plane API throughput (BENCHMARKS.md §3), for the memory and the etcd store: PUT rate
+ * Control-plane API throughput (bench/README.md, control plane), for the memory and the etcd store: PUT rate
  * (updates of 1,000 stored policies) and GET list at 1,000 policies. A real `hfi serve` process on
  * loopback, a real etcd; the load comes from this process with a fixed number of connections, each
  * phase bounded in time. Per-core figures divide requests by the CPU seconds the hfi process (and
  * for etcd, the etcd process) spent in the phase, which survives sharing the machine's 2 cores.
  */
-import { readFileSync } from "node:fs";
-import { freePort } from "../scripts/local-stack.ts";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { startTestEtcd, type TestEtcd } from "../test/support/etcd.ts";
+import { ROOT } from "../test/support/paths.ts";
+import { putPolicy as put } from "../test/support/policies.ts";
+import { freePort } from "../test/support/ports.ts";
+import { spawnLogged, terminate, waitForUrl } from "../test/support/process.ts";
 import { type BenchContext, type BenchRow, percentile, roundsRow } from "./report.ts";
 
 const POLICIES = 1000;
-const root = new URL("..", import.meta.url).pathname;
 
 interface Phase {
   requests: number;
@@ -91,28 +95,21 @@ export async function apiThroughput(ctx: BenchContext) {
 
 async function startHfi(store: "memory" | "etcd", etcd: TestEtcd | undefined) {
   // The sources, not dist/hfi: a bench run straight after a change must not measure a stale build.
-  const bin = [process.execPath, `${root}src/cli/main.ts`];
+  const bin = [process.execPath, join(ROOT, "src/cli/main.ts")];
   const port = await freePort();
   const args = [...bin, "serve", `--listen=127.0.0.1:${port}`, `--store=${store}`];
   if (etcd) args.push(`--etcd-endpoints=${etcd.endpoint}`, "--etcd-prefix=bench/");
-  const proc = Bun.spawn(args, { stdout: "ignore", stderr: "inherit" });
+  const dir = mkdtempSync(join(tmpdir(), "hfi-bench-api-"));
+  const hfi = spawnLogged(args, join(dir, "hfi.log"));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 10_000;
-  while (
-    !(await fetch(`${url}/readyz`)
-      .then((r) => r.ok)
-      .catch(() => false))
-  ) {
-    if (Date.now() > deadline) throw new Error("hfi serve did not become ready");
-    await Bun.sleep(50);
-  }
+  await waitForUrl(`${url}/readyz`, hfi, 10_000);
   return {
     url,
-    pid: proc.pid,
-    command: args.join(" "),
+    pid: hfi.proc.pid,
+    command: hfi.command,
     async stop() {
-      proc.kill("SIGTERM");
-      await proc.exited;
+      await terminate(hfi.proc);
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }
@@ -127,19 +124,10 @@ async function fill(url: string): Promise<void> {
 
 function putPolicy(url: string, i: number): Promise<Response> {
   const name = `bench-${i % POLICIES}`;
-  return fetch(`${url}/v1/policies/${name}`, {
-    method: "PUT",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      apiVersion: "hfi.dev/v1alpha1",
-      kind: "FaultInjectionPolicy",
-      metadata: { name },
-      spec: {
-        priority: i % 100,
-        match: { path: { prefix: `/bench/${i % POLICIES}` }, method: { exact: "POST" } },
-        fault: { percentage: 50, abort: { httpStatus: 500 + (i % 100), body: `bench ${i}` } },
-      },
-    }),
+  return put(url, name, {
+    priority: i % 100,
+    match: { path: { prefix: `/bench/${i % POLICIES}` }, method: { exact: "POST" } },
+    fault: { percentage: 50, abort: { httpStatus: 500 + (i % 100), body: `bench ${i}` } },
   });
 }
 

@@ -1,5 +1,5 @@
 /**
- * Control plane (BENCHMARKS.md §3): time to compile 1,000 validated policies into a RuleSet —
+ * Control plane (bench/README.md, control plane): time to compile 1,000 validated policies into a RuleSet —
  * `compileRuleSet` from src/ruleset/compile.ts, alone and with the JSON.stringify the distributor
  * does on every change — in this process, on one core. Policies are validated first (as the API does
  * on PUT), which compiles and memoises their regexes; a second set with 1,000 distinct regexes shows
@@ -7,6 +7,7 @@
  */
 import { type Policy, validatePolicy } from "../src/policy/index.ts";
 import { compileRuleSet } from "../src/ruleset/compile.ts";
+import { policy } from "../test/support/policies.ts";
 import { type BenchContext, type BenchResult, median, round, roundsRow, valueRow } from "./report.ts";
 
 const METHODS = ["GET", "POST", "PUT", "DELETE"];
@@ -30,12 +31,7 @@ export function benchPolicy(i: number, allRegex = false): unknown {
     i % 3 === 0
       ? { percentage: (i % 100) + 0.5, delay: { fixedDelay: `${(i % 50) + 1}ms` } }
       : { percentage: 100, abort: { httpStatus: 500 + (i % 4), body: `fault ${i}` } };
-  return {
-    apiVersion: "hfi.dev/v1alpha1",
-    kind: "FaultInjectionPolicy",
-    metadata: { name: `policy-${i}` },
-    spec: { priority: i % 7, match, fault },
-  };
+  return policy(`policy-${i}`, { priority: i % 7, match, fault });
 }
 
 function validated(count: number, allRegex: boolean): { policies: Policy[]; ms: number } {
@@ -77,7 +73,7 @@ export async function compile(ctx: BenchContext): Promise<BenchResult> {
       policies: count,
       iterations,
       mix: "6/10 method + path prefix, 2/10 exact path + header, 1/10 path regex, 1/10 header regex; 1/3 delays",
-      regexMemo: "src/ruleset/regex memoises 500 sources",
+      regexMemo: "src/regex memoises 500 sources",
     },
     commands: ["bun bench/index.ts compile (in process)"],
     samples: {

@@ -1,5 +1,5 @@
 /**
- * Fan-out (BENCHMARKS.md §2): N simulated filters long-polling the real `dist/hfi serve`
+ * Fan-out (bench/README.md, propagation and fan-out): N simulated filters long-polling the real `dist/hfi serve`
  * (`GET /v1/config?after=REV&wait=60`, one keep-alive connection each, client addresses spread over
  * 127.0.0.1–127.0.0.8 so the ephemeral port range never runs out), then one policy PUT; the time
  * from the PUT to each subscriber's first response byte, for N = 100, 1,000, 10,000, and the
@@ -8,17 +8,12 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { HFI_BIN } from "../test/support/paths.ts";
+import { putPolicy } from "../test/support/policies.ts";
+import { freePort } from "../test/support/ports.ts";
+import { spawnLogged, terminate, waitForUrl } from "../test/support/process.ts";
 import { Http1Connection, type Http1Response } from "./http1.ts";
-import {
-  cpuMicros,
-  freePort,
-  HFI_BIN,
-  memoryKiB,
-  openFds,
-  spawnLogged,
-  terminate,
-  waitForUrl,
-} from "./lib.ts";
+import { cpuMicros, memoryKiB, openFds } from "./machine.ts";
 import { type BenchContext, type BenchResult, type BenchRow, percentile, valueRow } from "./report.ts";
 
 const CLIENT_ADDRESSES = 8;
@@ -137,15 +132,9 @@ async function runFanout(n: number, commands: string[]): Promise<FanoutRun> {
     const heldRssKiB = memoryKiB(hfi.proc.pid).rss;
 
     const putStart = performance.now();
-    const put = await fetch(`${base}/v1/policies/fanout`, {
-      method: "PUT",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        apiVersion: "hfi.dev/v1alpha1",
-        kind: "FaultInjectionPolicy",
-        metadata: { name: "fanout" },
-        spec: { match: { path: { prefix: "/fanout" } }, fault: { abort: { httpStatus: 503 } } },
-      }),
+    const put = await putPolicy(base, "fanout", {
+      match: { path: { prefix: "/fanout" } },
+      fault: { abort: { httpStatus: 503 } },
     });
     const putMs = performance.now() - putStart;
     if (put.status !== 201 && put.status !== 200) throw new Error(`PUT answered ${put.status}`);

@@ -1,5 +1,5 @@
 /**
- * Footprint (BENCHMARKS.md §4): the release filter's size, Envoy's RSS without and with the filter
+ * Footprint (bench/README.md, footprint): the release filter's size, Envoy's RSS without and with the filter
  * (idle, and after a load run), and the size of the `dist/hfi` executable. Each Envoy runs alone,
  * `--concurrency 2` (so 3 filter VMs: main thread + 2 workers), one `direct_response` listener;
  * the hfi configurations get 100 or 1,000 rules from the RuleSet stub.
@@ -8,19 +8,14 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "bun";
+import { ENVOY_BIN, FILTER_WASM, HFI_BIN } from "../test/support/paths.ts";
+import { freePort } from "../test/support/ports.ts";
+import { spawnLogged, terminate, waitForUrl } from "../test/support/process.ts";
+import { startStubControlPlane } from "../test/support/stub-control-plane.ts";
 import { envoyArgs, envoyConfig, hfiFilter, type ListenerSpec } from "./envoy-config.ts";
-import {
-  ENVOY_BIN,
-  FILTER_WASM,
-  freePort,
-  HFI_BIN,
-  memoryKiB,
-  spawnLogged,
-  terminate,
-  waitForUrl,
-} from "./lib.ts";
+import { memoryKiB } from "./machine.ts";
 import { type BenchContext, type BenchResult, type BenchRow, valueRow } from "./report.ts";
-import { nonMatchingRules, RuleSetStub } from "./stub.ts";
+import { nonMatchingRules } from "./rules.ts";
 import { ensureWrk, runWrk } from "./wrk.ts";
 
 const WASM_TARGET_BYTES = 64 * 1024;
@@ -120,10 +115,10 @@ async function envoyMemory(
   commands: string[],
 ): Promise<EnvoyMemory> {
   const dir = mkdtempSync(join(tmpdir(), "hfi-bench-footprint-"));
-  const stub = new RuleSetStub();
+  const stub = startStubControlPlane();
   const [port, adminPort] = [await freePort(), await freePort()];
   const authority = `R${rules}`;
-  const revision = rules === null ? 0 : stub.set(authority, nonMatchingRules(rules));
+  const revision = rules === null ? 0 : stub.publishRules(nonMatchingRules(rules), authority);
   const filters = rules === null ? [] : [hfiFilter({ authority, wasmFile: FILTER_WASM })];
   const listeners: ListenerSpec[] = [{ name: "footprint", port, filters }];
   const configFile = join(dir, "envoy.json");
@@ -133,7 +128,7 @@ async function envoyMemory(
   try {
     await waitForUrl(`http://127.0.0.1:${adminPort}/ready`, envoy);
     const deadline = Date.now() + 20_000;
-    while (rules !== null && stub.caughtUp(authority, revision) < CONCURRENCY + 1) {
+    while (rules !== null && stub.caughtUp(revision, authority) < CONCURRENCY + 1) {
       if (Date.now() > deadline) throw new Error(`Envoy's filters did not take the ${rules} rules`);
       await Bun.sleep(50);
     }

@@ -1,5 +1,5 @@
 /**
- * Propagation (BENCHMARKS.md §2): the real `dist/hfi serve` (memory store) and several real Envoys
+ * Propagation (bench/README.md, propagation and fan-out): the real `dist/hfi serve` (memory store) and several real Envoys
  * with the filter (deploy/envoy/envoy.yaml, ports patched), several workers each. For every change,
  * the time from sending the policy PUT to the first faulted response on *every* worker of every
  * Envoy, and likewise from the DELETE to the first healthy response.
@@ -13,29 +13,21 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { renderEnvoyConfig } from "../scripts/local-stack.ts";
-import {
-  ENVOY_BIN,
-  freePort,
-  HFI_BIN,
-  machine,
-  type Spawned,
-  spawnLogged,
-  terminate,
-  waitForUrl,
-} from "./lib.ts";
+import { renderEnvoyConfig } from "../test/support/local-stack.ts";
+import { ENVOY_BIN, HFI_BIN } from "../test/support/paths.ts";
+import { policy } from "../test/support/policies.ts";
+import { freePort } from "../test/support/ports.ts";
+import { type Spawned, spawnLogged, terminate, waitForUrl } from "../test/support/process.ts";
+import { machine } from "./machine.ts";
 import { type BenchContext, type BenchResult, percentile, valueRow } from "./report.ts";
 import { everyWorker, type PinnedWorker, pinWorkers } from "./workers.ts";
 
 const ENVOYS = 2;
 const WORKERS = 2;
 const PROBE_PATH = "/bench/probe";
-const POLICY = JSON.stringify({
-  apiVersion: "hfi.dev/v1alpha1",
-  kind: "FaultInjectionPolicy",
-  metadata: { name: "bench-abort" },
-  spec: { match: { path: { prefix: "/bench" } }, fault: { abort: { httpStatus: 503 } } },
-});
+const POLICY = JSON.stringify(
+  policy("bench-abort", { match: { path: { prefix: "/bench" } }, fault: { abort: { httpStatus: 503 } } }),
+);
 
 interface Worker extends PinnedWorker {
   envoy: number;

@@ -10,12 +10,16 @@
  * which serves each its own RuleSet) and its own vm_id. Filters with the same vm_id and code share
  * one VM per thread — each plugin still gets its own root context, hence its own rules, there
  * (checked: 3 VMs instead of 12 for 4 plugins, aborts and delays stay per listener) — but sharing
- * would put one variant's heap (D's 1,000 rules) into the VM another variant is measured in.
+ * would put one variant's heap (hfi-1000's rules) into the VM another variant is measured in.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Rule } from "../src/ruleset/format.ts";
+import { ENVOY_BIN, FILTER_WASM } from "../test/support/paths.ts";
+import { freePort } from "../test/support/ports.ts";
+import { spawnLogged, terminate, waitForUrl } from "../test/support/process.ts";
+import { type StubControlPlane, startStubControlPlane } from "../test/support/stub-control-plane.ts";
 import {
   envoyArgs,
   envoyConfig,
@@ -24,18 +28,9 @@ import {
   nativeFault,
   wasmFilter,
 } from "./envoy-config.ts";
-import {
-  cpuMicros,
-  ENVOY_BIN,
-  FILTER_WASM,
-  freePort,
-  schedMicros,
-  spawnLogged,
-  terminate,
-  waitForUrl,
-} from "./lib.ts";
+import { cpuMicros, schedMicros } from "./machine.ts";
 import { buildNoopFilter } from "./noop-filter/build.ts";
-import { RuleSetStub } from "./stub.ts";
+import { faultAllRule, nonMatchingRules } from "./rules.ts";
 import { ensureWrk, runWrk, socketErrors, type WrkSummary } from "./wrk.ts";
 
 export const ENVOY_CPU = 1;
@@ -43,7 +38,10 @@ export const WRK_CPU = 0;
 export const PATH = "/api/items";
 
 export interface Variant {
+  /** Its name: the listener, the stub authority and the key of its samples. */
   key: string;
+  /** What results before variants had names called it (dataplane's A–I). */
+  formerly?: string;
   label: string;
   kind: "none" | "native" | "hfi" | "noop";
   /** The RuleSet an hfi variant is served. */
@@ -53,6 +51,90 @@ export interface Variant {
   nativeFault?: Parameters<typeof nativeFault>[0];
   expectStatus: 200 | 503;
   delayMs?: number;
+}
+
+/** A header no request of the benchmarks carries: the native filter is configured but never matches. */
+const NEVER_HEADER = { name: "x-bench-never", exact: "1" };
+
+const hfiDelay = (ms: number, formerly: string): Variant => ({
+  key: `hfi-delay-${ms}ms`,
+  formerly,
+  label: `hfi delay ${ms} ms 100%`,
+  kind: "hfi",
+  rules: [faultAllRule({ delayMs: ms })],
+  expectStatus: 200,
+  delayMs: ms,
+});
+const nativeDelay = (ms: number, formerly: string): Variant => ({
+  key: `native-delay-${ms}ms`,
+  formerly,
+  label: `native delay ${ms} ms 100%`,
+  kind: "native",
+  nativeFault: { delayMs: ms },
+  expectStatus: 200,
+  delayMs: ms,
+});
+
+/** The data-plane variants, shared by dataplane.ts and dataplane-profile.ts. */
+export const VARIANTS = {
+  routerOnly: { key: "router-only", formerly: "A", label: "router only", kind: "none", expectStatus: 200 },
+  nativeIdle: {
+    key: "native-idle",
+    formerly: "B",
+    label: "native fault filter, not matching",
+    kind: "native",
+    nativeFault: { abortStatus: 503, headers: [NEVER_HEADER] },
+    expectStatus: 200,
+  },
+  hfi100: {
+    key: "hfi-100",
+    formerly: "C",
+    label: "hfi, 100 rules, none matching",
+    kind: "hfi",
+    rules: nonMatchingRules(100),
+    expectStatus: 200,
+  },
+  hfi1000: {
+    key: "hfi-1000",
+    formerly: "D",
+    label: "hfi, 1,000 rules, none matching",
+    kind: "hfi",
+    rules: nonMatchingRules(1000),
+    expectStatus: 200,
+  },
+  wasmNoop: {
+    key: "wasm-noop",
+    formerly: "E",
+    label: "do-nothing Wasm filter",
+    kind: "noop",
+    expectStatus: 200,
+  },
+  nativeAbort: {
+    key: "native-abort",
+    formerly: "F",
+    label: "native abort 100%",
+    kind: "native",
+    nativeFault: { abortStatus: 503 },
+    expectStatus: 503,
+  },
+  hfiAbort: {
+    key: "hfi-abort",
+    formerly: "G",
+    label: "hfi abort 100%",
+    kind: "hfi",
+    rules: [faultAllRule({ abortStatus: 503 })],
+    expectStatus: 503,
+  },
+  nativeDelay10: nativeDelay(10, "H10"),
+  hfiDelay10: hfiDelay(10, "I10"),
+  nativeDelay50: nativeDelay(50, "H50"),
+  hfiDelay50: hfiDelay(50, "I50"),
+} satisfies Record<string, Variant>;
+
+/** Samples of a stored result with the variants' current names (results before the rename used letters). */
+export function renamedSamples(samples: Sample[]): Sample[] {
+  const byFormer = new Map(Object.values(VARIANTS).map((v: Variant) => [v.formerly, v.key]));
+  return samples.map((s) => ({ ...s, variant: byFormer.get(s.variant) ?? s.variant }));
 }
 
 export interface RoundParams {
@@ -111,7 +193,7 @@ export async function runVariants(
   await ensureWrk();
   const dir = mkdtempSync(join(tmpdir(), "hfi-bench-variants-"));
   const commands: string[] = [];
-  const stub = new RuleSetStub();
+  const stub = startStubControlPlane();
   const noopWasm = join(dir, "noop-filter.wasm");
   if (variants.some((v) => v.kind === "noop")) await buildNoopFilter(noopWasm);
 
@@ -123,7 +205,7 @@ export async function runVariants(
     const port = ports[v.key] ?? 0;
     if (v.kind === "native") return { name: v.key, port, filters: [nativeFault(v.nativeFault ?? {})] };
     if (v.kind === "hfi") {
-      revisions[v.key] = stub.set(v.key, v.rules ?? []);
+      revisions[v.key] = stub.publishRules(v.rules ?? [], v.key);
       return {
         name: v.key,
         port,
@@ -303,12 +385,12 @@ function checkRun(v: Variant, s: WrkSummary): void {
 
 /** Waits until both threads' root contexts (main + worker) of every hfi listener polled past its revision. */
 async function waitForRules(
-  stub: RuleSetStub,
+  stub: StubControlPlane,
   revisions: Record<string, number>,
   admin: string,
 ): Promise<void> {
   const deadline = Date.now() + 20_000;
-  const pending = () => Object.entries(revisions).filter(([key, rev]) => stub.caughtUp(key, rev) < 2);
+  const pending = () => Object.entries(revisions).filter(([key, rev]) => stub.caughtUp(rev, key) < 2);
   while (pending().length > 0) {
     if (Date.now() > deadline) throw new Error(`rules not taken by ${pending().map(([k]) => k)}`);
     await Bun.sleep(50);

@@ -1,5 +1,5 @@
 /** Runs wrk (pinned to a core, one thread) and reads its summary through bench/wrk/json.lua. */
-import { ROOT } from "./lib.ts";
+import { ROOT } from "../test/support/paths.ts";
 
 const SCRIPT = `${ROOT}bench/wrk/json.lua`;
 const MARKER = "HFI_BENCH_JSON ";
@@ -28,7 +28,7 @@ export interface WrkOptions {
   timeoutS?: number;
 }
 
-/** Installs wrk from Debian when it is missing (BENCHMARKS.md: hey and autocannon are too coarse). */
+/** Installs wrk from Debian when it is missing (hey and autocannon report in 0.1 ms / 1 ms steps: too coarse for µs differences). */
 export async function ensureWrk(): Promise<void> {
   if (Bun.which("wrk")) return;
   console.log("bench: installing wrk (Debian)");

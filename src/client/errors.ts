@@ -1,37 +1,14 @@
-import { type ErrorCode, HfiError } from "../errors.ts";
+import { type ErrorCode, errorCodeForStatus, HfiError, isErrorCode } from "../errors.ts";
 import type { FieldIssue } from "../policy/index.ts";
 
-/** Every code this client knows; a Record so that a code added to ErrorCode must be added here too. */
-const KNOWN_CODES: Record<ErrorCode, true> = {
-  NotFound: true,
-  MethodNotAllowed: true,
-  AlreadyExists: true,
-  Conflict: true,
-  InvalidInput: true,
-  PayloadTooLarge: true,
-  UnsupportedMediaType: true,
-  Locked: true,
-  Unauthenticated: true,
-  Forbidden: true,
-  Unavailable: true,
-  Internal: true,
-};
-
-/** For answers without a recognisable error body (a proxy's 502 page, say). */
-const CODE_BY_STATUS: Record<number, ErrorCode> = {
-  400: "InvalidInput",
-  401: "Unauthenticated",
-  403: "Forbidden",
-  404: "NotFound",
-  405: "MethodNotAllowed",
-  409: "Conflict",
-  413: "PayloadTooLarge",
-  415: "UnsupportedMediaType",
-  423: "Locked",
-  502: "Unavailable",
-  503: "Unavailable",
-  504: "Unavailable",
-};
+/**
+ * For answers without a recognisable error body (a proxy's 502 page, say): the code of the status,
+ * and a gateway's 502 or 504 means the control plane is unavailable.
+ */
+function codeForBarePage(status: number): ErrorCode {
+  if (status === 502 || status === 504) return "Unavailable";
+  return errorCodeForStatus(status) ?? "Internal";
+}
 
 /** An error the control plane answered with: an HfiError that also says where it came from. */
 export class ApiError extends HfiError {
@@ -57,14 +34,13 @@ export class ApiError extends HfiError {
   }
 }
 
-/** Reads `{"error":{"code","message","details"}}` (DESIGN §4) back into an ApiError. */
+/** Reads `{"error":{"code","message","details"}}` (docs/API_REFERENCE.md) back into an ApiError. */
 export async function toApiError(response: Response, policyName?: string): Promise<ApiError> {
   const text = await response.text().catch(() => "");
   const body = parseErrorBody(text);
-  const fallback: ErrorCode = CODE_BY_STATUS[response.status] ?? "Internal";
   const reason = body?.code ?? (response.statusText || `HTTP ${response.status}`);
   return new ApiError({
-    code: body && Object.hasOwn(KNOWN_CODES, body.code) ? (body.code as ErrorCode) : fallback,
+    code: body && isErrorCode(body.code) ? body.code : codeForBarePage(response.status),
     reason,
     message: body?.message ?? (text.trim().slice(0, 200) || `HTTP ${response.status}`),
     details: body?.details ?? [],

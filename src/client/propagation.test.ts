@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
+import type { ProxiesStatus } from "../api-types.ts";
 import type { Subscriber } from "../distributor/index.ts";
-import type { ProxiesStatus } from "../server/routes/status.ts";
 import type { HfiClient } from "./client.ts";
 import { hasApplied, laggards, waitForPropagation } from "./propagation.ts";
 

@@ -1,5 +1,5 @@
+import type { ProxiesStatus } from "../api-types.ts";
 import type { Subscriber } from "../distributor/index.ts";
-import type { ProxiesStatus } from "../server/routes/status.ts";
 import type { HfiClient } from "./client.ts";
 
 /**

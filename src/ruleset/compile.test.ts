@@ -2,9 +2,9 @@ import { describe, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { parseAllDocuments } from "yaml";
 import { type Policy, validatePolicy } from "../policy/index.ts";
+import { matchDfa } from "../regex/index.ts";
 import { compileRuleSet } from "./compile.ts";
 import type { Dfa, RuleSet } from "./format.ts";
-import { matchDfa } from "./regex/index.ts";
 
 const FIXTURES = `${import.meta.dir}/../../test/fixtures/rulesets`;
 const FIXTURE_NAMES = readdirSync(FIXTURES)

@@ -1,4 +1,5 @@
 import { type Policy, type PolicySpec, parseDelay } from "../policy/index.ts";
+import { compileRegex } from "../regex/index.ts";
 import {
   type Dfa,
   type HeaderValueMatch,
@@ -9,7 +10,6 @@ import {
   type RuleSet,
   type StringMatch,
 } from "./format.ts";
-import { compileRegex } from "./regex/index.ts";
 
 type HeaderCondition = NonNullable<NonNullable<PolicySpec["match"]>["headers"]>[number];
 

@@ -1,3 +1,5 @@
+import type { Dfa } from "../regex/index.ts";
+
 /**
  * The RuleSet wire format: what the control plane serves on /v1/config and the filter decodes.
  * Its twin in AssemblyScript is filter/assembly/rules/ruleset.ts; test/fixtures/rulesets/*.json are
@@ -14,20 +16,8 @@ export const RULESET_FORMAT = 1;
 /** 100% expressed in the filter's sampling unit. */
 export const MILLIONTHS_PER_HUNDRED_PERCENT = 1_000_000;
 
-/**
- * A regular expression compiled by the control plane to a minimised DFA over the UTF-8 bytes of the
- * input, with full-match semantics: walk every byte from state 0, match if the final state is accepting.
- * The filter never sees regex syntax.
- */
-export interface Dfa {
-  /** Equivalence class of each byte value: exactly 256 entries, each in [0, classCount). */
-  byteClasses: number[];
-  classCount: number;
-  /** Row-major `states × classCount`: next state for (state, class), or -1 for the dead state. */
-  transitions: number[];
-  /** Accepting state ids. State 0 is the start state. */
-  accepting: number[];
-}
+/** A regex as the filter walks it: the table src/regex/ builds, part of this format like the rest. */
+export type { Dfa };
 
 export type StringMatch =
   | { type: "exact"; value: string }

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
+import { createTestApp, errorOf, jsonOf } from "../../test/support/control-plane.ts";
+import { POLICY_YAML } from "../../test/support/policies.ts";
 import { createMemoryStore, HfiError, type PolicyStore } from "../store/index.ts";
-import { createTestApp, errorOf, jsonOf, POLICY_YAML } from "./test-app.ts";
 
 describe("health", () => {
   test("/healthz and /readyz answer 200", async () => {

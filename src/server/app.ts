@@ -32,7 +32,7 @@ export interface AppOptions {
   subscribers?: SubscriberRegistry;
 }
 
-/** The control plane's HTTP API (DESIGN §4), independent of the server that runs it. */
+/** The control plane's HTTP API (docs/API_REFERENCE.md), independent of the server that runs it. */
 export function createApp(options: AppOptions): Hono {
   const { store, distributor, logger, heartbeatMs = 15_000, auth } = options;
   const metrics = options.metrics ?? createMetrics();

@@ -1,10 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import { createConsola, type LogObject } from "consola";
+import { errorOf } from "../../test/support/control-plane.ts";
+import { policyJson } from "../../test/support/policies.ts";
 import { createDistributor } from "../distributor/index.ts";
 import { createMemoryStore } from "../store/index.ts";
 import { createApp } from "./app.ts";
 import { parseTokenFile } from "./auth.ts";
-import { errorOf, policyJson } from "./test-app.ts";
 
 const WRITER = "w-0123456789abcdef";
 const READER = "r-0123456789abcdef";

@@ -2,9 +2,9 @@ import { describe, expect, test } from "bun:test";
 import { createConsola } from "consola";
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { errorOf } from "../../test/support/control-plane.ts";
 import { HfiError } from "../errors.ts";
 import { handleErrors } from "./errors.ts";
-import { errorOf } from "./test-app.ts";
 
 /** An app whose one route throws `err`, with the shared error handler. */
 function throwing(err: unknown) {

@@ -1,36 +1,15 @@
 import type { Context, ErrorHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { type ErrorCode, HfiError, isHfiError } from "../errors.ts";
+import { ERROR_CODES, errorCodeForStatus, HfiError, isHfiError } from "../errors.ts";
 import type { Logger } from "./logger.ts";
 
-/** The one place where domain error codes become HTTP statuses. */
-const HTTP_STATUS: Record<ErrorCode, ContentfulStatusCode> = {
-  InvalidInput: 400,
-  Unauthenticated: 401,
-  Forbidden: 403,
-  NotFound: 404,
-  MethodNotAllowed: 405,
-  AlreadyExists: 409,
-  Conflict: 409,
-  PayloadTooLarge: 413,
-  UnsupportedMediaType: 415,
-  Locked: 423,
-  Internal: 500,
-  Unavailable: 503,
-};
-
-/** A generic 409 from middleware is a Conflict; AlreadyExists only ever comes from a store. */
-const CODE_BY_STATUS = new Map<number, ErrorCode>(
-  Object.entries(HTTP_STATUS)
-    .filter(([code]) => code !== "AlreadyExists")
-    .map(([code, status]) => [status, code as ErrorCode]),
-);
-
-/** `{"error":{"code","message","details":[{"path","message"}]}}` with the status of its code. */
+/**
+ * `{"error":{"code","message","details":[{"path","message"}]}}` with the status of its code: the one
+ * place where domain errors become HTTP answers.
+ */
 export function errorResponse(c: Context, err: HfiError): Response {
   const { code, message, details } = err;
-  return c.json({ error: { code, message, details } }, HTTP_STATUS[code]);
+  return c.json({ error: { code, message, details } }, ERROR_CODES[code].status);
 }
 
 /**
@@ -48,7 +27,7 @@ export function handleErrors(logger: Logger): ErrorHandler {
 }
 
 function fromHttpException(c: Context, err: HTTPException): Response {
-  const code = CODE_BY_STATUS.get(err.status);
+  const code = errorCodeForStatus(err.status);
   if (code === undefined) return err.getResponse();
   const res = errorResponse(
     c,

@@ -1,10 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { parseAllDocuments, stringify } from "yaml";
+import { createTestApp } from "../../test/support/control-plane.ts";
 import { documentFormat, type FieldIssue } from "../policy/index.ts";
 import { compileRuleSet } from "../ruleset/compile.ts";
 import type { PolicyList } from "../store/index.ts";
-import { createTestApp } from "./test-app.ts";
 
 /**
  * Bad input, nothing lost: random and mutated policy documents, content types, headers and sizes

@@ -4,9 +4,10 @@
  * the store as it was.
  */
 import { describe, expect, test } from "bun:test";
+import { createTestApp, errorOf, jsonOf } from "../../test/support/control-plane.ts";
 import { regexBombJson } from "../../test/support/hostile-bodies.ts";
+import { policyJson } from "../../test/support/policies.ts";
 import type { PolicyList } from "../store/index.ts";
-import { createTestApp, errorOf, jsonOf, policyJson } from "./test-app.ts";
 
 const YAML = { "content-type": "application/yaml" };
 const JSON_TYPE = { "content-type": "application/json" };

@@ -1,6 +1,7 @@
 import { expect, test } from "bun:test";
-import { type Listener, type ListenOptions, listen } from "./listen.ts";
+import { listen } from "./listen.ts";
 import { listenNode } from "./listen-node.ts";
+import type { Listener, ListenOptions } from "./listener.ts";
 
 /** `/slow` answers after 300 ms; `/stream` never ends by itself. */
 const fetch: ListenOptions["fetch"] = async (request) => {

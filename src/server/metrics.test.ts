@@ -1,8 +1,9 @@
 import { expect, test } from "bun:test";
 import { createConsola } from "consola";
+import { createTestApp, servedAt } from "../../test/support/control-plane.ts";
+import { POLICY_YAML } from "../../test/support/policies.ts";
 import { createApp } from "./app.ts";
 import { createConfigClients } from "./clients.ts";
-import { createTestApp, POLICY_YAML, servedAt } from "./test-app.ts";
 
 /** The samples of one metric, as `labels value` lines. */
 async function samples(app: Awaited<ReturnType<typeof createTestApp>>["app"], name: string) {

@@ -1,6 +1,6 @@
 import { HfiError } from "../errors.ts";
 import { type Policy, type PolicyParseResult, parsePolicyDocument } from "../policy/index.ts";
-import { compileRegex, type RegexResult, rememberRegex, withCompileBudget } from "../ruleset/regex/index.ts";
+import { compileRegex, type RegexResult, rememberRegex, withCompileBudget } from "../regex/index.ts";
 
 /**
  * Time one request may spend compiling regexes. Refusing a regex whose DFA would be too large can

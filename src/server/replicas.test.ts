@@ -5,9 +5,9 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { createConsola } from "consola";
 import { startTestEtcd, type TestEtcd } from "../../test/support/etcd.ts";
+import { policyJson } from "../../test/support/policies.ts";
 import type { RuleSet } from "../ruleset/format.ts";
 import { type RunningServer, startServer } from "./serve.ts";
-import { policyJson } from "./test-app.ts";
 
 const silent = createConsola({ level: -999 });
 let etcd: TestEtcd;

@@ -3,7 +3,7 @@ import { createConsola } from "consola";
 import { Etcd3 } from "etcd3";
 import { startTestEtcd, type TestEtcd } from "../../test/support/etcd.ts";
 import type { Policy } from "../policy/index.ts";
-import { describeStoreContract, expectCode } from "./contract.ts";
+import { describeStoreContract, expectCode } from "./contract-suite.ts";
 import { createEtcdStore, type EtcdStore, type EtcdStoreOptions } from "./etcd.ts";
 import type { WatchEvent } from "./types.ts";
 

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { describeStoreContract } from "./contract.ts";
+import { describeStoreContract } from "./contract-suite.ts";
 import { createMemoryStore } from "./memory.ts";
 
 // Quiet: the contract suite registers throwing listeners on purpose.

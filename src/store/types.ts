@@ -66,7 +66,7 @@ export type WatchListener = (event: WatchEvent) => void | Promise<void>;
 export type Unsubscribe = () => void;
 
 /**
- * Where policies and the halt live. Every implementation passes the contract suite in contract.ts.
+ * Where policies and the halt live. Every implementation passes the contract suite in contract-suite.ts.
  *
  * Revisions are monotonic within one store; every change (create, update, delete, expiry, halt,
  * resume) takes a new one, and `metadata.resourceVersion` is the revision of the policy's last

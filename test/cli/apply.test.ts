@@ -1,6 +1,8 @@
 import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
 import type { RunningServer } from "../../src/server/index.ts";
-import { hfi, policyYaml, startControlPlane, tempDir } from "./support.ts";
+import { hfi, tempDir } from "../support/cli.ts";
+import { startControlPlane } from "../support/control-plane.ts";
+import { policy, policyYaml } from "../support/policies.ts";
 
 let server: RunningServer;
 let env: Record<string, string>;
@@ -42,12 +44,7 @@ test("apply creates, leaves unchanged and configures, one line per object", asyn
 test("apply -f - reads YAML or JSON from stdin", async () => {
   const yaml = await hfi(["policy", "apply", "-f", "-"], { env, stdin: policyYaml("from-stdin") });
   expect(yaml).toEqual({ code: 0, stdout: "faultinjectionpolicy.hfi.dev/from-stdin created\n", stderr: "" });
-  const json = JSON.stringify({
-    apiVersion: "hfi.dev/v1alpha1",
-    kind: "FaultInjectionPolicy",
-    metadata: { name: "json-stdin" },
-    spec: { fault: { abort: { httpStatus: 500 } } },
-  });
+  const json = JSON.stringify(policy("json-stdin", { fault: { abort: { httpStatus: 500 } } }));
   expect((await hfi(["policy", "apply", "-f", "-"], { env, stdin: json })).stdout).toBe(
     "faultinjectionpolicy.hfi.dev/json-stdin created\n",
   );
@@ -56,12 +53,7 @@ test("apply -f - reads YAML or JSON from stdin", async () => {
 test("apply -f DIR takes *.yaml, *.yml and *.json in name order and ignores other files", async () => {
   const dir = tempDir({
     "b.yml": policyYaml("from-yml"),
-    "a.json": JSON.stringify({
-      apiVersion: "hfi.dev/v1alpha1",
-      kind: "FaultInjectionPolicy",
-      metadata: { name: "from-json" },
-      spec: { fault: { abort: { httpStatus: 500 } } },
-    }),
+    "a.json": JSON.stringify(policy("from-json", { fault: { abort: { httpStatus: 500 } } })),
     "c.yaml": `# comment only\n---\n${policyYaml("from-yaml")}---\n`,
     "notes.txt": "not a policy",
   });

@@ -8,9 +8,13 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { compileFilter } from "../../src/build-filter/index.ts";
 import type { RunningServer } from "../../src/server/index.ts";
-import { freePorts, startTestEtcd } from "../support/etcd.ts";
+import { hfi, type Run, tempDir } from "../support/cli.ts";
+import { startControlPlane } from "../support/control-plane.ts";
+import { startTestEtcd } from "../support/etcd.ts";
 import { answersWhileRefusingBomb } from "../support/hostile-bodies.ts";
-import { hfi, policyYaml, ROOT, type Run, startControlPlane, tempDir } from "./support.ts";
+import { ROOT } from "../support/paths.ts";
+import { policyYaml } from "../support/policies.ts";
+import { freePorts } from "../support/ports.ts";
 
 const BIN = join(ROOT, "dist/hfi");
 const RELEASE_WASM = readFileSync(join(ROOT, "dist/hfi-filter.wasm"));

@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { createServer, type Server } from "node:net";
 import type { RunningServer } from "../../src/server/index.ts";
-import { closedPort, hfi, policyYaml, startControlPlane, tempDir } from "./support.ts";
+import { hfi, tempDir } from "../support/cli.ts";
+import { startControlPlane } from "../support/control-plane.ts";
+import { policyYaml } from "../support/policies.ts";
+import { freePort } from "../support/ports.ts";
 
 let server: RunningServer;
 beforeAll(async () => {
@@ -10,7 +13,7 @@ beforeAll(async () => {
 afterAll(() => server.stop());
 
 test("connection refused names the address and the flag to change it", async () => {
-  const url = `http://127.0.0.1:${await closedPort()}`;
+  const url = `http://127.0.0.1:${await freePort()}`;
   expect(await hfi(["policy", "get", "--control-plane-addr", url])).toEqual({
     code: 1,
     stdout: "",
@@ -41,7 +44,7 @@ test("a control plane that never answers times out after --timeout", async () =>
 });
 
 test("the flag beats the environment, and global flags may stand before the command", async () => {
-  const refused = `http://127.0.0.1:${await closedPort()}`;
+  const refused = `http://127.0.0.1:${await freePort()}`;
   const viaFlag = await hfi(["--control-plane-addr", server.url, "policy", "get"], {
     env: { HFI_CONTROL_PLANE_ADDR: refused },
   });

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { parse } from "yaml";
 import type { RunningServer } from "../../src/server/index.ts";
-import { hfi, policyYaml, startControlPlane } from "./support.ts";
+import { hfi } from "../support/cli.ts";
+import { startControlPlane } from "../support/control-plane.ts";
+import { policyYaml } from "../support/policies.ts";
 
 let server: RunningServer;
 let env: Record<string, string>;

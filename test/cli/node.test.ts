@@ -5,8 +5,12 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { RunningServer } from "../../src/server/index.ts";
+import { hfi, tempDir } from "../support/cli.ts";
+import { startControlPlane } from "../support/control-plane.ts";
 import { regexBombJson } from "../support/hostile-bodies.ts";
-import { closedPort, hfi, policyYaml, ROOT, startControlPlane, tempDir } from "./support.ts";
+import { ROOT } from "../support/paths.ts";
+import { policyYaml } from "../support/policies.ts";
+import { freePort } from "../support/ports.ts";
 
 const NODE_CLI = ["node", join(ROOT, "dist/hfi.mjs")];
 let server: RunningServer;
@@ -47,7 +51,7 @@ test("node runs apply and get against a real control plane; the bin shim runs th
     stdout: "",
     stderr: 'Error from server (NotFound): faultinjectionpolicies.hfi.dev "nope" not found\n',
   });
-  const refused = `http://127.0.0.1:${await closedPort()}`;
+  const refused = `http://127.0.0.1:${await freePort()}`;
   const down = await hfi(["policy", "get", "--control-plane-addr", refused], { command: NODE_CLI });
   expect(down.stderr).toStartWith(
     `error: cannot connect to the control plane at ${refused} (connection refused);`,
@@ -55,7 +59,7 @@ test("node runs apply and get against a real control plane; the bin shim runs th
 });
 
 test("`hfi serve` runs on Node through @hono/node-server, held long-polls included, and stops on SIGTERM", async () => {
-  const port = await closedPort();
+  const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const proc = Bun.spawn([...NODE_CLI, "serve", "--listen", `127.0.0.1:${port}`], {
     stdout: "ignore",
@@ -83,7 +87,7 @@ test("`hfi serve` runs on Node through @hono/node-server, held long-polls includ
 });
 
 test("`hfi serve` on Node: bodies without Content-Length are bounded, other methods are 405, regexes keep to the budget", async () => {
-  const port = await closedPort();
+  const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const proc = Bun.spawn([...NODE_CLI, "serve", "--listen", `127.0.0.1:${port}`, "--log-level", "warn"], {
     stdout: "ignore",

@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { JsonSchema } from "../../src/policy/json-schema.ts";
-import { createTestApp } from "../../src/server/test-app.ts";
+import { createTestApp } from "../support/control-plane.ts";
 import { ROOT } from "./support/session.ts";
 
 interface Operation {

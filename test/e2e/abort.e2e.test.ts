@@ -3,18 +3,14 @@
  * a real upstream. Requires `npm run build` (npm test does it) and scripts/setup.sh (Envoy).
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { type LocalStack, startLocalStack } from "../../scripts/local-stack.ts";
-import { expectSoon, send as sendThrough } from "./support.ts";
+import { type LocalStack, startLocalStack } from "../support/local-stack.ts";
+import { policy } from "../support/policies.ts";
+import { expectSoon, send as sendThrough } from "../support/requests.ts";
 
-const POLICY = {
-  apiVersion: "hfi.dev/v1alpha1",
-  kind: "FaultInjectionPolicy",
-  metadata: { name: "checkout-abort" },
-  spec: {
-    match: { path: { prefix: "/api/checkout" }, method: { exact: "POST" } },
-    fault: { abort: { httpStatus: 503, body: "fault injected by hfi" } },
-  },
-};
+const POLICY = policy("checkout-abort", {
+  match: { path: { prefix: "/api/checkout" }, method: { exact: "POST" } },
+  fault: { abort: { httpStatus: 503, body: "fault injected by hfi" } },
+});
 const PROPAGATION_LIMIT_MS = 2000;
 
 let stack: LocalStack;
@@ -62,8 +58,8 @@ test("a policy applied to hfi serve aborts matching requests in Envoy and stops 
   expect(healed.fault).toBeNull();
 }, 20_000);
 
-// Envoy 1.40's /stats keeps the `wasmcustom.` namespace in front of custom Wasm metrics (contrary to
-// PROXY_WASM.md §3.7); /stats/prometheus strips it. See docs/FILTER.md.
+// Envoy 1.40's /stats keeps the `wasmcustom.` namespace in front of custom Wasm metrics;
+// /stats/prometheus strips it. See docs/FILTER.md#metrics.
 test("Envoy exposes the filter's metrics in /stats and /stats/prometheus", async () => {
   const stats = await fetch(`${stack.adminUrl}/stats?filter=hfi\\.`).then((r) => r.text());
   const aborts = Number(/^wasmcustom\.hfi\.faults\.aborts_total: (\d+)$/m.exec(stats)?.[1]);

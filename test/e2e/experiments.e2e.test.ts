@@ -1,5 +1,5 @@
 /**
- * Issue 8 end to end: the real `dist/hfi serve --auth-token-file`, two real Envoys 1.40 (2 workers
+ * Safe experiments end to end: the real `dist/hfi serve --auth-token-file`, two real Envoys 1.40 (2 workers
  * each, so 3 subscribers each counting the main thread) polling it with a reader token, and the real
  * `dist/hfi` CLI. Time-boxed policies stop by the filter's own clock with the control plane gone,
  * `hfi halt` stops every fault and blocks changes (423) until `hfi resume`, dry runs count without
@@ -12,8 +12,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { HFI_BIN, type LocalStack, startLocalStack } from "../../scripts/local-stack.ts";
-import { expectSoon, type Sent, send } from "./support.ts";
+import { type LocalStack, startLocalStack } from "../support/local-stack.ts";
+import { HFI_BIN } from "../support/paths.ts";
+import { policy } from "../support/policies.ts";
+import { expectSoon, type Sent, send } from "../support/requests.ts";
 
 const WRITER = "writer-e2e-5f1c0a9b";
 const READER = "reader-e2e-77d2e4a1";
@@ -60,10 +62,6 @@ function api(path: string, init: RequestInit = {}): Promise<Response> {
     ...init,
     headers: { authorization: `Bearer ${WRITER}`, "content-type": "application/json", ...init.headers },
   });
-}
-
-function policy(name: string, spec: Record<string, unknown>) {
-  return { apiVersion: "hfi.dev/v1alpha1", kind: "FaultInjectionPolicy", metadata: { name }, spec };
 }
 
 async function put(name: string, spec: Record<string, unknown>) {
@@ -132,6 +130,18 @@ async function stat(adminUrl: string, name: string): Promise<number> {
   ).then((r) => r.text());
   const match = new RegExp(`^${name.replaceAll(".", "\\.")}: (\\d+)$`, "m").exec(text);
   return match ? Number(match[1]) : Number.NaN;
+}
+
+/** The access log's lines once `ready` holds for them (Envoy flushes it every 100 ms); fails after 5 s. */
+async function accessLogSoon(file: string, ready: (lines: string[]) => boolean): Promise<string[]> {
+  const deadline = performance.now() + 5_000;
+  for (;;) {
+    const lines = (await Bun.file(file).text()).split("\n");
+    if (ready(lines)) return lines;
+    if (performance.now() > deadline)
+      throw new Error(`access log not complete after 5 s:\n${lines.join("\n")}`);
+    await Bun.sleep(20);
+  }
 }
 
 /**
@@ -284,9 +294,11 @@ describe("attribution", () => {
     );
     // Defined when the rule set arrived: Envoy B shows the counters at 0 before any request.
     expect(await stat(b.adminUrl, "wasmcustom.hfi.policy.attr-abort.aborts_total")).toBe(0);
-    // The access log (flushed every 100 ms by local-stack's Envoy flags).
-    await Bun.sleep(500);
-    const lines = (await Bun.file(a.accessLogPath!).text()).split("\n");
+    // The access log, flushed every 100 ms by the local stack's Envoy flags.
+    const lines = await accessLogSoon(
+      a.accessLogPath!,
+      (ls) => ls.filter((l) => l.includes(" /attr/")).length >= 24,
+    );
     const logged = (path: string) => lines.filter((l) => l.includes(` ${path} `));
     expect(logged("/attr/abort/x")).toHaveLength(12);
     for (const line of logged("/attr/abort/x")) {
@@ -298,10 +310,9 @@ describe("attribution", () => {
     }
     const plain = await send(a.envoyUrl, "/attr/none");
     expect(plain.status).toBe(200);
-    await Bun.sleep(500);
-    expect((await Bun.file(a.accessLogPath!).text()).split("\n")).toContain(
-      "GET /attr/none 200 hfi_policy=- upstream_fault=-",
-    );
+    expect(
+      await accessLogSoon(a.accessLogPath!, (ls) => ls.some((l) => l.includes(" /attr/none "))),
+    ).toContain("GET /attr/none 200 hfi_policy=- upstream_fault=-");
     await remove("attr-abort");
     await remove("attr-delay");
   }, 40_000);

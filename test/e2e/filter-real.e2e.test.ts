@@ -5,8 +5,9 @@
  * Requires `npm run build` and scripts/setup.sh.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type LocalStack, startLocalStack } from "../../scripts/local-stack.ts";
-import { expectSoon as expectStreak, type Sent, send as sendThrough } from "./support.ts";
+import { type LocalStack, startLocalStack } from "../support/local-stack.ts";
+import { putPolicy } from "../support/policies.ts";
+import { expectSoon as expectStreak, type Sent, send as sendThrough } from "../support/requests.ts";
 
 const CHANGE_LIMIT_MS = 3_000;
 
@@ -53,16 +54,7 @@ const sendMany = (n: number, path: string, method = "GET", headers: Record<strin
   Promise.all(Array.from({ length: n }, () => send(path, method, headers)));
 
 async function apply(name: string, spec: Record<string, unknown>): Promise<void> {
-  const res = await fetch(`${stack.controlPlaneUrl}/v1/policies/${name}`, {
-    method: "PUT",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      apiVersion: "hfi.dev/v1alpha1",
-      kind: "FaultInjectionPolicy",
-      metadata: { name },
-      spec,
-    }),
-  });
+  const res = await putPolicy(stack.controlPlaneUrl, name, spec);
   if (res.status !== 200 && res.status !== 201)
     throw new Error(`PUT ${name}: ${res.status} ${await res.text()}`);
 }

@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { Action } from "../proxy-wasm-host/index.ts";
-import { fixture, hostWithRules, pushRules, req, ruleNamed } from "./helpers.ts";
+import { fixture, hostWithRules, pushRules, req, ruleNamed } from "../support/filter-host.ts";
 
 const EXPERIMENTS = fixture("experiments.ruleset.json");
 const HALTED = fixture("halted.ruleset.json");

@@ -4,7 +4,7 @@
  */
 import { beforeEach, describe, expect, test } from "bun:test";
 import { Action, type HeaderPairs, type ProxyWasmHost } from "../proxy-wasm-host/index.ts";
-import { fixture, header, hostWithRules, req, ruleNamed } from "./helpers.ts";
+import { fixture, header, hostWithRules, req, ruleNamed } from "../support/filter-host.ts";
 
 const FULL = fixture("full.ruleset.json");
 

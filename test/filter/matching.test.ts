@@ -7,7 +7,7 @@
 import { beforeEach, describe, expect, test } from "bun:test";
 import type { Dfa } from "../../src/ruleset/format.ts";
 import { Action, type HeaderPairs, type ProxyWasmHost } from "../proxy-wasm-host/index.ts";
-import { fixture, header, hostWithRules, req, ruleNamed } from "./helpers.ts";
+import { fixture, header, hostWithRules, req, ruleNamed } from "../support/filter-host.ts";
 
 const CASES = fixture("filter-cases.ruleset.json");
 

@@ -7,10 +7,10 @@
  * prefilter and fail the full check.
  */
 import { beforeAll, describe, expect, test } from "bun:test";
+import { compileRegex } from "../../src/regex/index.ts";
 import type { Dfa, Rule, RuleMatch, RuleSet } from "../../src/ruleset/format.ts";
-import { compileRegex } from "../../src/ruleset/regex/index.ts";
 import type { HeaderPairs, ProxyWasmHost } from "../proxy-wasm-host/index.ts";
-import { hostWithRules, req } from "./helpers.ts";
+import { hostWithRules, req } from "../support/filter-host.ts";
 
 function dfa(source: string): Dfa {
   const result = compileRegex(source);

@@ -7,7 +7,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import type { Rule, RuleMatch, RuleSet } from "../../src/ruleset/format.ts";
 import type { HeaderPairs, ProxyWasmHost } from "../proxy-wasm-host/index.ts";
-import { hostWithRules } from "./helpers.ts";
+import { hostWithRules } from "../support/filter-host.ts";
 
 const rule = (status: number, match: Partial<RuleMatch>): Rule => ({
   name: `rule-${status}`,

@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import type { RuleSet } from "../../src/ruleset/format.ts";
 import type { ProxyWasmHost } from "../proxy-wasm-host/index.ts";
-import { fixture, hostWithRules, nextPoll, pollPath, pushRules, req } from "./helpers.ts";
+import { fixture, hostWithRules, nextPoll, pollPath, pushRules, req } from "../support/filter-host.ts";
 
 const CASES = fixture("filter-cases.ruleset.json");
 const REVISION = BigInt(CASES.ruleSet.revision);

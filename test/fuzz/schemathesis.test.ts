@@ -9,10 +9,10 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { freePorts, startTestEtcd, type TestEtcd } from "../support/etcd.ts";
+import { startTestEtcd, type TestEtcd } from "../support/etcd.ts";
+import { HFI_BIN, ROOT } from "../support/paths.ts";
+import { freePorts } from "../support/ports.ts";
 
-const ROOT = new URL("../..", import.meta.url).pathname;
-const HFI = join(ROOT, "dist/hfi");
 const SCHEMATHESIS = join(ROOT, ".tools/venv/bin/schemathesis");
 const WRITER_TOKEN = "fuzz-writer-token";
 
@@ -21,7 +21,7 @@ let etcd: TestEtcd;
 
 beforeAll(async () => {
   for (const [path, how] of [
-    [HFI, "npm run build"],
+    [HFI_BIN, "npm run build"],
     [SCHEMATHESIS, "scripts/setup.sh --test"],
   ]) {
     if (!existsSync(path as string)) throw new Error(`${path} is missing: run \`${how}\` first`);
@@ -42,7 +42,7 @@ async function serve(storeArgs: string[]): Promise<{ url: string; proc: Subproce
   const url = `http://127.0.0.1:${port}`;
   const proc = Bun.spawn(
     [
-      HFI,
+      HFI_BIN,
       "serve",
       "--listen",
       `127.0.0.1:${port}`,

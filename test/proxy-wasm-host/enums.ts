@@ -1,4 +1,4 @@
-/** Wire integers of proxy-wasm ABI 0.2.1 as Envoy uses them (see shared PROXY_WASM.md §3.10). */
+/** Wire integers of proxy-wasm ABI 0.2.1 as Envoy uses them (docs/PROXY_WASM_ABI.md, "Wire integers the filter uses"). */
 export const Status = { Ok: 0, NotFound: 1, BadArgument: 2, InvalidMemoryAccess: 6 } as const;
 export const MapType = { RequestHeaders: 0, ResponseHeaders: 2, HttpCallResponseHeaders: 6 } as const;
 export const BufferType = { HttpCallResponseBody: 4, VmConfiguration: 6, PluginConfiguration: 7 } as const;

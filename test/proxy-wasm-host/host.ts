@@ -1,5 +1,5 @@
 /**
- * A small proxy-wasm ABI 0.2.1 host, modelled on what Envoy does (shared PROXY_WASM.md, docs/FILTER.md),
+ * A small proxy-wasm ABI 0.2.1 host, modelled on what Envoy does (docs/PROXY_WASM_ABI.md, docs/FILTER.md),
  * that loads the compiled filter in Bun's WebAssembly and drives it deterministically: configure,
  * ticks (manual, or Envoy's timer simulated by `runFor`), HTTP-call responses, requests, pause and
  * resume, local responses, metrics, separate monotonic and wall clocks, and a seeded random source.
@@ -373,6 +373,15 @@ export class ProxyWasmHost {
         const key = this.#readString(kPtr, kLen).toLowerCase();
         const kept = pairs.filter(([k]) => k.toLowerCase() !== key);
         pairs.splice(0, pairs.length, ...kept, [key, this.#readString(vPtr, vLen)]);
+        return Status.Ok;
+      },
+      proxy_remove_header_map_value: (map: number, kPtr: number, kLen: number) => {
+        const pairs = this.#writableHeaderMap(map);
+        if (!pairs) return Status.BadArgument;
+        // Envoy's remove: every value of the header goes; an absent header is no error.
+        const key = this.#readString(kPtr, kLen).toLowerCase();
+        const kept = pairs.filter(([k]) => k.toLowerCase() !== key);
+        pairs.splice(0, pairs.length, ...kept);
         return Status.Ok;
       },
       proxy_set_property: (pPtr: number, pLen: number, vPtr: number, vLen: number) => {

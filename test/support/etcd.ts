@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { freePorts } from "./ports.ts";
 
 export interface TestEtcd {
   /** `http://127.0.0.1:<client port>`. */
@@ -70,16 +71,6 @@ export async function startTestEtcd(): Promise<TestEtcd> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** Ports the kernel hands out for port 0 are free at that moment; etcd binds them right after. */
-export async function freePorts(count: number): Promise<number[]> {
-  const listeners = Array.from({ length: count }, () =>
-    Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } }),
-  );
-  const ports = listeners.map((l) => l.port);
-  for (const l of listeners) l.stop(true);
-  return ports;
 }
 
 async function waitHealthy(endpoint: string, proc: Subprocess): Promise<void> {

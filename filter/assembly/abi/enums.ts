@@ -1,4 +1,4 @@
-/** Wire integers of proxy-wasm ABI 0.2.1 that the filter uses (PROXY_WASM.md §3.10). */
+/** Wire integers of proxy-wasm ABI 0.2.1 that the filter uses (docs/PROXY_WASM_ABI.md, "Wire integers"). */
 
 export const enum Status {
   Ok = 0,

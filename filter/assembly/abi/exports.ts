@@ -1,6 +1,6 @@
 /**
- * The proxy_on_* callbacks Envoy calls, with the exact wasm signatures of PROXY_WASM.md §2. They only
- * delegate. No optional parameters: an exported default parameter becomes a varargs trap.
+ * The proxy_on_* callbacks Envoy calls, with the exact wasm signatures of docs/PROXY_WASM_ABI.md. They
+ * only delegate. No optional parameters: an exported default parameter becomes a varargs trap.
  */
 import * as contexts from "../contexts";
 import { allocateForHost } from "./memory";

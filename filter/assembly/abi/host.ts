@@ -1,6 +1,7 @@
 /**
  * Typed wrappers over the raw imports: strings in, strings out, no pointers leak past this file.
- * Every outgoing buffer is held in a managed local for the duration of the call (PROXY_WASM.md §4.4).
+ * Every outgoing buffer is held in a managed local for the duration of the call (docs/PROXY_WASM_ABI.md,
+ * "Memory rules").
  */
 import {
   BufferType,
@@ -53,7 +54,10 @@ export function getHeader(map: MapType, name: string): string | null {
   return status == Status.Ok ? takeOutString() : null;
 }
 
-/** Reads a whole header map, serialized as pairs (PROXY_WASM.md §3.9), into `into`; false when unavailable. */
+/**
+ * Reads a whole header map, serialized as pairs (docs/PROXY_WASM_ABI.md), into `into`; false when
+ * unavailable.
+ */
 export function readHeaderPairs(map: MapType, into: HostBlock): bool {
   clearOut();
   if (imports.proxy_get_header_map_pairs(map, OUT_PTR, OUT_LEN) != Status.Ok) return false;
@@ -75,6 +79,30 @@ export function replaceHeader(map: MapType, key: ArrayBuffer, value: ArrayBuffer
       value.byteLength,
     ) == Status.Ok
   );
+}
+
+/** Whether header `key` (lower-case UTF-8 bytes) is in the map; the value the host hands over is freed. */
+export function hasHeader(map: MapType, key: ArrayBuffer): bool {
+  clearOut();
+  const status = imports.proxy_get_header_map_value(
+    map,
+    changetype<usize>(key),
+    key.byteLength,
+    OUT_PTR,
+    OUT_LEN,
+  );
+  const ptr = load<u32>(OUT_PTR);
+  if (ptr != 0) heap.free(ptr);
+  return status == Status.Ok;
+}
+
+/**
+ * Removes every value of header `key` (lower-case UTF-8 bytes) on the current (or effective) stream.
+ * Envoy clears the stream's route cache on any request-header change, so the router matches the
+ * route again: call it only when there is something to remove.
+ */
+export function removeHeader(map: MapType, key: ArrayBuffer): bool {
+  return imports.proxy_remove_header_map_value(map, changetype<usize>(key), key.byteLength) == Status.Ok;
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
- * Host functions of proxy-wasm ABI 0.2.1 as Envoy registers them (PROXY_WASM.md §3). The only file
- * that declares imports: a wrong signature here makes Envoy refuse the module at link time.
+ * Host functions of proxy-wasm ABI 0.2.1 as Envoy registers them (docs/PROXY_WASM_ABI.md). The only
+ * file that declares imports: a wrong signature here makes Envoy refuse the module at link time.
  * Pointers and lengths are usize, enums and ids u32, results a proxy_status_t (0 = OK).
  */
 
@@ -105,6 +105,10 @@ export declare function proxy_replace_header_map_value(
   valuePtr: usize,
   valueLen: usize,
 ): u32;
+
+// @ts-ignore: decorator
+@external("env", "proxy_remove_header_map_value")
+export declare function proxy_remove_header_map_value(mapType: u32, keyPtr: usize, keyLen: usize): u32;
 
 // @ts-ignore: decorator
 @external("env", "proxy_get_property")

@@ -1,5 +1,5 @@
 /**
- * Header maps in the ABI's "pairs" layout (PROXY_WASM.md §3.9), little-endian:
+ * Header maps in the ABI's "pairs" layout (docs/PROXY_WASM_ABI.md), little-endian:
  * u32 count, count × (u32 key_len, u32 value_len), then each key and value followed by a NUL byte.
  * The host silently drops a malformed map, so the layout must be exact.
  */

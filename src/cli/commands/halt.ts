@@ -1,9 +1,9 @@
 import { hostname, userInfo } from "node:os";
 import { defineCommand } from "citty";
 import { describeHalt, type Halt } from "../../store/index.ts";
-import { clientArgs } from "../_args.ts";
-import { useClient } from "../_context.ts";
-import { waitArgs, waitForProxies, waitTimeoutMs } from "../_wait.ts";
+import { clientArgs } from "../common/args.ts";
+import { useClient } from "../common/context.ts";
+import { waitArgs, waitForProxies, waitTimeoutMs } from "../common/wait.ts";
 
 export default defineCommand({
   meta: {

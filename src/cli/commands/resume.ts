@@ -1,8 +1,8 @@
 import { defineCommand } from "citty";
 import { describeHalt } from "../../store/index.ts";
-import { clientArgs } from "../_args.ts";
-import { useClient } from "../_context.ts";
-import { waitArgs, waitForProxies, waitTimeoutMs } from "../_wait.ts";
+import { clientArgs } from "../common/args.ts";
+import { useClient } from "../common/context.ts";
+import { waitArgs, waitForProxies, waitTimeoutMs } from "../common/wait.ts";
 
 export default defineCommand({
   meta: { name: "resume", description: "Lift the halt: policies inject again and may be changed" },

@@ -2,10 +2,10 @@ import { defineCommand } from "citty";
 import { stringify } from "yaml";
 import { hasApplied } from "../../client/index.ts";
 import { describeHalt } from "../../store/index.ts";
-import { clientArgs, outputArgs } from "../_args.ts";
-import { useClient } from "../_context.ts";
-import { humanDuration } from "../_format/age.ts";
-import { renderTable } from "../_format/table.ts";
+import { clientArgs, outputArgs } from "../common/args.ts";
+import { useClient } from "../common/context.ts";
+import { humanDuration } from "../common/format/age.ts";
+import { renderTable } from "../common/format/table.ts";
 
 export default defineCommand({
   meta: {

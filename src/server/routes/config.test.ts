@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
+import { createTestApp, errorOf, servedAt } from "../../../test/support/control-plane.ts";
+import { policyJson } from "../../../test/support/policies.ts";
 import { validatePolicy } from "../../policy/index.ts";
 import type { PolicyStore } from "../../store/index.ts";
-import { createTestApp, errorOf, policyJson, servedAt } from "../test-app.ts";
 
 async function addPolicy(store: PolicyStore, name: string): Promise<void> {
   const result = validatePolicy(policyJson(name));

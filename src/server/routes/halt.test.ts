@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
+import { createTestApp, errorOf, jsonOf, servedAt } from "../../../test/support/control-plane.ts";
+import { POLICY_YAML, policyJson } from "../../../test/support/policies.ts";
+import type { HaltStatus } from "../../api-types.ts";
 import type { StoredPolicy } from "../../store/index.ts";
-import { createTestApp, errorOf, jsonOf, POLICY_YAML, policyJson, servedAt } from "../test-app.ts";
-import type { HaltStatus } from "./halt.ts";
 
 const post = (body?: string, contentType = "application/json") => ({
   method: "POST",

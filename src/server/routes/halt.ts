@@ -1,5 +1,6 @@
 import { type Context, Hono } from "hono";
 import * as v from "valibot";
+import type { HaltStatus } from "../../api-types.ts";
 import { decodeJson, findIllFormedString, ILL_FORMED_MESSAGE, toFieldIssues } from "../../policy/index.ts";
 import { type Halt, HfiError, type PolicyStore } from "../../store/index.ts";
 import { readBodyText } from "../body.ts";
@@ -19,9 +20,6 @@ export const HaltRequestSchema = v.strictObject(
   (issue) =>
     issue.expected === "never" ? `unknown field ${JSON.stringify(issue.input)}` : "must be an object",
 );
-
-/** The body of every `/v1/halt` answer. */
-export type HaltStatus = ({ halted: true } & Halt) | { halted: false; lifted?: Halt; revision?: number };
 
 /**
  * `/v1/halt`: the fleet-wide halt. POST halts (201; 200 with the halt already in force, unchanged),

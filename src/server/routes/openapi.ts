@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import * as v from "valibot";
+import { ERROR_CODE_NAMES } from "../../errors.ts";
 import { PolicyNameSchema, PolicySchema } from "../../policy/index.ts";
 import { type JsonSchema, toJsonSchema } from "../../policy/json-schema.ts";
 import { HFI_VERSION } from "../../version.ts";
@@ -8,13 +9,7 @@ import { HaltRequestSchema } from "./halt.ts";
 /** The error body every non-2xx answer carries (src/server/errors.ts writes it). */
 export const ErrorBodySchema = v.strictObject({
   error: v.strictObject({
-    code: v.pipe(
-      v.string(),
-      v.description(
-        "NotFound | MethodNotAllowed | AlreadyExists | Conflict | InvalidInput | PayloadTooLarge | UnsupportedMediaType | " +
-          "Locked | Unavailable | Internal, and the authentication codes; clients read this, never the message",
-      ),
-    ),
+    code: v.pipe(v.picklist(ERROR_CODE_NAMES), v.description("Clients read this, never the message")),
     message: v.string(),
     details: v.array(
       v.strictObject({

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
+import { createTestApp, errorOf, jsonOf } from "../../../test/support/control-plane.ts";
+import { POLICY_YAML, policyJson } from "../../../test/support/policies.ts";
 import type { PolicyList, StoredPolicy } from "../../store/index.ts";
-import { createTestApp, errorOf, jsonOf, POLICY_YAML, policyJson } from "../test-app.ts";
 
 const YAML = { "content-type": "application/yaml" };
 const JSON_TYPE = { "content-type": "application/json" };

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { createTestApp, jsonOf, policyJson, servedAt } from "../test-app.ts";
-import type { ProxiesStatus } from "./status.ts";
+import { createTestApp, jsonOf, servedAt } from "../../../test/support/control-plane.ts";
+import { policyJson } from "../../../test/support/policies.ts";
+import type { ProxiesStatus } from "../../api-types.ts";
 
 describe("GET /v1/status/proxies", () => {
   test("no subscribers yet: the revision and halt state only", async () => {

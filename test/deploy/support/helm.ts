@@ -3,37 +3,18 @@
  * deploy/helm/hfi. helm is looked up on PATH, then in $(go env GOPATH)/bin. Its absence is an error
  * with instructions, never a skip: these checks are the only proof the chart renders.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { findGoTool } from "./go-tool.ts";
 import { type K8sObject, parseManifests } from "./manifests.ts";
 
 export const ROOT = new URL("../../../", import.meta.url).pathname;
 export const CHART_DIR = join(ROOT, "deploy/helm/hfi");
 
-let helmPath: string | undefined;
-
 /** The helm executable, or an Error that says how to install it. */
 export function findHelm(): string {
-  if (helmPath) return helmPath;
-  const onPath = Bun.which("helm");
-  const go = Bun.which("go");
-  const goPath = go
-    ? Bun.spawnSync([go, "env", "GOPATH"], { stderr: "ignore" }).stdout.toString().trim()
-    : "";
-  const candidates = [
-    onPath,
-    goPath && join(goPath, "bin/helm"),
-    join(process.env.HOME ?? "", "go/bin/helm"),
-  ];
-  helmPath = candidates.find((path): path is string => !!path && existsSync(path));
-  if (!helmPath) {
-    throw new Error(
-      "helm not found on PATH or in $(go env GOPATH)/bin: run `bash scripts/setup.sh --test` " +
-        "(it runs `go install helm.sh/helm/v3/cmd/helm@v3.22.0`); the chart cannot be checked without it",
-    );
-  }
-  return helmPath;
+  return findGoTool("helm", "helm.sh/helm/v3/cmd/helm@v3.22.0", "the chart cannot be checked without it");
 }
 
 export interface HelmResult {

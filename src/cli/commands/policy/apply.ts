@@ -1,11 +1,11 @@
 import { defineCommand } from "citty";
-import { clientArgs } from "../../_args.ts";
-import { forEachObject } from "../../_batch.ts";
-import { useClient } from "../../_context.ts";
-import { loadPolicyDocuments } from "../../_documents.ts";
-import { CLIError } from "../../_errors.ts";
-import { timeLeft } from "../../_format/expiry.ts";
-import { waitArgs, waitForProxies, waitTimeoutMs } from "../../_wait.ts";
+import { clientArgs } from "../../common/args.ts";
+import { forEachObject } from "../../common/batch.ts";
+import { useClient } from "../../common/context.ts";
+import { loadPolicyDocuments } from "../../common/documents.ts";
+import { CommandError } from "../../common/errors.ts";
+import { timeLeft } from "../../common/format/expiry.ts";
+import { waitArgs, waitForProxies, waitTimeoutMs } from "../../common/wait.ts";
 
 export default defineCommand({
   meta: {
@@ -24,9 +24,9 @@ export default defineCommand({
     ...waitArgs,
   },
   async run({ args, rawArgs }) {
-    if (!args.filename) throw new CLIError("must specify -f FILE, a directory, or - for stdin");
+    if (!args.filename) throw new CommandError("must specify -f FILE, a directory, or - for stdin");
     if (args._.length > 0)
-      throw new CLIError(`unexpected argument "${args._[0]}" (a --wait timeout is --wait=30s)`);
+      throw new CommandError(`unexpected argument "${args._[0]}" (a --wait timeout is --wait=30s)`);
     const timeoutMs = waitTimeoutMs(args.wait, rawArgs);
     // Everything is validated before anything is sent.
     const documents = await loadPolicyDocuments(args.filename);

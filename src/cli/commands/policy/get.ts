@@ -1,8 +1,8 @@
 import { defineCommand } from "citty";
-import { clientArgs, outputArgs } from "../../_args.ts";
-import { useClient } from "../../_context.ts";
-import { CLIError } from "../../_errors.ts";
-import { formatPolicies } from "../../_format/policies.ts";
+import { clientArgs, outputArgs } from "../../common/args.ts";
+import { useClient } from "../../common/context.ts";
+import { CommandError } from "../../common/errors.ts";
+import { formatPolicies } from "../../common/format/policies.ts";
 
 export default defineCommand({
   meta: { name: "get", description: "List policies, or show one" },
@@ -12,7 +12,7 @@ export default defineCommand({
     name: { type: "positional", required: false, description: "Policy name; every policy when omitted" },
   },
   async run({ args }) {
-    if (args._.length > 1) throw new CLIError(`expected at most one NAME, got ${args._.length}`);
+    if (args._.length > 1) throw new CommandError(`expected at most one NAME, got ${args._.length}`);
     const client = useClient();
     const { items, revision } = args.name
       ? { items: [await client.getPolicy(args.name)], revision: undefined }

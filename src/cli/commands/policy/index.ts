@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { clientArgs } from "../../_args.ts";
+import { clientArgs } from "../../common/args.ts";
 
 export default defineCommand({
   meta: { name: "policy", description: "Create, list and delete FaultInjectionPolicies" },

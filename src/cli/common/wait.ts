@@ -1,0 +1,74 @@
+import type { ArgDef } from "citty";
+import { type HfiClient, waitForPropagation } from "../../client/index.ts";
+import type { Subscriber } from "../../distributor/index.ts";
+import { parseDuration } from "./duration.ts";
+import { CommandError } from "./errors.ts";
+import { humanDuration } from "./format/age.ts";
+
+export const DEFAULT_WAIT = "60s";
+
+/**
+ * `--wait[=TIMEOUT]`. A boolean for citty, so that `--wait -f x` does not take `-f` as its value;
+ * the timeout is read from the raw `--wait=…` by waitTimeoutMs.
+ */
+export const waitArgs = {
+  wait: {
+    type: "boolean",
+    description: `Return once every live proxy has applied the change; --wait=TIMEOUT (default ${DEFAULT_WAIT}) bounds it`,
+  },
+} as const satisfies Record<string, ArgDef>;
+
+/** The wait's timeout in ms, or undefined without --wait. */
+export function waitTimeoutMs(wait: boolean | undefined, rawArgs: string[]): number | undefined {
+  if (!wait) return undefined;
+  const given = rawArgs.findLast((arg) => arg.startsWith("--wait="))?.slice("--wait=".length);
+  const text = given === undefined || /^(?:true|)$/.test(given) ? DEFAULT_WAIT : given;
+  const ms = parseDuration(text);
+  if (ms === undefined || ms <= 0) {
+    throw new CommandError(`invalid --wait "${text}": expected a timeout such as 30s or 2m`);
+  }
+  return ms;
+}
+
+/**
+ * Waits until every live proxy polling the control plane has applied `revision`, then says how long
+ * it took (stdout). Past the timeout it fails, naming each proxy that has not. With no live proxy at
+ * all it fails too: nothing confirmed the change, and a runbook's `hfi halt --wait` must not pass then.
+ */
+export async function waitForProxies(
+  client: HfiClient,
+  revision: number,
+  timeoutMs: number,
+  now: Date = new Date(),
+): Promise<void> {
+  const result = await waitForPropagation(client, revision, { timeoutMs });
+  const total = result.live.length;
+  if (total === 0) {
+    throw new CommandError(
+      `no proxy is polling ${client.baseUrl}, so none has confirmed revision ${revision} (the change itself is made)`,
+      "Unavailable",
+    );
+  }
+  const took = seconds(result.elapsedMs);
+  if (result.done) {
+    console.log(`revision ${revision} applied by ${total}/${total} proxies in ${took}`);
+    return;
+  }
+  const applied = total - result.laggards.length;
+  throw new CommandError(
+    `timed out after ${took}: revision ${revision} applied by ${applied}/${total} proxies; not by:`,
+    "Unavailable",
+    result.laggards.map((proxy) => describeLaggard(proxy, now)),
+  );
+}
+
+function describeLaggard(proxy: Subscriber, now: Date): string {
+  const at = proxy.revision === null ? "no config yet" : `at revision ${proxy.revision}`;
+  const seen = humanDuration(now.getTime() - Date.parse(proxy.lastSeen));
+  return `${proxy.node}/${proxy.worker || "-"}: ${at}, last seen ${seen} ago${proxy.polling ? ", polling" : ""}`;
+}
+
+/** `0.42s`, `12.3s`: how long the wait took. */
+function seconds(ms: number): string {
+  return ms < 10_000 ? `${(ms / 1000).toFixed(2)}s` : `${(ms / 1000).toFixed(1)}s`;
+}
