@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { type ConsolaInstance, consola } from "consola";
+import type { Policy } from "../policy/index.ts";
 import { compileRuleSet } from "../ruleset/compile.ts";
 import type { RuleSet } from "../ruleset/format.ts";
 import type { PolicyStore, Unsubscribe } from "../store/index.ts";
@@ -39,6 +40,12 @@ export interface DistributorOptions {
   coalesceMs?: number;
   /** Pause before reading the store again after a failed read. */
   retryMs?: number;
+  /**
+   * Runs before each compile with the policies about to be compiled; `hfi serve` compiles their
+   * regexes in a worker thread here, so that policies another replica wrote (or loaded at start)
+   * never compile regexes in the event loop.
+   */
+  beforeCompile?: (policies: readonly Policy[]) => Promise<void>;
 }
 
 /** Compiles the store's policies and halt into RuleSet snapshots, now and after every change. */
@@ -46,7 +53,7 @@ export async function createDistributor(
   store: PolicyStore,
   options: DistributorOptions = {},
 ): Promise<Distributor> {
-  const { logger = consola, coalesceMs = 10, retryMs = 1000 } = options;
+  const { logger = consola, coalesceMs = 10, retryMs = 1000, beforeCompile } = options;
   const listeners = new Set<SnapshotListener>();
   // Replaced by the first load below before anyone can see it.
   let snapshot: ConfigSnapshot = { revision: -1, ruleSet: compileRuleSet([], -1), json: "" };
@@ -56,6 +63,7 @@ export async function createDistributor(
 
   async function load(): Promise<ConfigSnapshot> {
     const { items, revision, halt } = await store.state();
+    await beforeCompile?.(items);
     const ruleSet = compileRuleSet(items, revision, { halted: halt !== undefined });
     return { revision, ruleSet, json: JSON.stringify(ruleSet) };
   }

@@ -50,6 +50,11 @@ export function withCompileBudget<T>(ms: number, run: () => T): T {
   }
 }
 
+/** Whether `source` is in the cache: compileRegex would answer it at once. */
+export function isRegexCompiled(source: string): boolean {
+  return cache.has(source);
+}
+
 /** Puts a result compiled elsewhere (in a worker thread) into the cache, as if compiled here. */
 export function rememberRegex(source: string, result: RegexResult): void {
   if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value as string);

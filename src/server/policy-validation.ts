@@ -1,6 +1,12 @@
 import { HfiError } from "../errors.ts";
 import { type Policy, type PolicyParseResult, parsePolicyDocument } from "../policy/index.ts";
-import { compileRegex, type RegexResult, rememberRegex, withCompileBudget } from "../regex/index.ts";
+import {
+  compileRegex,
+  isRegexCompiled,
+  type RegexResult,
+  rememberRegex,
+  withCompileBudget,
+} from "../regex/index.ts";
 
 /**
  * Time one request may spend compiling regexes. Refusing a regex whose DFA would be too large can
@@ -9,27 +15,31 @@ import { compileRegex, type RegexResult, rememberRegex, withCompileBudget } from
 export const REGEX_COMPILE_BUDGET_MS = 2000;
 /** A validation that has not answered by then is abandoned: its worker is ended and replaced. */
 const HARD_TIMEOUT_MS = REGEX_COMPILE_BUDGET_MS + 10_000;
-/** Worker threads validating at once; more requests wait their turn. */
+/** Worker threads busy at once; more jobs wait their turn. */
 const MAX_WORKERS = 2;
 
-export interface ValidationRequest {
-  text: string;
-  contentType: string | undefined;
-}
+/** What a worker is asked: validate a document, or compile the regexes of stored policies. */
+export type WorkerRequest =
+  | { kind: "validate"; text: string; contentType: string | undefined }
+  | { kind: "compile"; sources: string[] };
 
-export interface ValidationAnswer {
-  result: PolicyParseResult;
-  /** The policy's regexes, compiled, for the cache of the thread that compiles the RuleSet. */
+export interface WorkerAnswer {
+  /** For `validate`. */
+  result?: PolicyParseResult;
+  /** The regexes compiled, for the cache of the thread that compiles the RuleSet. */
   regexes: [string, RegexResult][];
 }
 
-/** Parses and validates one policy document within the regex compile budget. Runs in a worker. */
-export function validateDocument({ text, contentType }: ValidationRequest): ValidationAnswer {
+/** Does what a worker is asked. Runs in the worker (or, under Node.js, in the event loop). */
+export function answer(request: WorkerRequest): WorkerAnswer {
+  if (request.kind === "compile") return { regexes: compiled(request.sources) };
+  const { text, contentType } = request;
   const result = withCompileBudget(REGEX_COMPILE_BUDGET_MS, () => parsePolicyDocument(text, contentType));
-  const regexes = result.success
-    ? regexSources(result.output).map((source): [string, RegexResult] => [source, compileRegex(source)])
-    : [];
-  return { result, regexes };
+  return { result, regexes: result.success ? compiled(regexSources(result.output)) : [] };
+}
+
+function compiled(sources: string[]): [string, RegexResult][] {
+  return sources.map((source) => [source, compileRegex(source)]);
 }
 
 function regexSources(policy: Policy): string[] {
@@ -40,8 +50,10 @@ function regexSources(policy: Policy): string[] {
 }
 
 interface Job {
-  request: ValidationRequest;
-  resolve(answer: ValidationAnswer): void;
+  request: WorkerRequest;
+  /** Stored policies' regexes passed validation once: compiling them has no deadline. */
+  timeoutMs: number | undefined;
+  resolve(answer: WorkerAnswer): void;
   reject(err: Error): void;
 }
 
@@ -59,16 +71,29 @@ export async function validatePolicyDocument(
   text: string,
   contentType: string | undefined,
 ): Promise<PolicyParseResult> {
-  const request = { text, contentType };
-  const answer =
+  const { result } = await ask({ kind: "validate", text, contentType }, HARD_TIMEOUT_MS);
+  return result as PolicyParseResult;
+}
+
+/**
+ * Compiles, in a worker, the regexes of `policies` that this thread has not compiled yet, so that
+ * compiling the RuleSet (the Distributor's `beforeCompile`) finds them all in the cache.
+ */
+export async function precompileRegexes(policies: readonly Policy[]): Promise<void> {
+  const sources = [...new Set(policies.flatMap(regexSources))].filter((source) => !isRegexCompiled(source));
+  if (sources.length > 0) await ask({ kind: "compile", sources }, undefined);
+}
+
+async function ask(request: WorkerRequest, timeoutMs: number | undefined): Promise<WorkerAnswer> {
+  const reply =
     typeof Bun === "undefined"
-      ? validateDocument(request)
-      : await new Promise<ValidationAnswer>((resolve, reject) => {
-          queue.push({ request, resolve, reject });
+      ? answer(request)
+      : await new Promise<WorkerAnswer>((resolve, reject) => {
+          queue.push({ request, timeoutMs, resolve, reject });
           runQueued();
         });
-  for (const [source, result] of answer.regexes) rememberRegex(source, result);
-  return answer.result;
+  for (const [source, result] of reply.regexes) rememberRegex(source, result);
+  return reply;
 }
 
 function runQueued(): void {
@@ -86,7 +111,19 @@ function spawn(): Worker {
 }
 
 function run(worker: Worker, job: Job): void {
-  const finish = (keep: boolean) => {
+  const { timeoutMs } = job;
+  const timer =
+    timeoutMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          finish(false);
+          job.reject(
+            new HfiError("InvalidInput", `the policy could not be validated within ${timeoutMs} ms`, [
+              { path: "", message: `took longer than ${timeoutMs} ms to validate` },
+            ]),
+          );
+        }, timeoutMs);
+  function finish(keep: boolean): void {
     clearTimeout(timer);
     worker.onmessage = null;
     worker.onerror = null;
@@ -94,16 +131,8 @@ function run(worker: Worker, job: Job): void {
     if (keep) idle.push(worker);
     else worker.terminate();
     runQueued();
-  };
-  const timer = setTimeout(() => {
-    finish(false);
-    job.reject(
-      new HfiError("InvalidInput", `the policy could not be validated within ${HARD_TIMEOUT_MS} ms`, [
-        { path: "", message: `took longer than ${HARD_TIMEOUT_MS} ms to validate` },
-      ]),
-    );
-  }, HARD_TIMEOUT_MS);
-  worker.onmessage = ({ data }: MessageEvent<ValidationAnswer>) => {
+  }
+  worker.onmessage = ({ data }: MessageEvent<WorkerAnswer>) => {
     finish(true);
     job.resolve(data);
   };
