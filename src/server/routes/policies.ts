@@ -5,6 +5,9 @@ import { readBodyText } from "../body.ts";
 import type { Logger } from "../logger.ts";
 import { validatePolicyDocument } from "../policy-validation.ts";
 
+/** Largest policy as stored JSON: 1 KiB below the body limit, for metadata and status the server sets. */
+const MAX_STORED_POLICY_BYTES = MAX_POLICY_BYTES - 1024;
+
 /** `/v1/policies`: the FaultInjectionPolicy resource, kubectl-style. */
 export function policyRoutes({ store, logger }: { store: PolicyStore; logger: Logger }): Hono {
   const app = new Hono();
@@ -56,9 +59,13 @@ async function readPolicy(c: Context): Promise<Policy> {
     c.req.header("content-type"),
   );
   if (!result.success) throw new HfiError(result.code, result.message, result.issues);
-  // What the store keeps is JSON, which escapes control characters six bytes to one: bound that too.
-  if (jsonBytesExceed(result.output, MAX_POLICY_BYTES)) {
-    throw new HfiError("PayloadTooLarge", `the policy exceeds ${MAX_POLICY_BYTES} bytes as stored JSON`);
+  // What the store keeps is JSON, which escapes control characters six bytes to one: bound that too,
+  // with room for the fields the server adds, so that what a GET returns can always be PUT back.
+  if (jsonBytesExceed(result.output, MAX_STORED_POLICY_BYTES)) {
+    throw new HfiError(
+      "PayloadTooLarge",
+      `the policy exceeds ${MAX_STORED_POLICY_BYTES} bytes as stored JSON (1 MiB less room for server-set fields)`,
+    );
   }
   return result.output;
 }
