@@ -236,7 +236,10 @@ describe("GET /openapi.json describes what the API does", () => {
     operationId?: string;
     security?: unknown;
     parameters?: { name: string; schema: JsonSchema; description?: string }[];
-    responses: Record<string, { links?: Record<string, { operationId: string; parameters: object }> }>;
+    responses: Record<
+      string,
+      { links?: Record<string, { operationId: string; parameters: object; requestBody?: string }> }
+    >;
   };
   const operation = (doc: OpenApiDocument, path: string, method: string) =>
     doc.paths[path]?.[method] as Operation;
@@ -248,7 +251,7 @@ describe("GET /openapi.json describes what the API does", () => {
     expect(Object.keys(operation(doc, "/v1/halt", "post").responses)).toContain("413");
   });
 
-  test("create and replace link to get and delete, by the stored name", async () => {
+  test("create and replace link to get, delete and put back, by the stored name; get to delete and put back", async () => {
     const doc = await openapi();
     for (const [path, method, status] of [
       ["/v1/policies", "post", "201"],
@@ -256,10 +259,20 @@ describe("GET /openapi.json describes what the API does", () => {
       ["/v1/policies/{name}", "put", "201"],
     ] as const) {
       const links = operation(doc, path, method).responses[status]?.links ?? {};
-      expect(Object.values(links).map((link) => link.operationId)).toEqual(["getPolicy", "deletePolicy"]);
+      expect(Object.values(links).map((link) => link.operationId)).toEqual([
+        "getPolicy",
+        "deletePolicy",
+        "replacePolicy",
+      ]);
       for (const link of Object.values(links))
         expect(link.parameters).toEqual({ name: "$response.body#/metadata/name" });
     }
+    const fromGet = operation(doc, "/v1/policies/{name}", "get").responses["200"]?.links ?? {};
+    expect(fromGet.PutPolicyBack).toEqual({
+      operationId: "replacePolicy",
+      parameters: { name: "$response.body#/metadata/name" },
+      requestBody: "$response.body",
+    });
     expect(operation(doc, "/v1/policies/{name}", "get").operationId).toBe("getPolicy");
     expect(operation(doc, "/v1/policies/{name}", "delete").operationId).toBe("deletePolicy");
   });

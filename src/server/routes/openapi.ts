@@ -64,9 +64,13 @@ const WRITE_FAILURES = {
 };
 
 /** Where a created or replaced policy leads: read it, delete it (for stateful testing). */
+const BY_NAME = { name: "$response.body#/metadata/name" };
+/** What a GET returns can be PUT back as it is: the server-set fields are accepted (and ignored). */
+const PUT_BACK = { operationId: "replacePolicy", parameters: BY_NAME, requestBody: "$response.body" };
 const POLICY_LINKS = {
-  GetPolicy: { operationId: "getPolicy", parameters: { name: "$response.body#/metadata/name" } },
-  DeletePolicy: { operationId: "deletePolicy", parameters: { name: "$response.body#/metadata/name" } },
+  GetPolicy: { operationId: "getPolicy", parameters: BY_NAME },
+  DeletePolicy: { operationId: "deletePolicy", parameters: BY_NAME },
+  PutPolicyBack: PUT_BACK,
 };
 const stored = (description: string) => ({
   ...ok(description, ref("FaultInjectionPolicy")),
@@ -164,7 +168,13 @@ function buildDocument(auth: boolean) {
             get: {
               operationId: "getPolicy",
               summary: "Get a policy",
-              responses: { "200": ok("The policy", ref("FaultInjectionPolicy")), "404": failure("NotFound") },
+              responses: {
+                "200": {
+                  ...ok("The policy", ref("FaultInjectionPolicy")),
+                  links: { DeletePolicy: POLICY_LINKS.DeletePolicy, PutPolicyBack: PUT_BACK },
+                },
+                "404": failure("NotFound"),
+              },
             },
             put: {
               operationId: "replacePolicy",
