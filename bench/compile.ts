@@ -73,7 +73,7 @@ export async function compile(ctx: BenchContext): Promise<BenchResult> {
       policies: count,
       iterations,
       mix: "6/10 method + path prefix, 2/10 exact path + header, 1/10 path regex, 1/10 header regex; 1/3 delays",
-      regexMemo: "src/ruleset/regex memoises 500 sources",
+      regexMemo: "src/regex memoises 500 sources",
     },
     commands: ["bun bench/index.ts compile (in process)"],
     samples: {

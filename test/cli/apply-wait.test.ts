@@ -1,6 +1,7 @@
 /** `hfi policy apply --wait`, timed policies (duration, EXPIRES, renewed) and dry runs through the CLI. */
 import { afterEach, beforeEach, expect, test } from "bun:test";
 import type { RunningServer } from "../../src/server/index.ts";
+import { createMemoryStore } from "../../src/store/index.ts";
 import { hfi } from "../support/cli.ts";
 import { startControlPlane } from "../support/control-plane.ts";
 import { policyYaml } from "../support/policies.ts";
@@ -93,18 +94,21 @@ test("a bad --wait timeout or a separate timeout argument is refused before anyt
 });
 
 test("a timed policy shows when it expires; applying it again renews it; dry runs are marked", async () => {
+  // A store whose clock runs 2 s behind: what it writes looks 2 s old, without waiting for that.
+  await server.stop();
+  server = await startControlPlane({ store: createMemoryStore({ now: () => new Date(Date.now() - 2_000) }) });
+  env = { HFI_CONTROL_PLANE_ADDR: server.url };
   const timed = policyYaml("timed", "duration: 10m, mode: dryRun, fault: { abort: { httpStatus: 503 } }");
   expect((await hfi(["policy", "apply", "-f", "-"], { env, stdin: timed })).stdout).toBe(
-    "faultinjectionpolicy.hfi.dev/timed created (expires in 10m)\n",
+    "faultinjectionpolicy.hfi.dev/timed created (expires in 9m58s)\n",
   );
   await hfi(["policy", "apply", "-f", "-"], { env, stdin: policyYaml("forever") });
-  await Bun.sleep(1100);
   const table = (await hfi(["policy", "get"], { env })).stdout.split("\n");
   expect(table[0]).toBe("NAME      PRIORITY   MATCHES   FAULTS                AGE   EXPIRES");
-  expect(table[1]).toMatch(/^forever {3}0 {10}<all> {5}abort=503 {13}\ds {4}<none>$/);
-  expect(table[2]).toMatch(/^timed {5}0 {10}<all> {5}abort=503 \(dry run\) {3}\ds {4}9m5\ds$/);
+  expect(table[1]).toMatch(/^forever {3}0 {10}<all> {5}abort=503 {13}2s {4}<none>$/);
+  expect(table[2]).toMatch(/^timed {5}0 {10}<all> {5}abort=503 \(dry run\) {3}2s {4}9m5\ds$/);
   expect((await hfi(["policy", "apply", "-f", "-"], { env, stdin: timed })).stdout).toBe(
-    "faultinjectionpolicy.hfi.dev/timed renewed (expires in 10m)\n",
+    "faultinjectionpolicy.hfi.dev/timed renewed (expires in 9m58s)\n",
   );
   const stored = JSON.parse((await hfi(["policy", "get", "timed", "-o", "json"], { env })).stdout);
   expect(stored.metadata.generation).toBe(1);

@@ -57,14 +57,16 @@ test("status: the revision, how many live proxies have applied it, whether halte
 });
 
 test("a proxy with no config yet has not applied the revision; one not seen lately is counted apart", async () => {
-  const own = await startControlPlane({ subscribers: { marginMs: 300 } });
+  // The registry's own clock, so "not seen lately" comes from advancing it, not from waiting.
+  let nowMs = Date.now();
+  const own = await startControlPlane({ subscribers: { marginMs: 300, now: () => nowMs } });
   const ownEnv = { HFI_CONTROL_PLANE_ADDR: own.url };
   try {
     // Polls that ask for no wait and never come back: live for their wait (0 s) plus the margin.
     await fetch(`${own.url}/v1/config?wait=0&node=new&worker=0`);
     await fetch(`${own.url}/v1/config?after=0&wait=0&node=current&worker=0`);
     expect((await hfi(["status"], { env: ownEnv })).stdout).toBe("revision 0: 1/2 proxies, halted: no\n");
-    await Bun.sleep(350);
+    nowMs += 350;
     expect((await hfi(["status"], { env: ownEnv })).stdout).toBe(
       "revision 0: 0/0 proxies (2 not seen lately), halted: no\n",
     );

@@ -132,6 +132,18 @@ async function stat(adminUrl: string, name: string): Promise<number> {
   return match ? Number(match[1]) : Number.NaN;
 }
 
+/** The access log's lines once `ready` holds for them (Envoy flushes it every 100 ms); fails after 5 s. */
+async function accessLogSoon(file: string, ready: (lines: string[]) => boolean): Promise<string[]> {
+  const deadline = performance.now() + 5_000;
+  for (;;) {
+    const lines = (await Bun.file(file).text()).split("\n");
+    if (ready(lines)) return lines;
+    if (performance.now() > deadline)
+      throw new Error(`access log not complete after 5 s:\n${lines.join("\n")}`);
+    await Bun.sleep(20);
+  }
+}
+
 /**
  * Runs `trigger` while 4 probe loops (2 per Envoy) send requests to `path`; stops probing 500 ms
  * after it returned. Times are relative to the trigger's start.
@@ -282,9 +294,11 @@ describe("attribution", () => {
     );
     // Defined when the rule set arrived: Envoy B shows the counters at 0 before any request.
     expect(await stat(b.adminUrl, "wasmcustom.hfi.policy.attr-abort.aborts_total")).toBe(0);
-    // The access log (flushed every 100 ms by local-stack's Envoy flags).
-    await Bun.sleep(500);
-    const lines = (await Bun.file(a.accessLogPath!).text()).split("\n");
+    // The access log, flushed every 100 ms by the local stack's Envoy flags.
+    const lines = await accessLogSoon(
+      a.accessLogPath!,
+      (ls) => ls.filter((l) => l.includes(" /attr/")).length >= 24,
+    );
     const logged = (path: string) => lines.filter((l) => l.includes(` ${path} `));
     expect(logged("/attr/abort/x")).toHaveLength(12);
     for (const line of logged("/attr/abort/x")) {
@@ -296,10 +310,9 @@ describe("attribution", () => {
     }
     const plain = await send(a.envoyUrl, "/attr/none");
     expect(plain.status).toBe(200);
-    await Bun.sleep(500);
-    expect((await Bun.file(a.accessLogPath!).text()).split("\n")).toContain(
-      "GET /attr/none 200 hfi_policy=- upstream_fault=-",
-    );
+    expect(
+      await accessLogSoon(a.accessLogPath!, (ls) => ls.some((l) => l.includes(" /attr/none "))),
+    ).toContain("GET /attr/none 200 hfi_policy=- upstream_fault=-");
     await remove("attr-abort");
     await remove("attr-delay");
   }, 40_000);
