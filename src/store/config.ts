@@ -1,10 +1,15 @@
 import type { ConsolaInstance } from "consola";
+import type { StoreClock } from "./clock.ts";
 import { createMemoryStore } from "./memory.ts";
 import type { PolicyStore } from "./types.ts";
 
 /** Where `hfi serve` keeps policies: `hfi serve --store …` and its flags, as one value. */
 export type StoreConfig =
-  | { type: "memory" }
+  | {
+      type: "memory";
+      /** The store's time (tests give one that runs behind or moves by hand). Default: the system's. */
+      clock?: StoreClock;
+    }
   | {
       type: "etcd";
       /** Client URLs of the cluster's members. */
@@ -28,7 +33,7 @@ export interface StoreHooks {
 export async function openStore(config: StoreConfig, hooks: StoreHooks): Promise<PolicyStore> {
   switch (config.type) {
     case "memory":
-      return createMemoryStore({ onWatcherError: hooks.onWatcherError });
+      return createMemoryStore({ clock: config.clock, onWatcherError: hooks.onWatcherError });
     case "etcd": {
       const { type: _type, ...options } = config;
       const { createEtcdStore } = await import("./etcd.ts");
