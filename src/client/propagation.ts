@@ -1,4 +1,4 @@
-import type { ProxiesStatus } from "../api-types.ts";
+import type { ProxiesStatus, ProxyStatus } from "../api-types.ts";
 import type { Subscriber } from "../distributor/index.ts";
 import type { HfiClient } from "./client.ts";
 
@@ -10,13 +10,15 @@ import type { HfiClient } from "./client.ts";
  * whenever the identity differs).
  */
 export function hasApplied(
-  proxy: Subscriber,
+  proxy: ProxyStatus,
   revision: number,
   served: Pick<ProxiesStatus, "revision" | "id">,
 ): boolean {
   if (proxy.revision === null || proxy.revision < revision || proxy.revision > served.revision) return false;
+  // Servers before selectors served every proxy one rule set and no servedId.
+  const servedId = proxy.servedId ?? served.id;
   const sameRevisionOtherRules =
-    proxy.revision === served.revision && proxy.ruleSetId !== null && proxy.ruleSetId !== served.id;
+    proxy.revision === served.revision && proxy.ruleSetId !== null && proxy.ruleSetId !== servedId;
   return !sameRevisionOtherRules;
 }
 

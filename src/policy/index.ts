@@ -19,6 +19,8 @@ export { type FieldIssue, toFieldIssues } from "./issues.ts";
 export {
   MAX_ABORT_BODY_BYTES,
   MAX_HEADER_CONDITIONS,
+  MAX_NAME_LENGTH,
+  MAX_SELECTOR_LABELS,
   POLICY_API_VERSION,
   POLICY_KIND,
   POLICY_MODES,
@@ -28,3 +30,10 @@ export {
   PolicySchema,
   type PolicySpec,
 } from "./schema.ts";
+export {
+  describeSelector,
+  NO_IDENTITY,
+  type Selector,
+  selects,
+  type WorkloadIdentity,
+} from "./selector.ts";

@@ -17,6 +17,10 @@ export interface ProxyOptions {
   stuck?: boolean;
   /** The poll's `wait`, in seconds; short so that stop() is quick. Default 2. */
   waitSeconds?: number;
+  /** Who it says it is, as the filter does: `service`, `namespace` and `labels` of its polls. */
+  service?: string;
+  namespace?: string;
+  labels?: Record<string, string>;
 }
 
 export function simulateProxy(url: string, options: ProxyOptions): SimulatedProxy {
@@ -25,7 +29,12 @@ export function simulateProxy(url: string, options: ProxyOptions): SimulatedProx
   let after: number | undefined = stuck ? 0 : undefined;
   const loop = (async () => {
     while (!stopped.signal.aborted) {
-      const query = new URLSearchParams({ wait: String(waitSeconds), node, worker });
+      const query = new URLSearchParams({
+        wait: String(waitSeconds),
+        node,
+        worker,
+        ...identityQuery(options),
+      });
       if (after !== undefined) query.set("after", String(after));
       try {
         const res = await fetch(`${url}/v1/config?${query}`, { signal: stopped.signal });
@@ -58,4 +67,16 @@ export async function proxiesReady(proxies: SimulatedProxy[], timeoutMs = 5000):
     if (Date.now() > deadline) throw new Error("simulated proxies got no config");
     await Bun.sleep(10);
   }
+}
+
+function identityQuery({ service, namespace, labels }: ProxyOptions): Record<string, string> {
+  return {
+    ...(service !== undefined && { service }),
+    ...(namespace !== undefined && { namespace }),
+    ...(labels !== undefined && {
+      labels: Object.entries(labels)
+        .map(([key, value]) => `${key}=${value}`)
+        .join(","),
+    }),
+  };
 }
