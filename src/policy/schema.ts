@@ -127,12 +127,18 @@ const HeadersSchema = v.pipe(
 );
 
 /** An RFC 3986 host without port: a reg-name, or an IP literal in brackets, as the filter cuts `:authority`. */
-const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+)$/;
+const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()+,;=%]+)$/;
 
 const HostNameSchema = v.pipe(
   v.string(),
   v.minLength(1, "must not be empty"),
   v.maxLength(MAX_NAME_LENGTH, `must be at most ${MAX_NAME_LENGTH} characters`),
+  // Envoy's and Istio's wildcard spelling, said the way this field says it.
+  v.check(
+    (host) => !host.startsWith("*."),
+    (issue) =>
+      `is a wildcard: for every host under ${issue.input.slice(2)} write suffix: .${issue.input.slice(2)}`,
+  ),
   v.regex(HOST, "must be a host name without port, such as reviews or api.example.com"),
 );
 
@@ -259,7 +265,11 @@ const LabelValueSchema = v.pipe(
 );
 
 const MatchLabelsSchema = v.pipe(
-  v.record(v.string(), v.unknown()),
+  // Not v.record alone: it would take an array for an object of its indices.
+  v.custom<Record<string, unknown>>(
+    (input) => typeof input === "object" && input !== null && !Array.isArray(input),
+    "must be an object of label key → value",
+  ),
   v.check(
     (labels) => Object.keys(labels).length <= MAX_SELECTOR_LABELS,
     `must have at most ${MAX_SELECTOR_LABELS} labels`,
