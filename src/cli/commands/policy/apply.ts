@@ -1,11 +1,13 @@
 import { defineCommand } from "citty";
+import type { HfiClient } from "../../../client/index.ts";
+import { type Selector, selects } from "../../../policy/index.ts";
 import { clientArgs } from "../../common/args.ts";
 import { forEachObject } from "../../common/batch.ts";
 import { useClient } from "../../common/context.ts";
 import { loadPolicyDocuments } from "../../common/documents.ts";
 import { CommandError } from "../../common/errors.ts";
 import { timeLeft } from "../../common/format/expiry.ts";
-import { waitArgs, waitForProxies, waitTimeoutMs } from "../../common/wait.ts";
+import { type WaitTargets, waitArgs, waitForProxies, waitTimeoutMs } from "../../common/wait.ts";
 
 export default defineCommand({
   meta: {
@@ -33,10 +35,13 @@ export default defineCommand({
     const client = useClient();
     /** The newest revision holding an applied object: what the proxies must reach for --wait. */
     let revision = 0;
+    /** The selectors of the applied policies, by policy name; undefined for a policy without one. */
+    const selectors = new Map<string, Selector | undefined>();
     await forEachObject(documents, async ({ policy }) => {
       const { name } = policy.metadata;
       const before = await client.findPolicy(name);
       const { policy: after, created } = await client.putPolicy(policy);
+      selectors.set(name, after.spec.selector);
       revision = Math.max(revision, Number(after.metadata.resourceVersion));
       const unchanged = before?.metadata.resourceVersion === after.metadata.resourceVersion;
       // Same spec, new resourceVersion: a timed policy applied again, its clock restarted.
@@ -46,6 +51,26 @@ export default defineCommand({
       const expiry = expiresAt ? ` (expires in ${timeLeft(expiresAt, new Date())})` : "";
       console.log(`faultinjectionpolicy.hfi.dev/${name} ${outcome}${expiry}`);
     });
-    if (timeoutMs !== undefined && revision > 0) await waitForProxies(client, revision, timeoutMs);
+    const targets = [...selectors.values()].some((s) => s !== undefined)
+      ? await targeting(client, selectors)
+      : undefined;
+    if (timeoutMs !== undefined && revision > 0) await waitForProxies(client, revision, timeoutMs, targets);
   },
 });
+
+/**
+ * The proxies the applied policies target — those one of their selectors picks (a policy without a
+ * selector picks every proxy) — with a warning on stderr for each selector that picks no live proxy.
+ */
+async function targeting(
+  client: HfiClient,
+  selectors: Map<string, Selector | undefined>,
+): Promise<WaitTargets> {
+  const live = (await client.getProxies()).proxies.filter((proxy) => proxy.live);
+  for (const [name, selector] of selectors) {
+    if (selector !== undefined && !live.some((proxy) => selects(selector, proxy))) {
+      console.error(`warning: ${name}: its selector targets no live proxy`);
+    }
+  }
+  return { select: (proxy) => [...selectors.values()].some((selector) => selects(selector, proxy)) };
+}
