@@ -5,14 +5,17 @@
  * phase bounded in time. Per-core figures divide requests by the CPU seconds the hfi process (and
  * for etcd, the etcd process) spent in the phase, which survives sharing the machine's 2 cores.
  */
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { startTestEtcd, type TestEtcd } from "../test/support/etcd.ts";
+import { ROOT } from "../test/support/paths.ts";
 import { putPolicy as put } from "../test/support/policies.ts";
 import { freePort } from "../test/support/ports.ts";
+import { spawnLogged, terminate, waitForUrl } from "../test/support/process.ts";
 import { type BenchContext, type BenchRow, percentile, roundsRow } from "./report.ts";
 
 const POLICIES = 1000;
-const root = new URL("..", import.meta.url).pathname;
 
 interface Phase {
   requests: number;
@@ -92,28 +95,21 @@ export async function apiThroughput(ctx: BenchContext) {
 
 async function startHfi(store: "memory" | "etcd", etcd: TestEtcd | undefined) {
   // The sources, not dist/hfi: a bench run straight after a change must not measure a stale build.
-  const bin = [process.execPath, `${root}src/cli/main.ts`];
+  const bin = [process.execPath, join(ROOT, "src/cli/main.ts")];
   const port = await freePort();
   const args = [...bin, "serve", `--listen=127.0.0.1:${port}`, `--store=${store}`];
   if (etcd) args.push(`--etcd-endpoints=${etcd.endpoint}`, "--etcd-prefix=bench/");
-  const proc = Bun.spawn(args, { stdout: "ignore", stderr: "inherit" });
+  const dir = mkdtempSync(join(tmpdir(), "hfi-bench-api-"));
+  const hfi = spawnLogged(args, join(dir, "hfi.log"));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 10_000;
-  while (
-    !(await fetch(`${url}/readyz`)
-      .then((r) => r.ok)
-      .catch(() => false))
-  ) {
-    if (Date.now() > deadline) throw new Error("hfi serve did not become ready");
-    await Bun.sleep(50);
-  }
+  await waitForUrl(`${url}/readyz`, hfi, 10_000);
   return {
     url,
-    pid: proc.pid,
-    command: args.join(" "),
+    pid: hfi.proc.pid,
+    command: hfi.command,
     async stop() {
-      proc.kill("SIGTERM");
-      await proc.exited;
+      await terminate(hfi.proc);
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

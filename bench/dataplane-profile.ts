@@ -1,16 +1,16 @@
 /**
- * Where hfi's data-plane cost goes — the profile behind "Missed targets" for the dataplane figures.
- * Same machinery as bench/dataplane.ts (bench/variants.ts), throughput runs only, with `perf record`
- * of Envoy during each (split into Envoy, kernel and V8-generated code), and variants that isolate
- * one cost each:
+ * Where hfi's data-plane cost goes — the profile behind bench/README.md's analysis of the dataplane
+ * figures. Same machinery and variants as bench/dataplane.ts (bench/variants.ts), throughput runs
+ * only, with `perf record` of Envoy during each (split into Envoy, kernel and V8-generated code),
+ * and variants that isolate one cost each:
  *
- *   A router only · E do-nothing Wasm filter · P0 hfi with an empty rule set ·
- *   P1 one rule on method + path · P1h one header-only rule (either way the filter reads the request
- *   with one proxy_get_header_map_pairs) · C100p 100 method + path rules ·
- *   C 100 mixed rules (dataplane's C) · D 1,000 mixed rules · C3/D3 = C/D with the filter built -O3
+ *   router-only · wasm-noop · hfi-empty (an empty rule set) · hfi-1-path-rule (method + path) ·
+ *   hfi-1-header-rule (either way the filter reads the request with one
+ *   proxy_get_header_map_pairs) · hfi-100-path-rules · hfi-100 and hfi-1000 (dataplane's mixed
+ *   rules) · hfi-100-O3 and hfi-1000-O3 (the same with the filter built -O3)
  *
- * C, D, C3 and D3 run filters compiled here from the same sources (filter/), -Oz (as shipped) and
- * -O3, so the two differ only by the optimisation flag. The filter sources are not changed.
+ * The hfi-100 and hfi-1000 variants run filters compiled here from the same sources (filter/), -Oz
+ * (as shipped) and -O3, so the two differ only by the optimisation flag.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -31,25 +31,22 @@ import {
   valueRow,
 } from "./report.ts";
 import { nonMatchingRules } from "./rules.ts";
-import { perRound, runVariants, type Sample, type Variant } from "./variants.ts";
+import { perRound, runVariants, type Sample, VARIANTS, type Variant } from "./variants.ts";
 
-/** Figures other benchmarks' explanations refer to (as `{{dataplane-profile:<figure>}}`). */
-export const PROFILE = {
-  wasmPresent: "Wasm filter present, doing nothing: E − A",
-  perStream: "hfi with no rules over do-nothing: P0 − E",
-  methodPath: "read the request (1 pairs hostcall) + 1 method + path rule: P1 − P0",
-  headerMap: "read the request (1 pairs hostcall) + 1 header-only rule: P1h − P0",
-  perPathRule: "per method + path rule: (C100p − P1) ÷ 99",
-  perMixedRule: "per mixed rule: (D − C) ÷ 900",
-  perMixedRuleO3: "per mixed rule, -O3 build: (D3 − C3) ÷ 900",
-  ratioO3: "D ÷ C, -O3 build",
-  jitC: "in V8-generated code, C (perf)",
-  jitD: "in V8-generated code, D (perf)",
+/** The figures bench/README.md's analysis reads. */
+const PROFILE = {
+  wasmPresent: "Wasm filter present, doing nothing: wasm-noop − router-only",
+  perStream: "hfi with no rules over do-nothing: hfi-empty − wasm-noop",
+  methodPath: "read the request (1 pairs hostcall) + 1 method + path rule: hfi-1-path-rule − hfi-empty",
+  headerMap: "read the request (1 pairs hostcall) + 1 header-only rule: hfi-1-header-rule − hfi-empty",
+  perPathRule: "per method + path rule: (hfi-100-path-rules − hfi-1-path-rule) ÷ 99",
+  perMixedRule: "per mixed rule: (hfi-1000 − hfi-100) ÷ 900",
+  perMixedRuleO3: "per mixed rule, -O3 build: (hfi-1000-O3 − hfi-100-O3) ÷ 900",
+  ratioO3: "hfi-1000 ÷ hfi-100, -O3 build",
+  jitHfi100: "in V8-generated code, hfi-100 (perf)",
+  jitHfi1000: "in V8-generated code, hfi-1000 (perf)",
   sizeO3: "filter size -O3",
 } as const;
-
-/** `{{dataplane-profile:<figure>}}`, resolved by report.ts to that row's value and unit. */
-export const profileRef = (figure: string) => `{{dataplane-profile:${figure}}}`;
 
 const FILTER_DIR = resolve(ROOT, "filter");
 
@@ -87,37 +84,48 @@ export async function dataplaneProfile(ctx: BenchContext): Promise<BenchResult> 
   let oz = join(dir, "hfi-Oz.wasm");
   const o3 = join(dir, "hfi-O3.wasm");
   let sizes: { Oz: number; O3: number | null };
-  let buildNote = "C, D, C3, D3: -Oz and -O3 compiled here from the same filter/ sources";
+  let buildNote =
+    "hfi-100, hfi-1000 and their -O3 twins: -Oz and -O3 compiled here from the same filter/ sources";
   try {
     sizes = { Oz: await buildFilterWith("-Oz", oz), O3: await buildFilterWith("-O3", o3) };
   } catch (error) {
     oz = FILTER_WASM;
     sizes = { Oz: Bun.file(FILTER_WASM).size, O3: null };
-    buildNote = `filter/ sources did not compile now (${String(error).split("\n")[0]}): C and D use dist/hfi-filter.wasm, no -O3 variants`;
+    buildNote = `filter/ sources did not compile now (${String(error).split("\n")[0]}): hfi-100 and hfi-1000 use dist/hfi-filter.wasm, no -O3 variants`;
     console.log(`  ${buildNote}`);
   }
-  const hfi = (key: string, label: string, rules: Variant["rules"], wasmFile = oz): Variant => ({
+  const hfi = (key: string, label: string, rules: Variant["rules"]): Variant => ({
     key,
     label,
     kind: "hfi",
     rules,
-    wasmFile,
+    wasmFile: oz,
     expectStatus: 200,
   });
   const variants: Variant[] = [
-    { key: "A", label: "router only", kind: "none", expectStatus: 200 },
-    { key: "E", label: "do-nothing Wasm filter", kind: "noop", expectStatus: 200 },
-    hfi("P0", "hfi, empty rule set", []),
-    hfi("P1", "hfi, 1 method + path rule", pathRules(1)),
-    hfi("P1h", "hfi, 1 header-only rule", headerRule()),
-    hfi("C100p", "hfi, 100 method + path rules", pathRules(100)),
-    hfi("C", "hfi, 100 mixed rules (dataplane C)", nonMatchingRules(100)),
-    hfi("D", "hfi, 1,000 mixed rules (dataplane D)", nonMatchingRules(1000)),
+    VARIANTS.routerOnly,
+    VARIANTS.wasmNoop,
+    hfi("hfi-empty", "hfi, empty rule set", []),
+    hfi("hfi-1-path-rule", "hfi, 1 method + path rule", pathRules(1)),
+    hfi("hfi-1-header-rule", "hfi, 1 header-only rule", headerRule()),
+    hfi("hfi-100-path-rules", "hfi, 100 method + path rules", pathRules(100)),
+    { ...VARIANTS.hfi100, wasmFile: oz },
+    { ...VARIANTS.hfi1000, wasmFile: oz },
     ...(sizes.O3 === null
       ? []
       : [
-          hfi("C3", "C with the filter built -O3", nonMatchingRules(100), o3),
-          hfi("D3", "D with the filter built -O3", nonMatchingRules(1000), o3),
+          {
+            ...VARIANTS.hfi100,
+            key: "hfi-100-O3",
+            label: "hfi-100 with the filter built -O3",
+            wasmFile: o3,
+          },
+          {
+            ...VARIANTS.hfi1000,
+            key: "hfi-1000-O3",
+            label: "hfi-1000 with the filter built -O3",
+            wasmFile: o3,
+          },
         ]),
   ];
   let run: Awaited<ReturnType<typeof runVariants>>;
@@ -136,28 +144,28 @@ export async function dataplaneProfile(ctx: BenchContext): Promise<BenchResult> 
   const perRule = (a: string, b: string, n: number) => values((g) => ((cpu(a)(g) - cpu(b)(g)) * 1000) / n);
 
   const rows: BenchRow[] = [
-    roundsRow(PROFILE.wasmPresent, diff("E", "A"), "µs/request"),
-    roundsRow(PROFILE.perStream, diff("P0", "E"), "µs/request"),
-    roundsRow(PROFILE.methodPath, diff("P1", "P0"), "µs/request"),
-    roundsRow(PROFILE.headerMap, diff("P1h", "P0"), "µs/request"),
-    roundsRow(PROFILE.perPathRule, perRule("C100p", "P1", 99), "ns"),
-    roundsRow(PROFILE.perMixedRule, perRule("D", "C", 900), "ns"),
-    roundsRow(PROFILE.perMixedRuleO3, perRule("D3", "C3", 900), "ns"),
-    roundsRow("CPU, C (100 rules), -Oz as shipped", values(cpu("C")), "µs/request"),
-    roundsRow("CPU, C (100 rules), -O3", values(cpu("C3")), "µs/request"),
-    roundsRow("CPU, D (1,000 rules), -Oz as shipped", values(cpu("D")), "µs/request"),
-    roundsRow("CPU, D (1,000 rules), -O3", values(cpu("D3")), "µs/request"),
+    roundsRow(PROFILE.wasmPresent, diff("wasm-noop", "router-only"), "µs/request"),
+    roundsRow(PROFILE.perStream, diff("hfi-empty", "wasm-noop"), "µs/request"),
+    roundsRow(PROFILE.methodPath, diff("hfi-1-path-rule", "hfi-empty"), "µs/request"),
+    roundsRow(PROFILE.headerMap, diff("hfi-1-header-rule", "hfi-empty"), "µs/request"),
+    roundsRow(PROFILE.perPathRule, perRule("hfi-100-path-rules", "hfi-1-path-rule", 99), "ns"),
+    roundsRow(PROFILE.perMixedRule, perRule("hfi-1000", "hfi-100", 900), "ns"),
+    roundsRow(PROFILE.perMixedRuleO3, perRule("hfi-1000-O3", "hfi-100-O3", 900), "ns"),
+    roundsRow("CPU, hfi-100, -Oz as shipped", values(cpu("hfi-100")), "µs/request"),
+    roundsRow("CPU, hfi-100, -O3", values(cpu("hfi-100-O3")), "µs/request"),
+    roundsRow("CPU, hfi-1000, -Oz as shipped", values(cpu("hfi-1000")), "µs/request"),
+    roundsRow("CPU, hfi-1000, -O3", values(cpu("hfi-1000-O3")), "µs/request"),
     roundsRow(
       PROFILE.ratioO3,
-      values((g) => cpu("D3")(g) / cpu("C3")(g)),
+      values((g) => cpu("hfi-1000-O3")(g) / cpu("hfi-100-O3")(g)),
       "ratio",
     ),
   ];
   if (params.perfS) {
     rows.push(
-      roundsRow(PROFILE.jitC, jitUs("C"), "µs/request"),
-      roundsRow(PROFILE.jitD, jitUs("D"), "µs/request"),
-      roundsRow("in V8-generated code, D3 (perf)", jitUs("D3"), "µs/request"),
+      roundsRow(PROFILE.jitHfi100, jitUs("hfi-100"), "µs/request"),
+      roundsRow(PROFILE.jitHfi1000, jitUs("hfi-1000"), "µs/request"),
+      roundsRow("in V8-generated code, hfi-1000-O3 (perf)", jitUs("hfi-1000-O3"), "µs/request"),
     );
   }
   rows.push(
@@ -199,7 +207,7 @@ export async function dataplaneProfile(ctx: BenchContext): Promise<BenchResult> 
       sizes,
       build: buildNote,
       ports: run.ports,
-      variants: variants.map(({ key, label }) => ({ key, label })),
+      variants: variants.map(({ key, formerly, label }) => ({ key, formerly, label })),
       perf: perfAvailable ? "perf record -e cpu-clock -F 2000 -p <envoy>" : "perf not available",
       hostProfile100Rules: hostProfile,
     },

@@ -106,6 +106,9 @@ function listener(spec: ListenerSpec): Json {
               "@type": HCM,
               stat_prefix: spec.name,
               codec_type: "HTTP1",
+              // As every shipped config (deploy/envoy/envoy.yaml), so the cost is measured with them.
+              normalize_path: true,
+              merge_slashes: true,
               route_config: {
                 name: spec.name,
                 virtual_hosts: [

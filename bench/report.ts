@@ -154,31 +154,17 @@ export function toMarkdown(results: Record<string, BenchResult>): string {
   return `${lines.join("\n")}\n`;
 }
 
-/** The rows that missed their target, with the benchmark's explanation of each. */
+/** The rows that missed their target, with where the benchmark's explanation of each is. */
 export function missedTargets(results: Record<string, BenchResult>): string {
   const parts: string[] = [];
   for (const [name, result] of Object.entries(results)) {
     for (const row of result.rows) {
       if (row.met !== false) continue;
-      const text =
+      const cause =
         result.missed?.[row.figure] ??
         `No analysis recorded by the benchmark; see its notes in the ${name} section.`;
-      const cause = resolveRefs(text, results);
       parts.push(`### ${name}: ${row.figure} = ${row.value} (target ${row.target})\n\n${cause}\n`);
     }
   }
   return parts.length > 0 ? parts.join("\n") : "None.\n";
-}
-
-/**
- * Replaces `{{benchmark:figure}}` in an explanation with that row's value and unit from `results`
- * (median and min–max), so one benchmark's analysis can cite another's measurement.
- */
-export function resolveRefs(text: string, results: Record<string, BenchResult>): string {
-  return text.replace(/\{\{([\w-]+):([^}]+)\}\}/g, (_, bench: string, figure: string) => {
-    const row = results[bench]?.rows.find((r) => r.figure === figure);
-    if (!row || row.value === null) return `n/a (${bench}: ${figure})`;
-    const range = formatRange(row);
-    return `${row.value}${range ? ` (${range})` : ""} ${row.unit}`;
-  });
 }

@@ -10,7 +10,7 @@
  * which serves each its own RuleSet) and its own vm_id. Filters with the same vm_id and code share
  * one VM per thread — each plugin still gets its own root context, hence its own rules, there
  * (checked: 3 VMs instead of 12 for 4 plugins, aborts and delays stay per listener) — but sharing
- * would put one variant's heap (D's 1,000 rules) into the VM another variant is measured in.
+ * would put one variant's heap (hfi-1000's rules) into the VM another variant is measured in.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -30,6 +30,7 @@ import {
 } from "./envoy-config.ts";
 import { cpuMicros, schedMicros } from "./machine.ts";
 import { buildNoopFilter } from "./noop-filter/build.ts";
+import { faultAllRule, nonMatchingRules } from "./rules.ts";
 import { ensureWrk, runWrk, socketErrors, type WrkSummary } from "./wrk.ts";
 
 export const ENVOY_CPU = 1;
@@ -37,7 +38,10 @@ export const WRK_CPU = 0;
 export const PATH = "/api/items";
 
 export interface Variant {
+  /** Its name: the listener, the stub authority and the key of its samples. */
   key: string;
+  /** What results before variants had names called it (dataplane's A–I). */
+  formerly?: string;
   label: string;
   kind: "none" | "native" | "hfi" | "noop";
   /** The RuleSet an hfi variant is served. */
@@ -47,6 +51,90 @@ export interface Variant {
   nativeFault?: Parameters<typeof nativeFault>[0];
   expectStatus: 200 | 503;
   delayMs?: number;
+}
+
+/** A header no request of the benchmarks carries: the native filter is configured but never matches. */
+const NEVER_HEADER = { name: "x-bench-never", exact: "1" };
+
+const hfiDelay = (ms: number, formerly: string): Variant => ({
+  key: `hfi-delay-${ms}ms`,
+  formerly,
+  label: `hfi delay ${ms} ms 100%`,
+  kind: "hfi",
+  rules: [faultAllRule({ delayMs: ms })],
+  expectStatus: 200,
+  delayMs: ms,
+});
+const nativeDelay = (ms: number, formerly: string): Variant => ({
+  key: `native-delay-${ms}ms`,
+  formerly,
+  label: `native delay ${ms} ms 100%`,
+  kind: "native",
+  nativeFault: { delayMs: ms },
+  expectStatus: 200,
+  delayMs: ms,
+});
+
+/** The data-plane variants, shared by dataplane.ts and dataplane-profile.ts. */
+export const VARIANTS = {
+  routerOnly: { key: "router-only", formerly: "A", label: "router only", kind: "none", expectStatus: 200 },
+  nativeIdle: {
+    key: "native-idle",
+    formerly: "B",
+    label: "native fault filter, not matching",
+    kind: "native",
+    nativeFault: { abortStatus: 503, headers: [NEVER_HEADER] },
+    expectStatus: 200,
+  },
+  hfi100: {
+    key: "hfi-100",
+    formerly: "C",
+    label: "hfi, 100 rules, none matching",
+    kind: "hfi",
+    rules: nonMatchingRules(100),
+    expectStatus: 200,
+  },
+  hfi1000: {
+    key: "hfi-1000",
+    formerly: "D",
+    label: "hfi, 1,000 rules, none matching",
+    kind: "hfi",
+    rules: nonMatchingRules(1000),
+    expectStatus: 200,
+  },
+  wasmNoop: {
+    key: "wasm-noop",
+    formerly: "E",
+    label: "do-nothing Wasm filter",
+    kind: "noop",
+    expectStatus: 200,
+  },
+  nativeAbort: {
+    key: "native-abort",
+    formerly: "F",
+    label: "native abort 100%",
+    kind: "native",
+    nativeFault: { abortStatus: 503 },
+    expectStatus: 503,
+  },
+  hfiAbort: {
+    key: "hfi-abort",
+    formerly: "G",
+    label: "hfi abort 100%",
+    kind: "hfi",
+    rules: [faultAllRule({ abortStatus: 503 })],
+    expectStatus: 503,
+  },
+  nativeDelay10: nativeDelay(10, "H10"),
+  hfiDelay10: hfiDelay(10, "I10"),
+  nativeDelay50: nativeDelay(50, "H50"),
+  hfiDelay50: hfiDelay(50, "I50"),
+} satisfies Record<string, Variant>;
+
+/** Samples of a stored result with the variants' current names (results before the rename used letters). */
+export function renamedSamples(samples: Sample[]): Sample[] {
+  const byFormer = new Map(Object.values(VARIANTS).map((v: Variant) => [v.formerly, v.key]));
+  return samples.map((s) => ({ ...s, variant: byFormer.get(s.variant) ?? s.variant }));
 }
 
 export interface RoundParams {

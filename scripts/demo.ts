@@ -1,13 +1,19 @@
 /**
- * `npm run demo [-- --exit]`: builds hfi, starts the local stack (control plane, Envoy with the
- * filter, sample upstream), applies examples/abort.yaml and shows the fault appear and disappear
- * with real curl output. Without --exit it keeps running until Ctrl-C, which stops everything.
+ * `npm run demo [-- --exit] [-- --no-build]`: builds hfi, starts the local stack (control plane,
+ * Envoy with the filter, sample upstream) on the README tour's ports 8080, 10000 and 9901 when they
+ * are free, applies examples/abort.yaml and shows the fault appear and disappear with real curl
+ * output. Without --exit it keeps running until Ctrl-C, which stops everything, and prints the
+ * `export` lines that point the tour at it. `--no-build` uses dist/ as it is (the doc-test, after
+ * `npm test` built it).
  */
 import { $ } from "bun";
 import { type LocalStack, startLocalStack } from "../test/support/local-stack.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const exitWhenDone = process.argv.includes("--exit");
+const build = !process.argv.includes("--no-build");
+/** The README tour's addresses; taken when free, so its `export` lines work as written. */
+const TOUR_PORTS = { controlPlane: 8080, envoy: 10000, admin: 9901 };
 const POLICY = "checkout-abort";
 
 const bold = process.stdout.isTTY && !process.env.NO_COLOR;
@@ -70,11 +76,13 @@ async function runScenario(stack: LocalStack) {
 }
 
 $.cwd(root);
-step("Building dist/hfi and dist/hfi-filter.wasm");
-await $`bun scripts/build.ts`;
+if (build) {
+  step("Building dist/hfi and dist/hfi-filter.wasm");
+  await $`bun scripts/build.ts`;
+}
 
 step("Starting control plane, Envoy (2 workers) with the hfi filter, and a sample upstream");
-const stack = await startLocalStack({ concurrency: 2 });
+const stack = await startLocalStack({ concurrency: 2, preferredPorts: TOUR_PORTS });
 let stopping = false;
 const shutdown = async (code: number) => {
   if (stopping) return;
@@ -100,10 +108,18 @@ if (exitWhenDone) {
   step("Done; stopping everything");
   await shutdown(0);
 } else {
-  step("The stack keeps running. Try it yourself:");
-  console.log(`  curl -X PUT -H 'content-type: application/yaml' --data-binary @examples/abort.yaml \\
-       ${stack.controlPlaneUrl}/v1/policies/${POLICY}
-  curl -i -X POST ${stack.envoyUrl}/api/checkout
-  curl ${stack.adminUrl}/stats | grep hfi
+  step("The stack keeps running. For the tour in README.md, paste into another shell (in this directory):");
+  console.log(`export HFI_CONTROL_PLANE_ADDR=${stack.controlPlaneUrl}
+export ENVOY=${stack.envoyUrl}
+export PATH="$PWD/dist:$PATH"`);
+  const onTourPorts =
+    stack.controlPlaneUrl.endsWith(`:${TOUR_PORTS.controlPlane}`) &&
+    stack.envoyUrl.endsWith(`:${TOUR_PORTS.envoy}`);
+  if (!onTourPorts) {
+    console.log(
+      `(ports ${TOUR_PORTS.controlPlane} or ${TOUR_PORTS.envoy} were taken, so these differ from the README's)`,
+    );
+  }
+  console.log(`Envoy's stats: curl -s '${stack.adminUrl}/stats?filter=wasmcustom.hfi'
 Press Ctrl-C to stop everything (control plane, Envoy, upstream).`);
 }

@@ -3,6 +3,8 @@ import { sendLocalResponse } from "./abi/host";
 import { randomBelow } from "./random";
 import { AbortFault, MILLIONTHS_PER_HUNDRED_PERCENT, RuleFault } from "./rules";
 
+/** Request header naming the fault to the upstream, as the abort reply names it to the client. */
+export const FAULT_HEADER = String.UTF8.encode("x-hfi-fault");
 /** Shows up as %RESPONSE_CODE_DETAILS% in Envoy's access log. */
 const ABORT_DETAILS = String.UTF8.encode("hfi_fault_abort");
 

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { createConsola } from "consola";
+import { createManualClock } from "../../test/support/clock.ts";
 import { NO_IDENTITY, type Policy, type WorkloadIdentity } from "../policy/index.ts";
 import { createMemoryStore, type PolicyStore } from "../store/index.ts";
 import { type ConfigSnapshot, createDistributor } from "./index.ts";
@@ -103,7 +104,8 @@ describe("createDistributor: halt and expiry", () => {
   });
 
   test("a timed policy's expiresAt and a dry run reach the RuleSet; its expiry publishes the removal", async () => {
-    const store = createMemoryStore();
+    const clock = createManualClock();
+    const store = createMemoryStore({ clock });
     const distributor = await createDistributor(store, { logger: silent });
     const timed = policy("timed");
     const stored = await store.create({ ...timed, spec: { ...timed.spec, duration: "1s", mode: "dryRun" } });
@@ -113,6 +115,7 @@ describe("createDistributor: halt and expiry", () => {
       expiresAt: Date.parse(stored.status?.expiresAt ?? ""),
       dryRun: true,
     });
+    clock.advance(1000);
     const expired = await distributor.waitForChange(compiled ?? undefined, 3000);
     expect(expired?.ruleSet.rules).toEqual([]);
     distributor.close();

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { ANONYMOUS_PROXY, createSubscriberRegistry } from "./subscribers.ts";
+import { ANONYMOUS_PROXY, appliedRevision, createSubscriberRegistry } from "./subscribers.ts";
 
 function clock(start = Date.parse("2026-01-01T00:00:00.000Z")) {
   let t = start;
@@ -96,5 +96,21 @@ describe("createSubscriberRegistry", () => {
     registry.polled({ node: "refused", worker: "" }, ANONYMOUS_PROXY, { revision: 1 }, 25)();
     expect(registry.list().map((s) => s.node)).toEqual(["new", "polling"]);
     polling();
+  });
+});
+
+describe("appliedRevision", () => {
+  const current = { revision: 7, id: "current-rules" };
+  test.each([
+    // The served rules, got at an earlier revision, from another replica or before a restart.
+    [3, "current-rules", 7],
+    [12, "current-rules", 7],
+    [null, "current-rules", 7],
+    // Other rules, or a filter that sends no identity: what it said.
+    [5, "older-rules", 5],
+    [7, null, 7],
+    [null, null, null],
+  ])("a worker at %p with rules %p counts as at %p", (revision, ruleSetId, expected) => {
+    expect(appliedRevision({ revision, ruleSetId }, current)).toBe(expected);
   });
 });

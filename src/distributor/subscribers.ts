@@ -139,16 +139,16 @@ export function createSubscriberRegistry(options: SubscriberRegistryOptions = {}
 
 /**
  * The revision a subscriber's rules include, judged against the rule set served now: a worker whose
- * rule set has the identity of the current one has every change up to the current revision, even if
- * it got those rules at an earlier revision (later changes left the rules as they were) or from
- * another replica. Otherwise what it said, which `--wait` compares with the revision it waits for.
+ * rule set has the identity of the current one is at the current revision, whatever revision it got
+ * those rules at — an earlier one (later changes left the rules as they were), another replica's,
+ * or a number from before a memory-store restart. Otherwise what it said, which `--wait` compares
+ * with the revision it waits for.
  */
 export function appliedRevision(
   subscriber: Pick<Subscriber, "revision" | "ruleSetId">,
   current: { revision: number; id: string },
 ): number | null {
-  if (subscriber.ruleSetId !== current.id) return subscriber.revision;
-  return Math.max(subscriber.revision ?? current.revision, current.revision);
+  return subscriber.ruleSetId === current.id ? current.revision : subscriber.revision;
 }
 
 function compare(a: string, b: string): number {

@@ -110,6 +110,24 @@ describe("validatePolicy", () => {
     expect(issues).toContainEqual({ path, message: expect.stringContaining(message) });
   });
 
+  test.each([204, 304])(
+    "an abort with httpStatus %d refuses a body, naming spec.fault.abort.body",
+    (status) => {
+      const issues = issuesOf(withField("spec.fault.abort", { httpStatus: status, body: "nope" }));
+      expect(issues).toEqual([
+        {
+          path: "spec.fault.abort.body",
+          message: `must be empty with httpStatus ${status}: such a response has no body`,
+        },
+      ]);
+      const empty = validatePolicy(withField("spec.fault.abort", { httpStatus: status }));
+      expect(empty.success && empty.output.spec.fault.abort).toEqual({ httpStatus: status, body: "" });
+      expect(validatePolicy(withField("spec.fault.abort", { httpStatus: 205, body: "nope" })).success).toBe(
+        true,
+      );
+    },
+  );
+
   test("delay alone, and delay with abort, are faults", () => {
     const delayOnly = validatePolicy(withField("spec.fault", { delay: { fixedDelay: "1m30s" } }));
     expect(delayOnly.success && delayOnly.output.spec.fault).toEqual({

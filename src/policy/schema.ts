@@ -186,17 +186,38 @@ const DurationSchema = v.pipe(
 
 const DelaySchema = strict({ fixedDelay: DurationSchema });
 
-const AbortSchema = strict({
-  httpStatus: integerIn(200, 599),
-  body: v.optional(
-    v.pipe(
-      v.string(),
-      v.maxBytes(MAX_ABORT_BODY_BYTES, `must be at most ${MAX_ABORT_BODY_BYTES} bytes`),
-      v.description(`Response body, at most ${MAX_ABORT_BODY_BYTES} UTF-8 bytes.`),
+/** Statuses whose responses never have a body (RFC 9110): one sent anyway breaks the client's connection. */
+export const BODYLESS_STATUSES: readonly number[] = [204, 304];
+
+const AbortSchema = v.pipe(
+  strict({
+    httpStatus: integerIn(200, 599),
+    body: v.optional(
+      v.pipe(
+        v.string(),
+        v.maxBytes(MAX_ABORT_BODY_BYTES, `must be at most ${MAX_ABORT_BODY_BYTES} bytes`),
+        v.description(
+          `Response body, at most ${MAX_ABORT_BODY_BYTES} UTF-8 bytes; empty for httpStatus 204 and 304.`,
+        ),
+      ),
+      "",
     ),
-    "",
+  }),
+  v.forward(
+    v.check(
+      (abort) => abort.body === "" || !BODYLESS_STATUSES.includes(abort.httpStatus),
+      (issue) => `must be empty with httpStatus ${issue.input.httpStatus}: such a response has no body`,
+    ),
+    ["body"],
   ),
-});
+  v.metadata({
+    jsonSchema: {
+      if: { properties: { httpStatus: { enum: BODYLESS_STATUSES } }, required: ["httpStatus"] },
+      // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then, not a promise
+      then: { properties: { body: { maxLength: 0 } } },
+    },
+  }),
+);
 
 /** With both, the delay runs first, then the abort (as Envoy and Istio do). */
 const FaultSchema = v.pipe(

@@ -151,6 +151,40 @@ test(
 );
 
 test(
+  "replicas that read the same policies at different etcd revisions serve the same identity: a filter switching between them has nothing to apply",
+  async () => {
+    const a = await replica("same-rules/");
+    let b: RunningServer | undefined;
+    try {
+      expect((await put(a, "x")).status).toBe(201);
+      let atA = await fetch(`${a.url}/v1/config`);
+      while (((await atA.clone().json()) as RuleSet).rules.length === 0) {
+        await Bun.sleep(10);
+        atA = await fetch(`${a.url}/v1/config`);
+      }
+      // Writes elsewhere in the cluster (another prefix) move etcd's revision, not the rules.
+      const other = await replica("elsewhere/");
+      for (const name of ["p", "q", "r"]) expect((await put(other, name)).status).toBe(201);
+      await other.stop();
+      b = await replica("same-rules/");
+      const atB = await fetch(`${b.url}/v1/config`);
+      const [ruleSetA, ruleSetB] = [(await atA.json()) as RuleSet, (await atB.json()) as RuleSet];
+      expect(ruleSetB.revision).toBeGreaterThan(ruleSetA.revision);
+      expect(ruleSetB.rules).toEqual(ruleSetA.rules);
+      expect(atB.headers.get("etag")).toBe(atA.headers.get("etag") as string);
+      // A filter that got its rules from A and polls B is held: nothing new.
+      const id = idOf(atA.headers.get("etag"));
+      const poll = await fetch(`${b.url}/v1/config?after=${ruleSetA.revision}&id=${id}&wait=1`);
+      expect(poll.status).toBe(304);
+    } finally {
+      await b?.stop();
+      await a.stop();
+    }
+  },
+  { timeout: 30_000 },
+);
+
+test(
   "a halt through one replica is served by both, refuses writes through both, and survives their restart",
   async () => {
     let [a, b] = await Promise.all([replica("halt-ha/"), replica("halt-ha/")]);

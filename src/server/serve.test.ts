@@ -1,9 +1,12 @@
 import { describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createConsola } from "consola";
 import { createTestApp } from "../../test/support/control-plane.ts";
 import { policyJson } from "../../test/support/policies.ts";
 import type { RuleSet } from "../ruleset/format.ts";
-import { parseListen, startServer } from "./serve.ts";
+import { isLoopback, parseListen, startServer } from "./serve.ts";
 
 describe("parseListen", () => {
   test.each([
@@ -140,5 +143,57 @@ describe("startServer: policy expiry", () => {
     } finally {
       await server.stop();
     }
+  });
+});
+
+describe("the warning when the API is open to the network", () => {
+  const WARNING = "auth is off on a non-loopback address: anyone who can reach it may change or halt faults";
+
+  async function startupWarnings(options: { listen: string; authTokenFile?: string }): Promise<unknown[][]> {
+    const warnings: unknown[][] = [];
+    const logger = createConsola({
+      level: 3,
+      reporters: [{ log: (entry) => entry.type === "warn" && warnings.push(entry.args) }],
+    });
+    const server = await startServer({ ...options, logger });
+    await server.stop();
+    return warnings;
+  }
+
+  test("auth off on 0.0.0.0: one warning at start, naming the address and the way out", async () => {
+    const warnings = await startupWarnings({ listen: "0.0.0.0:0" });
+    expect(warnings).toEqual([
+      [
+        WARNING,
+        {
+          listen: expect.stringMatching(/^0\.0\.0\.0:\d+$/),
+          hint: "listen on 127.0.0.1, or set --auth-token-file (docs/OPERATIONS.md#auth)",
+        },
+      ],
+    ]);
+  });
+
+  test("no warning on loopback, nor with tokens on 0.0.0.0", async () => {
+    expect(await startupWarnings({ listen: "127.0.0.1:0" })).toEqual([]);
+    const dir = mkdtempSync(join(tmpdir(), "hfi-serve-auth-"));
+    try {
+      writeFileSync(join(dir, "tokens"), "writer:abcdefghijklmnop\n");
+      expect(await startupWarnings({ listen: "0.0.0.0:0", authTokenFile: join(dir, "tokens") })).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test.each([
+    ["127.0.0.1", true],
+    ["127.3.4.5", true],
+    ["::1", true],
+    ["localhost", true],
+    ["0.0.0.0", false],
+    ["::", false],
+    ["10.0.0.7", false],
+    ["127.example.com", false],
+  ])("%s is loopback: %p", (hostname, loopback) => {
+    expect(isLoopback(hostname)).toBe(loopback);
   });
 });

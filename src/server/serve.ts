@@ -77,6 +77,15 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       store: storeConfig.type,
       auth: auth ? "bearer" : "off",
     });
+    if (!auth && !isLoopback(hostname)) {
+      logger.warn(
+        "auth is off on a non-loopback address: anyone who can reach it may change or halt faults",
+        {
+          listen: `${hostname}:${server.port}`,
+          hint: "listen on 127.0.0.1, or set --auth-token-file (docs/OPERATIONS.md#auth)",
+        },
+      );
+    }
     let stopping: Promise<void> | undefined;
     const stop = async () => {
       logger.info("control plane stopping");
@@ -112,6 +121,11 @@ export function parseListen(listen: string): { hostname: string; port: number } 
     );
   }
   return { hostname: match[1] ?? (match[2] || "0.0.0.0"), port };
+}
+
+/** Only this machine can reach it: 127.0.0.0/8, ::1, localhost. */
+export function isLoopback(hostname: string): boolean {
+  return hostname === "localhost" || hostname === "::1" || /^127\.\d+\.\d+\.\d+$/.test(hostname);
 }
 
 /** A wildcard address is not something to connect to; loopback reaches the same server. */

@@ -7,7 +7,7 @@ import type { PolicyStore } from "./types.ts";
 export type StoreConfig =
   | {
       type: "memory";
-      /** The store's time (tests give one that runs behind or moves by hand). Default: the system's. */
+      /** Default: the system clock. Tests give one that runs behind, or moves by hand. */
       clock?: StoreClock;
     }
   | {

@@ -71,6 +71,11 @@ test(
 
       await etcd.kill();
       await until(() => logged("etcd watch disconnected; resuming") !== undefined, 5000);
+      // One line that says why, not a stack trace.
+      expect(logged("etcd watch disconnected; resuming")?.args).toEqual([
+        "etcd watch disconnected; resuming",
+        { revision: expect.any(Number), error: expect.stringMatching(/^[^\n]+$/) },
+      ]);
       proxy.cut();
       await etcd.start();
       writer = await createEtcdStore({ endpoints: [etcd.endpoint], prefix: "resume/" });

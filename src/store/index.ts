@@ -2,7 +2,7 @@ import type { EtcdStoreOptions } from "./etcd.ts";
 import type { PolicyStore } from "./types.ts";
 
 export { type ErrorCode, HfiError, isHfiError } from "../errors.ts";
-export type { StoreClock } from "./clock.ts";
+export { type StoreClock, systemClock } from "./clock.ts";
 export { openStore, type StoreConfig, type StoreHooks } from "./config.ts";
 export type { EtcdStoreOptions } from "./etcd.ts";
 export { describeHalt } from "./lifecycle.ts";

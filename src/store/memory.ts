@@ -23,7 +23,6 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): PolicyStore
   const watchers = createWatchFanOut(
     options.onWatcherError ?? ((err) => console.error("policy watch listener failed:", err)),
   );
-  const notify = watchers.deliver;
   const policies = new Map<string, StoredPolicy>();
   /** Cancels the timer of each policy with a duration. */
   const expiries = new Map<string, () => void>();
@@ -60,7 +59,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): PolicyStore
         clock.after(lifetime, () => expire(name, stored.metadata.resourceVersion)),
       );
     }
-    notify({ type: "put", policy: stored, revision });
+    watchers.deliver({ type: "put", policy: stored, revision });
     return structuredClone(stored);
   }
 
@@ -76,7 +75,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): PolicyStore
     policies.delete(name);
     cancelExpiry(name);
     revision += 1;
-    notify({ type: "delete", policy, revision, ...(reason && { reason }) });
+    watchers.deliver({ type: "delete", policy, revision, ...(reason && { reason }) });
   }
 
   function find(name: string): StoredPolicy {
@@ -148,7 +147,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): PolicyStore
       if (halt) return { halt: structuredClone(halt), created: false };
       revision += 1;
       halt = newHalt(request, now(), revision);
-      notify({ type: "halt", halt, revision });
+      watchers.deliver({ type: "halt", halt, revision });
       return { halt: structuredClone(halt), created: true };
     },
 
@@ -157,7 +156,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): PolicyStore
       if (!lifted) return undefined;
       halt = undefined;
       revision += 1;
-      notify({ type: "resume", halt: lifted, revision });
+      watchers.deliver({ type: "resume", halt: lifted, revision });
       return { lifted: structuredClone(lifted), revision };
     },
 

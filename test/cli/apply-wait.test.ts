@@ -1,7 +1,7 @@
 /** `hfi policy apply --wait`, timed policies (duration, EXPIRES, renewed) and dry runs through the CLI. */
 import { afterEach, beforeEach, expect, test } from "bun:test";
 import type { RunningServer } from "../../src/server/index.ts";
-import { systemClock } from "../../src/store/clock.ts";
+import { systemClock } from "../../src/store/index.ts";
 import { hfi } from "../support/cli.ts";
 import { startControlPlane } from "../support/control-plane.ts";
 import { policyYaml } from "../support/policies.ts";
@@ -69,7 +69,7 @@ test("apply --wait of a policy with a selector waits only for the proxies it tar
   expect(one.stdout).toMatch(/\nrevision 2 applied by 1\/1 targeted proxies in /);
 });
 
-test("a selector that targets no live proxy is a warning on apply; --wait has nobody to wait for", async () => {
+test("a selector that targets no live proxy is a warning on apply; with --wait nobody confirmed it (exit 1)", async () => {
   proxies = [simulateProxy(server.url, { node: "reviews-1", worker: "1", service: "reviews" })];
   await proxiesReady(proxies);
   const nobody = policyYaml(
@@ -83,9 +83,10 @@ test("a selector that targets no live proxy is a warning on apply; --wait has no
     stderr: "warning: nobody: its selector targets no live proxy\n",
   });
   const waited = await hfi(["policy", "apply", "--wait", "-f", "-"], { env, stdin: nobody });
-  expect(waited.code).toBe(0);
+  expect(waited.code).toBe(1);
   expect(waited.stderr).toBe(
-    "warning: nobody: its selector targets no live proxy\nwarning: no live proxy is targeted; nothing to wait for\n",
+    "warning: nobody: its selector targets no live proxy\n" +
+      "error: no live proxy is targeted, so none has confirmed revision 1 (the change itself is made)\n",
   );
 });
 
@@ -119,13 +120,14 @@ test("on timeout apply --wait names each proxy that has not applied it, and exit
   ]);
 });
 
-test("apply --wait with no proxy polling warns and succeeds", async () => {
+test("apply --wait with no proxy polling applies, but exits 1: nothing confirmed it", async () => {
   const run = await hfi(["policy", "apply", "--wait", "-f", "-"], { env, stdin: policyYaml("alpha") });
   expect(run).toEqual({
-    code: 0,
+    code: 1,
     stdout: "faultinjectionpolicy.hfi.dev/alpha created\n",
-    stderr: `warning: no proxy is polling ${server.url}; nothing to wait for\n`,
+    stderr: `error: no proxy is polling ${server.url}, so none has confirmed revision 1 (the change itself is made)\n`,
   });
+  expect((await hfi(["policy", "get", "alpha"], { env })).code).toBe(0);
 });
 
 test("a bad --wait timeout or a separate timeout argument is refused before anything is sent", async () => {
@@ -155,8 +157,8 @@ test("a timed policy shows when it expires; applying it again renews it; dry run
   await hfi(["policy", "apply", "-f", "-"], { env, stdin: policyYaml("forever") });
   const table = (await hfi(["policy", "get"], { env })).stdout.split("\n");
   expect(table[0]).toBe("NAME      PRIORITY   MATCHES   FAULTS                AGE   EXPIRES");
-  expect(table[1]).toMatch(/^forever {3}0 {10}<all> {5}abort=503 {13}2s {4}<none>$/);
-  expect(table[2]).toMatch(/^timed {5}0 {10}<all> {5}abort=503 \(dry run\) {3}2s {4}9m5\ds$/);
+  expect(table[1]).toMatch(/^forever {3}0 {10}<all> {5}abort=503 {13}\ds {4}<none>$/);
+  expect(table[2]).toMatch(/^timed {5}0 {10}<all> {5}abort=503 \(dry run\) {3}\ds {4}9m5\ds$/);
   expect((await hfi(["policy", "apply", "-f", "-"], { env, stdin: timed })).stdout).toBe(
     "faultinjectionpolicy.hfi.dev/timed renewed (expires in 9m58s)\n",
   );

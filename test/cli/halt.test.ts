@@ -84,6 +84,42 @@ test("halt --wait and resume --wait return once every live proxy has applied the
   }
 });
 
+test("halt --wait with no proxy polling halts, but exits 1: nothing confirmed it", async () => {
+  const alone = await startControlPlane();
+  try {
+    const run = await hfi(["halt", "--reason", "incident", "--wait=5s"], {
+      env: { HFI_CONTROL_PLANE_ADDR: alone.url },
+    });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain(": incident (revision 1); policy changes are refused");
+    expect(run.stderr).toBe(
+      `error: no proxy is polling ${alone.url}, so none has confirmed revision 1 (the change itself is made)\n`,
+    );
+    expect(await (await fetch(`${alone.url}/v1/halt`)).json()).toMatchObject({ halted: true });
+  } finally {
+    await alone.stop();
+  }
+});
+
+test("a timed policy's clock runs on while halted: it is deleted on time and does not come back at resume", async () => {
+  const alone = await startControlPlane();
+  const local = { HFI_CONTROL_PLANE_ADDR: alone.url };
+  try {
+    const timed = policyYaml("short", "duration: 1s, fault: { abort: { httpStatus: 503 } }");
+    expect((await hfi(["policy", "apply", "-f", "-"], { env: local, stdin: timed })).code).toBe(0);
+    expect((await hfi(["halt"], { env: local })).code).toBe(0);
+    const gone = async () => (await fetch(`${alone.url}/v1/policies/short`)).status === 404;
+    for (let tries = 0; tries < 100 && !(await gone()); tries++) await Bun.sleep(50);
+    expect(await gone()).toBe(true);
+    expect((await hfi(["resume"], { env: local })).code).toBe(0);
+    expect((await hfi(["policy", "get", "short"], { env: local })).code).toBe(1);
+    const config = await (await fetch(`${alone.url}/v1/config`)).json();
+    expect(config).toEqual({ format: 1, revision: expect.any(Number), rules: [] });
+  } finally {
+    await alone.stop();
+  }
+});
+
 test("halt --help names the flags", async () => {
   const run = await hfi(["halt", "--help"], { env });
   expect(run.code).toBe(0);

@@ -47,6 +47,12 @@ test("every image is pinned; built images name a Dockerfile target that exists",
   expect(services.envoy.image).toBe("envoyproxy/envoy:v1.40.0");
 });
 
+test("Envoy runs without hot restart and with a node id for hfi status", () => {
+  expect(services.envoy.command).toEqual(
+    expect.arrayContaining(["--disable-hot-restart", "--service-node=compose-envoy"]),
+  );
+});
+
 test("depends_on names services, with conditions they can meet", () => {
   for (const [name, service] of Object.entries(services)) {
     for (const [dependency, { condition }] of Object.entries<Any>(service.depends_on ?? {})) {

@@ -8,6 +8,7 @@ import { beforeAll, expect, describe as group, test } from "bun:test";
 import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parse } from "yaml";
 import { buildFilter } from "../../scripts/build-filter.ts";
 import { FILTER_WASM } from "../support/paths.ts";
 import { COMBINATIONS } from "./support/combinations.ts";
@@ -80,6 +81,34 @@ test("the containers load the filter from where the images put it", () => {
     "deploy/envoy/envoy.yaml": ["dist/hfi-filter.wasm"],
     "deploy/k8s/30-envoy-configmap.yaml#ConfigMap/hfi-envoy/envoy.yaml": ["/etc/envoy/hfi-filter.wasm"],
   });
+});
+
+/** What deploy/envoy/envoy.yaml carries, read back from /stats/prometheus (docs/FILTER.md, Attribution). */
+const POLICY_TAG = { tag_name: "policy", regex: "^wasmcustom\\.hfi\\.policy\\.(([^.]+)\\.)\\w+$" };
+
+test("every Envoy configuration, shipped or rendered, turns the policy name into a `policy` label", () => {
+  const rendered = envoyConfigsInObjects(renderChart(COMBINATIONS.default!.values), "helm(default)");
+  for (const config of [...shipped, ...rendered]) {
+    expect(parse(config.text).stats_config?.stats_tags, config.source).toContainEqual(POLICY_TAG);
+  }
+  const match = new RegExp(POLICY_TAG.regex).exec("wasmcustom.hfi.policy.checkout-abort.aborts_total");
+  expect(match?.[2]).toBe("checkout-abort");
+});
+
+test("the local configuration names its node, so hfi status shows it instead of unknown", () => {
+  const local = shipped.find((c) => c.source === "deploy/envoy/envoy.yaml")!;
+  expect(parse(local.text).node).toEqual({ id: "local-envoy", cluster: "hfi-local" });
+});
+
+test("a configuration that lets the filter see unnormalised paths breaks the contract", () => {
+  const config = shipped.find((c) => c.source === "deploy/envoy/envoy.yaml")!;
+  const raw = config.text
+    .replace("normalize_path: true", "normalize_path: false")
+    .replace(/\n *merge_slashes: true/, "");
+  expect(checkFilterContract(raw)).toEqual([
+    "ingress_http: normalize_path is false, not true",
+    "ingress_http: merge_slashes is undefined, not true",
+  ]);
 });
 
 test("a broken configuration is rejected (the check can fail)", () => {

@@ -174,6 +174,22 @@ test("the sample app: initContainer copies the filter into the emptyDir Envoy lo
   expect(envoy.ports).toContainEqual({ name: "http", containerPort: 8000 });
 });
 
+test("the sample app's Envoy runs without hot restart and reports the pod's name as its node id", () => {
+  const pod = find(render("default"), "Deployment", "hfi-sample-app").spec.template.spec;
+  const envoy = pod.containers.find((c: Any) => c.name === "envoy");
+  expect(envoy.args).toEqual(
+    expect.arrayContaining([
+      "--disable-hot-restart",
+      "--service-node=$(POD_NAME)",
+      "--service-cluster=hfi-sample-app",
+    ]),
+  );
+  expect(envoy.env).toContainEqual({
+    name: "POD_NAME",
+    valueFrom: { fieldRef: { fieldPath: "metadata.name" } },
+  });
+});
+
 group("values the chart refuses", () => {
   const refusals: [string, object, string][] = [
     ["two memory-store replicas", { controlPlane: { replicas: 2 } }, "needs store.type=etcd"],

@@ -108,6 +108,22 @@ test("the sample app: initContainer copies the filter from the filter image into
   expect(find("Service", "sample-app").spec.ports[0].targetPort).toBe("http");
 });
 
+test("the sample app's Envoy runs without hot restart and reports the pod's name as its node id", () => {
+  const pod = find("Deployment", "sample-app").spec.template.spec;
+  const envoy = pod.containers.find((c: Any) => c.name === "envoy");
+  expect(envoy.args).toEqual(
+    expect.arrayContaining([
+      "--disable-hot-restart",
+      "--service-node=$(POD_NAME)",
+      "--service-cluster=sample-app",
+    ]),
+  );
+  expect(envoy.env).toContainEqual({
+    name: "POD_NAME",
+    valueFrom: { fieldRef: { fieldPath: "metadata.name" } },
+  });
+});
+
 test("the demo etcd is marked as such", () => {
   const text = readFileSync(join(K8S_DIR, "10-etcd-demo.yaml"), "utf8");
   expect(text.split("\n")[0]).toStartWith("# DEMO ONLY");

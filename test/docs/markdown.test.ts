@@ -34,7 +34,7 @@ describe("extractDoctests", () => {
   test("finds marked blocks with their mode, line and steps", () => {
     const blocks = extractDoctests(DOC, "DOC.md");
     expect(blocks.map((b) => [b.where, b.mode, b.steps.length])).toEqual([
-      ["DOC.md:6", "stack", 1],
+      ["DOC.md:6", "demo", 1],
       ["DOC.md:11", "isolated", 2],
     ]);
     expect(blocks[0]!.steps[0]).toEqual({

@@ -1,71 +1,88 @@
 /**
- * The docs' shell blocks that can run on one machine, run: README.md and docs/QUICKSTART.md, every
- * block marked `doctest` (against a local stack started here: the real dist/hfi, Envoy with the filter,
- * a sample upstream) or `doctest=isolated` (in a network namespace of its own, where the blocks start
- * everything themselves on the ports the doc names). Each block must exit 0 and show the output the
- * doc shows. Blocks that need a cluster or a download are not marked; the docs say so beside them.
- * Requires `npm run build` and scripts/setup.sh, as the e2e tests do.
+ * The docs' shell blocks that can run on one machine, run: README.md, docs/QUICKSTART.md and
+ * docs/CLI.md, every block marked `doctest` (after `npm run demo` has started its stack, as the README
+ * tells a reader to) or `doctest=isolated` (where the blocks start everything themselves on the ports
+ * the doc names).
+ * Both run in a network namespace of their own, so the fixed ports are free, as on a reader's machine.
+ * Each block must exit 0 and show the output the doc shows. Blocks that need a cluster or a download
+ * are not marked; the docs say so beside them. Requires `npm run build` and scripts/setup.sh, as the
+ * e2e tests do.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type LocalStack, startLocalStack } from "../support/local-stack.ts";
-import { type DoctestBlock, extractDoctests } from "./support/markdown.ts";
+import { type DoctestBlock, extractDoctests, type Step } from "./support/markdown.ts";
 import { checkUnshare, ROOT, runSession } from "./support/session.ts";
 
 /** The docs whose runnable blocks are run, with how many blocks of each mode they must have at least. */
 const DOCS = [
-  { file: "README.md", stack: 1, isolated: 0 },
-  { file: "docs/QUICKSTART.md", stack: 0, isolated: 1 },
+  { file: "README.md", demo: 3, isolated: 0 },
+  { file: "docs/QUICKSTART.md", demo: 0, isolated: 1 },
+  { file: "docs/CLI.md", demo: 0, isolated: 1 },
 ];
-const SESSION_TIMEOUT_MS = 120_000;
+const SESSION_TIMEOUT_MS = 180_000;
+const DEMO_READY = "The stack keeps running";
 
 const blocksOf = (file: string) => extractDoctests(readFileSync(join(ROOT, file), "utf8"), file);
 
-let stack: LocalStack | undefined;
-beforeAll(async () => {
-  checkUnshare();
-  stack = await startLocalStack({ concurrency: 2 });
-}, 30_000);
-afterAll(async () => {
-  await stack?.stop();
-});
-
-async function expectSessionPasses(blocks: DoctestBlock[], isolated: boolean): Promise<void> {
-  const env: Record<string, string> = isolated
-    ? {}
-    : {
-        HFI_CONTROL_PLANE_ADDR: stack!.controlPlaneUrl,
-        ENVOY: stack!.envoyUrl,
-        ENVOY_ADMIN: stack!.adminUrl,
-      };
-  const result = await runSession(blocks, { isolated, env, timeoutMs: SESSION_TIMEOUT_MS });
-  expect(result.failures).toEqual([]);
-  expect(result.passed).toBe(blocks.flatMap((block) => block.steps).length);
+/**
+ * What a reader does before the `doctest` blocks: `npm run demo` (here without its build: `npm test`
+ * built dist/) in another shell, until it says the stack keeps running. It must print the `export`
+ * lines the doc's blocks paste, so the doc and the demo cannot drift apart.
+ */
+function startDemo(file: string, blocks: DoctestBlock[]): Step {
+  const exportLines = blocks
+    .flatMap((block) => block.steps)
+    .filter((step) => step.kind === "script")
+    .flatMap((step) => step.text.split("\n"))
+    .filter((line) => line.startsWith("export "))
+    .map((line) => line.replace(/\s+#.*$/, ""));
+  return {
+    kind: "command",
+    where: `${file}: npm run demo, started by the doc-test`,
+    text: [
+      `"${process.execPath}" scripts/demo.ts --no-build > demo.log 2>&1 &`,
+      `for _ in $(seq 600); do grep -q '${DEMO_READY}' demo.log && break; kill -0 $! || break; sleep 0.1; done`,
+      "cat demo.log",
+    ].join("\n"),
+    expected: [DEMO_READY, ...exportLines],
+  };
 }
+
+async function expectSessionPasses(steps: Step[]): Promise<void> {
+  const result = await runSession(steps, { env: {}, timeoutMs: SESSION_TIMEOUT_MS });
+  expect(result.failures).toEqual([]);
+  expect(result.passed).toBe(steps.length);
+}
+
+checkUnshare();
 
 for (const doc of DOCS) {
   describe(doc.file, () => {
     const blocks = blocksOf(doc.file);
-    const stackBlocks = blocks.filter((block) => block.mode === "stack");
+    const demoBlocks = blocks.filter((block) => block.mode === "demo");
     const isolatedBlocks = blocks.filter((block) => block.mode === "isolated");
 
     test("has the runnable blocks it should", () => {
-      expect(stackBlocks.length).toBeGreaterThanOrEqual(doc.stack);
+      expect(demoBlocks.length).toBeGreaterThanOrEqual(doc.demo);
       expect(isolatedBlocks.length).toBeGreaterThanOrEqual(doc.isolated);
     });
 
-    if (stackBlocks.length > 0) {
+    if (demoBlocks.length > 0) {
       test(
-        `${stackBlocks.length} doctest blocks run against a local stack`,
-        () => expectSessionPasses(stackBlocks, false),
+        `${demoBlocks.length} doctest blocks run against the stack of npm run demo`,
+        () =>
+          expectSessionPasses([
+            startDemo(doc.file, demoBlocks),
+            ...demoBlocks.flatMap((block) => block.steps),
+          ]),
         SESSION_TIMEOUT_MS + 10_000,
       );
     }
     if (isolatedBlocks.length > 0) {
       test(
-        `${isolatedBlocks.length} doctest=isolated blocks run in a network namespace of their own`,
-        () => expectSessionPasses(isolatedBlocks, true),
+        `${isolatedBlocks.length} doctest=isolated blocks run with nothing started beforehand`,
+        () => expectSessionPasses(isolatedBlocks.flatMap((block) => block.steps)),
         SESSION_TIMEOUT_MS + 10_000,
       );
     }

@@ -60,8 +60,8 @@ async function received(rev: number): Promise<void> {
 async function send(path: string, signal?: AbortSignal) {
   const start = performance.now();
   const res = await fetch(`${stack.envoyUrl}${path}`, { headers: { connection: "close" }, signal });
-  await res.text();
-  return { status: res.status, ms: performance.now() - start };
+  const body = await res.text();
+  return { status: res.status, ms: performance.now() - start, body };
 }
 
 async function stat(name: string): Promise<number> {
@@ -168,11 +168,11 @@ describe("paused requests", () => {
     expect(await stat("hfi.faults.overflow_total")).toBe(overflowBefore + 2);
   }, 20_000);
 
-  test("a paused request finishes under the rule it started with, though the rules changed", async () => {
+  test("a paused request whose policy stays finishes under the rule it started with, though the rules changed", async () => {
     await received(publish([LATE]));
     const inFlight = send("/late");
     await statSoon("hfi.faults.delays_active", 1);
-    await received(publish([]));
+    await received(publish([{ ...LATE, match: { path: { type: "prefix", value: "/moved" }, headers: [] } }]));
     const fresh = await send("/late");
     expect(fresh.status).toBe(200);
     expect(fresh.ms).toBeLessThan(1_000);
@@ -180,4 +180,147 @@ describe("paused requests", () => {
     expect(old.status).toBe(503);
     expect(old.ms).toBeGreaterThanOrEqual(1_000);
   }, 20_000);
+
+  // Paused for a minute: an answer within the test's 20 s can only be a release.
+  const HOLD = rule("hold", "/hold", { percentageMillionths: 1_000_000, delay: { fixedDelayMs: 60_000 } });
+  const HOLD_ABORT = rule("stall", "/stall", {
+    percentageMillionths: 1_000_000,
+    delay: { fixedDelayMs: 60_000 },
+    abort: { httpStatus: 503, body: "late" },
+  });
+  /** What the sample upstream echoed of the request's x-hfi-fault. */
+  const upstreamMark = (sent: { body: string }) => (JSON.parse(sent.body) as { fault?: string }).fault;
+
+  test("a halted rule set releases every paused request at once, to the upstream, marked as delayed", async () => {
+    await received(publish([HOLD, HOLD_ABORT]));
+    const held = [send("/hold"), send("/hold"), send("/stall")];
+    await statSoon("hfi.faults.delays_active", 3);
+    await received(publish([HOLD, HOLD_ABORT], { halted: true }));
+    const released = await Promise.all(held);
+    expect(released.map((r) => [r.status, upstreamMark(r)])).toEqual([
+      [200, "hold;delay=60000"],
+      [200, "hold;delay=60000"],
+      [200, "stall;delay=60000"],
+    ]);
+    await statSoon("hfi.faults.delays_active", 0);
+  }, 20_000);
+
+  test("a rule set without a policy releases that policy's paused requests; the others stay paused", async () => {
+    await received(publish([HOLD, HOLD_ABORT]));
+    const hold = send("/hold");
+    const holdAbort = send("/stall");
+    await statSoon("hfi.faults.delays_active", 2);
+    await received(publish([HOLD_ABORT]));
+    expect((await hold).status).toBe(200);
+    expect(await stat("hfi.faults.delays_active")).toBe(1);
+    await received(publish([]));
+    const released = await holdAbort;
+    expect([released.status, upstreamMark(released)]).toEqual([200, "stall;delay=60000"]);
+  }, 20_000);
 });
+
+describe("aborts without a body", () => {
+  // What the API refuses, sent anyway: the filter must still answer 204 and 304 without a body.
+  const withBody = (name: string, httpStatus: number, delayMs?: number) =>
+    rule(name, `/${name}`, {
+      percentageMillionths: 1_000_000,
+      ...(delayMs !== undefined && { delay: { fixedDelayMs: delayMs } }),
+      abort: { httpStatus, body: "nope" },
+    });
+  const RULES = [
+    withBody("s204", 204),
+    withBody("s304", 304),
+    withBody("late304", 304, 20),
+    withBody("s503", 503),
+  ];
+  const REQUESTS: [string, string][] = [
+    ["GET", "/s304"],
+    ["GET", "/s204"],
+    ["GET", "/late304"],
+    ["HEAD", "/s503"],
+    ["GET", "/s503"],
+    ["GET", "/passes"],
+  ];
+
+  test("Node's HTTP/1.1 client on one keep-alive connection reads every reply, HEAD included", async () => {
+    await received(publish(RULES));
+    const run = await spawn(["node", "-e", NODE_KEEP_ALIVE, stack.envoyUrl, JSON.stringify(REQUESTS)]);
+    const output = run.stdout;
+    expect({ exitCode: run.exitCode, output }).toMatchObject({ exitCode: 0 });
+    const replies = JSON.parse(output) as { status: number; body: string; length?: string; port: number }[];
+    expect(replies.map((r) => [r.status, r.body, r.length])).toEqual([
+      [304, "", undefined],
+      [204, "", undefined],
+      [304, "", undefined],
+      [503, "", "4"],
+      [503, "nope", "4"],
+      [200, expect.stringContaining('"upstream":"sample"'), expect.any(String)],
+    ]);
+    expect(new Set(replies.map((r) => r.port)).size).toBe(1);
+  });
+
+  test("curl over h2c (prior knowledge) gets every reply, HEAD included", async () => {
+    await received(publish(RULES));
+    // One curl per request: curl 7.88 fails to reuse an h2c prior-knowledge connection whatever the replies.
+    const runs = await Promise.all(
+      REQUESTS.map(([method, path]) =>
+        spawn([
+          "curl",
+          "-sS",
+          "--http2-prior-knowledge",
+          ...(method === "HEAD" ? ["-I"] : []),
+          "-o",
+          "/dev/null",
+          "-w",
+          "%{http_version} %{http_code} %{size_download}",
+          `${stack.envoyUrl}${path}`,
+        ]),
+      ),
+    );
+    expect(runs.map((r) => [r.exitCode, r.stderr, r.stdout])).toEqual([
+      [0, "", "2 304 0"],
+      [0, "", "2 204 0"],
+      [0, "", "2 304 0"],
+      [0, "", "2 503 0"],
+      [0, "", "2 503 4"],
+      [0, "", expect.stringMatching(/^2 200 [1-9]\d*$/)],
+    ]);
+  });
+});
+
+/** Runs a client without blocking this process, which also serves the upstream and the stub. */
+async function spawn(cmd: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  const proc = Bun.spawn(cmd, { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  const [stdout, stderr, exitCode] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  return { exitCode, stdout, stderr };
+}
+
+/** Node (its own llhttp parser) sends `argv[2]`'s [method, path] pairs one after another on one keep-alive socket. */
+const NODE_KEEP_ALIVE = `
+const http = require("node:http");
+const [base, list] = [process.argv[1], JSON.parse(process.argv[2])];
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+const one = ([method, path]) => new Promise((resolve, reject) => {
+  const req = http.request(base + path, { method, agent }, (res) => {
+    let body = "";
+    res.setEncoding("utf8");
+    res.on("data", (chunk) => (body += chunk));
+    res.on("end", () => resolve({ status: res.statusCode, body, length: res.headers["content-length"], port: req.socket.localPort }));
+  });
+  req.on("error", reject);
+  req.end();
+});
+(async () => {
+  const out = [];
+  for (const request of list) out.push(await one(request));
+  console.log(JSON.stringify(out));
+  agent.destroy();
+})().catch((error) => {
+  console.log(JSON.stringify({ error: error.code || error.message }));
+  process.exit(1);
+});
+`;

@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import type { RuleSet } from "../../src/ruleset/format.ts";
 import { SUBSCRIBER_QUERY } from "../../src/ruleset/format.ts";
-import { Action, type HttpCall, ProxyWasmHost } from "../proxy-wasm-host/index.ts";
+import { Action, type HttpCall, ProxyWasmHost, type Stream } from "../proxy-wasm-host/index.ts";
 import {
   CONFIG,
   fixture,
@@ -233,6 +233,60 @@ describe("attribution", () => {
     expect(host.strayCalls).toEqual([]);
   });
 
+  test("a client's own x-hfi-fault never reaches the upstream, whatever the rules decide", async () => {
+    const forged = (path: string, method = "GET") =>
+      req(method, path, [
+        ["X-HFI-Fault", "ab;delay=999"],
+        ["x-other", "kept"],
+        ["x-hfi-fault", "again"],
+      ]);
+    const unmarked = (stream: Stream) => {
+      expect(stream.requestHeaders.filter(([k]) => k.toLowerCase() === "x-hfi-fault")).toEqual([]);
+      expect(header(stream.requestHeaders, "x-other")).toBe("kept");
+    };
+    const noRulesYet = await startedHost();
+    unmarked(noRulesYet.request(forged("/api/checkout", "POST")));
+    const host = await hostWithRules(EXPERIMENTS.text);
+    unmarked(host.request(forged("/nothing/matches")));
+    const dryRun = host.request(forged("/api/catalog"));
+    expect(counter(host, policy("catalog-dry-run", "dryrun_matches_total"))).toBe(1n);
+    unmarked(dryRun);
+    pushRules(host, JSON.stringify({ ...EXPERIMENTS.ruleSet, revision: 99, halted: true }));
+    unmarked(host.request(forged("/api/checkout")));
+    const sampled = await hostWithRules(CASES.text, { randomSeed: 5 });
+    for (let i = 0; i < 20; i++) {
+      const stream = sampled.request(forged("/delay/half"));
+      if (stream.action === Action.Continue) unmarked(stream);
+    }
+  });
+
+  test("stripping removes only what is there: no hostcall once the request is read, one lookup otherwise", async () => {
+    const host = await hostWithRules(CASES.text);
+    // The subscriber reads `:status` of its polls with the same hostcall: count from here.
+    const lookups = host.count("proxy_get_header_map_value");
+    for (let i = 0; i < 10; i++) host.finish(host.request(req("GET", `/nothing/${i}`)));
+    // Removing makes Envoy match the route again: never done for a header that is not there.
+    expect([host.count("proxy_remove_header_map_value"), host.count("proxy_get_header_map_value")]).toEqual([
+      0,
+      lookups,
+    ]);
+    host.request(req("GET", "/nothing", [["x-hfi-fault", "forged"]]));
+    expect(host.count("proxy_remove_header_map_value")).toBe(1);
+    // No rule needed the request (none yet): one value lookup instead of reading it.
+    const unread = await startedHost();
+    for (let i = 0; i < 10; i++) unread.finish(unread.request(req("GET", `/nothing/${i}`)));
+    expect([
+      unread.count("proxy_get_header_map_value"),
+      unread.count("proxy_remove_header_map_value"),
+      unread.count("proxy_get_header_map_pairs"),
+    ]).toEqual([10, 0, 0]);
+    unread.request(req("GET", "/nothing", [["x-hfi-fault", "forged"]]));
+    expect([
+      unread.count("proxy_get_header_map_value"),
+      unread.count("proxy_remove_header_map_value"),
+    ]).toEqual([11, 1]);
+  });
+
   test("delay then abort: both counters of the policy, the abort header, no request header", async () => {
     const host = await hostWithRules(CASES.text);
     const stream = host.request(req("GET", "/delay/abort"));
@@ -272,6 +326,23 @@ describe("attribution", () => {
       undefined,
     ]);
     expect(counter(host, policy("catalog-dry-run", "dryrun_matches_total"))).toBe(1n);
+  });
+
+  test("a policy deleted and re-created under its name counts on in the same stat: a counter is the name's", async () => {
+    const host = await hostWithRules(BASIC.text);
+    const abortsOf = () => counter(host, policy("checkout-abort", "aborts_total"));
+    host.request(req("POST", "/api/checkout/pay"));
+    host.request(req("POST", "/api/checkout/pay"));
+    expect(abortsOf()).toBe(2n);
+    const without: RuleSet = structuredClone(BASIC.ruleSet);
+    without.revision += 1;
+    without.rules = without.rules.filter((rule) => rule.name !== "checkout-abort");
+    pushRules(host, JSON.stringify(without));
+    expect(host.request(req("POST", "/api/checkout/pay")).localResponse).toBeUndefined();
+    expect(abortsOf()).toBe(2n);
+    pushRules(host, JSON.stringify({ ...BASIC.ruleSet, revision: without.revision + 1 }));
+    host.request(req("POST", "/api/checkout/pay"));
+    expect(abortsOf()).toBe(3n);
   });
 
   test("counters are defined once per policy and kind, never on the request path, across rule sets", async () => {

@@ -1,7 +1,8 @@
 /**
  * Delays through the compiled filter with Envoy's timer simulated (`runFor`): pause and resume at the
  * deadline, the adaptive tick, delay-then-abort, a client that resets mid-delay, the cap on
- * concurrent delays, in-flight requests keeping their rule across updates, and the delay metrics.
+ * concurrent delays, in-flight requests keeping their rule across updates — and released at once when
+ * a halt or a deletion withdraws it — and the delay metrics.
  */
 import { describe, expect, test } from "bun:test";
 import { Action, type ProxyWasmHost, type Stream } from "../proxy-wasm-host/index.ts";
@@ -146,14 +147,80 @@ describe("delay", () => {
     expect(host.request(req("POST", "/delay/post")).action).toBe(Action.Pause);
   });
 
-  test("a paused request finishes under the rule it started with; new requests see the new rules", async () => {
+  test("a paused request whose policy stays finishes under the rule it started with; new requests see the new rules", async () => {
     const host = await hostWithRules(CASES.text);
     const stream = host.request(req("GET", "/delay/abort"));
-    pushRules(host, JSON.stringify({ format: 1, revision: 8, rules: [] }));
+    const changed = structuredClone(CASES.ruleSet);
+    changed.revision = 8;
+    const rule = changed.rules.find((r) => r.name === "delay-then-abort")!;
+    rule.match.path = { type: "prefix", value: "/delay/elsewhere" };
+    rule.fault = { percentageMillionths: 1_000_000, delay: { fixedDelayMs: 5_000 } };
+    pushRules(host, JSON.stringify(changed));
     expect(host.metric("hfi.config.revision")?.value).toBe(8n);
     expect(host.request(req("GET", "/delay/abort")).action).toBe(Action.Continue);
-    host.runFor(delayOf("delay-then-abort"));
+    host.runFor(delayOf("delay-then-abort") - 1);
+    expect([stream.continued, stream.localResponse]).toEqual([false, undefined]);
+    host.runFor(1);
     expect(stream.localResponse?.status).toBe(503);
+  });
+
+  test("a halt releases every paused request at once: delays continue, delay-then-abort continues unanswered", async () => {
+    const host = await hostWithRules(CASES.text);
+    const delayed = [0, 1, 2].map(() => host.request(req("POST", "/delay/post")));
+    const abortable = host.request(req("GET", "/delay/abort"));
+    const paused = [...delayed, abortable];
+    host.runFor(100);
+    expect(paused.map((s) => s.continued)).toEqual([false, false, false, false]);
+    const haltedAt = host.nowNs;
+    pushRules(host, JSON.stringify({ ...CASES.ruleSet, revision: 8, halted: true }));
+    for (const stream of paused) {
+      expect([stream.continued, stream.continuedAtNs, stream.localResponse]).toEqual([
+        true,
+        haltedAt,
+        undefined,
+      ]);
+    }
+    // A released delay-then-abort reaches the upstream marked as delayed, like a delay alone.
+    expect(header(abortable.requestHeaders, "x-hfi-fault")).toBe("delay-then-abort;delay=500");
+    expect(gauge(host)).toBe(0n);
+    expect(host.metric("hfi.faults.delay_duration_milliseconds")?.samples).toEqual([100n, 100n, 100n, 100n]);
+    expect(host.metric("hfi.faults.aborts_total")?.value).toBe(0n);
+    expect(host.tickPeriodMs).toBe(0);
+    host.runFor(5_000);
+    expect(host.strayCalls).toEqual([]);
+    expect(abortable.localResponse).toBeUndefined();
+    expect(host.count("proxy_continue_stream")).toBe(4);
+    // Streams ending after their release are no-ops for the queue.
+    for (const stream of paused) host.finish(stream);
+    expect(gauge(host)).toBe(0n);
+  });
+
+  test("deleting a policy, or turning it into a dry run, releases its paused requests; other policies keep theirs", async () => {
+    const host = await hostWithRules(CASES.text);
+    const post = host.request(req("POST", "/delay/post"));
+    const abortable = host.request(req("GET", "/delay/abort"));
+    const short = host.request(req("GET", "/delay/short"));
+    const withoutPost = structuredClone(CASES.ruleSet);
+    withoutPost.revision = 8;
+    withoutPost.rules = withoutPost.rules.filter((r) => r.name !== "delay-post");
+    for (const r of withoutPost.rules) if (r.name === "delay-then-abort") r.dryRun = true;
+    pushRules(host, JSON.stringify(withoutPost));
+    expect([post.continued, abortable.continued, short.continued]).toEqual([true, true, false]);
+    expect(abortable.localResponse).toBeUndefined();
+    expect(gauge(host)).toBe(1n);
+    host.runFor(delayOf("delay-short"));
+    expect(short.continued).toBe(true);
+    expect(host.strayCalls).toEqual([]);
+  });
+
+  test("a rejected rule set releases nothing", async () => {
+    const host = await hostWithRules(CASES.text);
+    const stream = host.request(req("POST", "/delay/post"));
+    pushRules(host, JSON.stringify({ format: 1, revision: 8, halted: "yes", rules: [] }));
+    expect(host.metric("hfi.config.errors_total")?.value).toBe(1n);
+    expect(stream.continued).toBe(false);
+    host.runFor(delayOf("delay-post"));
+    expect(stream.continued).toBe(true);
   });
 
   test("delays_total, delays_active (± per worker) and the delay duration histogram", async () => {

@@ -200,6 +200,33 @@ describe("matching and abort", () => {
     expect(host.metric("hfi.faults.aborts_total")?.value).toBe(1n);
   });
 
+  test("a 204 or 304 abort is sent without a body, whatever the rule set says (also after a delay)", async () => {
+    const rule = (name: string, httpStatus: number, delay?: number) => ({
+      name,
+      priority: 0,
+      match: { path: { type: "exact", value: `/${name}` }, headers: [] },
+      fault: {
+        percentageMillionths: 1_000_000,
+        ...(delay && { delay: { fixedDelayMs: delay } }),
+        abort: { httpStatus, body: "nope" },
+      },
+    });
+    const rules = [rule("s204", 204), rule("s304", 304), rule("late304", 304, 10), rule("s205", 205)];
+    const bodyless = await loadRules(JSON.stringify({ format: 1, revision: 3, rules }));
+    const replies = ["/s204", "/s304", "/s205"].map(
+      (path) => bodyless.request(req("GET", path)).localResponse,
+    );
+    expect(replies.map((r) => [r?.status, r?.body])).toEqual([
+      [204, ""],
+      [304, ""],
+      [205, "nope"],
+    ]);
+    const late = bodyless.request(req("GET", "/late304"));
+    bodyless.runFor(10);
+    expect([late.localResponse?.status, late.localResponse?.body]).toEqual([304, ""]);
+    expect(header(late.localResponse!.headers, "x-hfi-fault")).toBe("late304");
+  });
+
   test("method mismatch and path mismatch pass through", () => {
     for (const stream of [
       host.request(req("GET", "/api/checkout")),

@@ -378,6 +378,15 @@ export class ProxyWasmHost {
         pairs.splice(0, pairs.length, ...kept, [key, this.#readString(vPtr, vLen)]);
         return Status.Ok;
       },
+      proxy_remove_header_map_value: (map: number, kPtr: number, kLen: number) => {
+        const pairs = this.#writableHeaderMap(map);
+        if (!pairs) return Status.BadArgument;
+        // Envoy's remove: every value of the header goes; an absent header is no error.
+        const key = this.#readString(kPtr, kLen).toLowerCase();
+        const kept = pairs.filter(([k]) => k.toLowerCase() !== key);
+        pairs.splice(0, pairs.length, ...kept);
+        return Status.Ok;
+      },
       proxy_set_property: (pPtr: number, pLen: number, vPtr: number, vLen: number) => {
         // Envoy keeps it in the stream's filter state as `wasm.<path>`; a root context has no stream.
         const stream = this.#stream();

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse, Scalar, stringify } from "yaml";
 import { ENVOY_BIN, FILTER_WASM, HFI_BIN, ROOT } from "./paths.ts";
-import { freePort } from "./ports.ts";
+import { preferredOrFreePort } from "./ports.ts";
 import { type Spawned, spawnLogged, terminate, waitForUrl } from "./process.ts";
 
 export interface LocalStack {
@@ -28,7 +28,7 @@ export interface LocalStack {
   startControlPlane(): Promise<void>;
   /** Stops Envoy (SIGTERM, then SIGKILL after 5 s), leaving the rest running. */
   stopEnvoy(): Promise<void>;
-  /** Envoy's node id (`node.id` in its bootstrap); "" when none was set. */
+  /** Envoy's node id (`node.id` in its bootstrap): `nodeId`, else the shipped config's. */
   nodeId: string;
   /** The access log file, with `accessLogFormat`. */
   accessLogPath?: string;
@@ -54,13 +54,19 @@ export interface LocalStackOptions {
   accessLogFormat?: string;
   /** Bootstrap `stats_config` merged into the shipped one (e.g. `{ stats_tags: [...] }`). */
   statsConfig?: Record<string, unknown>;
+  /** Ports to take when they are free (the demo's 8080, 10000, 9901); any free port otherwise. */
+  preferredPorts?: { controlPlane?: number; envoy?: number; admin?: number };
 }
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const logDir = mkdtempSync(join(tmpdir(), "hfi-stack-"));
   const stub = options.controlPlanePort !== undefined;
-  const cpPort = options.controlPlanePort ?? (await freePort());
-  const [envoyPort, adminPort] = [await freePort(), await freePort()];
+  const preferred = options.preferredPorts ?? {};
+  const cpPort = options.controlPlanePort ?? (await preferredOrFreePort(preferred.controlPlane));
+  const [envoyPort, adminPort] = [
+    await preferredOrFreePort(preferred.envoy),
+    await preferredOrFreePort(preferred.admin),
+  ];
   const children: Spawned[] = [];
   const upstream = startSampleUpstream();
   const controlPlaneUrl = `http://127.0.0.1:${cpPort}`;
@@ -87,22 +93,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const configPath = join(logDir, "envoy.yaml");
     const accessLogPath = options.accessLogFormat !== undefined ? join(logDir, "access.log") : undefined;
-    writeFileSync(
-      configPath,
-      renderEnvoyConfig(
-        { envoyPort, adminPort, cpPort, upstreamPort: upstream.port ?? 0 },
-        options.pluginConfig,
-        {
-          nodeId: options.nodeId,
-          nodeMetadata: options.nodeMetadata,
-          accessLog:
-            accessLogPath !== undefined && options.accessLogFormat !== undefined
-              ? { path: accessLogPath, format: options.accessLogFormat }
-              : undefined,
-          statsConfig: options.statsConfig,
-        },
-      ),
+    const envoyConfig = renderEnvoyConfig(
+      { envoyPort, adminPort, cpPort, upstreamPort: upstream.port ?? 0 },
+      options.pluginConfig,
+      {
+        nodeId: options.nodeId,
+        nodeMetadata: options.nodeMetadata,
+        accessLog:
+          accessLogPath !== undefined && options.accessLogFormat !== undefined
+            ? { path: accessLogPath, format: options.accessLogFormat }
+            : undefined,
+        statsConfig: options.statsConfig,
+      },
     );
+    writeFileSync(configPath, envoyConfig);
     const envoyArgs = [
       ENVOY_BIN,
       "-c",
@@ -137,7 +141,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       stopControlPlane,
       startControlPlane,
       stopEnvoy: () => terminate(envoy.proc),
-      nodeId: options.nodeId ?? "",
+      nodeId: String(parse(envoyConfig).node?.id ?? ""),
       accessLogPath,
     };
   } catch (error) {

@@ -18,3 +18,14 @@ export async function freePort(): Promise<number> {
   const [port] = await freePorts(1);
   return port as number;
 }
+
+/** `port` when nothing listens on it on loopback now, else any free port; any free port without one. */
+export async function preferredOrFreePort(port?: number): Promise<number> {
+  if (port === undefined) return freePort();
+  try {
+    Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {} } }).stop(true);
+    return port;
+  } catch {
+    return freePort();
+  }
+}

@@ -81,6 +81,30 @@ export function replaceHeader(map: MapType, key: ArrayBuffer, value: ArrayBuffer
   );
 }
 
+/** Whether header `key` (lower-case UTF-8 bytes) is in the map; the value the host hands over is freed. */
+export function hasHeader(map: MapType, key: ArrayBuffer): bool {
+  clearOut();
+  const status = imports.proxy_get_header_map_value(
+    map,
+    changetype<usize>(key),
+    key.byteLength,
+    OUT_PTR,
+    OUT_LEN,
+  );
+  const ptr = load<u32>(OUT_PTR);
+  if (ptr != 0) heap.free(ptr);
+  return status == Status.Ok;
+}
+
+/**
+ * Removes every value of header `key` (lower-case UTF-8 bytes) on the current (or effective) stream.
+ * Envoy clears the stream's route cache on any request-header change, so the router matches the
+ * route again: call it only when there is something to remove.
+ */
+export function removeHeader(map: MapType, key: ArrayBuffer): bool {
+  return imports.proxy_remove_header_map_value(map, changetype<usize>(key), key.byteLength) == Status.Ok;
+}
+
 /**
  * An Envoy property as UTF-8 text (strings arrive as their raw bytes), or null when absent. `path`
  * is the segments joined by NUL bytes, e.g. "node\0id".

@@ -107,6 +107,10 @@ export declare function proxy_replace_header_map_value(
 ): u32;
 
 // @ts-ignore: decorator
+@external("env", "proxy_remove_header_map_value")
+export declare function proxy_remove_header_map_value(mapType: u32, keyPtr: usize, keyLen: usize): u32;
+
+// @ts-ignore: decorator
 @external("env", "proxy_get_property")
 export declare function proxy_get_property(pathPtr: usize, pathLen: usize, outPtr: usize, outLen: usize): u32;
 

@@ -1,5 +1,5 @@
 import { MapType } from "../abi/enums";
-import { readHeaderPairs, realtimeMs } from "../abi/host";
+import { hasHeader, readHeaderPairs, realtimeMs, removeHeader } from "../abi/host";
 import { HostBlock } from "../abi/memory";
 import { RequestView, Slice } from "../matcher";
 import { headerNameBit, loadPadded } from "../rules";
@@ -98,6 +98,22 @@ export class HostRequest extends RequestView {
     slice.ptr = base + unchecked(this.keyOffsets[position]) + load<u32>(sizes) + 1;
     slice.len = load<u32>(sizes, 4);
     return slice;
+  }
+
+  /**
+   * Takes every `name` header (lower-case UTF-8) off the request, before matching is over (end()).
+   * Removing is the costly part (Envoy then matches the route again), so it happens only when the
+   * header is there: looked up in the pairs when matching read them, else with one read-only
+   * value lookup, which costs less than reading the pairs.
+   */
+  strip(name: ArrayBuffer): void {
+    if (this.pairsRead) {
+      const bit = headerNameBit(changetype<usize>(name), <usize>name.byteLength);
+      if ((this.nameBits & bit) == 0 || this.findHeader(name, 0) < 0) return;
+    } else if (!hasHeader(MapType.HttpRequestHeaders, name)) {
+      return;
+    }
+    removeHeader(MapType.HttpRequestHeaders, name);
   }
 
   realtimeMs(): i64 {

@@ -1,10 +1,10 @@
-import { BufferType, LogLevel } from "../abi/enums";
-import { continueRequest, getBuffer, log, nowNs, setEffectiveContext } from "../abi/host";
+import { BufferType, LogLevel, MapType } from "../abi/enums";
+import { continueRequest, getBuffer, log, nowNs, replaceHeader, setEffectiveContext } from "../abi/host";
 import { parsePluginConfig } from "../config";
 import { DelayedRequest, DelayQueue } from "../delay";
-import { injectAbort } from "../fault";
+import { FAULT_HEADER, injectAbort } from "../fault";
 import { Metrics } from "../metrics";
-import { ActiveRules, Rule } from "../rules";
+import { ActiveRules, Rule, RuleSet } from "../rules";
 import { Subscriber } from "../subscriber";
 import { readIdentity } from "../subscriber/identity";
 import { NO_WAKE, Timer } from "./timer";
@@ -21,6 +21,8 @@ export class RootContext {
   private metrics: Metrics | null = null;
   private subscriber: Subscriber | null = null;
   private readonly delays: DelayQueue = new DelayQueue();
+  /** Scratch list of the requests a new rule set releases; empty between rule sets. */
+  private readonly released: DelayedRequest[] = [];
   private readonly timer: Timer = new Timer();
   private maxActiveDelays: i32 = 0;
 
@@ -57,7 +59,10 @@ export class RootContext {
     const subscriber = this.subscriber;
     if (subscriber == null) return;
     const now = nowNs();
+    const before = this.rules.current;
     subscriber.onResponse(token, numHeaders, bodySize, now / NS_PER_MS);
+    const after = this.rules.current;
+    if (after !== before && after != null) this.releaseWithdrawn(after, now);
     this.reschedule(now, false);
   }
 
@@ -112,26 +117,64 @@ export class RootContext {
     const delays = this.delays;
     let acted = false;
     while (delays.size > 0 && delays.peek().deadlineNs <= now) {
-      this.endDelay(delays.pop(), now);
+      this.endDelay(delays.pop(), now, true);
       acted = true;
     }
     // Later hostcalls of this callback (the subscriber's) must not act on the last stream.
     if (acted) setEffectiveContext(this.id);
   }
 
-  private endDelay(entry: DelayedRequest, now: u64): void {
+  /**
+   * `ruleSet` was just swapped in: every paused request whose policy it no longer enforces (halted;
+   * deleted, as the server does when an experiment's duration ends; or turned dry-run) continues at
+   * once, a delay-then-abort without its abort. A policy still enforced keeps its requests under the
+   * rule they were paused with.
+   */
+  private releaseWithdrawn(ruleSet: RuleSet, now: u64): void {
+    const delays = this.delays;
+    if (delays.size == 0) return;
+    const released = this.released;
+    // Paused requests mostly share a few rules: each rule is looked up once in a row.
+    let checked: Rule | null = null;
+    let withdrawn = false;
+    for (let i = 0, n = delays.size; i < n; i++) {
+      const entry = delays.at(i);
+      if (entry.rule !== checked) {
+        checked = entry.rule;
+        withdrawn = !ruleSet.enforces(entry.rule.name);
+      }
+      if (withdrawn) released.push(entry);
+    }
+    if (released.length == 0) return;
+    for (let i = 0, n = released.length; i < n; i++) {
+      const entry = unchecked(released[i]);
+      delays.remove(entry);
+      this.endDelay(entry, now, false);
+    }
+    released.length = 0;
+    setEffectiveContext(this.id);
+  }
+
+  /**
+   * Ends `entry`'s delay: the request continues, or gets its rule's abort when `abortDue`. One that
+   * continues early without its abort is marked as delayed, like a delay alone.
+   */
+  private endDelay(entry: DelayedRequest, now: u64, abortDue: bool): void {
     const metrics = this.metrics;
     const end = now == NO_WAKE ? nowNs() : now;
     if (metrics != null) metrics.delayEnded((end - entry.startNs + NS_PER_MS / 2) / NS_PER_MS);
     // A stream the host no longer knows must not be acted on: continue would hit the root instead.
     if (!setEffectiveContext(entry.contextId)) return;
-    const abort = entry.rule.fault.abort;
-    if (abort != null) {
+    const fault = entry.rule.fault;
+    const abort = fault.abort;
+    if (abort != null && abortDue) {
       injectAbort(abort);
       this.abortInjected(entry.rule);
-    } else {
-      continueRequest();
+      return;
     }
+    const delay = fault.delay;
+    if (abort != null && delay != null) replaceHeader(MapType.HttpRequestHeaders, FAULT_HEADER, delay.header);
+    continueRequest();
   }
 
   private reschedule(now: u64, inTick: bool): void {

@@ -1,14 +1,12 @@
 import { HeadersAction, MapType } from "../abi/enums";
 import { replaceHeader, setProperty } from "../abi/host";
 import { DelayedRequest } from "../delay";
-import { injectAbort, isSampled } from "../fault";
+import { FAULT_HEADER, injectAbort, isSampled } from "../fault";
 import { findRule } from "../matcher";
 import { HostRequest } from "./request";
 import { RootContext } from "./root";
 
 const request = new HostRequest();
-/** Request header naming the fault to the upstream, as the abort reply names it to the client. */
-const FAULT_HEADER = String.UTF8.encode("x-hfi-fault");
 /** Filter-state property with the policy that faulted the request: `wasm.hfi_policy` in Envoy. */
 const POLICY_PROPERTY = String.UTF8.encode("hfi_policy");
 
@@ -27,19 +25,21 @@ class PausedStream {
 const paused = new Map<u32, PausedStream>();
 
 /**
- * Stream `id` of `root` has its request headers. Nothing while the rule set is halted. Otherwise
- * the first matching rule's fault, if this request is in its share — a dry-run rule only counts it
- * and leaves the request alone: a delay pauses the request (PAUSE becomes
- * StopAllIterationAndWatermark in Envoy) and the root resumes it, or answers it for
- * delay-then-abort; an abort alone answers now. A faulted request carries the policy name in the
- * `hfi_policy` filter state (for access logs); a delay that will be resumed also gets the request
- * header `x-hfi-fault: <policy>;delay=<ms>`, set now because Envoy drops the header map once the
- * stream continues.
+ * Stream `id` of `root` has its request headers. First, whatever the rules, a client's own
+ * `x-hfi-fault` is taken off, so the header reaching the upstream is always the filter's. Nothing
+ * more while the rule set is halted. Otherwise the first matching rule's fault, if this request is
+ * in its share — a dry-run rule only counts it and leaves the request alone: a delay pauses the
+ * request (PAUSE becomes StopAllIterationAndWatermark in Envoy) and the root resumes it, or answers
+ * it for delay-then-abort; an abort alone answers now. A faulted request carries the policy name in
+ * the `hfi_policy` filter state (for access logs); a delay that will be resumed also gets the
+ * request header `x-hfi-fault: <policy>;delay=<ms>`, set now because Envoy drops the header map
+ * once the stream continues.
  */
 export function onStreamRequestHeaders(root: RootContext, id: u32): HeadersAction {
   const ruleSet = root.rules.current;
-  if (ruleSet == null || ruleSet.halted) return HeadersAction.Continue;
-  const rule = findRule(ruleSet, request.begin());
+  request.begin();
+  const rule = ruleSet != null && !ruleSet.halted ? findRule(ruleSet, request) : null;
+  request.strip(FAULT_HEADER);
   request.end();
   if (rule == null || !isSampled(rule.fault)) return HeadersAction.Continue;
   if (rule.dryRun) {

@@ -29,6 +29,11 @@ export class DelayQueue {
     return this.heap.length;
   }
 
+  /** The entry at heap position `at` (0 ≤ at < size), for a walk over every entry in no order. */
+  at(at: i32): DelayedRequest {
+    return unchecked(this.heap[at]);
+  }
+
   /** The earliest deadline; only when size > 0. */
   peek(): DelayedRequest {
     return unchecked(this.heap[0]);

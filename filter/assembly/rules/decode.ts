@@ -175,6 +175,12 @@ class RuleReader extends MatchReader {
       this.fail("fault.abort.body", "a string");
       return null;
     }
-    return new AbortFault(<u32>status, String.UTF8.encode(body), serializePairs([FAULT_HEADER, name]));
+    // A 204 or 304 has no body (RFC 9110): one sent anyway breaks the client's connection.
+    const bodyless = status == 204 || status == 304;
+    return new AbortFault(
+      <u32>status,
+      String.UTF8.encode(bodyless ? "" : body),
+      serializePairs([FAULT_HEADER, name]),
+    );
   }
 }

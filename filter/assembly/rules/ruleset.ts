@@ -157,4 +157,15 @@ export class RuleSet {
     /** Not part of the wire format: index of the first rule with a condition (rules.length if none). */
     readonly firstConditioned: i32,
   ) {}
+
+  /** Whether policy `name` still injects under this rule set: not halted, and an enforced rule of it. */
+  enforces(name: string): bool {
+    if (this.halted) return false;
+    const rules = this.rules;
+    for (let i = 0, n = rules.length; i < n; i++) {
+      const rule = unchecked(rules[i]);
+      if (!rule.dryRun && rule.name == name) return true;
+    }
+    return false;
+  }
 }

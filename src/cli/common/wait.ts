@@ -38,7 +38,8 @@ export interface WaitTargets {
 /**
  * Waits until every live proxy polling the control plane (or every targeted one) has applied
  * `revision`, then says how long it took (stdout). Past the timeout it fails, naming each proxy that
- * has not.
+ * has not. With no live proxy (no live targeted one) it fails too: nothing confirmed the change, and
+ * a runbook's `hfi halt --wait` must not pass then.
  */
 export async function waitForProxies(
   client: HfiClient,
@@ -52,8 +53,10 @@ export async function waitForProxies(
   const proxies = targets ? "targeted proxies" : "proxies";
   if (total === 0) {
     const none = targets ? "no live proxy is targeted" : `no proxy is polling ${client.baseUrl}`;
-    console.error(`warning: ${none}; nothing to wait for`);
-    return;
+    throw new CommandError(
+      `${none}, so none has confirmed revision ${revision} (the change itself is made)`,
+      "Unavailable",
+    );
   }
   const took = seconds(result.elapsedMs);
   if (result.done) {

@@ -58,6 +58,13 @@ describe("GET /v1/config (long-poll)", () => {
     expect(res.headers.get("etag")).toBe(etagOf(distributor));
   });
 
+  test("an empty `id` says nothing: `after` decides", async () => {
+    const { app, distributor } = await createTestApp();
+    const res = await app.request("/v1/config?after=0&id=&wait=0");
+    expect(res.status).toBe(304);
+    expect(res.headers.get("etag")).toBe(etagOf(distributor));
+  });
+
   test("a new revision with the same rules does not wake a poll that holds them by identity", async () => {
     const { app, store, distributor } = await createTestApp();
     await addPolicy(store, "a");

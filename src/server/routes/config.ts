@@ -144,11 +144,13 @@ function etag(id: string): string {
  * Never refused: an identity this server does not serve just gets the current rule set at once.
  */
 function readRuleSetId(c: Context): string | undefined {
-  return c.req
+  const id = c.req
     .query(SUBSCRIBER_QUERY.ruleSetId)
     ?.replace(/^W\//, "")
     .replace(/^"(.*)"$/, "$1")
     .slice(0, MAX_RULESET_ID_LENGTH);
+  // An empty one says nothing: the poll is judged by `after`, as if it had none.
+  return id || undefined;
 }
 
 /** An optional non-negative integer query parameter. */

@@ -80,6 +80,7 @@ describe("GET /openapi.json", () => {
   test.each([
     ["an unknown field", { spec: { extra: 1 } }],
     ["a status out of range", { spec: { fault: { abort: { httpStatus: 700 } } } }],
+    ["a body with a 304", { spec: { fault: { abort: { httpStatus: 304, body: "nope" } } } }],
     ["two path matchers", { spec: { match: { path: { exact: "/a", prefix: "/a" } } } }],
     ["a header with no matcher", { spec: { match: { headers: [{ name: "x" }] } } }],
     ["neither delay nor abort", { spec: { fault: { abort: undefined, percentage: 5 } } }],
@@ -199,6 +200,13 @@ function problems(value: unknown, schema: JsonSchema, defs: Record<string, JsonS
         if (!ok) fail(`${keyword}: ${passed} of ${count} passed`);
         break;
       }
+      case "if": {
+        const branch = problems(value, rule as JsonSchema, defs, at).length === 0 ? schema.then : schema.else;
+        if (branch !== undefined) out.push(...problems(value, branch as JsonSchema, defs, at));
+        break;
+      }
+      case "then":
+      case "else": // applied by "if"
       case "default":
       case "description":
       case "format":

@@ -1,7 +1,8 @@
 /**
  * Envoy configurations shipped in deploy/ and examples/ (plain files and ConfigMap entries), checked
  * by the real Envoy (`--mode validate`, which loads the .wasm and runs the filter's on_configure) and
- * for the contract every hfi filter block keeps (FAIL_OPEN, root_id hfi, V8, a cluster that exists).
+ * for the contract every hfi filter block keeps (FAIL_OPEN, root_id hfi, V8, a cluster that exists)
+ * and its connection manager (normalize_path and merge_slashes on).
  */
 import {
   copyFileSync,
@@ -68,17 +69,24 @@ export function findEnvoyConfigs(root: string, dirs: string[]): EnvoyConfig[] {
     });
 }
 
-/** The hfi filter blocks (typed_config.config) of every HTTP connection manager in the config. */
-export function hfiFilters(config: Any): Any[] {
+/** The HTTP connection managers (typed_config) that run the hfi filter. */
+export function hfiConnectionManagers(config: Any): Any[] {
   const listeners: Any[] = config.static_resources?.listeners ?? [];
   return listeners.flatMap((l) =>
     (l.filter_chains ?? []).flatMap((chain: Any) =>
-      (chain.filters ?? []).flatMap((f: Any) =>
-        (f.typed_config?.http_filters ?? [])
-          .filter((h: Any) => h.name === "envoy.filters.http.wasm")
-          .map((h: Any) => h.typed_config.config),
-      ),
+      (chain.filters ?? [])
+        .map((f: Any) => f.typed_config)
+        .filter((hcm: Any) => (hcm?.http_filters ?? []).some(isHfiFilter)),
     ),
+  );
+}
+
+const isHfiFilter = (h: Any) => h.name === "envoy.filters.http.wasm";
+
+/** The hfi filter blocks (typed_config.config) of every HTTP connection manager in the config. */
+export function hfiFilters(config: Any): Any[] {
+  return hfiConnectionManagers(config).flatMap((hcm) =>
+    hcm.http_filters.filter(isHfiFilter).map((h: Any) => h.typed_config.config),
   );
 }
 
@@ -88,7 +96,7 @@ export function checkFilterContract(text: string): string[] {
   const filters = hfiFilters(config);
   if (filters.length === 0) return ["no hfi Wasm filter"];
   const clusters = new Set((config.static_resources.clusters ?? []).map((c: Any) => c.name));
-  return filters.flatMap((f) => {
+  const filterProblems = filters.flatMap((f) => {
     const problems: string[] = [];
     if (f.failure_policy !== "FAIL_OPEN")
       problems.push(`failure_policy is ${f.failure_policy}, not FAIL_OPEN`);
@@ -99,6 +107,13 @@ export function checkFilterContract(text: string): string[] {
     if (typeof plugin.authority !== "string") problems.push("plugin configuration has no authority");
     return problems;
   });
+  // The filter matches the path Envoy hands over; only a normalised one is the path the upstream serves.
+  const normalisation = hfiConnectionManagers(config).flatMap((hcm) =>
+    ["normalize_path", "merge_slashes"]
+      .filter((field) => hcm[field] !== true)
+      .map((field) => `${hcm.stat_prefix}: ${field} is ${hcm[field]}, not true`),
+  );
+  return [...filterProblems, ...normalisation];
 }
 
 /** The .wasm paths the configuration loads. */

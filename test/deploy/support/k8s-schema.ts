@@ -4,6 +4,7 @@
  * (a typo such as `readOnlyRootFileSystem` is valid JSON Schema but silently dropped by the API server).
  */
 
+import { dirname, join } from "node:path";
 import type { K8sObject } from "./manifests.ts";
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -21,10 +22,16 @@ export function schemaName(apiVersion: string, kind: string): string {
   return `IoK8sApi${groupName}${capitalise(version ?? "")}${kind}`;
 }
 
+/**
+ * The package's compiled validators, `_schemas/<name>.js`, loaded by file: kubernetes-models 4.x (the
+ * last line that runs on Node.js 20) does not export that directory.
+ */
+const SCHEMAS_DIR = join(dirname(Bun.resolveSync("kubernetes-models", import.meta.dir)), "_schemas");
+
 async function loadValidator(object: K8sObject): Promise<CompiledValidator> {
   const name = schemaName(object.apiVersion, object.kind);
   try {
-    const module: { validate: CompiledValidator } = await import(`kubernetes-models/_schemas/${name}`);
+    const module: { validate: CompiledValidator } = await import(join(SCHEMAS_DIR, `${name}.js`));
     return module.validate;
   } catch {
     throw new Error(`no Kubernetes schema for ${object.apiVersion} ${object.kind} (looked for ${name})`);

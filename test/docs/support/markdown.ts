@@ -13,8 +13,11 @@ export interface Fence {
   lines: string[];
 }
 
-/** `stack`: against the local stack the test started. `isolated`: everything the blocks start themselves. */
-export type DoctestMode = "stack" | "isolated";
+/**
+ * `demo`: against the stack `npm run demo` leaves running, which the test starts first in the
+ * session's own network namespace. `isolated`: everything the blocks start themselves.
+ */
+export type DoctestMode = "demo" | "isolated";
 
 /** One unit the doc-test runs and reports on. */
 export interface Step {
@@ -88,7 +91,7 @@ export function extractDoctests(markdown: string, file: string): DoctestBlock[] 
 }
 
 function modeOf(marks: string[], where: string): DoctestMode {
-  if (marks.length === 1 && marks[0] === "doctest") return "stack";
+  if (marks.length === 1 && marks[0] === "doctest") return "demo";
   if (marks.length === 1 && marks[0] === "doctest=isolated") return "isolated";
   throw new Error(`${where}: unknown doctest marker "${marks.join(" ")}" (use doctest or doctest=isolated)`);
 }

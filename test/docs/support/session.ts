@@ -1,19 +1,18 @@
 /**
- * Runs doctest blocks the way a reader would: in document order, in one bash session (variables and
+ * Runs doctest steps the way a reader would: in document order, in one bash session (variables and
  * background jobs carry over from block to block), under `set -euo pipefail`, stdout and stderr
- * together. The session runs in fresh PID and mount namespaces (`unshare`), so whatever a block starts
- * in the background dies with the session; `isolated` sessions also get a network namespace of their
- * own, whose loopback has every port free, so blocks may use the fixed ports the docs name.
+ * together. The session runs in fresh PID, mount and network namespaces (`unshare`), so whatever a
+ * block starts in the background dies with the session, and its loopback has every port free, so
+ * blocks (and the demo) may use the fixed ports the docs name.
  */
 import { mkdtempSync, readdirSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type DoctestBlock, findMissingLine, type Step } from "./markdown.ts";
+import { findMissingLine, type Step } from "./markdown.ts";
 
 export const ROOT = new URL("../../..", import.meta.url).pathname;
 
 export interface SessionOptions {
-  isolated: boolean;
   /** Added to the environment (PATH is prefixed with a directory holding `hfi` and `envoy`). */
   env: Record<string, string>;
   timeoutMs: number;
@@ -34,8 +33,7 @@ const MARK = "@@hfi-doctest";
  * entries, so `examples/abort.yaml` and `deploy/envoy/envoy.yaml` resolve while files the blocks
  * write (logs) land in scratch.
  */
-export async function runSession(blocks: DoctestBlock[], options: SessionOptions): Promise<SessionResult> {
-  const steps = blocks.flatMap((block) => block.steps);
+export async function runSession(steps: Step[], options: SessionOptions): Promise<SessionResult> {
   const scratch = mkdtempSync(join(tmpdir(), "hfi-doctest-"));
   try {
     for (const entry of readdirSync(ROOT)) {
@@ -45,7 +43,7 @@ export async function runSession(blocks: DoctestBlock[], options: SessionOptions
     Bun.spawnSync(["mkdir", bin]);
     symlinkSync(join(ROOT, "dist/hfi"), join(bin, "hfi"));
     symlinkSync(join(ROOT, ".tools/venv/bin/envoy"), join(bin, "envoy"));
-    const proc = Bun.spawn(unshareCommand(options.isolated, sessionScript(steps)), {
+    const proc = Bun.spawn(unshareCommand(sessionScript(steps)), {
       cwd: scratch,
       env: { ...process.env, NO_COLOR: "1", ...options.env, PATH: `${bin}:${process.env.PATH}` },
       stdin: "ignore",
@@ -67,7 +65,7 @@ export async function runSession(blocks: DoctestBlock[], options: SessionOptions
 
 /** Fails at once when this machine does not allow unprivileged namespaces, rather than skipping. */
 export function checkUnshare(): void {
-  const probe = Bun.spawnSync(unshareCommand(true, "ip link set lo up"), { stderr: "pipe" });
+  const probe = Bun.spawnSync(unshareCommand("true"), { stderr: "pipe" });
   if (probe.exitCode !== 0) {
     throw new Error(
       `the doc-test needs util-linux unshare with user, PID, mount and network namespaces: ${probe.stderr}`,
@@ -75,7 +73,7 @@ export function checkUnshare(): void {
   }
 }
 
-function unshareCommand(isolated: boolean, script: string): string[] {
+function unshareCommand(script: string): string[] {
   const namespaces = [
     "--user",
     "--map-root-user",
@@ -85,9 +83,9 @@ function unshareCommand(isolated: boolean, script: string): string[] {
     "--mount",
     "--mount-proc",
   ];
-  // A private /dev/shm: Envoy's hot-restart shared memory cannot meet another Envoy's.
-  const setup = `mount -t tmpfs tmpfs /dev/shm${isolated ? " && ip link set lo up" : ""}`;
-  return ["unshare", ...namespaces, ...(isolated ? ["--net"] : []), "bash", "-c", `${setup}\n${script}`];
+  // A private /dev/shm: Envoy's hot-restart shared memory, should a block leave it on, meets no other Envoy's.
+  const setup = "mount -t tmpfs tmpfs /dev/shm && ip link set lo up";
+  return ["unshare", ...namespaces, "--net", "bash", "-c", `${setup}\n${script}`];
 }
 
 function sessionScript(steps: Step[]): string {
