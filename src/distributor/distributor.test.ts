@@ -198,6 +198,8 @@ describe("per-identity rule sets", () => {
     expect(names(distributor.current(NO_IDENTITY))).toEqual(["any-service", "everyone"]);
     expect(distributor.current()?.ruleSet.rules).toHaveLength(4);
     expect(distributor.current(reviews).id).not.toBe(distributor.current(ratings).id);
+    // Identities that select the same policies share one snapshot.
+    expect(distributor.current(ratings)).toBe(distributor.current(NO_IDENTITY));
     // The same identity, labels in another order: one cached rule set.
     const before = distributor.identityCount();
     expect(distributor.current({ ...reviews, labels: { ...reviews.labels } })).toBe(

@@ -127,9 +127,22 @@ export async function createDistributor(
     return { revision, halted: halt !== undefined, rules, compileMs: performance.now() - started };
   }
 
+  /**
+   * Identities that select the same policies share one snapshot (built once per revision), so memory
+   * and work grow with the distinct selections, not with the identities proxies report.
+   */
+  let selections = new Map<string, ConfigSnapshot>();
+
   function selectedFor(who: WorkloadIdentity): ConfigSnapshot {
     const rules = compiled.rules.filter((r) => selects(r.selector, who)).map((r) => r.rule);
-    return snapshotOf(rules, compiled.revision, compiled.halted);
+    // Policy names are unique, so the names in order say which rules were picked.
+    const key = rules.map((rule) => rule.name).join("\n");
+    let selected = selections.get(key);
+    if (!selected) {
+      selected = snapshotOf(rules, compiled.revision, compiled.halted);
+      selections.set(key, selected);
+    }
+    return selected;
   }
 
   function viewOf(who: WorkloadIdentity): View {
@@ -162,6 +175,7 @@ export async function createDistributor(
     if (closed || next.revision <= compiled.revision) return;
     const started = performance.now();
     compiled = next;
+    selections = new Map();
     snapshot = snapshotOf(
       next.rules.map((r) => r.rule),
       next.revision,
