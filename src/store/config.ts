@@ -29,7 +29,10 @@ export interface StoreHooks {
   onError: (operation: string, err: unknown) => void;
 }
 
-/** Opens the store `config` names; the caller closes it. etcd's client is loaded only when used. */
+/**
+ * Opens the store `config` names; the caller closes it. etcd.ts is loaded only when used: importing
+ * etcd3 reads its .proto files, which nothing else needs.
+ */
 export async function openStore(config: StoreConfig, hooks: StoreHooks): Promise<PolicyStore> {
   switch (config.type) {
     case "memory":
