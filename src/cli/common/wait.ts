@@ -46,7 +46,6 @@ export async function waitForProxies(
   revision: number,
   timeoutMs: number,
   targets?: WaitTargets,
-  now: Date = new Date(),
 ): Promise<void> {
   const result = await waitForPropagation(client, revision, { timeoutMs, targets: targets?.select });
   const total = result.live.length;
@@ -67,7 +66,8 @@ export async function waitForProxies(
   throw new CommandError(
     `timed out after ${took}: revision ${revision} applied by ${applied}/${total} ${proxies}; not by:`,
     "Unavailable",
-    result.laggards.map((proxy) => describeLaggard(proxy, now)),
+    // "Last seen" is measured from now, after the wait: a proxy seen during it is seconds ago, not in the future.
+    result.laggards.map((proxy) => describeLaggard(proxy, new Date())),
   );
 }
 
