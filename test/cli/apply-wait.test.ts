@@ -90,6 +90,39 @@ test("a selector that targets no live proxy is a warning on apply; with --wait n
   );
 });
 
+test("without --wait, a status that cannot be read costs the selector warning, not the apply", async () => {
+  // In front of the real control plane: everything passes but GET /v1/status/proxies, which fails.
+  const front = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch(req) {
+      const url = new URL(req.url);
+      if (url.pathname === "/v1/status/proxies") return new Response("down", { status: 503 });
+      return fetch(`${server.url}${url.pathname}${url.search}`, {
+        method: req.method,
+        headers: req.headers,
+        body: req.body,
+      });
+    },
+  });
+  try {
+    const frontEnv = { HFI_CONTROL_PLANE_ADDR: `http://127.0.0.1:${front.port}` };
+    const nobody = policyYaml(
+      "nobody",
+      "selector: { service: payments }, fault: { abort: { httpStatus: 503 } }",
+    );
+    expect(await hfi(["policy", "apply", "-f", "-"], { env: frontEnv, stdin: nobody })).toEqual({
+      code: 0,
+      stdout: "faultinjectionpolicy.hfi.dev/nobody created\n",
+      stderr: "",
+    });
+    const waited = await hfi(["policy", "apply", "--wait=1s", "-f", "-"], { env: frontEnv, stdin: nobody });
+    expect(waited.code).not.toBe(0);
+  } finally {
+    front.stop(true);
+  }
+});
+
 test("apply --wait of an unchanged policy waits for the revision that holds it (at once when everyone has it)", async () => {
   proxies = [simulateProxy(server.url, { node: "envoy-a", worker: "1" })];
   await proxiesReady(proxies);

@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import type { ProxyStatus } from "../../../api-types.ts";
 import type { HfiClient } from "../../../client/index.ts";
 import { type Selector, selects } from "../../../policy/index.ts";
 import { clientArgs } from "../../common/args.ts";
@@ -51,26 +52,38 @@ export default defineCommand({
       const expiry = expiresAt ? ` (expires in ${timeLeft(expiresAt, new Date())})` : "";
       console.log(`faultinjectionpolicy.hfi.dev/${name} ${outcome}${expiry}`);
     });
-    const targets = [...selectors.values()].some((s) => s !== undefined)
-      ? await targeting(client, selectors)
-      : undefined;
-    if (timeoutMs !== undefined && revision > 0) await waitForProxies(client, revision, timeoutMs, targets);
+    const targeted = [...selectors.values()].some((s) => s !== undefined);
+    if (targeted) await warnUntargeted(client, selectors, timeoutMs !== undefined);
+    if (timeoutMs !== undefined && revision > 0) {
+      await waitForProxies(client, revision, timeoutMs, targeted ? targetsOf(selectors) : undefined);
+    }
   },
 });
 
+/** The proxies the applied policies target: those one of their selectors picks (no selector: every proxy). */
+function targetsOf(selectors: Map<string, Selector | undefined>): WaitTargets {
+  return { select: (proxy) => [...selectors.values()].some((selector) => selects(selector, proxy)) };
+}
+
 /**
- * The proxies the applied policies target — those one of their selectors picks (a policy without a
- * selector picks every proxy) — with a warning on stderr for each selector that picks no live proxy.
+ * A warning on stderr for each selector that picks no live proxy. The policies are stored already:
+ * without --wait (`required` false) a status that cannot be read only means no warning.
  */
-async function targeting(
+async function warnUntargeted(
   client: HfiClient,
   selectors: Map<string, Selector | undefined>,
-): Promise<WaitTargets> {
-  const live = (await client.getProxies()).proxies.filter((proxy) => proxy.live);
+  required: boolean,
+): Promise<void> {
+  let live: ProxyStatus[];
+  try {
+    live = (await client.getProxies()).proxies.filter((proxy) => proxy.live);
+  } catch (error) {
+    if (required) throw error;
+    return;
+  }
   for (const [name, selector] of selectors) {
     if (selector !== undefined && !live.some((proxy) => selects(selector, proxy))) {
       console.error(`warning: ${name}: its selector targets no live proxy`);
     }
   }
-  return { select: (proxy) => [...selectors.values()].some((selector) => selects(selector, proxy)) };
 }
