@@ -20,6 +20,8 @@ export { decodeJson } from "./json.ts";
 export {
   MAX_ABORT_BODY_BYTES,
   MAX_HEADER_CONDITIONS,
+  MAX_NAME_LENGTH,
+  MAX_SELECTOR_LABELS,
   POLICY_API_VERSION,
   POLICY_KIND,
   POLICY_MODES,
@@ -30,5 +32,12 @@ export {
   PolicySchema,
   type PolicySpec,
 } from "./schema.ts";
+export {
+  describeSelector,
+  NO_IDENTITY,
+  type Selector,
+  selects,
+  type WorkloadIdentity,
+} from "./selector.ts";
 export { jsonBytesExceed, MAX_POLICY_BYTES } from "./size.ts";
 export { findIllFormedString, ILL_FORMED_MESSAGE } from "./unicode.ts";

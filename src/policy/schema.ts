@@ -23,6 +23,10 @@ export const MAX_HEADER_NAME_LENGTH = 256;
 export const MAX_HEADER_VALUE_LENGTH = 8192;
 /** Longest method, duration, timestamp or revision string: far more than any valid one needs. */
 const MAX_TOKEN_LENGTH = 64;
+/** Most labels in `spec.selector.matchLabels`. */
+export const MAX_SELECTOR_LABELS = 64;
+/** Longest `spec.selector.service` and `spec.match.host` value: a DNS name's limit. */
+export const MAX_NAME_LENGTH = 253;
 
 /** A strict object whose key issues read "unknown field" / "required" rather than valibot's generic text. */
 function strict<const T extends v.ObjectEntries>(entries: T) {
@@ -140,7 +144,39 @@ const HeadersSchema = v.pipe(
   v.array(HeaderMatchSchema),
 );
 
+/** An RFC 3986 host without port: a reg-name, or an IP literal in brackets, as the filter cuts `:authority`. */
+const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()+,;=%]+)$/;
+
+const HostNameSchema = v.pipe(
+  v.string(),
+  v.minLength(1, "must not be empty"),
+  v.maxLength(MAX_NAME_LENGTH, `must be at most ${MAX_NAME_LENGTH} characters`),
+  // Envoy's and Istio's wildcard spelling, said the way this field says it.
+  v.check(
+    (host) => !host.startsWith("*."),
+    (issue) =>
+      `is a wildcard: for every host under ${issue.input.slice(2)} write suffix: .${issue.input.slice(2)}`,
+  ),
+  v.regex(HOST, "must be a host name without port, such as reviews or api.example.com"),
+);
+
+/** Compared without regard to ASCII case, against the request's authority without its port. */
+const HostMatchSchema = strictWithOneOf(
+  {
+    exact: v.optional(HostNameSchema),
+    suffix: v.optional(
+      v.pipe(
+        HostNameSchema,
+        v.description("The host ends with this, as .example.com for every host under example.com."),
+      ),
+    ),
+    regex: v.optional(RegexSchema),
+  },
+  ["exact", "suffix", "regex"],
+);
+
 const MatchSchema = strict({
+  host: v.optional(HostMatchSchema),
   path: v.optional(PathMatchSchema),
   method: v.optional(MethodMatchSchema),
   headers: v.optional(HeadersSchema),
@@ -260,7 +296,84 @@ const PolicyDurationSchema = v.pipe(
   ),
 );
 
+/** Kubernetes label name: alphanumeric at both ends, `-`, `_`, `.` inside, at most 63 characters. */
+const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** A Kubernetes label key, `[prefix/]name`: why it is not one, or undefined when it is. */
+export function labelKeyProblem(key: string): string | undefined {
+  const slash = key.indexOf("/");
+  const [prefix, name] = slash < 0 ? [undefined, key] : [key.slice(0, slash), key.slice(slash + 1)];
+  if (prefix !== undefined && (prefix.length > 253 || !DNS1123_SUBDOMAIN.test(prefix))) {
+    return "must be a label key: its prefix before '/' must be a DNS-1123 subdomain of at most 253 characters";
+  }
+  if (!LABEL_NAME.test(name)) {
+    return "must be a label key: at most 63 characters, alphanumeric at both ends, '-', '_', '.' inside";
+  }
+  return undefined;
+}
+
+const LabelValueSchema = v.pipe(
+  v.string(),
+  v.maxLength(63, "must be at most 63 characters"),
+  v.regex(
+    /^$|^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/,
+    "must be a label value: alphanumeric at both ends, '-', '_', '.' inside",
+  ),
+);
+
+const MatchLabelsSchema = v.pipe(
+  // Not v.record alone: it would take an array for an object of its indices.
+  v.custom<Record<string, unknown>>(
+    (input) => typeof input === "object" && input !== null && !Array.isArray(input),
+    "must be an object of label key → value",
+  ),
+  v.check(
+    (labels) => Object.keys(labels).length <= MAX_SELECTOR_LABELS,
+    `must have at most ${MAX_SELECTOR_LABELS} labels`,
+  ),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    for (const key of Object.keys(dataset.value)) {
+      const problem = labelKeyProblem(key);
+      if (problem)
+        addIssue({
+          message: problem,
+          path: [{ type: "object", origin: "key", input: dataset.value, key, value: dataset.value[key] }],
+        });
+    }
+  }),
+  v.record(v.string(), LabelValueSchema),
+  v.metadata({ jsonSchema: { maxProperties: MAX_SELECTOR_LABELS } }),
+  v.description(
+    "Kubernetes-style labels the proxy must all carry: keys [prefix/]name, values at most 63 characters.",
+  ),
+);
+
+/** Which proxies receive the policy; every condition given must hold. Absent: every proxy. */
+const SelectorSchema = strict({
+  service: v.optional(
+    v.pipe(
+      v.string(),
+      v.minLength(1, 'must not be empty: leave service out, or write "*", to select every service'),
+      v.maxLength(MAX_NAME_LENGTH, `must be at most ${MAX_NAME_LENGTH} characters`),
+      v.regex(/^[\x21-\x7e]*$/, "must be visible ASCII without spaces"),
+      v.description('The proxy\'s service, compared exactly; "*" is any service.'),
+    ),
+  ),
+  namespace: v.optional(
+    v.pipe(
+      v.string(),
+      v.minLength(1, "must not be empty"),
+      v.maxLength(63, "must be at most 63 characters"),
+      v.regex(DNS1123_LABEL, "must be a Kubernetes namespace: a DNS-1123 label"),
+    ),
+  ),
+  matchLabels: v.optional(MatchLabelsSchema),
+});
+
 const SpecSchema = strict({
+  selector: v.optional(SelectorSchema),
   priority: v.optional(integerIn(-2_147_483_648, 2_147_483_647), 0),
   mode: v.optional(ModeSchema),
   duration: v.optional(PolicyDurationSchema),

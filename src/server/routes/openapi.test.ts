@@ -156,10 +156,20 @@ function problems(value: unknown, schema: JsonSchema, defs: Record<string, JsonS
         }
         break;
       case "additionalProperties":
-        if (isObject(value) && rule === false) {
+        if (isObject(value)) {
           const known = Object.keys((schema.properties as object | undefined) ?? {});
-          for (const key of Object.keys(value)) if (!known.includes(key)) fail(`unknown ${key}`);
+          for (const key of Object.keys(value)) {
+            if (known.includes(key)) continue;
+            if (rule === false) fail(`unknown ${key}`);
+            else out.push(...problems(value[key], rule as JsonSchema, defs, `${at}.${key}`));
+          }
         }
+        break;
+      case "maxProperties":
+        if (isObject(value) && Object.keys(value).length > (rule as number)) fail("too many properties");
+        break;
+      case "minLength":
+        if (typeof value === "string" && [...value].length < (rule as number)) fail("too short");
         break;
       case "items":
         if (Array.isArray(value)) {
