@@ -13,6 +13,7 @@ import { dataplane, resummarizeDataplane } from "./dataplane.ts";
 import { dataplaneProfile } from "./dataplane-profile.ts";
 import { delayAccuracy } from "./delay-accuracy.ts";
 import { fanout } from "./fanout.ts";
+import { fanoutTargeted } from "./fanout-targeted.ts";
 import { fleet } from "./fleet.ts";
 import { footprint } from "./footprint.ts";
 import { halt } from "./halt.ts";
@@ -27,6 +28,7 @@ const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<BenchResult>> = 
   fleet,
   halt,
   fanout,
+  "fanout-targeted": fanoutTargeted,
   compile,
   "api-throughput": apiThroughput,
   footprint,

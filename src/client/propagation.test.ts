@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import type { ProxiesStatus } from "../api-types.ts";
+import { ANONYMOUS_PROXY } from "../distributor/index.ts";
 import type { FleetProxy } from "../fleet/index.ts";
 import type { HfiClient } from "./client.ts";
 import { hasApplied, laggards, waitForPropagation } from "./propagation.ts";
@@ -13,6 +14,7 @@ function proxy(
   return {
     node,
     worker: "0",
+    ...ANONYMOUS_PROXY,
     revision,
     ruleSetId,
     lastSeen: "2026-01-01T00:00:00.000Z",

@@ -13,14 +13,22 @@ export default defineCommand({
     description:
       "The revision served, how many proxies have applied it, whether the fleet is halted, and its leader",
   },
-  args: { ...clientArgs, ...outputArgs },
+  args: {
+    ...clientArgs,
+    ...outputArgs,
+    service: {
+      type: "string",
+      valueHint: "name",
+      description: "Only the proxies that say they serve this service",
+    },
+  },
   async run({ args }) {
     const client = useClient();
-    const [proxies, halt, fleet] = await Promise.all([
-      client.getProxies(),
-      client.getHalt(),
-      client.getStatus(),
-    ]);
+    const [all, halt, fleet] = await Promise.all([client.getProxies(), client.getHalt(), client.getStatus()]);
+    const proxies =
+      args.service === undefined
+        ? all
+        : { ...all, proxies: all.proxies.filter((p) => p.service === args.service) };
     const { replica, leader, replicas } = fleet;
     if (args.output === "json" || args.output === "yaml") {
       const value = { ...proxies, halt, replica, leader, replicas };
@@ -42,12 +50,19 @@ export default defineCommand({
     const rows = proxies.proxies.map((p) => [
       p.node,
       p.worker || "-",
+      p.service || "-",
+      p.namespace || "-",
       p.revision === null ? "<none>" : String(p.revision),
       humanDuration(now - Date.parse(p.lastSeen)),
       p.polling ? "yes" : "no",
       p.live ? "yes" : "no",
       p.replica,
     ]);
-    console.log(renderTable(["NODE", "WORKER", "REVISION", "LAST-SEEN", "POLLING", "LIVE", "REPLICA"], rows));
+    console.log(
+      renderTable(
+        ["NODE", "WORKER", "SERVICE", "NAMESPACE", "REVISION", "LAST-SEEN", "POLLING", "LIVE", "REPLICA"],
+        rows,
+      ),
+    );
   },
 });

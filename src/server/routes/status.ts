@@ -30,8 +30,12 @@ export function statusRoutes(options: { distributor: Distributor; fleet: Fleet }
       revision: current.revision,
       id: current.id,
       halted: current.ruleSet.halted === true,
-      // Whichever replica a worker polls, the identity of its rules says whether it is current.
-      proxies: proxies.map((proxy) => ({ ...proxy, revision: appliedRevision(proxy, current) })),
+      proxies: proxies.map((proxy) => {
+        // Each proxy against the rule set its identity is served, which its selectors decide —
+        // whichever replica it polls: the identity of its rules says whether it is current.
+        const served = distributor.current(proxy);
+        return { ...proxy, revision: appliedRevision(proxy, served), servedId: served.id };
+      }),
     } satisfies ProxiesStatus);
   });
 
