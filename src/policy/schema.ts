@@ -297,15 +297,29 @@ const PolicyDurationSchema = v.pipe(
 );
 
 /** Kubernetes label name: alphanumeric at both ends, `-`, `_`, `.` inside, at most 63 characters. */
-const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const LABEL_NAME_PATTERN = "[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?";
+const DNS1123_SUBDOMAIN_PATTERN = "[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
+const LABEL_NAME = new RegExp(`^${LABEL_NAME_PATTERN}$`);
+const DNS1123_SUBDOMAIN = new RegExp(`^${DNS1123_SUBDOMAIN_PATTERN}$`);
+const MAX_LABEL_PREFIX = 253;
+/**
+ * What JSON Schema can state of a label key: its form and its whole length. The prefix's own bound
+ * of 253 characters is beyond it (a pattern cannot count one part without lookarounds).
+ */
+const LABEL_KEY_JSON_SCHEMA = {
+  pattern: `^(${DNS1123_SUBDOMAIN_PATTERN}/)?${LABEL_NAME_PATTERN}$`,
+  maxLength: MAX_LABEL_PREFIX + 1 + 63,
+};
 
 /** A Kubernetes label key, `[prefix/]name`: why it is not one, or undefined when it is. */
 export function labelKeyProblem(key: string): string | undefined {
   const slash = key.indexOf("/");
   const [prefix, name] = slash < 0 ? [undefined, key] : [key.slice(0, slash), key.slice(slash + 1)];
-  if (prefix !== undefined && (prefix.length > 253 || !DNS1123_SUBDOMAIN.test(prefix))) {
-    return "must be a label key: its prefix before '/' must be a DNS-1123 subdomain of at most 253 characters";
+  if (prefix !== undefined && !DNS1123_SUBDOMAIN.test(prefix)) {
+    return "must be a label key: its prefix before '/' must be a DNS-1123 subdomain";
+  }
+  if (prefix !== undefined && prefix.length > MAX_LABEL_PREFIX) {
+    return `must be a label key: its prefix before '/' must be at most ${MAX_LABEL_PREFIX} characters`;
   }
   if (!LABEL_NAME.test(name)) {
     return "must be a label key: at most 63 characters, alphanumeric at both ends, '-', '_', '.' inside";
@@ -344,7 +358,7 @@ const MatchLabelsSchema = v.pipe(
     }
   }),
   v.record(v.string(), LabelValueSchema),
-  v.metadata({ jsonSchema: { maxProperties: MAX_SELECTOR_LABELS } }),
+  v.metadata({ jsonSchema: { maxProperties: MAX_SELECTOR_LABELS, propertyNames: LABEL_KEY_JSON_SCHEMA } }),
   v.description(
     "Kubernetes-style labels the proxy must all carry: keys [prefix/]name, values at most 63 characters.",
   ),
