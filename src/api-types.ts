@@ -3,6 +3,7 @@
  * imports the other. Policies and their lists are the store's types (`StoredPolicy`, `PolicyList`).
  */
 import type { Subscriber } from "./distributor/index.ts";
+import type { ObservationSummary, PolicyObservation } from "./observations/index.ts";
 import type { Halt } from "./store/index.ts";
 
 /** The body of every `/v1/halt` answer. */
@@ -21,4 +22,13 @@ export interface ProxiesStatus {
    * one that has the current rules (same identity) is the current revision.
    */
   proxies: Subscriber[];
+}
+
+/** One policy in `GET /v1/observations[/{name}]`: its totals and the summary computed from them. */
+export type PolicyObservationView = PolicyObservation & { summary: ObservationSummary };
+
+/** The body of `GET /v1/observations`. */
+export interface ObservationsList {
+  /** Every policy observed, sorted by name. */
+  policies: PolicyObservationView[];
 }

@@ -1,7 +1,7 @@
 /**
  * Plugin configuration, a JSON string in the Envoy filter config (google.protobuf.StringValue):
  * {"cluster":"hfi_control_plane","authority":"hfi-control-plane:8080","pollWaitSeconds":25,
- * "maxActiveDelays":1000,"token":"…"}. Only `cluster` is required; unknown members are ignored.
+ * "maxActiveDelays":1000,"token":"…","reportIntervalMs":1000}. Only `cluster` is required; unknown members are ignored.
  * The token is a secret: no message ever includes it.
  */
 import { asObject, parseJson } from "./json";
@@ -13,6 +13,10 @@ const MAX_POLL_WAIT_SECONDS: f64 = 60;
 /** Like Envoy's fault filter `max_active_faults`; here per worker thread. */
 const DEFAULT_MAX_ACTIVE_DELAYS: f64 = 1000;
 const MAX_MAX_ACTIVE_DELAYS: f64 = 1_000_000;
+/** Observation reports (observe/): at most one per interval per worker; 0 turns observing off. */
+const DEFAULT_REPORT_INTERVAL_MS: f64 = 1000;
+const MIN_REPORT_INTERVAL_MS: f64 = 100;
+const MAX_REPORT_INTERVAL_MS: f64 = 60_000;
 
 export class PluginConfig {
   constructor(
@@ -25,6 +29,8 @@ export class PluginConfig {
     readonly maxActiveDelays: i32,
     /** Bearer token for the control plane (`--auth-token-file`, a reader token); empty for none. */
     readonly token: string,
+    /** Least time between two observation reports of one worker; 0: nothing is observed. */
+    readonly reportIntervalMs: u32,
   ) {}
 }
 
@@ -73,7 +79,23 @@ export function parsePluginConfig(bytes: ArrayBuffer): ParsedConfig {
       return invalid("token: expected a non-empty string of visible ASCII");
     token = value;
   }
-  return new ParsedConfig(new PluginConfig(cluster, authority, <u32>wait, <i32>maxActiveDelays, token), "");
+  let reportIntervalMs = DEFAULT_REPORT_INTERVAL_MS;
+  if (obj.has("reportIntervalMs")) {
+    reportIntervalMs = obj.getNumber("reportIntervalMs");
+    if (
+      !(
+        reportIntervalMs == 0 ||
+        (reportIntervalMs >= MIN_REPORT_INTERVAL_MS && reportIntervalMs <= MAX_REPORT_INTERVAL_MS)
+      ) ||
+      Math.floor(reportIntervalMs) != reportIntervalMs
+    ) {
+      return invalid("reportIntervalMs: expected 0 (off) or an integer 100..60000");
+    }
+  }
+  return new ParsedConfig(
+    new PluginConfig(cluster, authority, <u32>wait, <i32>maxActiveDelays, token, <u32>reportIntervalMs),
+    "",
+  );
 }
 
 function invalid(reason: string): ParsedConfig {

@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { createSubscriberRegistry, type Distributor, type SubscriberRegistry } from "../distributor/index.ts";
+import { createObservationLedger, type ObservationLedger } from "../observations/index.ts";
 import { HfiError, type PolicyStore } from "../store/index.ts";
 import { type AuthTokens, requireToken } from "./auth.ts";
 import { type ConfigClients, createConfigClients } from "./clients.ts";
@@ -11,6 +12,7 @@ import { configRoutes } from "./routes/config.ts";
 import { haltRoutes } from "./routes/halt.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
+import { observationRoutes } from "./routes/observations.ts";
 import { openapiRoutes } from "./routes/openapi.ts";
 import { policyRoutes } from "./routes/policies.ts";
 import { statusRoutes } from "./routes/status.ts";
@@ -29,6 +31,8 @@ export interface AppOptions {
   auth?: AuthTokens;
   /** The long-poll subscribers seen; default: a registry of the app's own. */
   subscribers?: SubscriberRegistry;
+  /** What the filters observed; default: a ledger of the app's own. */
+  observations?: ObservationLedger;
 }
 
 /** The control plane's HTTP API (docs/API_REFERENCE.md), independent of the server that runs it. */
@@ -37,6 +41,7 @@ export function createApp(options: AppOptions): Hono {
   const metrics = options.metrics ?? createMetrics();
   const clients = options.clients ?? createConfigClients();
   const subscribers = options.subscribers ?? createSubscriberRegistry();
+  const observations = options.observations ?? createObservationLedger();
   metrics.observe({ distributor, clients, subscribers });
   const app = new Hono();
   app.use(requestLog(logger));
@@ -51,6 +56,7 @@ export function createApp(options: AppOptions): Hono {
   app.route("/v1/halt", haltRoutes({ store, logger }));
   app.route("/v1/config", configRoutes({ distributor, heartbeatMs, subscribers }));
   app.route("/v1/status", statusRoutes({ distributor, subscribers }));
+  app.route("/v1/observations", observationRoutes({ ledger: observations }));
   app.notFound((c) =>
     errorResponse(c, new HfiError("NotFound", `no route for ${c.req.method} ${c.req.path}`)),
   );

@@ -16,10 +16,12 @@ const elapsedMs = (host: ProxyWasmHost, stream: Stream, fromNs: bigint) =>
   Number((stream.continuedAtNs ?? stream.localResponseAtNs ?? host.nowNs) - fromNs) / 1e6;
 
 const gauge = (host: ProxyWasmHost) => host.metric("hfi.faults.delays_active")?.value;
+/** Observation reports share the timer (test/filter/observations.test.ts): off where a test watches it. */
+const TIMER_FOR_DELAYS = { config: { ...CONFIG, reportIntervalMs: 0 } };
 
 describe("delay", () => {
   test("pauses a matching POST for its delay and resumes it at the deadline; GET passes at once", async () => {
-    const host = await hostWithRules(CASES.text);
+    const host = await hostWithRules(CASES.text, TIMER_FOR_DELAYS);
     const get = host.request(req("GET", "/delay/post"));
     expect(get.action).toBe(Action.Continue);
 
@@ -63,7 +65,7 @@ describe("delay", () => {
   });
 
   test("the tick period is re-set only when a deadline comes due before the armed timer, not per request", async () => {
-    const host = await hostWithRules(CASES.text);
+    const host = await hostWithRules(CASES.text, TIMER_FOR_DELAYS);
     const before = host.tickSets.length;
     for (let i = 0; i < 100; i++) {
       host.request(req("POST", "/delay/post"));
@@ -260,7 +262,7 @@ describe("delay", () => {
   });
 
   test("one timer serves both a poll retry and the delays, each on time", async () => {
-    const host = await hostWithRules(CASES.text);
+    const host = await hostWithRules(CASES.text, TIMER_FOR_DELAYS);
     host.respond(host.httpCalls[0]!.token, { status: 503 });
     expect(host.httpCalls).toHaveLength(0);
     const retryAt = host.nextTickAtNs!;

@@ -49,6 +49,11 @@ export interface Stream {
   /** Set by `finish`: the host no longer knows the context. */
   finished: boolean;
   /**
+   * The response headers the access-log phase sees (`finish`): the local response's status if the
+   * module sent one, else what `finish` was given; none for a stream reset before any response.
+   */
+  responseHeaders?: HeaderPairs;
+  /**
    * Filter state the module set with `proxy_set_property`, by Envoy's key (`wasm.<path>`, the name
    * `%FILTER_STATE(…)%` takes in an access log).
    */
@@ -213,9 +218,12 @@ export class ProxyWasmHost {
 
   /**
    * The stream ends (normally, or by a client reset — also mid-delay): Envoy's log → done → delete
-   * sequence, after which the context is unknown to the host (set_effective_context fails).
+   * sequence, after which the context is unknown to the host (set_effective_context fails). `status`
+   * is the upstream's response (none: a reset before any); a local response the module sent wins.
    */
-  finish(stream: Stream): void {
+  finish(stream: Stream, status?: number): void {
+    const sent = stream.localResponse?.status ?? status;
+    if (sent !== undefined) stream.responseHeaders = [[":status", String(sent)]];
     this.#call("proxy_on_log", stream.id);
     this.#call("proxy_on_done", stream.id);
     this.#call("proxy_on_delete", stream.id);
@@ -287,6 +295,7 @@ export class ProxyWasmHost {
 
   #headerMap(mapType: number): HeaderPairs | undefined {
     if (mapType === MapType.RequestHeaders) return this.#stream()?.requestHeaders;
+    if (mapType === MapType.ResponseHeaders) return this.#stream()?.responseHeaders;
     if (mapType === MapType.HttpCallResponseHeaders) return this.#callResponseHeaders;
     return undefined;
   }

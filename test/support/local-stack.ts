@@ -220,12 +220,17 @@ function startSampleUpstream() {
     fetch(req) {
       const url = new URL(req.url);
       const fault = req.headers.get("x-hfi-fault");
-      return Response.json({
-        upstream: "sample",
-        method: req.method,
-        path: url.pathname,
-        ...(fault !== null ? { fault } : {}),
-      });
+      // `/status/NNN` answers with that status, for tests of what the filter observes upstream.
+      const status = /^\/status\/([2-5]\d\d)$/.exec(url.pathname)?.[1];
+      return Response.json(
+        {
+          upstream: "sample",
+          method: req.method,
+          path: url.pathname,
+          ...(fault !== null ? { fault } : {}),
+        },
+        { status: status ? Number(status) : 200 },
+      );
     },
   });
 }

@@ -2,6 +2,7 @@
 import { HeadersAction } from "../abi/enums";
 import { randomU64 } from "../abi/host";
 import { seedRandom } from "../random";
+import { streamForgotten, streamLogged } from "./observed";
 import { createContext, deleteContext, ensureRoot, findRoot, rootOfStream } from "./registry";
 import { onStreamRequestHeaders, streamDone } from "./stream";
 
@@ -34,6 +35,10 @@ export function onHttpCallResponse(rootId: u32, token: u32, numHeaders: u32, bod
   if (root != null) root.onHttpCallResponse(token, numHeaders, bodySize);
 }
 
+export function onLog(contextId: u32): void {
+  streamLogged(contextId);
+}
+
 export function onDone(contextId: u32): bool {
   if (streamDone(contextId)) return true;
   const root = findRoot(contextId);
@@ -44,5 +49,6 @@ export function onDone(contextId: u32): bool {
 /** A stream still paused for a delay leaves the delay queue first. */
 export function onDelete(contextId: u32): void {
   streamDone(contextId);
+  streamForgotten(contextId);
   deleteContext(contextId);
 }

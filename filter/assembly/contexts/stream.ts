@@ -3,6 +3,7 @@ import { replaceHeader, setProperty } from "../abi/host";
 import { DelayedRequest } from "../delay";
 import { FAULT_HEADER, injectAbort, isSampled } from "../fault";
 import { findRule } from "../matcher";
+import { streamMatched } from "./observed";
 import { HostRequest } from "./request";
 import { RootContext } from "./root";
 
@@ -41,7 +42,9 @@ export function onStreamRequestHeaders(root: RootContext, id: u32): HeadersActio
   const rule = ruleSet != null && !ruleSet.halted ? findRule(ruleSet, request) : null;
   request.strip(FAULT_HEADER);
   request.end();
-  if (rule == null || !isSampled(rule.fault)) return HeadersAction.Continue;
+  if (rule == null) return HeadersAction.Continue;
+  streamMatched(root, id, rule);
+  if (!isSampled(rule.fault)) return HeadersAction.Continue;
   if (rule.dryRun) {
     root.dryRunMatched(rule);
     return HeadersAction.Continue;

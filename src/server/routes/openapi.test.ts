@@ -41,7 +41,9 @@ describe("GET /openapi.json", () => {
       "Error",
       "FaultInjectionPolicy",
       "HaltStatus",
+      "ObservationsList",
       "PolicyList",
+      "PolicyObservation",
       "ProxiesStatus",
       "RuleSet",
     ]);

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import * as v from "valibot";
 import { ERROR_CODE_NAMES } from "../../errors.ts";
+import { LATENCY_BOUNDS_MS, MAX_REPORT_POLICIES } from "../../observations/index.ts";
 import { PolicySchema } from "../../policy/index.ts";
 import { type JsonSchema, toJsonSchema } from "../../policy/json-schema.ts";
 import { HFI_VERSION } from "../../version.ts";
@@ -178,6 +179,76 @@ function buildDocument() {
           responses: { "200": ok("Subscribers of this replica", ref("ProxiesStatus")) },
         },
       },
+      "/v1/observations": {
+        post: {
+          summary:
+            "A filter worker's observation report: per-policy deltas since its previous one (reader token suffices)",
+          parameters: [
+            {
+              name: "node",
+              in: "query",
+              required: true,
+              description: "The reporting proxy's node id",
+              schema: { type: "string" },
+            },
+            {
+              name: "worker",
+              in: "query",
+              required: true,
+              description: "The reporting worker's id",
+              schema: { type: "string" },
+            },
+          ],
+          requestBody: {
+            required: true,
+            description: "docs/FILTER.md, Observations",
+            content: json({
+              type: "object",
+              required: ["seq", "policies"],
+              additionalProperties: false,
+              properties: {
+                seq: {
+                  type: "integer",
+                  minimum: 1,
+                  description: "Per worker; a seq not above the last is a resend",
+                },
+                policies: {
+                  type: "array",
+                  maxItems: MAX_REPORT_POLICIES,
+                  items: {
+                    type: "object",
+                    description:
+                      "Deltas since the worker's previous report: the fields of PolicyObservation but updatedAt and summary",
+                  },
+                },
+              },
+            }),
+          },
+          responses: {
+            "200": ok("Accepted; `counted` is false for a resent `seq`, already counted", {
+              type: "object",
+              required: ["seq", "counted"],
+              properties: { seq: { type: "integer" }, counted: { type: "boolean" } },
+            }),
+            "400": failure("A malformed report, or node or worker missing"),
+            "413": failure("A report over 1 MiB"),
+          },
+        },
+        get: {
+          summary: "What the filters reporting to this replica observed, per policy, with a summary",
+          responses: { "200": ok("Every policy observed, by name", ref("ObservationsList")) },
+        },
+      },
+      "/v1/observations/{name}": {
+        parameters: [NAME_PARAMETER],
+        get: {
+          summary: "What the filters observed of one policy, with a summary",
+          responses: {
+            "200": ok("The policy's totals and summary", ref("PolicyObservation")),
+            "404": failure("Nothing observed for that policy"),
+          },
+        },
+      },
       "/v1/config/stream": {
         get: {
           summary:
@@ -221,6 +292,63 @@ function buildDocument() {
           },
         },
         Error: toJsonSchema(ErrorBodySchema),
+        PolicyObservation: {
+          type: "object",
+          description: "One policy's totals across the proxies reporting to this replica (docs/FILTER.md)",
+          required: [
+            "name",
+            "matched",
+            "aborts",
+            "delays",
+            "dryRun",
+            "statuses",
+            "otherStatuses",
+            "latencyBuckets",
+            "latencySumUs",
+            "updatedAt",
+            "summary",
+          ],
+          properties: {
+            name: { type: "string" },
+            matched: { type: "integer" },
+            aborts: { type: "integer" },
+            delays: { type: "integer" },
+            dryRun: { type: "integer" },
+            statuses: {
+              type: "object",
+              additionalProperties: { type: "integer" },
+              description: '"0": no response',
+            },
+            otherStatuses: { type: "integer" },
+            latencyBuckets: {
+              type: "array",
+              items: { type: "integer" },
+              description: `Upper bounds (ms): ${LATENCY_BOUNDS_MS.join(", ")}, then the rest`,
+            },
+            latencySumUs: { type: "integer" },
+            updatedAt: { type: "string", format: "date-time" },
+            summary: {
+              type: "object",
+              properties: {
+                requests: { type: "integer" },
+                injected: { type: "integer" },
+                dryRunMatches: { type: "integer" },
+                statusCounts: { type: "object", additionalProperties: { type: "integer" } },
+                errorRate: { type: "number" },
+                latencyMs: {
+                  type: "object",
+                  description: "p50, p95, p99 (bucket upper bounds) and mean; null without data",
+                },
+                dominantStatus: { type: ["integer", "null"] },
+              },
+            },
+          },
+        },
+        ObservationsList: {
+          type: "object",
+          required: ["policies"],
+          properties: { policies: { type: "array", items: ref("PolicyObservation") } },
+        },
         HaltStatus: {
           type: "object",
           required: ["halted"],
