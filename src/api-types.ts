@@ -3,6 +3,7 @@
  * imports the other. Policies and their lists are the store's types (`StoredPolicy`, `PolicyList`).
  */
 import type { Subscriber } from "./distributor/index.ts";
+import type { Experiment } from "./experiments/index.ts";
 import type { ObservationSummary, PolicyObservation } from "./observations/index.ts";
 import type { Halt } from "./store/index.ts";
 
@@ -31,4 +32,10 @@ export type PolicyObservationView = PolicyObservation & { summary: ObservationSu
 export interface ObservationsList {
   /** Every policy observed, sorted by name. */
   policies: PolicyObservationView[];
+}
+
+/** The body of `GET /v1/experiments`. */
+export interface ExperimentList {
+  /** Oldest first. */
+  items: Experiment[];
 }

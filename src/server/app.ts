@@ -1,5 +1,12 @@
 import { Hono } from "hono";
 import { createSubscriberRegistry, type Distributor, type SubscriberRegistry } from "../distributor/index.ts";
+import {
+  createEventLog,
+  createExperiments,
+  type EventLog,
+  type Experiments,
+  recordStoreEvents,
+} from "../experiments/index.ts";
 import { createObservationLedger, type ObservationLedger } from "../observations/index.ts";
 import { HfiError, type PolicyStore } from "../store/index.ts";
 import { type AuthTokens, requireToken } from "./auth.ts";
@@ -9,6 +16,8 @@ import type { Logger } from "./logger.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { requestLog } from "./request-log.ts";
 import { configRoutes } from "./routes/config.ts";
+import { eventRoutes } from "./routes/events.ts";
+import { experimentRoutes } from "./routes/experiments.ts";
 import { haltRoutes } from "./routes/halt.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
@@ -33,6 +42,10 @@ export interface AppOptions {
   subscribers?: SubscriberRegistry;
   /** What the filters observed; default: a ledger of the app's own. */
   observations?: ObservationLedger;
+  /** Events for `GET /v1/events`; default: a log of the app's own, fed by the store and the experiments. */
+  events?: EventLog;
+  /** Default: experiments of the app's own over `store`, `observations` and `events`. */
+  experiments?: Experiments;
 }
 
 /** The control plane's HTTP API (docs/API_REFERENCE.md), independent of the server that runs it. */
@@ -42,6 +55,8 @@ export function createApp(options: AppOptions): Hono {
   const clients = options.clients ?? createConfigClients();
   const subscribers = options.subscribers ?? createSubscriberRegistry();
   const observations = options.observations ?? createObservationLedger();
+  const events = options.events ?? ownEvents(store);
+  const experiments = options.experiments ?? createExperiments({ store, ledger: observations, events });
   metrics.observe({ distributor, clients, subscribers });
   const app = new Hono();
   app.use(requestLog(logger));
@@ -57,9 +72,18 @@ export function createApp(options: AppOptions): Hono {
   app.route("/v1/config", configRoutes({ distributor, heartbeatMs, subscribers }));
   app.route("/v1/status", statusRoutes({ distributor, subscribers }));
   app.route("/v1/observations", observationRoutes({ ledger: observations }));
+  app.route("/v1/experiments", experimentRoutes({ experiments, logger }));
+  app.route("/v1/events", eventRoutes({ events, heartbeatMs }));
   app.notFound((c) =>
     errorResponse(c, new HfiError("NotFound", `no route for ${c.req.method} ${c.req.path}`)),
   );
   app.onError(handleErrors(logger));
   return app;
+}
+
+/** An event log of the app's own (tests); `startServer` passes one it stops feeding at shutdown. */
+function ownEvents(store: PolicyStore): EventLog {
+  const events = createEventLog();
+  recordStoreEvents(store, events);
+  return events;
 }

@@ -4,6 +4,8 @@ import {
   createSubscriberRegistry,
   type SubscriberRegistryOptions,
 } from "../distributor/index.ts";
+import { createEventLog, createExperiments, recordStoreEvents } from "../experiments/index.ts";
+import { createObservationLedger } from "../observations/index.ts";
 import { HfiError, openStore, type StoreConfig } from "../store/index.ts";
 import { createApp } from "./app.ts";
 import { loadTokenFile } from "./auth.ts";
@@ -58,7 +60,15 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     cleanup.unshift(() => distributor.close());
     cleanup.unshift(logStoreEvents(store, logger));
     const clients = createConfigClients();
+    const observations = createObservationLedger();
+    const events = createEventLog();
+    cleanup.unshift(recordStoreEvents(store, events));
+    const experiments = createExperiments({ store, ledger: observations, events });
+    cleanup.unshift(() => experiments.close());
     const app = createApp({
+      observations,
+      events,
+      experiments,
       store,
       distributor,
       logger,

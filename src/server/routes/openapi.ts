@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import * as v from "valibot";
 import { ERROR_CODE_NAMES } from "../../errors.ts";
+import { EXPERIMENT_STATES, STOP_METRICS } from "../../experiments/index.ts";
 import { LATENCY_BOUNDS_MS, MAX_REPORT_POLICIES } from "../../observations/index.ts";
 import { PolicySchema } from "../../policy/index.ts";
 import { type JsonSchema, toJsonSchema } from "../../policy/json-schema.ts";
@@ -30,6 +31,7 @@ const ok = (description: string, schema: JsonSchema) => ({ description, content:
 const failure = (description: string) => ({ description, content: json(ref("Error")) });
 
 const NAME_PARAMETER = { name: "name", in: "path", required: true, schema: { type: "string" } };
+const ID_PARAMETER = { name: "id", in: "path", required: true, schema: { type: "string" } };
 const POLICY_BODY = {
   required: true,
   description: "One policy, as JSON or YAML (one document); at most 1 MiB.",
@@ -249,6 +251,107 @@ function buildDocument() {
           },
         },
       },
+      "/v1/experiments": {
+        post: {
+          summary:
+            "Start an experiment: inline policies, a duration, an optional dry-run baseline, stop conditions",
+          parameters: [
+            {
+              name: "Idempotency-Key",
+              in: "header",
+              required: false,
+              description: "Same key and body: the same experiment (200); same key, other body: 409",
+              schema: { type: "string", maxLength: 256 },
+            },
+          ],
+          requestBody: {
+            required: true,
+            content: json({
+              type: "object",
+              required: ["policies", "duration"],
+              additionalProperties: false,
+              properties: {
+                name: { type: "string", maxLength: 253 },
+                policies: { type: "array", minItems: 1, maxItems: 16, items: ref("FaultInjectionPolicy") },
+                duration: { type: "string", description: "Whole seconds, 1s to 24h" },
+                baseline: { type: "string", description: "Whole seconds, 1s to 10m: a dry run first" },
+                stopConditions: {
+                  type: "array",
+                  maxItems: 8,
+                  items: {
+                    type: "object",
+                    required: ["metric", "threshold"],
+                    additionalProperties: false,
+                    properties: {
+                      metric: { enum: [...STOP_METRICS] },
+                      threshold: { type: "number", minimum: 0 },
+                      for: { type: "string", description: "0s, or whole seconds up to 1h" },
+                    },
+                  },
+                },
+              },
+            }),
+          },
+          responses: {
+            "201": ok("Started", ref("Experiment")),
+            "200": ok("The experiment this Idempotency-Key started", ref("Experiment")),
+            "400": failure("Malformed request, named in details"),
+            "409": failure("The Idempotency-Key was used with another body"),
+            "413": failure("A body over 1 MiB"),
+            "423": failure("The fleet is halted"),
+          },
+        },
+        get: {
+          summary: "Experiments, oldest first",
+          parameters: [
+            { name: "state", in: "query", required: false, schema: { enum: [...EXPERIMENT_STATES] } },
+          ],
+          responses: {
+            "200": ok("Experiments", ref("ExperimentList")),
+            "400": failure("Unknown state"),
+          },
+        },
+      },
+      "/v1/experiments/{id}": {
+        parameters: [ID_PARAMETER],
+        get: {
+          summary: "One experiment",
+          responses: { "200": ok("The experiment", ref("Experiment")), "404": failure("No such experiment") },
+        },
+      },
+      "/v1/experiments/{id}/stop": {
+        parameters: [ID_PARAMETER],
+        post: {
+          summary: "Stop it: its policies are deleted; an ended one is left as it is",
+          responses: { "200": ok("The experiment", ref("Experiment")), "404": failure("No such experiment") },
+        },
+      },
+      "/v1/experiments/{id}/results": {
+        parameters: [ID_PARAMETER],
+        get: {
+          summary: "What was observed per phase, and the observation a Recommender scores",
+          responses: {
+            "200": ok("Results", ref("ExperimentResults")),
+            "404": failure("No such experiment"),
+          },
+        },
+      },
+      "/v1/events": {
+        get: {
+          summary:
+            "Experiment, policy and halt events as Server-Sent Events; `id:` increasing; honours Last-Event-ID",
+          parameters: [
+            {
+              name: "Last-Event-ID",
+              in: "header",
+              required: false,
+              description: "The last id received: the retained events after it are sent first",
+              schema: { type: "string" },
+            },
+          ],
+          responses: { "200": { description: "An event stream", content: { "text/event-stream": {} } } },
+        },
+      },
       "/v1/config/stream": {
         get: {
           summary:
@@ -340,6 +443,52 @@ function buildDocument() {
                   description: "p50, p95, p99 (bucket upper bounds) and mean; null without data",
                 },
                 dominantStatus: { type: ["integer", "null"] },
+              },
+            },
+          },
+        },
+        Experiment: {
+          type: "object",
+          required: ["id", "name", "state", "reason", "createdAt", "policies", "phases", "history"],
+          properties: {
+            id: { type: "string" },
+            name: { type: "string" },
+            state: { enum: [...EXPERIMENT_STATES] },
+            reason: { type: "string" },
+            createdAt: { type: "string", format: "date-time" },
+            endsAt: { type: "string", format: "date-time" },
+            endedAt: { type: "string", format: "date-time" },
+            policies: { type: "array", items: { type: "string" }, description: "As applied: <name>-<id>" },
+            durationSeconds: { type: "integer" },
+            baselineSeconds: { type: "integer" },
+            stopConditions: { type: "array", items: { type: "string" } },
+            phases: { type: "object" },
+            history: { type: "array", items: { type: "object" } },
+          },
+        },
+        ExperimentList: {
+          type: "object",
+          required: ["items"],
+          properties: { items: { type: "array", items: ref("Experiment") } },
+        },
+        ExperimentResults: {
+          type: "object",
+          required: ["id", "state", "reason", "phases", "observation"],
+          properties: {
+            id: { type: "string" },
+            state: { enum: [...EXPERIMENT_STATES] },
+            reason: { type: "string" },
+            phases: {
+              type: "object",
+              description:
+                "baseline and running: startedAt, endedAt, requests, injected, dryRunMatches, statusCounts, errorRate, latencyMs",
+            },
+            observation: {
+              type: ["object", "null"],
+              properties: {
+                dominantStatus: { type: ["integer", "null"] },
+                meanLatencyMs: { type: ["number", "null"] },
+                errorRate: { type: "number" },
               },
             },
           },
