@@ -5,6 +5,7 @@
 import type { Subscriber } from "./distributor/index.ts";
 import type { Experiment } from "./experiments/index.ts";
 import type { ObservationSummary, PolicyObservation } from "./observations/index.ts";
+import type { PolicyInput } from "./policy/index.ts";
 import type { Halt } from "./store/index.ts";
 
 /** The body of every `/v1/halt` answer. */
@@ -38,4 +39,14 @@ export interface ObservationsList {
 export interface ExperimentList {
   /** Oldest first. */
   items: Experiment[];
+}
+
+/** The body of `POST /v1/experiments`, as a client writes it. */
+export interface ExperimentSpec {
+  name?: string;
+  policies: PolicyInput[];
+  /** Whole seconds, e.g. `30s`. */
+  duration: string;
+  baseline?: string;
+  stopConditions?: { metric: string; threshold: number; for?: string }[];
 }
