@@ -40,7 +40,7 @@ export class RootContext {
       return false;
     }
     const metrics = new Metrics();
-    const identity = readIdentity();
+    const identity = readIdentity(config);
     const subscriber = new Subscriber(config, this.rules, metrics, identity);
     this.metrics = metrics;
     this.subscriber = subscriber;

@@ -1,5 +1,4 @@
 import { type Context, Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import type { ExperimentList } from "../../api-types.ts";
 import {
   EXPERIMENT_STATES,
@@ -7,9 +6,10 @@ import {
   type Experiments,
   parseExperimentRequest,
 } from "../../experiments/index.ts";
+import { MAX_POLICY_BYTES } from "../../policy/index.ts";
 import { HfiError } from "../../store/index.ts";
+import { readBodyText } from "../body.ts";
 import type { Logger } from "../logger.ts";
-import { MAX_BODY_BYTES } from "./policies.ts";
 
 const MAX_IDEMPOTENCY_KEY = 256;
 
@@ -22,17 +22,9 @@ export function experimentRoutes({
   logger: Logger;
 }): Hono {
   const app = new Hono();
-  app.use(
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw new HfiError("PayloadTooLarge", `request body exceeds ${MAX_BODY_BYTES} bytes`);
-      },
-    }),
-  );
 
   app.post("/", async (c) => {
-    const text = await c.req.text();
+    const text = await readBodyText(c, MAX_POLICY_BYTES);
     const key = idempotencyKey(c);
     const request = parseExperimentRequest(decode(text));
     // The canonical body: the same request however it was spaced.

@@ -1,12 +1,14 @@
 import { Hono } from "hono";
 import type { ObservationsList, PolicyObservationView } from "../../api-types.ts";
 import {
+  MAX_REPORT_BYTES,
   type ObservationLedger,
   type PolicyObservation,
   parseReport,
   summarize,
 } from "../../observations/index.ts";
 import { HfiError } from "../../store/index.ts";
+import { readBodyText } from "../body.ts";
 
 const IDENTITY = /^[\x21-\x7e]{1,256}$/;
 
@@ -33,7 +35,7 @@ export function observationRoutes({ ledger }: { ledger: ObservationLedger }): Ho
         );
       }
     }
-    const report = parseReport(await c.req.text());
+    const report = parseReport(await readBodyText(c, MAX_REPORT_BYTES));
     const counted = ledger.record(node, worker, report);
     return c.json({ seq: report.seq, counted });
   });

@@ -3,7 +3,7 @@ import * as v from "valibot";
 import { ERROR_CODE_NAMES } from "../../errors.ts";
 import { EXPERIMENT_STATES, STOP_METRICS } from "../../experiments/index.ts";
 import { LATENCY_BOUNDS_MS, MAX_REPORT_POLICIES } from "../../observations/index.ts";
-import { PolicySchema } from "../../policy/index.ts";
+import { PolicyNameSchema, PolicySchema } from "../../policy/index.ts";
 import { type JsonSchema, toJsonSchema } from "../../policy/json-schema.ts";
 import { HFI_VERSION } from "../../version.ts";
 import { HaltRequestSchema } from "./halt.ts";
@@ -30,23 +30,83 @@ const json = (schema: JsonSchema) => ({ "application/json": { schema } });
 const ok = (description: string, schema: JsonSchema) => ({ description, content: json(schema) });
 const failure = (description: string) => ({ description, content: json(ref("Error")) });
 
-const NAME_PARAMETER = { name: "name", in: "path", required: true, schema: { type: "string" } };
+const NAME_PARAMETER = {
+  name: "name",
+  in: "path",
+  required: true,
+  description: "metadata.name of the policy; a name that no policy can have is simply not found",
+  schema: toJsonSchema(PolicyNameSchema),
+};
 const ID_PARAMETER = { name: "id", in: "path", required: true, schema: { type: "string" } };
-const POLICY_BODY = {
+/** A count in a query: JSON numbers are exact up to 2^53 - 1, and so is what the server accepts. */
+const COUNT = { type: "integer", minimum: 0, maximum: Number.MAX_SAFE_INTEGER };
+const policyBody = (schema: JsonSchema) => ({
   required: true,
   description: "One policy, as JSON or YAML (one document); at most 1 MiB.",
-  content: {
-    "application/json": { schema: ref("FaultInjectionPolicy") },
-    "application/yaml": { schema: ref("FaultInjectionPolicy") },
-  },
-};
+  content: { "application/json": { schema }, "application/yaml": { schema } },
+});
+const POLICY_BODY = policyBody(ref("FaultInjectionPolicy"));
+/** A create names no revision: there is none yet. */
+const NEW_POLICY_BODY = policyBody({
+  allOf: [
+    ref("FaultInjectionPolicy"),
+    { properties: { metadata: { not: { required: ["resourceVersion"] } } } },
+  ],
+});
 const WRITE_FAILURES = {
-  "400": failure("Invalid policy; details name each bad field"),
-  "413": failure("Body over 1 MiB"),
+  "400": failure(
+    "Invalid policy; details name each bad field. Besides what the schema states: regexes must compile " +
+      "(RE2 subset, at most 1024 DFA states, within the request's 2 s compile budget), fixedDelay must be a " +
+      "whole number of milliseconds from 1ms to 1h, duration whole seconds from 1s to 168h, percentage a " +
+      "number with at most 2 decimal places, strings valid Unicode (no lone surrogates, UTF-8 bodies), " +
+      "no key twice in one object, and on PUT metadata.name must equal the name in the URL",
+  ),
+  "413": failure("Body over 1 MiB, or the policy over 1 MiB as JSON (YAML aliases expanded, as stored)"),
   "415": failure("Content-Type is neither JSON nor YAML"),
+  "423": failure("Locked: the fleet is halted (POST /v1/halt); DELETE /v1/halt lifts it"),
 };
 
-function buildDocument() {
+/** Where a created or replaced policy leads: read it, delete it (for stateful testing). */
+const BY_NAME = { name: "$response.body#/metadata/name" };
+/** What a GET returns can be PUT back as it is: the server-set fields are accepted (and ignored). */
+const PUT_BACK = { operationId: "replacePolicy", parameters: BY_NAME, requestBody: "$response.body" };
+const POLICY_LINKS = {
+  GetPolicy: { operationId: "getPolicy", parameters: BY_NAME },
+  DeletePolicy: { operationId: "deletePolicy", parameters: BY_NAME },
+  PutPolicyBack: PUT_BACK,
+};
+const stored = (description: string) => ({
+  ...ok(description, ref("FaultInjectionPolicy")),
+  links: POLICY_LINKS,
+});
+
+const AUTH_FAILURES = {
+  "401": failure("Unauthenticated: no bearer token, or one the server does not know"),
+};
+const WRITE_AUTH_FAILURES = {
+  ...AUTH_FAILURES,
+  "403": failure("Forbidden: a reader token on a write"),
+};
+
+/**
+ * Operations under /v1 need a bearer token when the server runs with --auth-token-file: reads take
+ * a reader or writer token, writes a writer token. Without auth the document does not mention it.
+ */
+function secured<T extends Record<string, { responses: object }>>(item: T, auth: boolean): T {
+  if (!auth) return item;
+  return Object.fromEntries(
+    Object.entries(item).map(([method, operation]) => [
+      method,
+      {
+        ...operation,
+        security: [{ bearer: [] }],
+        responses: { ...operation.responses, ...(method === "get" ? AUTH_FAILURES : WRITE_AUTH_FAILURES) },
+      },
+    ]),
+  ) as unknown as T;
+}
+
+function buildDocument(auth: boolean) {
   return {
     openapi: "3.1.0",
     info: {
@@ -56,311 +116,418 @@ function buildDocument() {
         "FaultInjectionPolicy resources and the RuleSet served to the Envoy filter (docs/CONTROL_PLANE.md).",
     },
     paths: {
-      "/healthz": { get: { summary: "Liveness", responses: { "200": ok("Alive", { type: "object" }) } } },
+      "/healthz": {
+        get: {
+          operationId: "healthz",
+          summary: "Liveness",
+          responses: { "200": ok("Alive", { type: "object" }) },
+        },
+      },
       "/readyz": {
         get: {
+          operationId: "readyz",
           summary: "Readiness: the policy store answers",
           responses: { "200": ok("Ready", { type: "object" }), "503": failure("Store unreachable") },
         },
       },
       "/metrics": {
         get: {
+          operationId: "metrics",
           summary: "Prometheus metrics",
           responses: { "200": { description: "Prometheus text format", content: { "text/plain": {} } } },
         },
       },
       "/openapi.json": {
         get: {
+          operationId: "openapi",
           summary: "This document",
           responses: { "200": ok("OpenAPI 3.1 document", { type: "object" }) },
         },
       },
-      "/v1/policies": {
-        get: {
-          summary: "List policies",
-          responses: { "200": ok("Policies sorted by name", ref("PolicyList")) },
-        },
-        post: {
-          summary: "Create a policy",
-          requestBody: POLICY_BODY,
-          responses: {
-            "201": ok("Created; the stored object", ref("FaultInjectionPolicy")),
-            ...WRITE_FAILURES,
-            "409": failure("AlreadyExists: the name is taken"),
+      "/v1/policies": secured(
+        {
+          get: {
+            operationId: "listPolicies",
+            summary: "List policies",
+            responses: { "200": ok("Policies sorted by name", ref("PolicyList")) },
+          },
+          post: {
+            operationId: "createPolicy",
+            summary: "Create a policy",
+            requestBody: NEW_POLICY_BODY,
+            responses: {
+              "201": stored("Created; the stored object"),
+              ...WRITE_FAILURES,
+              "409": failure("AlreadyExists: the name is taken"),
+            },
           },
         },
-      },
+        auth,
+      ),
       "/v1/policies/{name}": {
         parameters: [NAME_PARAMETER],
-        get: {
-          summary: "Get a policy",
-          responses: { "200": ok("The policy", ref("FaultInjectionPolicy")), "404": failure("NotFound") },
-        },
-        put: {
-          summary: "Create or replace a policy; metadata.resourceVersion, if sent, must be current",
-          requestBody: POLICY_BODY,
-          responses: {
-            "200": ok("Updated (or unchanged); the stored object", ref("FaultInjectionPolicy")),
-            "201": ok("Created; the stored object", ref("FaultInjectionPolicy")),
-            ...WRITE_FAILURES,
-            "409": failure("Conflict: resourceVersion is stale"),
-          },
-        },
-        delete: {
-          summary: "Delete a policy",
-          responses: {
-            "200": ok("The deleted policy", ref("FaultInjectionPolicy")),
-            "404": failure("NotFound"),
-          },
-        },
-      },
-      "/v1/config": {
-        get: {
-          summary:
-            "The RuleSet, long-polled: at once if its identity differs from `id` (else its revision from `after`), else held up to `wait` s",
-          parameters: [
-            { name: "after", in: "query", schema: { type: "integer", minimum: 0 } },
-            {
-              name: "id",
-              in: "query",
-              description: "The identity (ETag) of the RuleSet the caller has; decides instead of after",
-              schema: { type: "string" },
-            },
-            { name: "wait", in: "query", schema: { type: "integer", minimum: 0, maximum: 60, default: 25 } },
-            {
-              name: "node",
-              in: "query",
-              description:
-                "The polling proxy's node id; with it the poll is recorded (GET /v1/status/proxies). " +
-                "Never fails a poll: cut to 256 characters, control characters shown as ?",
-              schema: { type: "string" },
-            },
-            {
-              name: "worker",
-              in: "query",
-              description: "The polling worker's id within its node; ignored without node",
-              schema: { type: "string" },
-            },
-          ],
-          responses: {
-            "200": ok('The current RuleSet; ETag is its identity, W/"<16 hex digits>"', ref("RuleSet")),
-            "304": { description: "No change within `wait` seconds" },
-            "400": failure("after or wait is not a non-negative integer"),
-          },
-        },
-      },
-      "/v1/halt": {
-        get: {
-          summary: "The fleet-wide halt, if one is in force",
-          responses: { "200": ok("The halt state", ref("HaltStatus")) },
-        },
-        post: {
-          summary: "Halt: every filter stops injecting, and policy writes are refused (423) until resumed",
-          requestBody: {
-            required: false,
-            description: "Optional JSON; `by` defaults to the client's address.",
-            content: { "application/json": { schema: toJsonSchema(HaltRequestSchema) } },
-          },
-          responses: {
-            "201": ok("Halted", ref("HaltStatus")),
-            "200": ok("A halt was in force already; it is kept unchanged", ref("HaltStatus")),
-            "400": failure("Malformed request"),
-          },
-        },
-        delete: {
-          summary: "Resume: lift the halt",
-          responses: {
-            "200": ok("Not halted; `lifted` and `revision` when a halt was lifted", ref("HaltStatus")),
-          },
-        },
-      },
-      "/v1/status/proxies": {
-        get: {
-          summary:
-            "The proxy workers long-polling this replica: the revision each has applied, when last seen",
-          responses: { "200": ok("Subscribers of this replica", ref("ProxiesStatus")) },
-        },
-      },
-      "/v1/observations": {
-        post: {
-          summary:
-            "A filter worker's observation report: per-policy deltas since its previous one (reader token suffices)",
-          parameters: [
-            {
-              name: "node",
-              in: "query",
-              required: true,
-              description: "The reporting proxy's node id",
-              schema: { type: "string" },
-            },
-            {
-              name: "worker",
-              in: "query",
-              required: true,
-              description: "The reporting worker's id",
-              schema: { type: "string" },
-            },
-          ],
-          requestBody: {
-            required: true,
-            description: "docs/FILTER.md, Observations",
-            content: json({
-              type: "object",
-              required: ["seq", "policies"],
-              additionalProperties: false,
-              properties: {
-                seq: {
-                  type: "integer",
-                  minimum: 1,
-                  description: "Per worker; a seq not above the last is a resend",
+        ...secured(
+          {
+            get: {
+              operationId: "getPolicy",
+              summary: "Get a policy",
+              responses: {
+                "200": {
+                  ...ok("The policy", ref("FaultInjectionPolicy")),
+                  links: { DeletePolicy: POLICY_LINKS.DeletePolicy, PutPolicyBack: PUT_BACK },
                 },
-                policies: {
-                  type: "array",
-                  maxItems: MAX_REPORT_POLICIES,
-                  items: {
-                    type: "object",
-                    description:
-                      "Deltas since the worker's previous report: the fields of PolicyObservation but updatedAt and summary",
-                  },
-                },
+                "404": failure("NotFound"),
               },
-            }),
-          },
-          responses: {
-            "200": ok("Accepted; `counted` is false for a resent `seq`, already counted", {
-              type: "object",
-              required: ["seq", "counted"],
-              properties: { seq: { type: "integer" }, counted: { type: "boolean" } },
-            }),
-            "400": failure("A malformed report, or node or worker missing"),
-            "413": failure("A report over 1 MiB"),
-          },
-        },
-        get: {
-          summary: "What the filters reporting to this replica observed, per policy, with a summary",
-          responses: { "200": ok("Every policy observed, by name", ref("ObservationsList")) },
-        },
-      },
-      "/v1/observations/{name}": {
-        parameters: [NAME_PARAMETER],
-        get: {
-          summary: "What the filters observed of one policy, with a summary",
-          responses: {
-            "200": ok("The policy's totals and summary", ref("PolicyObservation")),
-            "404": failure("Nothing observed for that policy"),
-          },
-        },
-      },
-      "/v1/experiments": {
-        post: {
-          summary:
-            "Start an experiment: inline policies, a duration, an optional dry-run baseline, stop conditions",
-          parameters: [
-            {
-              name: "Idempotency-Key",
-              in: "header",
-              required: false,
-              description: "Same key and body: the same experiment (200); same key, other body: 409",
-              schema: { type: "string", maxLength: 256 },
             },
-          ],
-          requestBody: {
-            required: true,
-            content: json({
-              type: "object",
-              required: ["policies", "duration"],
-              additionalProperties: false,
-              properties: {
-                name: { type: "string", maxLength: 253 },
-                policies: { type: "array", minItems: 1, maxItems: 16, items: ref("FaultInjectionPolicy") },
-                duration: { type: "string", description: "Whole seconds, 1s to 24h" },
-                baseline: { type: "string", description: "Whole seconds, 1s to 10m: a dry run first" },
-                stopConditions: {
-                  type: "array",
-                  maxItems: 8,
-                  items: {
-                    type: "object",
-                    required: ["metric", "threshold"],
-                    additionalProperties: false,
-                    properties: {
-                      metric: { enum: [...STOP_METRICS] },
-                      threshold: { type: "number", minimum: 0 },
-                      for: { type: "string", description: "0s, or whole seconds up to 1h" },
+            put: {
+              operationId: "replacePolicy",
+              summary: "Create or replace a policy; metadata.resourceVersion, if sent, must be current",
+              requestBody: POLICY_BODY,
+              responses: {
+                "200": stored("Updated (or unchanged); the stored object"),
+                "201": stored("Created; the stored object"),
+                ...WRITE_FAILURES,
+                "409": failure(
+                  "Conflict: resourceVersion is stale, or given for a policy that does not exist",
+                ),
+              },
+            },
+            delete: {
+              operationId: "deletePolicy",
+              summary: "Delete a policy",
+              responses: {
+                "200": ok("The deleted policy", ref("FaultInjectionPolicy")),
+                "404": failure("NotFound"),
+              },
+            },
+          },
+          auth,
+        ),
+      },
+      "/v1/config": secured(
+        {
+          get: {
+            operationId: "getConfig",
+            summary:
+              "The RuleSet, long-polled: at once if its identity differs from `id` (else its revision from `after`), else held up to `wait` s",
+            parameters: [
+              {
+                name: "after",
+                in: "query",
+                description: "The revision the client has; absent: answer at once",
+                schema: COUNT,
+              },
+              {
+                name: "id",
+                in: "query",
+                description: "The identity (ETag) of the RuleSet the caller has; decides instead of after",
+                schema: { type: "string" },
+              },
+              {
+                name: "wait",
+                in: "query",
+                description: "Seconds to hold the poll when nothing changed; values above 60 are taken as 60",
+                schema: { ...COUNT, default: 25 },
+              },
+              {
+                name: "node",
+                in: "query",
+                description:
+                  "The polling proxy's node id; with it the poll is recorded (GET /v1/status/proxies). " +
+                  "Never fails a poll: cut to 256 characters, control characters shown as ?",
+                schema: { type: "string" },
+              },
+              {
+                name: "worker",
+                in: "query",
+                description: "The polling worker's id within its node; ignored without node",
+                schema: { type: "string" },
+              },
+            ],
+            responses: {
+              "200": ok('The current RuleSet; ETag is its identity, W/"<16 hex digits>"', ref("RuleSet")),
+              "304": { description: "No change within `wait` seconds" },
+              "400": failure("after or wait is not an integer from 0 to 2^53 - 1"),
+            },
+          },
+        },
+        auth,
+      ),
+      "/v1/halt": secured(
+        {
+          get: {
+            operationId: "getHalt",
+            summary: "The fleet-wide halt, if one is in force",
+            responses: { "200": ok("The halt state", ref("HaltStatus")) },
+          },
+          post: {
+            operationId: "halt",
+            summary: "Halt: every filter stops injecting, and policy writes are refused (423) until resumed",
+            requestBody: {
+              required: false,
+              description: "Optional JSON; `by` defaults to the client's address.",
+              content: { "application/json": { schema: toJsonSchema(HaltRequestSchema) } },
+            },
+            responses: {
+              "201": ok("Halted", ref("HaltStatus")),
+              "200": ok("A halt was in force already; it is kept unchanged", ref("HaltStatus")),
+              "400": failure(
+                "Malformed request: not JSON, a key twice, a lone surrogate, or a schema violation",
+              ),
+              "413": failure("Body over 8 KiB"),
+            },
+          },
+          delete: {
+            operationId: "resume",
+            summary: "Resume: lift the halt",
+            responses: {
+              "200": ok("Not halted; `lifted` and `revision` when a halt was lifted", ref("HaltStatus")),
+            },
+          },
+        },
+        auth,
+      ),
+      "/v1/status/proxies": secured(
+        {
+          get: {
+            operationId: "getProxies",
+            summary:
+              "The proxy workers long-polling this replica: the revision each has applied, when last seen",
+            responses: { "200": ok("Subscribers of this replica", ref("ProxiesStatus")) },
+          },
+        },
+        auth,
+      ),
+      "/v1/observations": secured(
+        {
+          post: {
+            operationId: "reportObservations",
+            summary:
+              "A filter worker's observation report: per-policy deltas since its previous one (reader token suffices)",
+            parameters: [
+              {
+                name: "node",
+                in: "query",
+                required: true,
+                description: "The reporting proxy's node id",
+                schema: { type: "string" },
+              },
+              {
+                name: "worker",
+                in: "query",
+                required: true,
+                description: "The reporting worker's id",
+                schema: { type: "string" },
+              },
+            ],
+            requestBody: {
+              required: true,
+              description: "docs/FILTER.md, Observations",
+              content: json({
+                type: "object",
+                required: ["seq", "policies"],
+                additionalProperties: false,
+                properties: {
+                  seq: {
+                    type: "integer",
+                    minimum: 1,
+                    description: "Per worker; a seq not above the last is a resend",
+                  },
+                  policies: {
+                    type: "array",
+                    maxItems: MAX_REPORT_POLICIES,
+                    items: {
+                      type: "object",
+                      description:
+                        "Deltas since the worker's previous report: the fields of PolicyObservation but updatedAt and summary",
                     },
                   },
                 },
-              },
-            }),
-          },
-          responses: {
-            "201": ok("Started", ref("Experiment")),
-            "200": ok("The experiment this Idempotency-Key started", ref("Experiment")),
-            "400": failure("Malformed request, named in details"),
-            "409": failure("The Idempotency-Key was used with another body"),
-            "413": failure("A body over 1 MiB"),
-            "423": failure("The fleet is halted"),
-          },
-        },
-        get: {
-          summary: "Experiments, oldest first",
-          parameters: [
-            { name: "state", in: "query", required: false, schema: { enum: [...EXPERIMENT_STATES] } },
-          ],
-          responses: {
-            "200": ok("Experiments", ref("ExperimentList")),
-            "400": failure("Unknown state"),
-          },
-        },
-      },
-      "/v1/experiments/{id}": {
-        parameters: [ID_PARAMETER],
-        get: {
-          summary: "One experiment",
-          responses: { "200": ok("The experiment", ref("Experiment")), "404": failure("No such experiment") },
-        },
-      },
-      "/v1/experiments/{id}/stop": {
-        parameters: [ID_PARAMETER],
-        post: {
-          summary: "Stop it: its policies are deleted; an ended one is left as it is",
-          responses: { "200": ok("The experiment", ref("Experiment")), "404": failure("No such experiment") },
-        },
-      },
-      "/v1/experiments/{id}/results": {
-        parameters: [ID_PARAMETER],
-        get: {
-          summary: "What was observed per phase, and the observation a Recommender scores",
-          responses: {
-            "200": ok("Results", ref("ExperimentResults")),
-            "404": failure("No such experiment"),
-          },
-        },
-      },
-      "/v1/events": {
-        get: {
-          summary:
-            "Experiment, policy and halt events as Server-Sent Events; `id:` increasing; honours Last-Event-ID",
-          parameters: [
-            {
-              name: "Last-Event-ID",
-              in: "header",
-              required: false,
-              description: "The last id received: the retained events after it are sent first",
-              schema: { type: "string" },
+              }),
             },
-          ],
-          responses: { "200": { description: "An event stream", content: { "text/event-stream": {} } } },
+            responses: {
+              "200": ok("Accepted; `counted` is false for a resent `seq`, already counted", {
+                type: "object",
+                required: ["seq", "counted"],
+                properties: { seq: { type: "integer" }, counted: { type: "boolean" } },
+              }),
+              "400": failure("A malformed report, or node or worker missing"),
+              "413": failure("A report over 1 MiB"),
+            },
+          },
+          get: {
+            operationId: "listObservations",
+            summary: "What the filters reporting to this replica observed, per policy, with a summary",
+            responses: { "200": ok("Every policy observed, by name", ref("ObservationsList")) },
+          },
         },
-      },
-      "/v1/config/stream": {
-        get: {
-          summary:
-            "The RuleSet as Server-Sent Events: `event: config`, `id: <identity>`; honours Last-Event-ID",
-          responses: { "200": { description: "An event stream", content: { "text/event-stream": {} } } },
+        auth,
+      ),
+      "/v1/observations/{name}": secured(
+        {
+          get: {
+            operationId: "getObservation",
+            parameters: [NAME_PARAMETER],
+            summary: "What the filters observed of one policy, with a summary",
+            responses: {
+              "200": ok("The policy's totals and summary", ref("PolicyObservation")),
+              "404": failure("Nothing observed for that policy"),
+            },
+          },
         },
-      },
+        auth,
+      ),
+      "/v1/experiments": secured(
+        {
+          post: {
+            operationId: "startExperiment",
+            summary:
+              "Start an experiment: inline policies, a duration, an optional dry-run baseline, stop conditions",
+            parameters: [
+              {
+                name: "Idempotency-Key",
+                in: "header",
+                required: false,
+                description: "Same key and body: the same experiment (200); same key, other body: 409",
+                schema: { type: "string", maxLength: 256 },
+              },
+            ],
+            requestBody: {
+              required: true,
+              content: json({
+                type: "object",
+                required: ["policies", "duration"],
+                additionalProperties: false,
+                properties: {
+                  name: { type: "string", maxLength: 253 },
+                  policies: { type: "array", minItems: 1, maxItems: 16, items: ref("FaultInjectionPolicy") },
+                  duration: { type: "string", description: "Whole seconds, 1s to 24h" },
+                  baseline: { type: "string", description: "Whole seconds, 1s to 10m: a dry run first" },
+                  stopConditions: {
+                    type: "array",
+                    maxItems: 8,
+                    items: {
+                      type: "object",
+                      required: ["metric", "threshold"],
+                      additionalProperties: false,
+                      properties: {
+                        metric: { enum: [...STOP_METRICS] },
+                        threshold: { type: "number", minimum: 0 },
+                        for: { type: "string", description: "0s, or whole seconds up to 1h" },
+                      },
+                    },
+                  },
+                },
+              }),
+            },
+            responses: {
+              "201": ok("Started", ref("Experiment")),
+              "200": ok("The experiment this Idempotency-Key started", ref("Experiment")),
+              "400": failure("Malformed request, named in details"),
+              "409": failure("The Idempotency-Key was used with another body"),
+              "413": failure("A body over 1 MiB"),
+              "423": failure("The fleet is halted"),
+            },
+          },
+          get: {
+            operationId: "listExperiments",
+            summary: "Experiments, oldest first",
+            parameters: [
+              { name: "state", in: "query", required: false, schema: { enum: [...EXPERIMENT_STATES] } },
+            ],
+            responses: {
+              "200": ok("Experiments", ref("ExperimentList")),
+              "400": failure("Unknown state"),
+            },
+          },
+        },
+        auth,
+      ),
+      "/v1/experiments/{id}": secured(
+        {
+          get: {
+            operationId: "getExperiment",
+            parameters: [ID_PARAMETER],
+            summary: "One experiment",
+            responses: {
+              "200": ok("The experiment", ref("Experiment")),
+              "404": failure("No such experiment"),
+            },
+          },
+        },
+        auth,
+      ),
+      "/v1/experiments/{id}/stop": secured(
+        {
+          post: {
+            operationId: "stopExperiment",
+            parameters: [ID_PARAMETER],
+            summary: "Stop it: its policies are deleted; an ended one is left as it is",
+            responses: {
+              "200": ok("The experiment", ref("Experiment")),
+              "404": failure("No such experiment"),
+            },
+          },
+        },
+        auth,
+      ),
+      "/v1/experiments/{id}/results": secured(
+        {
+          get: {
+            operationId: "getExperimentResults",
+            parameters: [ID_PARAMETER],
+            summary: "What was observed per phase, and the observation a Recommender scores",
+            responses: {
+              "200": ok("Results", ref("ExperimentResults")),
+              "404": failure("No such experiment"),
+            },
+          },
+        },
+        auth,
+      ),
+      "/v1/events": secured(
+        {
+          get: {
+            operationId: "streamEvents",
+            summary:
+              "Experiment, policy and halt events as Server-Sent Events; `id:` increasing; honours Last-Event-ID",
+            parameters: [
+              {
+                name: "Last-Event-ID",
+                in: "header",
+                required: false,
+                description: "The last id received: the retained events after it are sent first",
+                schema: { type: "string" },
+              },
+            ],
+            responses: { "200": { description: "An event stream", content: { "text/event-stream": {} } } },
+          },
+        },
+        auth,
+      ),
+      "/v1/config/stream": secured(
+        {
+          get: {
+            operationId: "streamConfig",
+            summary:
+              "The RuleSet as Server-Sent Events: `event: config`, `id: <identity>`; honours Last-Event-ID",
+            responses: { "200": { description: "An event stream", content: { "text/event-stream": {} } } },
+          },
+        },
+        auth,
+      ),
     },
     components: {
+      ...(auth && {
+        securitySchemes: {
+          bearer: {
+            type: "http",
+            scheme: "bearer",
+            description:
+              "A token from the server's --auth-token-file: reader tokens read, writer tokens also write",
+          },
+        },
+      }),
       schemas: {
         FaultInjectionPolicy: toJsonSchema(PolicySchema),
         PolicyList: {
@@ -547,13 +714,15 @@ function buildDocument() {
   };
 }
 
-let document: ReturnType<typeof buildDocument> | undefined;
-
-/** `GET /openapi.json`: the API described, its schemas generated from the valibot schemas that validate. */
-export function openapiRoutes(): Hono {
+/**
+ * `GET /openapi.json`: the API of this server described, its schemas generated from the valibot
+ * schemas that validate; with `auth`, its bearer tokens too.
+ */
+export function openapiRoutes({ auth }: { auth: boolean }): Hono {
   const app = new Hono();
+  let document: ReturnType<typeof buildDocument> | undefined;
   app.get("/openapi.json", (c) => {
-    document ??= buildDocument();
+    document ??= buildDocument(auth);
     return c.json(document);
   });
   return app;
