@@ -122,7 +122,7 @@ export function parsePluginConfig(bytes: ArrayBuffer): ParsedConfig {
       ) ||
       Math.floor(reportIntervalMs) != reportIntervalMs
     ) {
-      return invalid("reportIntervalMs: expected 0 (off) or an integer 100..60000");
+      return invalid("reportIntervalMs: expected 0 or 100..60000");
     }
   }
   return new ParsedConfig(
@@ -143,4 +143,27 @@ export function parsePluginConfig(bytes: ArrayBuffer): ParsedConfig {
 
 function invalid(reason: string): ParsedConfig {
   return new ParsedConfig(null, reason);
+}
+
+/**
+ * Headers of a call to the control plane as name, value pairs: `:method`, `:path` (index 3, set by
+ * the caller), `:authority`, `accept: application/json` (every answer is JSON), and the token if
+ * configured.
+ */
+export function controlPlaneHeaders(config: PluginConfig, method: string): string[] {
+  const headers = [
+    ":method",
+    method,
+    ":path",
+    "",
+    ":authority",
+    config.authority,
+    "accept",
+    "application/json",
+  ];
+  if (config.token.length > 0) {
+    headers.push("authorization");
+    headers.push("Bearer " + config.token);
+  }
+  return headers;
 }

@@ -74,7 +74,7 @@ export class Metrics {
         counters = policies.get(name);
       } else {
         counters = new PolicyCounters();
-        counters.stats = new PolicyStats(name);
+        counters.stats = new PolicyStats(rule.nameBytes);
         policies.set(name, counters);
       }
       if (rule.dryRun) {

@@ -6,6 +6,7 @@ export {
   type PolicyObservation,
 } from "./ledger.ts";
 export {
+  ENTRY_BYTES,
   LATENCY_BOUNDS_MS,
   LATENCY_BUCKETS,
   MAX_REPORT_BYTES,
@@ -13,6 +14,5 @@ export {
   type PolicyReport,
   parseReport,
   type Report,
-  ReportSchema,
 } from "./report.ts";
 export { type ObservationSummary, percentile, summarize } from "./summary.ts";

@@ -3,15 +3,15 @@ import { emptyObservation } from "./ledger.ts";
 import { percentile, summarize } from "./summary.ts";
 
 describe("summarize", () => {
-  test("percentiles are the upper bound of the bucket the rank falls in; null past the last bound", () => {
+  test("percentiles are the (exclusive) upper bound of the bucket the rank falls in; null past the last", () => {
     const buckets = Array.from({ length: 15 }, () => 0);
     expect(percentile(buckets, 0.5)).toBeNull();
-    buckets[2] = 50; // (2, 5] ms
-    buckets[9] = 45; // (500, 1000] ms
-    buckets[14] = 5; // > 30 s
-    expect(percentile(buckets, 0.5)).toBe(5);
-    expect(percentile(buckets, 0.51)).toBe(1000);
-    expect(percentile(buckets, 0.95)).toBe(1000);
+    buckets[2] = 50; // [2, 4) ms
+    buckets[9] = 45; // [256, 512) ms
+    buckets[14] = 5; // 8192 ms and more
+    expect(percentile(buckets, 0.5)).toBe(4);
+    expect(percentile(buckets, 0.51)).toBe(512);
+    expect(percentile(buckets, 0.95)).toBe(512);
     expect(percentile(buckets, 0.96)).toBeNull();
   });
 

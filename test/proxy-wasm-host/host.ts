@@ -27,6 +27,8 @@ export interface HttpCall {
   cluster: string;
   headers: HeaderPairs;
   body: string;
+  /** The body's bytes, for a binary one (an observation report). */
+  bodyBytes: Uint8Array;
   timeoutMs: number;
 }
 
@@ -468,7 +470,14 @@ export class ProxyWasmHost {
         if (!has(":method") || !has(":path") || !has(":authority")) return Status.BadArgument;
         const token = this.#nextToken++;
         const cluster = this.#readString(uPtr, uLen);
-        this.httpCalls.push({ token, cluster, headers, body: this.#readString(bPtr, bLen), timeoutMs });
+        this.httpCalls.push({
+          token,
+          cluster,
+          headers,
+          body: this.#readString(bPtr, bLen),
+          bodyBytes: this.#read(bPtr, bLen),
+          timeoutMs,
+        });
         this.#view().setUint32(tokenPtr, token, true);
         return Status.Ok;
       },

@@ -206,7 +206,7 @@ export function httpCall(
     changetype<usize>(pairs),
     pairs.byteLength,
     changetype<usize>(body),
-    body != null ? body.byteLength : 0,
+    body != null ? <usize>body.byteLength : 0,
     0,
     0,
     timeoutMs,

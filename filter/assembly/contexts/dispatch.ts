@@ -2,9 +2,8 @@
 import { HeadersAction } from "../abi/enums";
 import { randomU64 } from "../abi/host";
 import { seedRandom } from "../random";
-import { streamForgotten, streamLogged } from "./observed";
 import { createContext, deleteContext, ensureRoot, findRoot, rootOfStream } from "./registry";
-import { onStreamRequestHeaders, streamDone } from "./stream";
+import { onStreamRequestHeaders, streamDone, streamLogged } from "./stream";
 
 /** May run once per plugin in the same VM; reseeding is harmless. */
 export function onVmStart(): bool {
@@ -49,6 +48,5 @@ export function onDone(contextId: u32): bool {
 /** A stream still paused for a delay leaves the delay queue first. */
 export function onDelete(contextId: u32): void {
   streamDone(contextId);
-  streamForgotten(contextId);
   deleteContext(contextId);
 }

@@ -4,7 +4,7 @@ import { parsePluginConfig } from "../config";
 import { DelayedRequest, DelayQueue } from "../delay";
 import { FAULT_HEADER, injectAbort } from "../fault";
 import { Metrics } from "../metrics";
-import { PolicyStats, Reporter } from "../observe";
+import { ABORTS, DELAYS, DRY_RUN, MATCHED, PolicyStats, Reporter } from "../observe";
 import { ActiveRules, Rule, RuleSet } from "../rules";
 import { Subscriber } from "../subscriber";
 import { readIdentity } from "../subscriber/identity";
@@ -69,13 +69,12 @@ export class RootContext {
     const reporter = this.reporter;
     if (reporter != null && reporter.owns(token)) {
       reporter.onResponse(numHeaders, now / NS_PER_MS);
-      this.reschedule(now, false);
-      return;
+    } else {
+      const before = this.rules.current;
+      subscriber.onResponse(token, numHeaders, bodySize, now / NS_PER_MS);
+      const after = this.rules.current;
+      if (after !== before && after != null) this.releaseWithdrawn(after, now);
     }
-    const before = this.rules.current;
-    subscriber.onResponse(token, numHeaders, bodySize, now / NS_PER_MS);
-    const after = this.rules.current;
-    if (after !== before && after != null) this.releaseWithdrawn(after, now);
     this.reschedule(now, false);
   }
 
@@ -91,7 +90,7 @@ export class RootContext {
   matched(rule: Rule): PolicyStats | null {
     const stats = rule.counters.stats;
     if (stats == null || this.reporter == null) return null;
-    stats.matched++;
+    stats.count(MATCHED);
     this.touched(stats);
     return stats;
   }
@@ -107,7 +106,7 @@ export class RootContext {
     if (metrics != null) metrics.abortInjected(rule);
     const stats = rule.counters.stats;
     if (stats == null) return;
-    stats.aborts++;
+    stats.count(ABORTS);
     // After a delay, a report may have gone out since the request matched.
     this.touched(stats);
   }
@@ -117,7 +116,7 @@ export class RootContext {
     const metrics = this.metrics;
     if (metrics != null) metrics.dryRunMatched(rule);
     const stats = rule.counters.stats;
-    if (stats != null) stats.dryRun++;
+    if (stats != null) stats.count(DRY_RUN);
   }
 
   /**
@@ -137,7 +136,7 @@ export class RootContext {
     this.delays.push(entry);
     metrics.delayStarted(rule);
     const stats = rule.counters.stats;
-    if (stats != null) stats.delays++;
+    if (stats != null) stats.count(DELAYS);
     this.reschedule(now, false);
     return entry;
   }
@@ -218,7 +217,7 @@ export class RootContext {
   /** The first change since the last report arms the timer for the next one. */
   private touched(stats: PolicyStats): void {
     const reporter = this.reporter;
-    if (reporter != null && reporter.touched(stats)) this.reschedule(nowNs(), false);
+    if (reporter != null) reporter.touched(stats);
   }
 
   private reschedule(now: u64, inTick: bool): void {

@@ -1,2 +1,11 @@
 export { MAX_REPORT_POLICIES, Reporter } from "./reporter";
-export { LATENCY_BOUNDS_MS, MAX_STATUS_CODES, NO_RESPONSE, PolicyStats } from "./stats";
+export {
+  ABORTS,
+  DELAYS,
+  DRY_RUN,
+  MATCHED,
+  MAX_STATUS_CODES,
+  NO_RESPONSE,
+  PolicyStats,
+  statusCode,
+} from "./stats";

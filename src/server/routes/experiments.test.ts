@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { createTestApp, errorOf, jsonOf } from "../../../test/support/control-plane.ts";
+import { encodeReport } from "../../../test/support/observation-report.ts";
 import { policy } from "../../../test/support/policies.ts";
 import type { ExperimentList } from "../../api-types.ts";
 import type { Experiment, ExperimentResults } from "../../experiments/index.ts";
@@ -47,7 +48,7 @@ function observe(app: App, name: string, ok: number, failed: number, mode: "enfo
   const buckets = Array.from({ length: 15 }, (_, i) => (i === 5 ? ok + failed : 0));
   return app.request("/v1/observations?node=n&worker=w", {
     method: "POST",
-    body: JSON.stringify({
+    body: encodeReport({
       seq: ++seq,
       policies: [
         {
@@ -104,7 +105,7 @@ describe("/v1/experiments", () => {
       injected: 5,
       statusCounts: { "200": 5, "503": 5 },
       errorRate: 0.5,
-      latencyMs: { p50: 50, p95: 50, p99: 50, mean: 30 },
+      latencyMs: { p50: 32, p95: 32, p99: 32, mean: 30 },
     });
     expect(results.observation).toEqual({ dominantStatus: 200, meanLatencyMs: 30, errorRate: 0.5 });
   });

@@ -1,12 +1,14 @@
 import { describe, expect, test } from "bun:test";
 import { createTestApp, errorOf, jsonOf } from "../../../test/support/control-plane.ts";
+import { encodeReport } from "../../../test/support/observation-report.ts";
 import type { ObservationsList, PolicyObservationView } from "../../api-types.ts";
+import { ENTRY_BYTES, type PolicyReport } from "../../observations/index.ts";
 import { createApp } from "../app.ts";
 import { parseTokenFile } from "../auth.ts";
 
 const buckets = (counts: Record<number, number>) => Array.from({ length: 15 }, (_, i) => counts[i] ?? 0);
 
-const policy = (name: string, extra: object = {}) => ({
+const policy = (name: string, extra: Partial<PolicyReport> = {}): PolicyReport => ({
   name,
   matched: 10,
   aborts: 4,
@@ -19,16 +21,16 @@ const policy = (name: string, extra: object = {}) => ({
   ...extra,
 });
 
-const report = (seq: number, policies: object[]) => JSON.stringify({ seq, policies });
+const report = (seq: number, policies: PolicyReport[]) => encodeReport({ seq, policies });
 
-const post = (body: string, query = "node=envoy-a&worker=00000000000000aa") => ({
+const post = (body: Uint8Array, query = "node=envoy-a&worker=00000000000000aa") => ({
   path: `/v1/observations?${query}`,
-  init: { method: "POST", body, headers: { "content-type": "application/json" } },
+  init: { method: "POST", body },
 });
 
 async function send(
   app: { request: (p: string, i: RequestInit) => Response | Promise<Response> },
-  body: string,
+  body: Uint8Array,
   query?: string,
 ) {
   const { path, init } = post(body, query);
@@ -64,7 +66,7 @@ describe("/v1/observations", () => {
         injected: 12,
         statusCounts: { "200": 18, "503": 12 },
         errorRate: 0.4,
-        latencyMs: { p50: 50, p95: 50, p99: 50, mean: 18 },
+        latencyMs: { p50: 32, p95: 32, p99: 32, mean: 18 },
         dominantStatus: 200,
       },
     });
@@ -76,23 +78,32 @@ describe("/v1/observations", () => {
     expect(res.status).toBe(404);
   });
 
+  const corrupt = (edit: (bytes: Uint8Array, view: DataView) => void) => {
+    const bytes = report(1, [policy("a")]);
+    edit(bytes, new DataView(bytes.buffer));
+    return bytes;
+  };
   test.each([
-    ["not json", "", "malformed JSON"],
-    [report(0, []), "seq", "seq: must be at least 1"],
-    [report(1, [policy("a", { matched: -1 })]), "policies[0].matched", "must be at least 0"],
-    [report(1, [policy("a", { latencyBuckets: [1] })]), "policies[0].latencyBuckets", "must have 15 buckets"],
-    [report(1, [policy("a", { statuses: { abc: 1 } })]), "policies[0].statuses", "must be a status code"],
-    [report(1, [policy("a", { extra: 1 })]), "policies[0]", "unknown"],
-  ])("bad report %# → 400 naming %s; nothing is counted", async (body, field, message) => {
-    const { app } = await createTestApp();
-    const res = await send(app, body);
-    expect(res.status).toBe(400);
-    const error = await errorOf(res);
-    expect(error.code).toBe("InvalidInput");
-    expect(error.details[0]?.path ?? "").toStartWith(field);
-    expect(error.message).toContain(message);
-    expect((await jsonOf<ObservationsList>(await app.request("/v1/observations"))).policies).toEqual([]);
-  });
+    ["no header", new Uint8Array(8), "body", "no HFO1 header"],
+    ["another magic", corrupt((_, v) => v.setUint32(0, 0x12345678, true)), "body", "no HFO1 header"],
+    ["cut short", report(1, [policy("a")]).subarray(0, 16 + ENTRY_BYTES - 1), "body", "must be"],
+    ["seq 0", report(0, [policy("a")]), "seq", "must be a positive integer"],
+    ["an empty name", corrupt((_, v) => v.setUint8(16, 0)), "policies[0].name", "must be 1 to 63 bytes"],
+    ["a name not UTF-8", corrupt((b) => b.set([0xff], 17)), "policies[0].name", "must be UTF-8"],
+    ["a count past 2^53", corrupt((_, v) => v.setBigUint64(16 + 64, 2n ** 60n, true)), "policies[0]", "2^53"],
+  ] as [string, Uint8Array, string, string][])(
+    "bad report (%s) → 400 naming %s; nothing is counted",
+    async (_, body, field, message) => {
+      const { app } = await createTestApp();
+      const res = await send(app, body);
+      expect(res.status).toBe(400);
+      const error = await errorOf(res);
+      expect(error.code).toBe("InvalidInput");
+      expect(error.details[0]?.path).toBe(field);
+      expect(error.message).toContain(message);
+      expect((await jsonOf<ObservationsList>(await app.request("/v1/observations"))).policies).toEqual([]);
+    },
+  );
 
   test("node and worker are required", async () => {
     const { app } = await createTestApp();

@@ -8,7 +8,7 @@ import {
   summarize,
 } from "../../observations/index.ts";
 import { HfiError } from "../../store/index.ts";
-import { readBodyText } from "../body.ts";
+import { readBodyBytes } from "../body.ts";
 
 const IDENTITY = /^[\x21-\x7e]{1,256}$/;
 
@@ -35,7 +35,7 @@ export function observationRoutes({ ledger }: { ledger: ObservationLedger }): Ho
         );
       }
     }
-    const report = parseReport(await readBodyText(c, MAX_REPORT_BYTES));
+    const report = parseReport(await readBodyBytes(c, MAX_REPORT_BYTES));
     const counted = ledger.record(node, worker, report);
     return c.json({ seq: report.seq, counted });
   });

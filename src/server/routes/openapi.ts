@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import * as v from "valibot";
 import { ERROR_CODE_NAMES } from "../../errors.ts";
 import { EXPERIMENT_STATES, STOP_METRICS } from "../../experiments/index.ts";
-import { LATENCY_BOUNDS_MS, MAX_REPORT_POLICIES } from "../../observations/index.ts";
+import { LATENCY_BOUNDS_MS } from "../../observations/index.ts";
 import { PolicyNameSchema, PolicySchema } from "../../policy/index.ts";
 import { type JsonSchema, toJsonSchema } from "../../policy/json-schema.ts";
 import { HFI_VERSION } from "../../version.ts";
@@ -322,28 +322,8 @@ function buildDocument(auth: boolean) {
             ],
             requestBody: {
               required: true,
-              description: "docs/FILTER.md, Observations",
-              content: json({
-                type: "object",
-                required: ["seq", "policies"],
-                additionalProperties: false,
-                properties: {
-                  seq: {
-                    type: "integer",
-                    minimum: 1,
-                    description: "Per worker; a seq not above the last is a resend",
-                  },
-                  policies: {
-                    type: "array",
-                    maxItems: MAX_REPORT_POLICIES,
-                    items: {
-                      type: "object",
-                      description:
-                        "Deltas since the worker's previous report: the fields of PolicyObservation but updatedAt and summary",
-                    },
-                  },
-                },
-              }),
+              description: "Binary (docs/FILTER.md, Observations): a HFO1 header, then 488 bytes per policy",
+              content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } },
             },
             responses: {
               "200": ok("Accepted; `counted` is false for a resent `seq`, already counted", {
@@ -352,7 +332,7 @@ function buildDocument(auth: boolean) {
                 properties: { seq: { type: "integer" }, counted: { type: "boolean" } },
               }),
               "400": failure("A malformed report, or node or worker missing"),
-              "413": failure("A report over 1 MiB"),
+              "413": failure("A report of more than 256 entries"),
             },
           },
           get: {
@@ -593,7 +573,7 @@ function buildDocument(auth: boolean) {
             latencyBuckets: {
               type: "array",
               items: { type: "integer" },
-              description: `Upper bounds (ms): ${LATENCY_BOUNDS_MS.join(", ")}, then the rest`,
+              description: `Exclusive upper bounds (ms): ${LATENCY_BOUNDS_MS.join(", ")}, then the rest`,
             },
             latencySumUs: { type: "integer" },
             updatedAt: { type: "string", format: "date-time" },

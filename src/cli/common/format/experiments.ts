@@ -58,9 +58,9 @@ export function percent(rate: number): string {
   return `${(rate * 100).toFixed(1)}%`;
 }
 
-/** A bucket bound: "≤50ms"; "-" without data, ">30s" past the last bound. */
+/** A bucket's exclusive bound: "<64ms"; "-" without data or past the last bound. */
 function ms(bound: number | null): string {
-  return bound === null ? "-" : `≤${bound}ms`;
+  return bound === null ? "-" : `<${bound}ms`;
 }
 
 function timeTo(at: string, now: Date): string {
