@@ -110,8 +110,13 @@ export function parseExperimentRequest(value: unknown): ExperimentRequest {
       issues.push({ path: `policies[${i}].metadata.name`, message: `duplicate name ${name}` });
     names.add(name);
     // The experiment decides both: a dry run for the baseline, then the faults until its end.
-    if (policy.spec.mode !== undefined)
-      issues.push({ path: `policies[${i}].spec.mode`, message: "is set by the experiment" });
+    // A dry-run policy is an observer: it stays a dry run, to watch traffic the faults may affect.
+    if (policy.spec.mode === "enforce") {
+      issues.push({
+        path: `policies[${i}].spec.mode`,
+        message: "is set by the experiment; only dryRun (an observer) may be given",
+      });
+    }
     if (policy.spec.duration !== undefined)
       issues.push({ path: `policies[${i}].spec.duration`, message: "is set by the experiment" });
     policies.push(policy);

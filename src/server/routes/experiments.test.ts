@@ -189,6 +189,22 @@ describe("/v1/experiments", () => {
     expect((await store.list()).items).toEqual([]);
   });
 
+  test("a dry-run policy is an observer: a dry run in every phase, beside the faults", async () => {
+    const { app, store } = await createTestApp();
+    const observer = policy("frontend", {
+      match: { path: { prefix: "/frontend" } },
+      fault: { abort: { httpStatus: 500 } },
+      mode: "dryRun",
+    });
+    const created = await started(app, body({ duration: "60s", policies: [ABORT, observer] }));
+    await until(app, created.id, (e) => e.state === "Running");
+    expect((await store.get(`checkout-abort-${created.id}`)).spec.mode).toBeUndefined();
+    expect((await store.get(`frontend-${created.id}`)).spec).toMatchObject({
+      mode: "dryRun",
+      duration: "60s",
+    });
+  });
+
   test("unknown id is 404; a bad state filter is 400", async () => {
     const { app } = await createTestApp();
     expect((await app.request("/v1/experiments/nope")).status).toBe(404);
