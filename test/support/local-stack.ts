@@ -56,6 +56,8 @@ export interface LocalStackOptions {
   statsConfig?: Record<string, unknown>;
   /** Ports to take when they are free (the demo's 8080, 10000, 9901); any free port otherwise. */
   preferredPorts?: { controlPlane?: number; envoy?: number; admin?: number };
+  /** The upstream's handler instead of the sample's (e.g. a demo system behind Envoy). */
+  upstream?: (req: Request) => Response | Promise<Response>;
 }
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
@@ -68,7 +70,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await preferredOrFreePort(preferred.admin),
   ];
   const children: Spawned[] = [];
-  const upstream = startSampleUpstream();
+  const upstream = options.upstream
+    ? Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: options.upstream })
+    : startSampleUpstream();
   const controlPlaneUrl = `http://127.0.0.1:${cpPort}`;
   let hfi: Spawned | undefined;
   const pids = { hfi: 0, envoy: 0 };
