@@ -1,6 +1,7 @@
 import type {
   ExperimentList,
   ExperimentSpec,
+  FleetStatus,
   HaltStatus,
   ObservationsList,
   PolicyObservationView,
@@ -47,8 +48,10 @@ export interface HfiClient {
   halt(request: HaltRequest): Promise<{ status: HaltStatus; created: boolean }>;
   /** DELETE /v1/halt; `lifted` tells what was lifted, if anything. */
   resume(): Promise<HaltStatus>;
-  /** The proxies polling the replica that answers, and the revision it serves. */
+  /** The proxies polling any replica of the fleet, and the revision the answering replica serves. */
   getProxies(): Promise<ProxiesStatus>;
+  /** The replica that answers, the fleet's leader and replicas, and the revision served. */
+  getStatus(): Promise<FleetStatus>;
   /**
    * POST /v1/experiments; with `idempotencyKey`, a retry with the same key and spec returns the
    * experiment the first call started (`created: false`).
@@ -127,6 +130,7 @@ export function createClient({ baseUrl, timeoutMs, token, trace }: ClientOptions
     },
     resume: async () => json(await request("DELETE", "/v1/halt")),
     getProxies: async () => json(await request("GET", "/v1/status/proxies")),
+    getStatus: async () => json(await request("GET", "/v1/status")),
     async startExperiment(spec, idempotencyKey) {
       const headers: Record<string, string> = idempotencyKey ? { "idempotency-key": idempotencyKey } : {};
       const response = await request("POST", "/v1/experiments", undefined, spec, headers);

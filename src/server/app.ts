@@ -7,6 +7,7 @@ import {
   type Experiments,
   recordStoreEvents,
 } from "../experiments/index.ts";
+import { defaultReplicaName, type Fleet, soloFleet } from "../fleet/index.ts";
 import { createObservationLedger, type ObservationLedger } from "../observations/index.ts";
 import { HfiError, type PolicyStore } from "../store/index.ts";
 import { type AuthTokens, requireToken } from "./auth.ts";
@@ -47,6 +48,8 @@ export interface AppOptions {
   events?: EventLog;
   /** Default: experiments of the app's own over `store`, `observations` and `events`. */
   experiments?: Experiments;
+  /** The replicas (leader, everyone's proxies); default: this app alone, over `subscribers`. */
+  fleet?: Fleet;
 }
 
 /** The control plane's HTTP API (docs/API_REFERENCE.md), independent of the server that runs it. */
@@ -59,6 +62,8 @@ export function createApp(options: AppOptions): Hono {
   const events = options.events ?? ownEvents(store);
   const experiments = options.experiments ?? createExperiments({ store, ledger: observations, events });
   metrics.observe({ distributor, clients, subscribers });
+  const fleet = options.fleet ?? soloFleet(defaultReplicaName(), subscribers);
+  metrics.observe({ distributor, clients, subscribers, fleet });
   const app = new Hono();
   app.use(requestLog(logger));
   app.use(metrics.requests);
@@ -71,10 +76,10 @@ export function createApp(options: AppOptions): Hono {
   app.route("/v1/policies", policyRoutes({ store, logger }));
   app.route("/v1/halt", haltRoutes({ store, logger }));
   app.route("/v1/config", configRoutes({ distributor, heartbeatMs, subscribers }));
-  app.route("/v1/status", statusRoutes({ distributor, subscribers }));
   app.route("/v1/observations", observationRoutes({ ledger: observations }));
   app.route("/v1/experiments", experimentRoutes({ experiments, logger }));
   app.route("/v1/events", eventRoutes({ events, heartbeatMs }));
+  app.route("/v1/status", statusRoutes({ distributor, fleet }));
   app.notFound((c) => {
     const allowed = allowedMethods(app, c.req.path);
     if (allowed.length === 0) {

@@ -46,6 +46,7 @@ describe("GET /openapi.json", () => {
       "ExperimentList",
       "ExperimentResults",
       "FaultInjectionPolicy",
+      "FleetStatus",
       "HaltStatus",
       "ObservationsList",
       "PolicyList",
