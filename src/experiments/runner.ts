@@ -151,11 +151,17 @@ export function createExperiments(options: ExperimentsOptions): Experiments {
     run.timers.add(timer);
   }
 
-  async function apply(run: Run, mode: "dryRun" | undefined, seconds: number): Promise<void> {
+  /** Applies the run's policies; returns when the last of them expires (`status.expiresAt`, ms). */
+  async function apply(run: Run, mode: "dryRun" | undefined, seconds: number): Promise<number> {
     const { experiment, request } = run;
+    let expiresAt = 0;
     for (const [i, policy] of request.policies.entries()) {
-      await store.createOrUpdate(asApplied(policy, experiment.policies[i] as string, mode, seconds));
+      const { policy: stored } = await store.createOrUpdate(
+        asApplied(policy, experiment.policies[i] as string, mode, seconds),
+      );
+      expiresAt = Math.max(expiresAt, Date.parse(stored.status?.expiresAt ?? ""));
     }
+    return expiresAt;
   }
 
   async function removePolicies(run: Run): Promise<void> {
@@ -213,10 +219,12 @@ export function createExperiments(options: ExperimentsOptions): Experiments {
       if (experiment.phases.baseline) experiment.phases.baseline.endedAt = at.toISOString();
       run.runningStart = totalsOf(ledger, experiment.policies);
       experiment.phases.running = { startedAt: at.toISOString() };
-      experiment.endsAt = new Date(at.getTime() + request.durationMs).toISOString();
-      await apply(run, undefined, request.durationMs / 1000);
+      // The faults end when their policies expire — in the store and by every filter's clock — so
+      // the experiment ends then too, not a duration after it asked for them.
+      const expiresAt = await apply(run, undefined, request.durationMs / 1000);
+      experiment.endsAt = new Date(expiresAt).toISOString();
       transition(run, "Running", `faults until ${experiment.endsAt}`);
-      after(run, request.durationMs, () => end(run, "Completed", "duration elapsed"));
+      after(run, Math.max(0, expiresAt - now().getTime()), () => end(run, "Completed", "duration elapsed"));
       if (request.stopConditions.length > 0) evaluateLater(run);
     } catch (err) {
       await end(run, "Failed", `applying its policies failed: ${(err as Error).message}`);
