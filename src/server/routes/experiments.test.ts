@@ -83,7 +83,8 @@ describe("/v1/experiments", () => {
     const enforced = await store.get(applied);
     expect(enforced.spec.mode).toBeUndefined();
     expect(enforced.spec.duration).toBe("2s");
-    expect(running.endsAt).toBeDefined();
+    // It ends when its faults do: when the filters and the store end its policies.
+    expect(running.endsAt).toBe(enforced.status?.expiresAt);
     await observe(app, applied, 5, 5);
 
     const done = await until(app, created.id, (e) => e.state === "Completed");
