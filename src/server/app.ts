@@ -61,9 +61,8 @@ export function createApp(options: AppOptions): Hono {
   const observations = options.observations ?? createObservationLedger();
   const events = options.events ?? ownEvents(store);
   const experiments = options.experiments ?? createExperiments({ store, ledger: observations, events });
-  metrics.observe({ distributor, clients, subscribers });
   const fleet = options.fleet ?? soloFleet(defaultReplicaName(), subscribers);
-  metrics.observe({ distributor, clients, subscribers, fleet });
+  metrics.observe({ distributor, clients, subscribers, fleet, observations, experiments });
   const app = new Hono();
   app.use(requestLog(logger));
   app.use(metrics.requests);
