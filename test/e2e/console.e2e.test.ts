@@ -1,0 +1,299 @@
+/**
+ * The web console in a real browser: headless Chromium (Debian's package) on the real
+ * `dist/hfi serve --auth-token-file` with the real Envoy 1.40 polling it. A writer applies a policy
+ * from the editor and Envoy injects it, sees the server's validation error at the field's line, halts
+ * and resumes by keyboard and Envoy follows, deletes after confirming; a reader sees no write
+ * controls and the server refuses its writes anyway. axe-core finds no WCAG A/AA violation on any
+ * page, and at 200% zoom (a 640 px wide viewport) no page scrolls sideways.
+ * Requires `npm run build` and `scripts/setup.sh --test`. With HFI_CONSOLE_SCREENSHOTS=DIR it saves
+ * a screenshot of each page there (docs/console/ holds the committed ones).
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Browser, Page } from "puppeteer-core";
+import { axeViolations, launchBrowser } from "../support/browser.ts";
+import { type LocalStack, startLocalStack } from "../support/local-stack.ts";
+import { expectSoon, send } from "../support/requests.ts";
+
+const WRITER = "writer-console-3b9e51";
+const READER = "reader-console-8c41d7";
+const SCREENSHOTS = process.env.HFI_CONSOLE_SCREENSHOTS;
+
+const work = mkdtempSync(join(tmpdir(), "hfi-console-"));
+const tokenFile = join(work, "tokens");
+writeFileSync(tokenFile, `writer:${WRITER}\nreader:${READER}\n`);
+
+let stack: LocalStack;
+let browser: Browser;
+beforeAll(async () => {
+  stack = await startLocalStack({
+    concurrency: 2,
+    serveArgs: ["--auth-token-file", tokenFile],
+    pluginConfig: { token: READER },
+  });
+  browser = await launchBrowser();
+}, 60_000);
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+  rmSync(work, { recursive: true, force: true });
+});
+
+const policyYaml = (name: string, httpStatus: number | string) => `apiVersion: hfi.dev/v1alpha1
+kind: FaultInjectionPolicy
+metadata:
+  name: ${name}
+spec:
+  match:
+    path:
+      prefix: /console
+  fault:
+    abort:
+      httpStatus: ${httpStatus}
+    percentage: 100
+`;
+
+/** A fresh browser context (its own sessionStorage), signed in at `/` with `token`. */
+async function signIn(token: string, width = 1280): Promise<Page> {
+  const context = await browser.createBrowserContext();
+  const page = await context.newPage();
+  await page.setViewport({ width, height: 900 });
+  await page.goto(`${stack.controlPlaneUrl}/`);
+  await page.waitForSelector("#token");
+  expect(page.url()).toBe(`${stack.controlPlaneUrl}/ui`);
+  await page.type("#token", token);
+  await page.keyboard.press("Enter");
+  await waitForText(page, "h1", "Overview");
+  return page;
+}
+
+/** What the page's script sees; strings rather than functions, as this program has no DOM types. */
+function inPage<T>(page: Page, expression: string): Promise<T> {
+  return page.evaluate(expression) as Promise<T>;
+}
+
+async function waitForText(page: Page, selector: string, text: string): Promise<void> {
+  await page.waitForFunction(
+    `[...document.querySelectorAll(${JSON.stringify(selector)})].some((e) => e.textContent.includes(${JSON.stringify(text)}))`,
+    { timeout: 10_000 },
+  );
+}
+
+const textOf = (page: Page, selector: string) =>
+  inPage<string | null>(page, `document.querySelector(${JSON.stringify(selector)})?.textContent ?? null`);
+
+async function go(page: Page, hash: string, heading: string): Promise<void> {
+  await inPage(page, `location.hash = ${JSON.stringify(hash)}`);
+  await waitForText(page, "h1", heading);
+}
+
+async function screenshot(page: Page, name: string): Promise<void> {
+  if (!SCREENSHOTS) return;
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) as `${string}.png`, fullPage: true });
+}
+
+function api(method: string, path: string, token = WRITER): Promise<Response> {
+  return fetch(`${stack.controlPlaneUrl}${path}`, { method, headers: { authorization: `Bearer ${token}` } });
+}
+
+const through = () => send(stack.envoyUrl, "/console/item");
+
+describe("web console", () => {
+  test("a writer applies a policy from the editor, sees it in the list, and Envoy injects it", async () => {
+    const page = await signIn(WRITER);
+    expect(await textOf(page, "#access")).toContain("Read and write");
+    await waitForText(page, "#main", "Proxies");
+    expect(await axeViolations(page)).toEqual([]);
+
+    await go(page, "#/apply", "Apply a policy");
+    await page.waitForFunction(`document.getElementById("policy-yaml").value !== ""`);
+    await inPage(
+      page,
+      `document.getElementById("policy-yaml").value = ${JSON.stringify(policyYaml("console-abort", 503))}`,
+    );
+    await screenshot(page, "editor");
+    await page.click("form button[type=submit]");
+    await waitForText(page, "h1", "Policy console-abort");
+    await page.waitForSelector("pre.yaml");
+    expect(await textOf(page, "pre.yaml")).toContain("httpStatus: 503");
+    expect(await axeViolations(page)).toEqual([]);
+    await screenshot(page, "policy");
+
+    await expectSoon(through, (sent) => sent.status === 503);
+
+    await go(page, "#/policies", "Policies");
+    await waitForText(page, "td a", "console-abort");
+    const header = await inPage<string[]>(
+      page,
+      `[...document.querySelectorAll("th")].map((th) => th.textContent)`,
+    );
+    expect(header).toEqual([
+      "Name",
+      "Priority",
+      "Matches",
+      "Faults",
+      "Age",
+      "Generation",
+      "Resource version",
+      "Created",
+      "Selector",
+    ]);
+    expect(await textOf(page, "tbody tr")).toContain("abort=503");
+    expect(await axeViolations(page)).toEqual([]);
+    await screenshot(page, "policies");
+    await page.browserContext().close();
+  });
+
+  test("the server's validation error is listed with the line of its field, which it selects", async () => {
+    const page = await signIn(WRITER);
+    await go(page, "#/apply", "Apply a policy");
+    const yaml = policyYaml("console-invalid", 700);
+    const line = yaml.split("\n").findIndex((l) => l.includes("httpStatus")) + 1;
+    await inPage(page, `document.getElementById("policy-yaml").value = ${JSON.stringify(yaml)}`);
+    await page.click("form button[type=submit]");
+    const issue = '#apply-errors li[data-path="spec.fault.abort.httpStatus"]';
+    await page.waitForSelector(issue);
+    expect(await textOf(page, issue)).toStartWith(`Line ${line} spec.fault.abort.httpStatus: `);
+    expect(await inPage(page, `document.getElementById("policy-yaml").getAttribute("aria-invalid")`)).toBe(
+      "true",
+    );
+    expect(await axeViolations(page)).toEqual([]);
+    await screenshot(page, "validation-error");
+
+    await page.click(`${issue} button`);
+    const selected = await inPage<string>(
+      page,
+      `(() => { const e = document.activeElement; return e.value.slice(e.selectionStart, e.selectionEnd); })()`,
+    );
+    expect(selected).toBe("      httpStatus: 700");
+    expect((await api("GET", "/v1/policies/console-invalid")).status).toBe(404);
+    await page.browserContext().close();
+  });
+
+  test("halting by keyboard stops the faults in Envoy, with the reason; resuming brings them back", async () => {
+    const put = await fetch(`${stack.controlPlaneUrl}/v1/policies/console-halt`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${WRITER}`, "content-type": "application/yaml" },
+      body: policyYaml("console-halt", 503),
+    });
+    expect(put.ok).toBe(true);
+    await expectSoon(through, (sent) => sent.status === 503);
+
+    const page = await signIn(WRITER);
+    await waitForText(page, ".state", "Running");
+    await screenshot(page, "overview");
+    let focused = "";
+    for (let presses = 0; presses < 40 && focused !== "Halt all faults"; presses++) {
+      await page.keyboard.press("Tab");
+      focused = (await inPage<string>(page, "document.activeElement.textContent")) ?? "";
+    }
+    expect(focused).toBe("Halt all faults");
+    await page.keyboard.press("Enter");
+    await page.waitForSelector("dialog[open]");
+    expect(await inPage(page, "document.activeElement.id")).toBe("dialog-reason");
+    expect(await axeViolations(page)).toEqual([]);
+    await screenshot(page, "halt-dialog");
+    await page.keyboard.type("game day over");
+    await page.keyboard.press("Enter");
+
+    await waitForText(page, ".state", "Halted");
+    expect(await textOf(page, "dl")).toContain("game day over");
+    await expectSoon(through, (sent) => sent.status === 200);
+    const halt = (await (await api("GET", "/v1/halt")).json()) as { halted: boolean; reason: string };
+    expect(halt).toMatchObject({ halted: true, reason: "game day over" });
+    expect(await axeViolations(page)).toEqual([]);
+    await screenshot(page, "overview-halted");
+
+    await page.click("button.big");
+    await page.waitForSelector("dialog[open]");
+    await page.click("dialog button[value=confirm]");
+    await waitForText(page, ".state", "Running");
+    await expectSoon(through, (sent) => sent.status === 503);
+    await page.browserContext().close();
+  });
+
+  test("delete asks first: cancelled, the policy stays; confirmed, it is gone and Envoy stops injecting", async () => {
+    const page = await signIn(WRITER);
+    await go(page, "#/policies/console-halt", "Policy console-halt");
+    await waitForText(page, "button", "Delete");
+    await page.click("button.danger");
+    await page.waitForSelector("dialog[open]");
+    await page.click("dialog button.secondary");
+    await page.waitForFunction(`!document.querySelector("dialog")`);
+    expect((await api("GET", "/v1/policies/console-halt")).status).toBe(200);
+
+    await page.click("button.danger");
+    await page.waitForSelector("dialog[open]");
+    await page.click("dialog button[value=confirm]");
+    await waitForText(page, "h1", "Policies");
+    expect((await api("GET", "/v1/policies/console-halt")).status).toBe(404);
+    expect((await api("DELETE", "/v1/policies/console-abort")).status).toBe(200);
+    await expectSoon(through, (sent) => sent.status === 200);
+    await page.browserContext().close();
+  });
+
+  test("a reader token shows no write controls, and the server refuses a reader's write anyway", async () => {
+    const put = await fetch(`${stack.controlPlaneUrl}/v1/policies/console-read`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${WRITER}`, "content-type": "application/yaml" },
+      body: policyYaml("console-read", 503),
+    });
+    expect(put.ok).toBe(true);
+    const page = await signIn(READER);
+    await waitForText(page, ".state", "Running");
+    expect(await textOf(page, "#access")).toContain("Read only");
+    expect(await inPage(page, `document.querySelectorAll("#main button").length`)).toBe(0);
+    expect(
+      await inPage(page, `getComputedStyle(document.querySelector('nav a[href="#/apply"]')).display`),
+    ).toBe("none");
+    await go(page, "#/policies", "Policies");
+    await waitForText(page, "td a", "console-read");
+    expect(await inPage(page, `document.querySelectorAll("#main a.button, #main button").length`)).toBe(0);
+    await go(page, "#/policies/console-read", "Policy console-read");
+    await page.waitForSelector("pre.yaml");
+    expect(await inPage(page, `document.querySelectorAll("#main a.button, #main button").length`)).toBe(0);
+    expect(await axeViolations(page)).toEqual([]);
+
+    const status = await inPage<number>(
+      page,
+      `fetch("/v1/halt", { method: "POST", headers: { authorization: "Bearer " + sessionStorage.getItem("hfi.token") } }).then((r) => r.status)`,
+    );
+    expect(status).toBe(403);
+    expect((await api("DELETE", "/v1/policies/console-read")).status).toBe(200);
+    await page.browserContext().close();
+  });
+
+  test("at 200% zoom (640 px wide) no page scrolls sideways and axe still finds nothing", async () => {
+    const page = await signIn(WRITER, 640);
+    const sideways = `document.documentElement.scrollWidth > document.documentElement.clientWidth`;
+    for (const [hash, heading] of [
+      ["#/overview", "Overview"],
+      ["#/policies", "Policies"],
+      ["#/apply", "Apply a policy"],
+    ]) {
+      await go(page, hash as string, heading as string);
+      await waitForText(page, "#main", heading as string);
+      expect({ hash, sideways: await inPage(page, sideways) }).toEqual({ hash, sideways: false });
+      expect(await axeViolations(page)).toEqual([]);
+    }
+    await page.browserContext().close();
+  });
+
+  test("without a token the console asks for one, and a wrong one is refused", async () => {
+    const context = await browser.createBrowserContext();
+    const page = await context.newPage();
+    await page.goto(`${stack.controlPlaneUrl}/ui`);
+    await page.waitForSelector("#token");
+    expect(await axeViolations(page)).toEqual([]);
+    await screenshot(page, "sign-in");
+    await page.type("#token", "not-a-token");
+    await page.keyboard.press("Enter");
+    await waitForText(page, "#main p", "The token was refused");
+    expect(await inPage(page, `sessionStorage.getItem("hfi.token")`)).toBe("not-a-token");
+    expect(await inPage(page, `localStorage.length`)).toBe(0);
+    await context.close();
+  });
+});
