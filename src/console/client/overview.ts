@@ -15,12 +15,17 @@ export const overviewPage: Page = (main, context) => {
   const fleet = h("section", { "aria-labelledby": "fleet-title" });
   main.append(h("h1", { tabindex: -1 }, "Overview"), haltPanel, fleet);
 
+  // The halt panel is redrawn only when the halt changed, so that a click on its button is never lost.
+  let shownHalt = "";
   const refresh = async () => {
     const [halt, proxies] = await Promise.all([
       api<HaltStatus>("GET", "/v1/halt"),
       api<ProxiesStatus>("GET", "/v1/status/proxies"),
     ]);
-    haltPanel.replaceChildren(...present(renderHalt(halt, context.canWrite, refresh, context.announce)));
+    if (JSON.stringify(halt) !== shownHalt) {
+      shownHalt = JSON.stringify(halt);
+      haltPanel.replaceChildren(...present(renderHalt(halt, context.canWrite, refresh, context.announce)));
+    }
     fleet.replaceChildren(...present(renderFleet(proxies, Date.now())));
   };
   const timer = setInterval(() => void refresh().catch(context.failed), PROXIES_REFRESH_MS);
@@ -64,7 +69,6 @@ function renderHalt(
         ),
     ];
   }
-  const since = Date.parse(halt.since);
   return [
     title,
     h("p", { class: "state halted" }, "Halted: no proxy injects any fault."),
@@ -76,7 +80,7 @@ function renderHalt(
       h("dt", {}, "By"),
       h("dd", {}, halt.by || "unknown"),
       h("dt", {}, "Since"),
-      h("dd", {}, `${halt.since} (${humanDuration(Date.now() - since)} ago)`),
+      h("dd", {}, h("time", { datetime: halt.since }, halt.since)),
     ),
     canWrite &&
       h(
