@@ -160,6 +160,10 @@ describe("web console", () => {
     expect(await inPage(page, `document.getElementById("policy-yaml").getAttribute("aria-invalid")`)).toBe(
       "true",
     );
+    // The editor's line numbers mark that line, and only it.
+    expect(
+      await inPage(page, `[...document.querySelectorAll(".gutter .bad")].map((e) => e.textContent)`),
+    ).toEqual([String(line)]);
     expect(await axeViolations(page)).toEqual([]);
     await screenshot(page, "validation-error");
 

@@ -21,7 +21,8 @@ spec:
 
 /**
  * Apply a policy written as YAML: PUT by its `metadata.name`, POST when it names none (the server then
- * says so). Each error the server finds is listed with the line of its field, which it selects.
+ * says so). Each error the server finds is marked at the line of its field in the editor's line
+ * numbers, and listed with that line, which activating it selects.
  */
 export const editorPage: Page = (main, context, name) => {
   const editor = h("textarea", {
@@ -32,6 +33,22 @@ export const editorPage: Page = (main, context, name) => {
     "aria-describedby": "apply-errors",
   });
   const errors = h("div", { id: "apply-errors", role: "alert" });
+  // Line numbers, the erroneous ones marked; the list below says the same to assistive technology.
+  const gutter = h("div", { class: "gutter", "aria-hidden": "true" });
+  const renderGutter = (marked: ReadonlyMap<number, string>) => {
+    const count = editor.value.split("\n").length;
+    gutter.replaceChildren(
+      ...Array.from({ length: count }, (_, i) => {
+        const message = marked.get(i + 1);
+        return h("div", message ? { class: "bad", title: message } : {}, String(i + 1));
+      }),
+    );
+    gutter.scrollTop = editor.scrollTop;
+  };
+  editor.addEventListener("input", () => renderGutter(new Map()));
+  editor.addEventListener("scroll", () => {
+    gutter.scrollTop = editor.scrollTop;
+  });
   const form = h(
     "form",
     {
@@ -41,7 +58,7 @@ export const editorPage: Page = (main, context, name) => {
       },
     },
     h("label", { for: "policy-yaml" }, "Policy (YAML)"),
-    editor,
+    h("div", { class: "editor" }, gutter, editor),
     errors,
     h("div", { class: "actions" }, h("button", { type: "submit" }, "Apply")),
   );
@@ -57,6 +74,7 @@ export const editorPage: Page = (main, context, name) => {
   const showIssues = (message: string, issues: FieldIssue[]) => {
     editor.setAttribute("aria-invalid", "true");
     const located = issues.map((issue) => ({ ...issue, line: lineOfField(editor.value, issue.path) }));
+    renderGutter(new Map(located.map(({ line, path, message }) => [line, `${path}: ${message}`])));
     errors.replaceChildren(
       h("p", { class: "error" }, message),
       h(
@@ -87,6 +105,7 @@ export const editorPage: Page = (main, context, name) => {
         : await api<StoredPolicy>("POST", "/v1/policies", body);
       editor.removeAttribute("aria-invalid");
       errors.replaceChildren();
+      renderGutter(new Map());
       context.announce(`Policy ${policy.metadata.name} applied`);
       context.navigate(`#/policies/${encodeURIComponent(policy.metadata.name)}`);
     } catch (err) {
@@ -100,6 +119,7 @@ export const editorPage: Page = (main, context, name) => {
     editor.value = name
       ? stringify(await api<StoredPolicy>("GET", `/v1/policies/${encodeURIComponent(name)}`))
       : TEMPLATE;
+    renderGutter(new Map());
   };
   return { refresh, dispose: () => {} };
 };
