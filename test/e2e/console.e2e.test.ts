@@ -286,6 +286,22 @@ describe("web console", () => {
     await page.browserContext().close();
   });
 
+  test("the overview's 2 s refresh keeps the keyboard's place in a proxies table", async () => {
+    const page = await signIn(WRITER);
+    await page.waitForSelector("#main .scroll");
+    await inPage(
+      page,
+      `(window.before = document.querySelector("#main table"), document.querySelector("#main .scroll").focus())`,
+    );
+    await page.waitForFunction(`document.querySelector("#main table") !== window.before`, {
+      timeout: 10_000,
+    });
+    expect(await inPage(page, `document.activeElement === document.querySelector("#main .scroll")`)).toBe(
+      true,
+    );
+    await page.browserContext().close();
+  });
+
   test("without a token the console asks for one, and a wrong one is refused", async () => {
     const context = await browser.createBrowserContext();
     const page = await context.newPage();

@@ -26,7 +26,15 @@ export const overviewPage: Page = (main, context) => {
       shownHalt = JSON.stringify(halt);
       haltPanel.replaceChildren(...present(renderHalt(halt, context.canWrite, refresh, context.announce)));
     }
+    // Redrawn every time (last seen moves on); a keyboard user's place in a table is kept.
+    const regions = () => [...fleet.querySelectorAll<HTMLElement>(".scroll")];
+    const focused = regions().indexOf(document.activeElement as HTMLElement);
+    const scrolled = regions().map((region) => region.scrollLeft);
     fleet.replaceChildren(...present(renderFleet(proxies, Date.now())));
+    regions().forEach((region, i) => {
+      region.scrollLeft = scrolled[i] ?? 0;
+      if (i === focused) region.focus({ preventScroll: true });
+    });
   };
   const timer = setInterval(() => void refresh().catch(context.failed), PROXIES_REFRESH_MS);
   return { refresh, dispose: () => clearInterval(timer) };
