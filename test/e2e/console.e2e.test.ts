@@ -106,6 +106,10 @@ describe("web console", () => {
     const page = await signIn(WRITER);
     expect(await textOf(page, "#access")).toContain("Read and write");
     await waitForText(page, "#main", "Proxies");
+    const fleet = (await (await api("GET", "/v1/status")).json()) as { leader: string; replica: string };
+    expect(fleet.leader).toBe(fleet.replica);
+    await waitForText(page, "#main p", `1 replica live. Leader: ${fleet.leader} (this replica).`);
+    await waitForText(page, "#main td", fleet.replica);
     expect(await axeViolations(page)).toEqual([]);
 
     await go(page, "#/apply", "Apply a policy");

@@ -1,4 +1,4 @@
-import type { HaltStatus, ProxiesStatus, ProxyStatus } from "../../api-types.ts";
+import type { FleetStatus, HaltStatus, ProxiesStatus, ProxyStatus } from "../../api-types.ts";
 import { humanDuration } from "../../cli/common/format/age.ts";
 import { hasApplied } from "../../client/propagation.ts";
 import { api } from "./api.ts";
@@ -9,19 +9,22 @@ import type { Page } from "./page.ts";
 /** Proxies report by polling, which the config stream does not carry: their table is read this often. */
 const PROXIES_REFRESH_MS = 2000;
 
-/** The halt switch and the fleet, proxies grouped by the service they say they serve. */
+/** The halt switch, the control plane's replicas and leader, and the proxies grouped by the service they say they serve. */
 export const overviewPage: Page = (main, context) => {
   const haltPanel = h("section", { class: "panel", "aria-labelledby": "halt-title" });
+  const replicas = h("section", { "aria-labelledby": "replicas-title" });
   const fleet = h("section", { "aria-labelledby": "fleet-title" });
-  main.append(h("h1", { tabindex: -1 }, "Overview"), haltPanel, fleet);
+  main.append(h("h1", { tabindex: -1 }, "Overview"), haltPanel, replicas, fleet);
 
   // The halt panel is redrawn only when the halt changed, so that a click on its button is never lost.
   let shownHalt = "";
   const refresh = async () => {
-    const [halt, proxies] = await Promise.all([
+    const [halt, status, proxies] = await Promise.all([
       api<HaltStatus>("GET", "/v1/halt"),
+      api<FleetStatus>("GET", "/v1/status"),
       api<ProxiesStatus>("GET", "/v1/status/proxies"),
     ]);
+    replicas.replaceChildren(...present(renderReplicas(status)));
     if (JSON.stringify(halt) !== shownHalt) {
       shownHalt = JSON.stringify(halt);
       haltPanel.replaceChildren(...present(renderHalt(halt, context.canWrite, refresh, context.announce)));
@@ -112,6 +115,27 @@ function renderHalt(
   ];
 }
 
+function renderReplicas({ replica, leader, replicas }: FleetStatus): Child[] {
+  const leading =
+    leader === null
+      ? "No leader right now: one is being elected."
+      : `Leader: ${leader}${leader === replica ? " (this replica)" : ""}.`;
+  return [
+    h("h2", { id: "replicas-title" }, "Control plane"),
+    h(
+      "p",
+      { class: "summary" },
+      `${replicas.length} ${replicas.length === 1 ? "replica" : "replicas"} live. ${leading} Answering: ${replica}.`,
+    ),
+    replicas.length > 1 &&
+      h(
+        "ul",
+        { class: "replicas" },
+        replicas.map((name) => h("li", {}, name)),
+      ),
+  ];
+}
+
 function renderFleet(status: ProxiesStatus, now: number): Child[] {
   const live = status.proxies.filter((p) => p.live);
   const current = live.filter((p) => hasApplied(p, status.revision, status)).length;
@@ -136,7 +160,16 @@ function renderFleet(status: ProxiesStatus, now: number): Child[] {
         h("h3", {}, `${service} — ${proxies.length} ${proxies.length === 1 ? "proxy" : "proxies"}`),
         table(
           `Proxies of ${service}`,
-          ["Node", "Worker", "Rule set applied", "Rule set served", "Revision", "Last seen", "State"],
+          [
+            "Node",
+            "Worker",
+            "Rule set applied",
+            "Rule set served",
+            "Revision",
+            "Last seen",
+            "Replica",
+            "State",
+          ],
           proxies.map((p) => [
             p.node,
             p.worker || "-",
@@ -144,6 +177,7 @@ function renderFleet(status: ProxiesStatus, now: number): Child[] {
             h("code", {}, p.servedId ?? status.id),
             p.revision === null ? "<none>" : String(p.revision),
             `${humanDuration(now - Date.parse(p.lastSeen))} ago`,
+            p.replica,
             !p.live ? "gone" : hasApplied(p, status.revision, status) ? "current" : "behind",
           ]),
         ),
