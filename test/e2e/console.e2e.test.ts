@@ -290,6 +290,29 @@ describe("web console", () => {
     await page.browserContext().close();
   });
 
+  test("a timed policy shows the time it has left, in the list and on its page", async () => {
+    const put = await fetch(`${stack.controlPlaneUrl}/v1/policies/console-timed`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${WRITER}`, "content-type": "application/yaml" },
+      body: policyYaml("console-timed", 503).replace("spec:\n", "spec:\n  duration: 10m\n"),
+    });
+    expect(put.status).toBe(201);
+    const page = await signIn(READER);
+    await go(page, "#/policies", "Policies");
+    await waitForText(page, "td a", "console-timed");
+    const expires = await inPage<string>(
+      page,
+      `(() => { const i = [...document.querySelectorAll("th")].findIndex((th) => th.textContent === "Expires");
+        return document.querySelectorAll("tbody tr td")[i].textContent; })()`,
+    );
+    expect(expires).toMatch(/^(10m|9m[0-5]\ds)$/);
+    await go(page, "#/policies/console-timed", "Policy console-timed");
+    await waitForText(page, "#main p", "Time left: ");
+    expect(await textOf(page, "#main p.summary")).toMatch(/^Time left: (10m|9m[0-5]\ds) \(expires \d{4}-/);
+    expect((await api("DELETE", "/v1/policies/console-timed")).status).toBe(200);
+    await page.browserContext().close();
+  });
+
   test("the overview's 2 s refresh keeps the keyboard's place in a proxies table", async () => {
     const page = await signIn(WRITER);
     await page.waitForSelector("#main .scroll");
