@@ -5,6 +5,7 @@ import {
   type SubscriberRegistry,
   type SubscriberRegistryOptions,
 } from "../distributor/index.ts";
+import { createEventLog, createExperiments, recordStoreEvents } from "../experiments/index.ts";
 import {
   DEFAULT_LEASE_TTL_SECONDS,
   defaultReplicaName,
@@ -12,6 +13,7 @@ import {
   soloFleet,
   startEtcdFleet,
 } from "../fleet/index.ts";
+import { createObservationLedger } from "../observations/index.ts";
 import { HfiError, openStore, type PolicyStore, type StoreConfig } from "../store/index.ts";
 import { createApp } from "./app.ts";
 import { loadTokenFile } from "./auth.ts";
@@ -76,7 +78,15 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     const subscribers = createSubscriberRegistry(options.subscribers);
     const fleet = await openFleet(storeConfig, options.fleet, store, subscribers, logger);
     cleanup.unshift(() => fleet.close());
+    const observations = createObservationLedger();
+    const events = createEventLog();
+    cleanup.unshift(recordStoreEvents(store, events));
+    const experiments = createExperiments({ store, ledger: observations, events });
+    cleanup.unshift(() => experiments.close());
     const app = createApp({
+      observations,
+      events,
+      experiments,
       store,
       distributor,
       logger,

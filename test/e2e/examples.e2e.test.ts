@@ -73,6 +73,8 @@ test("every example is covered here", () => {
     "dry-run.yaml",
     "game-day.yaml",
     "percentage.yaml",
+    // A search loop over experiments: test/e2e/recommender.e2e.test.ts runs it.
+    "recommender",
   ]);
 });
 

@@ -15,6 +15,7 @@ import {
   req,
   startedHost,
   WASM,
+  WITHOUT_OBSERVATIONS,
 } from "../support/filter-host.ts";
 
 const { text: FIXTURE, ruleSet: BASIC } = fixture("basic.ruleset.json");
@@ -61,7 +62,7 @@ describe("configuration", () => {
 
 describe("subscriber", () => {
   test("applies a RuleSet, then long-polls after its revision with the tick off", async () => {
-    const host = await hostWithRules();
+    const host = await loadRules(FIXTURE, WITHOUT_OBSERVATIONS);
     expect(host.metric("hfi.config.revision")?.value).toBe(BigInt(BASIC.revision));
     expect(host.metric("hfi.config.updates_total")?.value).toBe(1n);
     const poll = host.httpCalls[0];

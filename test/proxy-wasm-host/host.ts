@@ -27,6 +27,8 @@ export interface HttpCall {
   cluster: string;
   headers: HeaderPairs;
   body: string;
+  /** The body's bytes, for a binary one (an observation report). */
+  bodyBytes: Uint8Array;
   timeoutMs: number;
 }
 
@@ -51,6 +53,11 @@ export interface Stream {
   localResponseAtNs?: bigint;
   /** Set by `finish`: the host no longer knows the context. */
   finished: boolean;
+  /**
+   * The response headers the access-log phase sees (`finish`): the local response's status if the
+   * module sent one, else what `finish` was given; none for a stream reset before any response.
+   */
+  responseHeaders?: HeaderPairs;
   /**
    * Filter state the module set with `proxy_set_property`, by Envoy's key (`wasm.<path>`, the name
    * `%FILTER_STATE(…)%` takes in an access log).
@@ -216,9 +223,12 @@ export class ProxyWasmHost {
 
   /**
    * The stream ends (normally, or by a client reset — also mid-delay): Envoy's log → done → delete
-   * sequence, after which the context is unknown to the host (set_effective_context fails).
+   * sequence, after which the context is unknown to the host (set_effective_context fails). `status`
+   * is the upstream's response (none: a reset before any); a local response the module sent wins.
    */
-  finish(stream: Stream): void {
+  finish(stream: Stream, status?: number): void {
+    const sent = stream.localResponse?.status ?? status;
+    if (sent !== undefined) stream.responseHeaders = [[":status", String(sent)]];
     this.#call("proxy_on_log", stream.id);
     this.#call("proxy_on_done", stream.id);
     this.#call("proxy_on_delete", stream.id);
@@ -290,6 +300,7 @@ export class ProxyWasmHost {
 
   #headerMap(mapType: number): HeaderPairs | undefined {
     if (mapType === MapType.RequestHeaders) return this.#stream()?.requestHeaders;
+    if (mapType === MapType.ResponseHeaders) return this.#stream()?.responseHeaders;
     if (mapType === MapType.HttpCallResponseHeaders) return this.#callResponseHeaders;
     return undefined;
   }
@@ -459,7 +470,14 @@ export class ProxyWasmHost {
         if (!has(":method") || !has(":path") || !has(":authority")) return Status.BadArgument;
         const token = this.#nextToken++;
         const cluster = this.#readString(uPtr, uLen);
-        this.httpCalls.push({ token, cluster, headers, body: this.#readString(bPtr, bLen), timeoutMs });
+        this.httpCalls.push({
+          token,
+          cluster,
+          headers,
+          body: this.#readString(bPtr, bLen),
+          bodyBytes: this.#read(bPtr, bLen),
+          timeoutMs,
+        });
         this.#view().setUint32(tokenPtr, token, true);
         return Status.Ok;
       },

@@ -4,6 +4,8 @@
  * request path compares or sends are kept as UTF-8 bytes, encoded once when the rule set arrives.
  */
 
+import { PolicyStats } from "../observe/stats";
+
 /** The newest format this filter understands; anything else but the one before is rejected and the old rules stay. */
 export const RULESET_FORMAT: i32 = 2;
 /** The format before `match.host`, which the control plane still serves while no rule has one. */
@@ -116,6 +118,8 @@ export class PolicyCounters {
   aborts: u32 = NO_METRIC;
   delays: u32 = NO_METRIC;
   dryRunMatches: u32 = NO_METRIC;
+  /** What is observed of the policy's traffic (observe/); null until bound. */
+  stats: PolicyStats | null = null;
 }
 
 /** Counters of a rule not bound yet: all undefined. */

@@ -42,10 +42,15 @@ describe("GET /openapi.json", () => {
     expect(doc.openapi).toBe("3.1.0");
     expect(Object.keys(doc.components.schemas).sort()).toEqual([
       "Error",
+      "Experiment",
+      "ExperimentList",
+      "ExperimentResults",
       "FaultInjectionPolicy",
       "FleetStatus",
       "HaltStatus",
+      "ObservationsList",
       "PolicyList",
+      "PolicyObservation",
       "ProxiesStatus",
       "RuleSet",
     ]);
