@@ -9,12 +9,14 @@
  * a screenshot of each page there (docs/console/ holds the committed ones).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "puppeteer-core";
+import type { ExperimentResults } from "../../src/experiments/index.ts";
 import { axeViolations, launchBrowser } from "../support/browser.ts";
 import { type LocalStack, startLocalStack } from "../support/local-stack.ts";
+import { policy } from "../support/policies.ts";
 import { expectSoon, send } from "../support/requests.ts";
 
 const WRITER = "writer-console-3b9e51";
@@ -31,7 +33,8 @@ beforeAll(async () => {
   stack = await startLocalStack({
     concurrency: 2,
     serveArgs: ["--auth-token-file", tokenFile],
-    pluginConfig: { token: READER },
+    // Observations reach the control plane within 200 ms, for the experiments' charts and stop conditions.
+    pluginConfig: { token: READER, reportIntervalMs: 200 },
   });
   browser = await launchBrowser();
 }, 60_000);
@@ -99,6 +102,28 @@ function api(method: string, path: string, token = WRITER): Promise<Response> {
   return fetch(`${stack.controlPlaneUrl}${path}`, { method, headers: { authorization: `Bearer ${token}` } });
 }
 
+/** Starts an experiment of one abort policy on `/exp`, for 2 minutes unless something stops it. */
+async function startExperiment(
+  name: string,
+  stopConditions: Record<string, unknown>[],
+): Promise<{ id: string }> {
+  const res = await fetch(`${stack.controlPlaneUrl}/v1/experiments`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${WRITER}`, "content-type": "application/json" },
+    body: JSON.stringify({
+      name,
+      duration: "120s",
+      stopConditions,
+      policies: [
+        policy(name, { match: { path: { prefix: "/exp" } }, fault: { abort: { httpStatus: 503 } } }),
+      ],
+    }),
+  });
+  const text = await res.text();
+  if (res.status !== 201) throw new Error(`POST /v1/experiments: ${res.status} ${text}`);
+  return JSON.parse(text);
+}
+
 const through = () => send(stack.envoyUrl, "/console/item");
 
 describe("web console", () => {
@@ -149,7 +174,7 @@ describe("web console", () => {
     expect(await axeViolations(page)).toEqual([]);
     await screenshot(page, "policies");
     await page.browserContext().close();
-  });
+  }, 30_000);
 
   test("the server's validation error is listed with the line of its field, which it selects", async () => {
     const page = await signIn(WRITER);
@@ -179,7 +204,7 @@ describe("web console", () => {
     expect(selected).toBe("      httpStatus: 700");
     expect((await api("GET", "/v1/policies/console-invalid")).status).toBe(404);
     await page.browserContext().close();
-  });
+  }, 30_000);
 
   test("halting by keyboard stops the faults in Envoy, with the reason; resuming brings them back", async () => {
     const put = await fetch(`${stack.controlPlaneUrl}/v1/policies/console-halt`, {
@@ -221,7 +246,7 @@ describe("web console", () => {
     await waitForText(page, ".state", "Running");
     await expectSoon(through, (sent) => sent.status === 503);
     await page.browserContext().close();
-  });
+  }, 30_000);
 
   test("delete asks first: cancelled, the policy stays; confirmed, it is gone and Envoy stops injecting", async () => {
     const page = await signIn(WRITER);
@@ -241,7 +266,7 @@ describe("web console", () => {
     expect((await api("DELETE", "/v1/policies/console-abort")).status).toBe(200);
     await expectSoon(through, (sent) => sent.status === 200);
     await page.browserContext().close();
-  });
+  }, 30_000);
 
   test("a reader token shows no write controls, and the server refuses a reader's write anyway", async () => {
     const put = await fetch(`${stack.controlPlaneUrl}/v1/policies/console-read`, {
@@ -272,7 +297,7 @@ describe("web console", () => {
     expect(status).toBe(403);
     expect((await api("DELETE", "/v1/policies/console-read")).status).toBe(200);
     await page.browserContext().close();
-  });
+  }, 30_000);
 
   test("at 200% zoom (640 px wide) no page scrolls sideways and axe still finds nothing", async () => {
     const page = await signIn(WRITER, 640);
@@ -288,7 +313,7 @@ describe("web console", () => {
       expect(await axeViolations(page)).toEqual([]);
     }
     await page.browserContext().close();
-  });
+  }, 30_000);
 
   test("a timed policy shows the time it has left, in the list and on its page", async () => {
     const put = await fetch(`${stack.controlPlaneUrl}/v1/policies/console-timed`, {
@@ -311,7 +336,80 @@ describe("web console", () => {
     expect(await textOf(page, "#main p.summary")).toMatch(/^Time left: (10m|9m[0-5]\ds) \(expires \d{4}-/);
     expect((await api("DELETE", "/v1/policies/console-timed")).status).toBe(200);
     await page.browserContext().close();
-  });
+  }, 30_000);
+
+  test("an experiment's charts update live, its threshold is drawn, its stop condition fires and the faults end in Envoy", async () => {
+    const { id } = await startExperiment("console-exp", [{ metric: "errorRate", threshold: 0.5, for: "2s" }]);
+    const page = await signIn(WRITER);
+    await go(page, "#/experiments", "Experiments");
+    await waitForText(page, "h2", "Running (1)");
+    await page.click(`a[href="#/experiments/${id}"]`);
+    await waitForText(page, "h1", "Experiment console-exp");
+
+    const traffic = new AbortController();
+    const sending = (async () => {
+      while (!traffic.signal.aborted) await send(stack.envoyUrl, "/exp/checkout");
+    })();
+    try {
+      const errorRate = 'polyline[data-series="error rate"]';
+      await page.waitForFunction(`Number(document.querySelector('${errorRate}')?.dataset.points) >= 2`, {
+        timeout: 10_000,
+      });
+      expect(
+        await inPage(page, `document.querySelectorAll('line.threshold[data-threshold="0.5"]').length`),
+      ).toBe(1);
+      await waitForText(page, "#experiment-state", "Stopped: stopCondition errorRate>0.5 for 2s");
+    } finally {
+      traffic.abort();
+      await sending;
+    }
+    await expectSoon(
+      () => send(stack.envoyUrl, "/exp/checkout"),
+      (sent) => sent.status === 200,
+    );
+    await waitForText(page, "#main td", "stopCondition errorRate>0.5 for 2s");
+    expect(await axeViolations(page)).toEqual([]);
+    await screenshot(page, "experiment");
+
+    const downloads = join(work, "downloads");
+    const cdp = await page.createCDPSession();
+    await cdp.send("Page.setDownloadBehavior", { behavior: "allow", downloadPath: downloads });
+    await page.click("#results-download");
+    const file = join(downloads, `experiment-${id}.json`);
+    await expectSoon(
+      async () => existsSync(file),
+      (there) => there,
+      1,
+    );
+    const downloaded = JSON.parse(readFileSync(file, "utf8")) as ExperimentResults;
+    expect(downloaded).toMatchObject({ id, state: "Stopped" });
+    expect(downloaded.phases.running?.requests).toBeGreaterThan(0);
+    await page.browserContext().close();
+  }, 30_000);
+
+  test("Stop ends a running experiment after confirming; a reader gets no Stop button", async () => {
+    const { id } = await startExperiment("console-stop", []);
+    const reader = await signIn(READER);
+    await go(reader, `#/experiments/${id}`, "Experiment console-stop");
+    await waitForText(reader, "#experiment-state", "Running");
+    expect(await inPage(reader, `document.querySelectorAll("#main button").length`)).toBe(0);
+    await reader.browserContext().close();
+
+    const page = await signIn(WRITER);
+    await go(page, `#/experiments/${id}`, "Experiment console-stop");
+    await waitForText(page, "#main button", "Stop");
+    await page.click("#main button.danger");
+    await page.waitForSelector("dialog[open]");
+    await page.click("dialog button[value=confirm]");
+    await waitForText(page, "#experiment-state", "Stopped: stopped by user");
+    const experiment = (await (await api("GET", `/v1/experiments/${id}`)).json()) as { state: string };
+    expect(experiment.state).toBe("Stopped");
+    await go(page, "#/experiments", "Experiments");
+    await waitForText(page, "h2", "Stopped");
+    expect(await axeViolations(page)).toEqual([]);
+    await screenshot(page, "experiments");
+    await page.browserContext().close();
+  }, 30_000);
 
   test("the overview's 2 s refresh keeps the keyboard's place in a proxies table", async () => {
     const page = await signIn(WRITER);
@@ -327,7 +425,7 @@ describe("web console", () => {
       true,
     );
     await page.browserContext().close();
-  });
+  }, 30_000);
 
   test("without a token the console asks for one, and a wrong one is refused", async () => {
     const context = await browser.createBrowserContext();
@@ -342,5 +440,5 @@ describe("web console", () => {
     expect(await inPage(page, `sessionStorage.getItem("hfi.token")`)).toBe("not-a-token");
     expect(await inPage(page, `localStorage.length`)).toBe(0);
     await context.close();
-  });
+  }, 30_000);
 });

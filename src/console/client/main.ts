@@ -1,6 +1,7 @@
 import { type Access, ApiError, probeAccess, token, watchConfig } from "./api.ts";
 import { h } from "./dom.ts";
 import { editorPage } from "./editor.ts";
+import { experimentPage, experimentsPage } from "./experiments.ts";
 import { overviewPage } from "./overview.ts";
 import type { Mounted, Page, PageContext } from "./page.ts";
 import { policiesPage, policyPage } from "./policies.ts";
@@ -10,6 +11,7 @@ const ROUTES: Record<string, Page> = {
   overview: overviewPage,
   policies: policiesPage,
   apply: editorPage,
+  experiments: experimentsPage,
 };
 
 const main = document.getElementById("main") as HTMLElement;
@@ -40,7 +42,8 @@ function show(): void {
   main.replaceChildren();
   const [, page = "overview", ...rest] = location.hash.split("/");
   const argument = decodeURIComponent(rest.join("/"));
-  const render = page === "policies" && argument ? policyPage : (ROUTES[page] ?? overviewPage);
+  const detail = page === "policies" ? policyPage : page === "experiments" ? experimentPage : undefined;
+  const render = (argument && detail) || ROUTES[page] || overviewPage;
   for (const link of document.querySelectorAll("nav a")) {
     link.toggleAttribute("aria-current", link.getAttribute("href") === `#/${page}`);
   }
