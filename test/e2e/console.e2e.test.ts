@@ -306,6 +306,7 @@ describe("web console", () => {
       ["#/overview", "Overview"],
       ["#/policies", "Policies"],
       ["#/apply", "Apply a policy"],
+      ["#/experiments", "Experiments"],
     ]) {
       await go(page, hash as string, heading as string);
       await waitForText(page, "#main", heading as string);
