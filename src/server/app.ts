@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { consoleRoutes } from "../console/console.ts";
 import { createSubscriberRegistry, type Distributor, type SubscriberRegistry } from "../distributor/index.ts";
 import {
   createEventLog,
@@ -69,6 +70,7 @@ export function createApp(options: AppOptions): Hono {
   if (auth) app.use("/v1/*", requireToken(auth));
   app.use("/v1/config", clients.longPoll);
   app.use("/v1/config/stream", clients.stream);
+  app.route("/", consoleRoutes());
   app.route("/", healthRoutes({ store }));
   app.route("/", metricsRoutes(metrics));
   app.route("/", openapiRoutes({ auth: auth !== undefined }));

@@ -144,6 +144,34 @@ function buildDocument(auth: boolean) {
           responses: { "200": ok("OpenAPI 3.1 document", { type: "object" }) },
         },
       },
+      "/": {
+        get: {
+          operationId: "root",
+          summary: "Redirects to the web console",
+          responses: { "302": { description: "To /ui" } },
+        },
+      },
+      "/ui": {
+        get: {
+          operationId: "console",
+          summary: "The web console (docs/CONSOLE.md): a page that reads this API with the user's token",
+          responses: { "200": { description: "HTML", content: { "text/html": {} } } },
+        },
+      },
+      "/ui/console.js": {
+        get: {
+          operationId: "consoleScript",
+          summary: "The web console's script",
+          responses: { "200": { description: "JavaScript", content: { "text/javascript": {} } } },
+        },
+      },
+      "/ui/console.css": {
+        get: {
+          operationId: "consoleStyle",
+          summary: "The web console's style sheet",
+          responses: { "200": { description: "CSS", content: { "text/css": {} } } },
+        },
+      },
       "/v1/policies": secured(
         {
           get: {
