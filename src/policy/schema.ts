@@ -33,6 +33,11 @@ function integerIn(min: number, max: number) {
   );
 }
 
+/** A check for a Kubernetes structural schema, in CEL, where JSON Schema's form is not allowed there. */
+function celRule(rule: string, message: string, fieldPath?: string) {
+  return { "x-kubernetes-validations": [{ rule, message, ...(fieldPath && { fieldPath }) }] };
+}
+
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** RFC 9110 token characters without lower-case letters. */
 const UPPER_CASE_METHOD = /^[A-Z0-9!#$%&'*+.^_`|~-]+$/;
@@ -134,6 +139,12 @@ const PercentageSchema = v.pipe(
   v.minValue(0, "must be between 0 and 100"),
   v.maxValue(100, "must be between 0 and 100"),
   v.check((p) => Math.abs(p * 100 - Math.round(p * 100)) < 1e-6, "must have at most 2 decimal places"),
+  v.metadata({
+    kubernetesSchema: celRule(
+      "double(int(self * 100.0 + 0.5)) - self * 100.0 < 0.000001 && self * 100.0 - double(int(self * 100.0 + 0.5)) < 0.000001",
+      "must have at most 2 decimal places",
+    ),
+  }),
   v.description("Percent of matching requests to fault, in steps of 0.01."),
 );
 
@@ -180,6 +191,11 @@ const AbortSchema = v.pipe(
       // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then, not a promise
       then: { properties: { body: { maxLength: 0 } } },
     },
+    kubernetesSchema: celRule(
+      `!(self.httpStatus in [${BODYLESS_STATUSES.join(", ")}]) || !has(self.body) || self.body == ''`,
+      `must be empty with httpStatus ${BODYLESS_STATUSES.join(" or ")}: such a response has no body`,
+      ".body",
+    ),
   }),
 );
 
