@@ -18,6 +18,17 @@ export type StoreConfig =
       prefix?: string;
       /** Deadline of each etcd call; past it the request is answered 503. Default 5000. */
       requestTimeoutMs?: number;
+    }
+  | {
+      type: "kubernetes";
+      /** A kubeconfig file; without one, the pod's service account (in-cluster). */
+      kubeconfig?: string;
+      /** The kubeconfig context; default its current context. */
+      context?: string;
+      /** Whose FaultInjectionPolicies to serve; default the kubeconfig context's, or the pod's. */
+      namespace?: string;
+      /** Deadline of each API call; past it the request is answered 503. Default 5000. */
+      requestTimeoutMs?: number;
     };
 
 /** What the server gives every store it opens. */
@@ -30,8 +41,8 @@ export interface StoreHooks {
 }
 
 /**
- * Opens the store `config` names; the caller closes it. etcd.ts is loaded only when used: importing
- * etcd3 reads its .proto files, which nothing else needs.
+ * Opens the store `config` names; the caller closes it. etcd.ts and kubernetes.ts are loaded only
+ * when used: importing etcd3 reads its .proto files, which nothing else needs.
  */
 export async function openStore(config: StoreConfig, hooks: StoreHooks): Promise<PolicyStore> {
   switch (config.type) {
@@ -41,6 +52,21 @@ export async function openStore(config: StoreConfig, hooks: StoreHooks): Promise
       const { type: _type, ...options } = config;
       const { createEtcdStore } = await import("./etcd.ts");
       return createEtcdStore({ ...options, ...hooks });
+    }
+    case "kubernetes": {
+      const { createKubeClient, inClusterConnection, kubeconfigConnection } = await import(
+        "../kubernetes/client.ts"
+      );
+      const { createKubernetesStore } = await import("./kubernetes.ts");
+      const connection = config.kubeconfig
+        ? kubeconfigConnection(config.kubeconfig, config.context)
+        : inClusterConnection();
+      return createKubernetesStore({
+        client: createKubeClient(connection, config.requestTimeoutMs),
+        namespace: config.namespace ?? connection.namespace,
+        requestTimeoutMs: config.requestTimeoutMs,
+        ...hooks,
+      });
     }
   }
 }

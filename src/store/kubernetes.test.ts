@@ -1,0 +1,105 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createConsola } from "consola";
+import { startTestKubeApiServer, type TestKubeApiServer } from "../../test/support/kube-apiserver.ts";
+import { createKubeClient, kubeconfigConnection } from "../kubernetes/client.ts";
+import type { Policy } from "../policy/index.ts";
+import { describeStoreContract } from "./contract-suite.ts";
+import { createKubernetesStore, EXPIRES_AT_ANNOTATION } from "./kubernetes.ts";
+import type { PolicyStore, WatchEvent } from "./types.ts";
+
+const quiet = createConsola({ level: -999 });
+let kube: TestKubeApiServer;
+
+beforeAll(async () => {
+  kube = await startTestKubeApiServer();
+  await kube.installCrds();
+}, 180_000);
+
+afterAll(async () => {
+  await kube?.stop();
+});
+
+/** A store on a namespace no other test uses, so every test starts empty. */
+async function openStore(namespace?: string): Promise<PolicyStore> {
+  return createKubernetesStore({
+    client: createKubeClient(kubeconfigConnection(kube.kubeconfig)),
+    namespace: namespace ?? (await kube.createNamespace()),
+    logger: quiet,
+    onWatcherError: () => {},
+  });
+}
+
+describeStoreContract("kubernetes", () => openStore());
+
+function policyYaml(name: string, namespace: string, httpStatus: number): string {
+  return JSON.stringify({
+    apiVersion: "hfi.dev/v1alpha1",
+    kind: "FaultInjectionPolicy",
+    metadata: { name, namespace },
+    spec: { fault: { abort: { httpStatus } } },
+  });
+}
+
+function policy(name: string, httpStatus = 503): Policy {
+  return {
+    apiVersion: "hfi.dev/v1alpha1",
+    kind: "FaultInjectionPolicy",
+    metadata: { name },
+    spec: { priority: 0, fault: { percentage: 100, abort: { httpStatus, body: "" } } },
+  };
+}
+
+describe("kubernetes store", () => {
+  test("a policy is a FaultInjectionPolicy: kubectl sees hfi's writes, hfi sees kubectl's", async () => {
+    const namespace = await kube.createNamespace();
+    const store = await openStore(namespace);
+    try {
+      const events: WatchEvent[] = [];
+      store.watch((e) => {
+        events.push(e);
+      });
+      const written = await store.create(policy("from-hfi", 502));
+      const got = await kube.kubectl(["get", "fip", "from-hfi", "-n", namespace, "-o", "json"]);
+      const object = JSON.parse(got.stdout);
+      expect(object.spec.fault.abort.httpStatus).toBe(502);
+      expect(object.metadata.resourceVersion).toBe(written.metadata.resourceVersion);
+
+      const applied = await kube.kubectl(["apply", "-f", "-"], policyYaml("from-kubectl", namespace, 418));
+      expect(applied.stderr).toBe("");
+      const deadline = Date.now() + 5000;
+      while (
+        Date.now() < deadline &&
+        !(await store.list()).items.some((p) => p.metadata.name === "from-kubectl")
+      )
+        await Bun.sleep(20);
+      const listed = await store.list();
+      expect(listed.items.map((p) => [p.metadata.name, p.spec.fault.abort?.httpStatus])).toEqual([
+        ["from-hfi", 502],
+        ["from-kubectl", 418],
+      ]);
+      // Defaults come from the CRD's schema, as hfi's own validation would fill them in.
+      expect(listed.items[1]?.spec).toEqual({
+        priority: 0,
+        fault: { percentage: 100, abort: { httpStatus: 418, body: "" } },
+      });
+      expect(events.map((e) => e.type)).toEqual(["put", "put"]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test("a duration is the expires-at annotation, written with the spec", async () => {
+    const namespace = await kube.createNamespace();
+    const store = await openStore(namespace);
+    try {
+      const timed = { ...policy("timed"), spec: { ...policy("timed").spec, duration: "1h" } };
+      const stored = await store.create(timed);
+      const got = JSON.parse(
+        (await kube.kubectl(["get", "fip", "timed", "-n", namespace, "-o", "json"])).stdout,
+      );
+      expect(got.metadata.annotations[EXPIRES_AT_ANNOTATION]).toBe(stored.status?.expiresAt);
+    } finally {
+      await store.close();
+    }
+  });
+});

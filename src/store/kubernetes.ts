@@ -1,0 +1,524 @@
+import { isDeepStrictEqual } from "node:util";
+import { type ConsolaInstance, consola } from "consola";
+import * as v from "valibot";
+import { HfiError } from "../errors.ts";
+import { KubeApiError, type KubeClient, toHfiError } from "../kubernetes/client.ts";
+import {
+  API_GROUP,
+  API_VERSION,
+  HALT_KIND,
+  HALT_NAME,
+  HALT_PLURAL,
+  POLICY_PLURAL,
+} from "../kubernetes/crd.ts";
+import { type Policy, PolicySchema } from "../policy/index.ts";
+import { createWatchFanOut } from "./fan-out.ts";
+import { durationMs, hasExpired, lockedError, MAX_HALT_TEXT, staleVersionError } from "./lifecycle.ts";
+import type { Halt, PolicyStore, StoredPolicy, StoreState, WatchEvent } from "./types.ts";
+
+export interface KubernetesStoreOptions {
+  client: KubeClient;
+  /** The namespace whose FaultInjectionPolicies (and FaultInjectionHalt) this store holds. */
+  namespace: string;
+  /** Deadline of each API call, and longest a write waits for its own watch event. Default 5000. */
+  requestTimeoutMs?: number;
+  /** Clock for `status.expiresAt`. */
+  now?: () => Date;
+  logger?: Pick<ConsolaInstance, "info" | "warn" | "error">;
+  onWatcherError?: (err: unknown) => void;
+  onError?: (operation: string, err: unknown) => void;
+}
+
+/** When a policy with `spec.duration` expires: written with the spec, so one write restarts the clock. */
+export const EXPIRES_AT_ANNOTATION = "hfi.dev/expires-at";
+const MAX_CAS_ATTEMPTS = 10;
+
+interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion: string;
+  generation?: number;
+  creationTimestamp: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  spec?: Record<string, unknown>;
+  status?: Record<string, unknown>;
+}
+interface KubeList {
+  metadata: { resourceVersion: string };
+  items: KubeObject[];
+}
+interface KubeWatchEvent {
+  type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
+  object: KubeObject & { code?: number; message?: string };
+}
+type Resource = "policies" | "halt";
+
+/**
+ * Policies as FaultInjectionPolicy custom resources in one namespace, and the halt as its
+ * FaultInjectionHalt `fleet`: `kubectl` and GitOps tools change them as well as hfi does. Each
+ * store keeps an informer's cache — list, then watch from the list's resourceVersion with
+ * bookmarks, a full relist when the watch has expired (410 Gone) — and serves lists and watch
+ * events from it. Revisions are Kubernetes resourceVersions (etcd revisions), the store's revision
+ * the newest change to its own objects it has seen; a write returns once the cache has it, so the
+ * writer reads its own writes. Writes use optimistic concurrency on `metadata.resourceVersion`.
+ * A policy's expiry is the annotation hfi.dev/expires-at, written with the spec; every store deletes
+ * expired policies (the delete is conditional on the resourceVersion, so a re-applied policy stays).
+ */
+export async function createKubernetesStore(options: KubernetesStoreOptions): Promise<PolicyStore> {
+  const { client, namespace, requestTimeoutMs = 5000, logger = consola } = options;
+  const now = options.now ?? (() => new Date());
+  const onError = options.onError ?? (() => {});
+  const watchers = createWatchFanOut(
+    options.onWatcherError ?? ((err) => logger.error("policy watch listener failed", err)),
+  );
+  const base = `/apis/${API_GROUP}/${API_VERSION}/namespaces/${encodeURIComponent(namespace)}`;
+  const paths: Record<Resource, string> = {
+    policies: `${base}/${POLICY_PLURAL}`,
+    halt: `${base}/${HALT_PLURAL}`,
+  };
+  const policyPath = (name: string) => `${paths.policies}/${encodeURIComponent(name)}`;
+  const haltPath = `${paths.halt}/${HALT_NAME}`;
+
+  const policies = new Map<string, KubeObject>();
+  let haltObject: KubeObject | undefined;
+  /** The newest change to this store's objects seen; a new listener hears only of later ones. */
+  let revision = 0;
+  /** How far each watch has got (events and bookmarks): a write waits until its own has got there. */
+  const progress: Record<Resource, number> = { policies: 0, halt: 0 };
+  const waiters = new Set<{ resource: Resource; at: number; resolve: () => void }>();
+  /**
+   * The revision of each recent delete, by uid: a DELETE of a custom resource answers a Status
+   * without one, so the deleter learns it from the watch.
+   */
+  const deletedAt = new Map<string, number>();
+  const deleteWaiters = new Map<string, (revision: number) => void>();
+  const expiryTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  const invalidLogged = new Set<string>();
+  const stop = new AbortController();
+
+  async function call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (err) {
+      const hfiError = toHfiError(err);
+      // Backend failures only, not answers such as NotFound or Conflict.
+      if (hfiError.code === "Unavailable" || hfiError.code === "Internal") onError(operation, err);
+      throw hfiError;
+    }
+  }
+
+  async function getOrUndefined(path: string): Promise<KubeObject | undefined> {
+    try {
+      return await client.request<KubeObject>("GET", path);
+    } catch (err) {
+      if (err instanceof KubeApiError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /** The policy a custom resource holds, or undefined (and logged once) when it is not a valid one. */
+  function toStored(object: KubeObject): StoredPolicy | undefined {
+    const { name, resourceVersion, generation = 1, creationTimestamp, annotations } = object.metadata;
+    const expiresAt = annotations?.[EXPIRES_AT_ANNOTATION];
+    const result = v.safeParse(PolicySchema, {
+      apiVersion: object.apiVersion,
+      kind: object.kind,
+      metadata: { name },
+      spec: object.spec,
+      ...(object.spec?.duration !== undefined && expiresAt !== undefined && { status: { expiresAt } }),
+    });
+    if (!result.success) {
+      const key = `${name}@${resourceVersion}`;
+      if (!invalidLogged.has(key)) {
+        invalidLogged.add(key);
+        logger.warn(`FaultInjectionPolicy ${namespace}/${name} is not valid and is left out`, {
+          issue: result.issues[0]?.message,
+        });
+      }
+      return undefined;
+    }
+    return { ...result.output, metadata: { name, creationTimestamp, resourceVersion, generation } };
+  }
+
+  function toHalt(object: KubeObject): Halt {
+    const spec = (object.spec ?? {}) as { reason?: string; by?: string };
+    return {
+      reason: spec.reason ?? "",
+      ...(spec.by && { by: spec.by }),
+      since: new Date(object.metadata.creationTimestamp).toISOString(),
+      revision: Number(object.metadata.resourceVersion),
+    };
+  }
+
+  function emit(event: WatchEvent): void {
+    revision = Math.max(revision, event.revision);
+    watchers.deliver(event);
+  }
+
+  function advance(resource: Resource, resourceVersion: string): void {
+    progress[resource] = Math.max(progress[resource], Number(resourceVersion));
+    for (const waiter of waiters) {
+      if (waiter.resource === resource && progress[resource] >= waiter.at) {
+        waiters.delete(waiter);
+        waiter.resolve();
+      }
+    }
+  }
+
+  /** Resolves once the cache has seen `resource` at `resourceVersion` (or after the deadline: the write is done anyway). */
+  function caughtUp(resource: Resource, resourceVersion: string): Promise<void> {
+    if (progress[resource] >= Number(resourceVersion)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const waiter = { resource, at: Number(resourceVersion), resolve };
+      waiters.add(waiter);
+      setTimeout(() => {
+        if (waiters.delete(waiter)) resolve();
+      }, requestTimeoutMs).unref?.();
+    });
+  }
+
+  function scheduleExpiry(object: KubeObject, policy: StoredPolicy | undefined): void {
+    const { name, resourceVersion } = object.metadata;
+    clearTimeout(expiryTimers.get(name));
+    expiryTimers.delete(name);
+    const expiresAt = policy?.status?.expiresAt;
+    if (expiresAt === undefined) return;
+    const timer = setTimeout(
+      () => {
+        expiryTimers.delete(name);
+        // Only this version: a policy applied again since then has a later expiry.
+        client
+          .request("DELETE", policyPath(name), { preconditions: { resourceVersion } })
+          .catch((err: unknown) => {
+            if (err instanceof KubeApiError && (err.status === 404 || err.status === 409)) return;
+            onError("expire", err);
+            logger.warn(`could not delete expired policy ${name}; retrying`, err);
+            scheduleExpiry(object, policy);
+          });
+      },
+      Math.max(0, Date.parse(expiresAt) - now().getTime()),
+    );
+    timer.unref?.();
+    expiryTimers.set(name, timer);
+  }
+
+  function applyPolicy(type: "put" | "delete", object: KubeObject, eventRevision: number): void {
+    const { name } = object.metadata;
+    const before = policies.get(name);
+    const previous = before && toStored(before);
+    if (type === "delete") {
+      policies.delete(name);
+      scheduleExpiry(object, undefined);
+      if (previous) {
+        const expired = hasExpired(previous, now().getTime());
+        emit({
+          type,
+          policy: previous,
+          revision: eventRevision,
+          ...(expired && { reason: "expired" as const }),
+        });
+      } else revision = Math.max(revision, eventRevision);
+      return;
+    }
+    policies.set(name, object);
+    const current = toStored(object);
+    scheduleExpiry(object, current);
+    if (current) emit({ type: "put", policy: current, revision: eventRevision });
+    // No longer valid: to the filters it is gone.
+    else if (previous) emit({ type: "delete", policy: previous, revision: eventRevision });
+    else revision = Math.max(revision, eventRevision);
+  }
+
+  function applyHalt(type: "put" | "delete", object: KubeObject, eventRevision: number): void {
+    const before = haltObject;
+    haltObject = type === "put" ? object : undefined;
+    if (type === "put" && !before) emit({ type: "halt", halt: toHalt(object), revision: eventRevision });
+    else if (type === "delete" && before)
+      emit({ type: "resume", halt: toHalt(before), revision: eventRevision });
+    else revision = Math.max(revision, eventRevision);
+  }
+
+  function apply(resource: Resource, type: "put" | "delete", object: KubeObject): void {
+    const at = Number(object.metadata.resourceVersion);
+    const { uid } = object.metadata;
+    if (type === "delete" && uid) {
+      const waiter = deleteWaiters.get(uid);
+      deleteWaiters.delete(uid);
+      if (waiter) waiter(at);
+      else rememberDelete(uid, at);
+    }
+    if (resource === "policies") applyPolicy(type, object, at);
+    else if (object.metadata.name === HALT_NAME) applyHalt(type, object, at);
+  }
+
+  function rememberDelete(uid: string, at: number): void {
+    deletedAt.set(uid, at);
+    // Deletes by others are never asked for: keep only the recent ones.
+    if (deletedAt.size > 1000) deletedAt.delete(deletedAt.keys().next().value as string);
+  }
+
+  /** The revision of the delete of `uid` once the watch has seen it (0 after the deadline: the delete is done anyway). */
+  function deleted(uid: string): Promise<number> {
+    const seen = deletedAt.get(uid);
+    if (seen !== undefined) {
+      deletedAt.delete(uid);
+      return Promise.resolve(seen);
+    }
+    return new Promise((resolve) => {
+      deleteWaiters.set(uid, resolve);
+      setTimeout(() => {
+        if (deleteWaiters.delete(uid)) resolve(revision);
+      }, requestTimeoutMs).unref?.();
+    });
+  }
+
+  /** Lists `resource` and makes the cache what the list says, as changes; the list's resourceVersion. */
+  async function relist(resource: Resource, initial: boolean): Promise<string> {
+    const list = await client.request<KubeList>("GET", paths[resource]);
+    const listed = new Map(list.items.map((item) => [item.metadata.name, item]));
+    const cached =
+      resource === "policies" ? new Map(policies) : new Map(haltObject ? [[HALT_NAME, haltObject]] : []);
+    for (const [name, object] of cached) {
+      // A delete the watch missed: it happened at or before the list's revision.
+      if (!listed.has(name)) apply(resource, "delete", withVersion(object, list.metadata.resourceVersion));
+    }
+    for (const [name, object] of listed) {
+      if (cached.get(name)?.metadata.resourceVersion !== object.metadata.resourceVersion) {
+        apply(resource, "put", object);
+      }
+    }
+    if (initial) revision = Math.max(revision, Number(list.metadata.resourceVersion));
+    advance(resource, list.metadata.resourceVersion);
+    return list.metadata.resourceVersion;
+  }
+
+  /** Watches `resource` from `from` until the store closes: reconnects, and relists on 410 Gone. */
+  async function inform(resource: Resource, from: string): Promise<void> {
+    let resourceVersion = from;
+    let backoffMs = 100;
+    while (!stop.signal.aborted) {
+      try {
+        const query = `watch=1&allowWatchBookmarks=true&timeoutSeconds=300&resourceVersion=${resourceVersion}`;
+        for await (const event of client.watch<KubeWatchEvent>(`${paths[resource]}?${query}`, stop.signal)) {
+          backoffMs = 100;
+          if (event.type === "ERROR")
+            throw new KubeApiError(event.object.code ?? 500, "", event.object.message ?? "");
+          resourceVersion = event.object.metadata.resourceVersion;
+          if (event.type !== "BOOKMARK")
+            apply(resource, event.type === "DELETED" ? "delete" : "put", event.object);
+          advance(resource, resourceVersion);
+        }
+      } catch (err) {
+        if (stop.signal.aborted) return;
+        if (err instanceof KubeApiError && err.status === 410) {
+          logger.info(`the watch of ${resource} expired (410 Gone); listing again`);
+          resourceVersion = await relist(resource, false).catch((relistErr: unknown) => {
+            onError("watch", relistErr);
+            return resourceVersion;
+          });
+          continue;
+        }
+        onError("watch", err);
+        logger.warn(`the watch of ${resource} broke; reconnecting in ${backoffMs} ms`, {
+          error: (err as Error).message,
+        });
+        await Bun.sleep(backoffMs);
+        backoffMs = Math.min(backoffMs * 2, 2000);
+      }
+    }
+  }
+
+  async function readHalt(): Promise<Halt | undefined> {
+    const object = await getOrUndefined(haltPath);
+    return object && toHalt(object);
+  }
+
+  async function put(
+    policy: Policy,
+    onlyCreate: boolean,
+  ): Promise<{ policy: StoredPolicy; created: boolean }> {
+    const { name, resourceVersion } = policy.metadata;
+    const lifetime = durationMs(policy);
+    const wanted = JSON.parse(JSON.stringify(policy.spec)) as Policy["spec"];
+    for (let attempt = 1; ; attempt++) {
+      const [current, halt] = await Promise.all([getOrUndefined(policyPath(name)), readHalt()]);
+      if (halt) throw lockedError(halt);
+      if (onlyCreate && current) throw new HfiError("AlreadyExists", `policy "${name}" already exists`);
+      const previous = current && toStored(current);
+      const stale = staleVersionError(name, resourceVersion, current && storedMeta(current));
+      if (stale) throw stale;
+      const specChanged = !current || !isDeepStrictEqual(current.spec, wanted);
+      if (previous && !specChanged && lifetime === undefined) return { policy: previous, created: false };
+      const { [EXPIRES_AT_ANNOTATION]: _old, ...annotations } = current?.metadata.annotations ?? {};
+      if (lifetime !== undefined) {
+        annotations[EXPIRES_AT_ANNOTATION] = new Date(now().getTime() + lifetime).toISOString();
+      }
+      const body: KubeObject = {
+        apiVersion: policy.apiVersion,
+        kind: policy.kind,
+        metadata: {
+          name,
+          ...(current && { resourceVersion: current.metadata.resourceVersion }),
+          ...(current?.metadata.labels && { labels: current.metadata.labels }),
+          annotations,
+        } as ObjectMeta,
+        spec: wanted as Record<string, unknown>,
+      };
+      try {
+        const written = current
+          ? await client.request<KubeObject>("PUT", policyPath(name), body)
+          : await client.request<KubeObject>("POST", paths.policies, body);
+        await caughtUp("policies", written.metadata.resourceVersion);
+        const stored = toStored(written);
+        if (!stored)
+          throw new HfiError("Internal", `the API server stored policy "${name}" in a form hfi cannot read`);
+        return { policy: stored, created: !current };
+      } catch (err) {
+        const lostRace = err instanceof KubeApiError && err.status === 409;
+        if (!lostRace || attempt === MAX_CAS_ATTEMPTS) throw err;
+        if (onlyCreate && err.reason === "AlreadyExists") throw err;
+      }
+    }
+  }
+
+  function sortedItems(): StoredPolicy[] {
+    const items: StoredPolicy[] = [];
+    for (const object of policies.values()) {
+      const stored = toStored(object);
+      if (stored) items.push(structuredClone(stored));
+    }
+    return items.sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
+  }
+
+  function state(): StoreState {
+    return { items: sortedItems(), revision, halt: haltObject && toHalt(haltObject) };
+  }
+
+  const [policiesFrom, haltFrom] = await call("list", () =>
+    Promise.all([relist("policies", true), relist("halt", true)]),
+  );
+  void inform("policies", policiesFrom);
+  void inform("halt", haltFrom);
+
+  return {
+    create: (policy) =>
+      call("create", async () => {
+        if (policy.metadata.resourceVersion !== undefined) {
+          throw new HfiError("InvalidInput", "resourceVersion must not be set when creating", [
+            { path: "metadata.resourceVersion", message: "must not be set when creating" },
+          ]);
+        }
+        return (await put(policy, true)).policy;
+      }),
+
+    createOrUpdate: (policy) => call("createOrUpdate", () => put(policy, false)),
+
+    get: (name) =>
+      call("get", async () => {
+        const object = await client.request<KubeObject>("GET", policyPath(name));
+        const stored = toStored(object);
+        if (!stored)
+          throw new HfiError("NotFound", `policy "${name}" is not a valid policy (see the server log)`);
+        return stored;
+      }),
+
+    delete: (name) =>
+      call("delete", async () => {
+        for (let attempt = 1; ; attempt++) {
+          const object = await client.request<KubeObject>("GET", policyPath(name));
+          try {
+            const preconditions = { resourceVersion: object.metadata.resourceVersion };
+            await client.request("DELETE", policyPath(name), { preconditions });
+            await deleted(object.metadata.uid ?? "");
+            return toStored(object) ?? storedMeta(object);
+          } catch (err) {
+            if (!(err instanceof KubeApiError && err.status === 409) || attempt === MAX_CAS_ATTEMPTS)
+              throw err;
+          }
+        }
+      }),
+
+    list: async () => {
+      const { items, revision: at } = state();
+      return { items, revision: at };
+    },
+
+    state: async () => state(),
+
+    getHalt: () => call("getHalt", readHalt),
+
+    halt: (request) =>
+      call("halt", async () => {
+        const spec = {
+          reason: (request.reason ?? "").trim().slice(0, MAX_HALT_TEXT),
+          ...(request.by?.trim() && { by: request.by.trim().slice(0, MAX_HALT_TEXT) }),
+        };
+        const body = {
+          apiVersion: `${API_GROUP}/${API_VERSION}`,
+          kind: HALT_KIND,
+          metadata: { name: HALT_NAME },
+          spec,
+        };
+        try {
+          const created = await client.request<KubeObject>("POST", paths.halt, body);
+          await caughtUp("halt", created.metadata.resourceVersion);
+          return { halt: toHalt(created), created: true };
+        } catch (err) {
+          if (!(err instanceof KubeApiError && err.reason === "AlreadyExists")) throw err;
+          const existing = await client.request<KubeObject>("GET", haltPath);
+          return { halt: toHalt(existing), created: false };
+        }
+      }),
+
+    resume: () =>
+      call("resume", async () => {
+        const object = await getOrUndefined(haltPath);
+        if (!object) return undefined;
+        try {
+          await client.request("DELETE", haltPath, { preconditions: { uid: object.metadata.uid } });
+          return { lifted: toHalt(object), revision: await deleted(object.metadata.uid ?? "") };
+        } catch (err) {
+          if (err instanceof KubeApiError && err.status === 404) return undefined;
+          throw err;
+        }
+      }),
+
+    watch: (listener) => watchers.add(listener, revision),
+
+    ping: () =>
+      call("ping", async () => {
+        await client.request("GET", `${paths.policies}?limit=1`);
+      }),
+
+    async close() {
+      stop.abort();
+      watchers.clear();
+      for (const timer of expiryTimers.values()) clearTimeout(timer);
+      expiryTimers.clear();
+      for (const waiter of waiters) waiter.resolve();
+      waiters.clear();
+      for (const resolve of deleteWaiters.values()) resolve(revision);
+      deleteWaiters.clear();
+    },
+  };
+}
+
+/** A policy's server-owned metadata, for a custom resource that is not a valid policy. */
+function storedMeta(object: KubeObject): StoredPolicy {
+  const { name, resourceVersion, generation = 1, creationTimestamp } = object.metadata;
+  return {
+    ...(object as unknown as Policy),
+    metadata: { name, resourceVersion, generation, creationTimestamp },
+  };
+}
+
+function withVersion(object: KubeObject, resourceVersion: string): KubeObject {
+  return { ...object, metadata: { ...object.metadata, resourceVersion } };
+}
