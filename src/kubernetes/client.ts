@@ -118,62 +118,96 @@ export function createKubeClient(connection: KubeConnection, requestTimeoutMs = 
     };
   }
 
-  async function send(method: string, path: string, body: unknown, signal: AbortSignal): Promise<Response> {
+  /** One request; `attempt` aborts it. Failures to connect are Unavailable, answers other than 2xx KubeApiError. */
+  async function send(
+    method: string,
+    path: string,
+    body: unknown,
+    attempt: AbortController,
+  ): Promise<Response> {
     let res: Response;
     try {
       res = await fetch(`${connection.server}${path}`, {
         method,
         headers: headers(),
         ...(body !== undefined && { body: JSON.stringify(body) }),
-        signal,
+        signal: attempt.signal,
         tls,
       } as RequestInit);
     } catch (err) {
-      const why = signal.aborted ? "did not answer in time" : `unreachable: ${(err as Error).message}`;
+      const why = attempt.signal.aborted
+        ? "did not answer in time"
+        : `unreachable: ${(err as Error).message}`;
       throw new HfiError("Unavailable", `the Kubernetes API server at ${connection.server} ${why}`);
     }
     if (!res.ok) throw await apiError(res);
     return res;
   }
 
+  /** `send` with a deadline for the answer's headers; the body may take longer (a watch stream). */
+  async function sendInTime(method: string, path: string, body: unknown, attempt: AbortController) {
+    const deadline = setTimeout(() => attempt.abort(), requestTimeoutMs);
+    try {
+      return await send(method, path, body, attempt);
+    } finally {
+      clearTimeout(deadline);
+    }
+  }
+
   return {
     connection,
     async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-      const signal = AbortSignal.timeout(requestTimeoutMs);
-      const res = await send(method, path, body, signal);
+      // The deadline covers the body too.
+      const attempt = new AbortController();
+      const deadline = setTimeout(() => attempt.abort(), requestTimeoutMs);
       try {
+        const res = await send(method, path, body, attempt);
         return (await res.json()) as T;
-      } catch {
+      } catch (err) {
+        if (err instanceof HfiError || err instanceof KubeApiError) throw err;
         throw new HfiError(
           "Unavailable",
           `the Kubernetes API server did not answer ${method} ${path} in time`,
         );
+      } finally {
+        clearTimeout(deadline);
       }
     },
     async *watch<T>(path: string, signal: AbortSignal): AsyncIterable<T> {
-      const res = await send("GET", path, undefined, signal);
-      const reader = (res.body as ReadableStream<Uint8Array>).getReader();
-      const decoder = new TextDecoder();
-      let buffered = "";
+      const attempt = new AbortController();
+      const stop = () => attempt.abort();
+      signal.addEventListener("abort", stop);
       try {
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) return;
-          buffered += decoder.decode(value, { stream: true });
-          let newline = buffered.indexOf("\n");
-          while (newline >= 0) {
-            const line = buffered.slice(0, newline).trim();
-            buffered = buffered.slice(newline + 1);
-            if (line) yield JSON.parse(line) as T;
-            newline = buffered.indexOf("\n");
-          }
-        }
+        yield* lines<T>(await sendInTime("GET", path, undefined, attempt));
       } finally {
-        reader.releaseLock();
-        await res.body?.cancel().catch(() => {});
+        signal.removeEventListener("abort", stop);
       }
     },
   };
+}
+
+/** The JSON values of a newline-delimited body, as they arrive. */
+async function* lines<T>(res: Response): AsyncIterable<T> {
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  let buffered = "";
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      buffered += decoder.decode(value, { stream: true });
+      let newline = buffered.indexOf("\n");
+      while (newline >= 0) {
+        const line = buffered.slice(0, newline).trim();
+        buffered = buffered.slice(newline + 1);
+        if (line) yield JSON.parse(line) as T;
+        newline = buffered.indexOf("\n");
+      }
+    }
+  } finally {
+    reader.releaseLock();
+    await res.body?.cancel().catch(() => {});
+  }
 }
 
 async function apiError(res: Response): Promise<KubeApiError> {

@@ -79,7 +79,7 @@ export async function startTestKubeApiServer(options: { etcd?: TestEtcd } = {}):
   let spawned: Spawned | undefined;
 
   async function start(): Promise<void> {
-    if (spawned && spawned.proc.exitCode === null) return;
+    if (spawned && spawned.proc.exitCode === null && spawned.proc.signalCode === null) return;
     spawned = spawnLogged(args, join(dir, `kube-apiserver-${Date.now()}.log`));
     await waitReady(spawned);
   }
