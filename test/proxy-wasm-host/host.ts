@@ -15,8 +15,11 @@ export interface HostOptions {
   vmConfig?: string;
   /** Seed of the deterministic byte source behind `random_get`. */
   randomSeed?: number;
-  /** Envoy properties by path (segments joined with "."), e.g. `{"xds.node.id": "sidecar~1"}`. */
-  properties?: Record<string, string>;
+  /**
+   * Envoy properties by path (segments joined with "."), e.g. `{"xds.node.id": "sidecar~1"}`; a
+   * string map is served as pairs, as Envoy 1.40 serves `xds.node.metadata.LABELS`.
+   */
+  properties?: Record<string, string | Record<string, string>>;
 }
 
 export interface HttpCall {
@@ -494,7 +497,9 @@ export class ProxyWasmHost {
       proxy_get_property: (pPtr: number, pLen: number, ptrPtr: number, lenPtr: number) => {
         const path = this.#readString(pPtr, pLen).replace(/\0+$/, "").split("\0").join(".");
         const value = this.options.properties?.[path];
-        return value === undefined ? Status.NotFound : this.#copyOut(utf8.encode(value), ptrPtr, lenPtr);
+        if (value === undefined) return Status.NotFound;
+        const bytes = typeof value === "string" ? utf8.encode(value) : encodePairs(Object.entries(value));
+        return this.#copyOut(bytes, ptrPtr, lenPtr);
       },
       proxy_get_current_time_nanoseconds: (out: number) => {
         this.#view().setBigUint64(out, BigInt(this.realtimeMs) * 1_000_000n, true);

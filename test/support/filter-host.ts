@@ -29,7 +29,7 @@ export function ruleNamed(ruleSet: RuleSet, name: string): Rule {
 export async function startedHost(
   config: Record<string, unknown> = CONFIG,
   randomSeed?: number,
-  properties?: Record<string, string>,
+  properties?: Record<string, string | Record<string, string>>,
 ): Promise<ProxyWasmHost> {
   const host = await ProxyWasmHost.load(WASM, {
     pluginConfig: JSON.stringify(config),

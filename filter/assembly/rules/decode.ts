@@ -15,6 +15,7 @@ import {
   MILLIONTHS_PER_HUNDRED_PERCENT,
   NEVER_EXPIRES,
   RULESET_FORMAT,
+  RULESET_FORMAT_WITHOUT_HOST,
   Rule,
   RuleFault,
   RuleSet,
@@ -43,8 +44,10 @@ export function decodeRuleSet(ptr: usize, len: usize): Decoded {
   }
   const revision = doc.getNumber("revision");
   if (isInteger(revision) && revision >= 0) out.revision = <i64>revision;
-  if (doc.getNumber("format") != RULESET_FORMAT) {
-    out.error = "format: expected " + RULESET_FORMAT.toString();
+  const format = doc.getNumber("format");
+  if (format != RULESET_FORMAT && format != RULESET_FORMAT_WITHOUT_HOST) {
+    out.error =
+      "format: expected " + RULESET_FORMAT_WITHOUT_HOST.toString() + " or " + RULESET_FORMAT.toString();
     return out;
   }
   if (out.revision < 0) {
@@ -72,7 +75,7 @@ export function decodeRuleSet(ptr: usize, len: usize): Decoded {
     unchecked((rules[i] = rule));
   }
   out.ruleSet = new RuleSet(
-    RULESET_FORMAT,
+    <i32>format,
     <u64>out.revision,
     rules,
     halted == 1,

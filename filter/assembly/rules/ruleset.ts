@@ -4,8 +4,10 @@
  * request path compares or sends are kept as UTF-8 bytes, encoded once when the rule set arrives.
  */
 
-/** The only format this filter understands; anything else is rejected and the old rules stay. */
-export const RULESET_FORMAT: i32 = 1;
+/** The newest format this filter understands; anything else but the one before is rejected and the old rules stay. */
+export const RULESET_FORMAT: i32 = 2;
+/** The format before `match.host`, which the control plane still serves while no rule has one. */
+export const RULESET_FORMAT_WITHOUT_HOST: i32 = 1;
 
 /** 100% expressed in the filter's sampling unit. */
 export const MILLIONTHS_PER_HUNDRED_PERCENT: u32 = 1_000_000;
@@ -19,6 +21,8 @@ export const enum MatchType {
   Regex,
   /** Headers only: the header exists, whatever its value. */
   Present,
+  /** Hosts only: the value ends with these bytes. */
+  Suffix,
 }
 
 /**
@@ -40,7 +44,7 @@ export class Dfa {
 export class StringMatch {
   constructor(
     readonly type: MatchType,
-    /** UTF-8 bytes of an exact or prefix value; empty for regex and present. */
+    /** UTF-8 bytes of an exact, prefix or suffix value; empty for regex and present. */
     readonly value: ArrayBuffer,
     /** Set for regex only. */
     readonly dfa: Dfa | null,
@@ -58,6 +62,11 @@ export class HeaderMatch {
 
 export class RuleMatch {
   constructor(
+    /**
+     * Matched against `:authority` without its port; null = any host. Exact and suffix values are
+     * lower-case and compared without regard to ASCII case; a regex sees the host as sent.
+     */
+    readonly host: StringMatch | null,
     /** Matched against `:path` without its query string; null = any path. */
     readonly path: StringMatch | null,
     /** UTF-8 bytes of the upper-case method compared exactly with `:method`; null = any method. */
