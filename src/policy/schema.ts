@@ -398,6 +398,19 @@ const SpecSchema = strict({
   fault: FaultSchema,
 });
 
+/** A Kubernetes status condition (`Accepted`, `Propagated`), as `kubectl wait --for=condition=` reads it. */
+const ConditionSchema = strict({
+  type: stringOfAtMost(MAX_TOKEN_LENGTH),
+  status: v.picklist(["True", "False", "Unknown"], 'must be "True", "False" or "Unknown"'),
+  reason: stringOfAtMost(MAX_TOKEN_LENGTH),
+  message: stringOfAtMost(1024),
+  lastTransitionTime: v.pipe(
+    stringOfAtMost(MAX_TOKEN_LENGTH),
+    v.isoTimestamp("must be an RFC 3339 timestamp"),
+  ),
+  observedGeneration: v.optional(integerIn(0, Number.MAX_SAFE_INTEGER)),
+});
+
 /** Set by the server; accepted so that `get -o yaml` output can be applied again, and ignored. */
 const StatusSchema = strict({
   expiresAt: v.optional(
@@ -407,6 +420,9 @@ const StatusSchema = strict({
       v.description("When the policy expires: the time of the last apply plus spec.duration."),
     ),
   ),
+  // With the Kubernetes store, what the leader reports on the FaultInjectionPolicy resource.
+  observedGeneration: v.optional(integerIn(0, Number.MAX_SAFE_INTEGER)),
+  conditions: v.optional(v.pipe(v.array(ConditionSchema), v.maxLength(8, "must have at most 8 conditions"))),
 });
 
 export const PolicySchema = strict({

@@ -65,6 +65,8 @@ export async function openStore(config: StoreConfig, hooks: StoreHooks): Promise
         client: createKubeClient(connection, config.requestTimeoutMs),
         namespace: config.namespace ?? connection.namespace,
         requestTimeoutMs: config.requestTimeoutMs,
+        // Every replica writes the same status; a replica that loses a race sees the winner's.
+        writeStatus: true,
         ...hooks,
       });
     }

@@ -20,8 +20,9 @@ afterAll(async () => {
 });
 
 /** A store on a namespace no other test uses, so every test starts empty. */
-async function openStore(namespace?: string): Promise<PolicyStore> {
+async function openStore(namespace?: string, writeStatus = false): Promise<PolicyStore> {
   return createKubernetesStore({
+    writeStatus,
     client: createKubeClient(kubeconfigConnection(kube.kubeconfig)),
     namespace: namespace ?? (await kube.createNamespace()),
     logger: quiet,
@@ -102,4 +103,61 @@ describe("kubernetes store", () => {
       await store.close();
     }
   });
+
+  test("the status says whether the policy compiles, for which generation: kubectl wait --for=condition=Accepted", async () => {
+    const namespace = await kube.createNamespace();
+    const store = await openStore(namespace, true);
+    try {
+      const events: WatchEvent[] = [];
+      store.watch((e) => {
+        events.push(e);
+      });
+      await store.create({ ...policy("timed"), spec: { ...policy("timed").spec, duration: "1h" } });
+      const wait = await kube.kubectl([
+        "wait",
+        "-n",
+        namespace,
+        "--for=condition=Accepted",
+        "--timeout=20s",
+        "fip/timed",
+      ]);
+      expect(wait.stdout).toContain("condition met");
+      const object = JSON.parse(
+        (await kube.kubectl(["get", "fip", "timed", "-n", namespace, "-o", "json"])).stdout,
+      );
+      expect(object.status).toMatchObject({
+        observedGeneration: 1,
+        expiresAt: object.metadata.annotations[EXPIRES_AT_ANNOTATION],
+        conditions: [{ type: "Accepted", status: "True", reason: "Compiled", observedGeneration: 1 }],
+      });
+      // The status write is no change of the policy: no event, no new revision.
+      expect(events.map((e) => e.type)).toEqual(["put"]);
+
+      // Valid to the CRD's schema, but over the regex DFA cap: refused by hfi, left out of the rule set.
+      const tooBig = JSON.stringify({
+        apiVersion: "hfi.dev/v1alpha1",
+        kind: "FaultInjectionPolicy",
+        metadata: { name: "too-big", namespace },
+        spec: { match: { path: { regex: "/(a|b)*a(a|b){12}" } }, fault: { abort: { httpStatus: 503 } } },
+      });
+      expect((await kube.kubectl(["apply", "-f", "-"], tooBig)).exitCode).toBe(0);
+      const refused = await kube.kubectl([
+        "wait",
+        "-n",
+        namespace,
+        "--for=condition=Accepted=False",
+        "--timeout=20s",
+        "fip/too-big",
+      ]);
+      expect(refused.stdout).toContain("condition met");
+      const status = JSON.parse(
+        (await kube.kubectl(["get", "fip", "too-big", "-n", namespace, "-o", "json"])).stdout,
+      ).status;
+      expect(status.conditions[0]).toMatchObject({ type: "Accepted", status: "False", reason: "Invalid" });
+      expect(status.conditions[0].message).toStartWith("spec.match.path.regex: ");
+      expect((await store.list()).items.map((p) => p.metadata.name)).toEqual(["timed"]);
+    } finally {
+      await store.close();
+    }
+  }, 60_000);
 });

@@ -11,7 +11,7 @@ import {
   HALT_PLURAL,
   POLICY_PLURAL,
 } from "../kubernetes/crd.ts";
-import { type Policy, PolicySchema } from "../policy/index.ts";
+import { type Policy, PolicySchema, toFieldIssues } from "../policy/index.ts";
 import { createWatchFanOut } from "./fan-out.ts";
 import { durationMs, hasExpired, lockedError, MAX_HALT_TEXT, staleVersionError } from "./lifecycle.ts";
 import type { Halt, PolicyStore, StoredPolicy, StoreState, WatchEvent } from "./types.ts";
@@ -27,11 +27,19 @@ export interface KubernetesStoreOptions {
   logger?: Pick<ConsolaInstance, "info" | "warn" | "error">;
   onWatcherError?: (err: unknown) => void;
   onError?: (operation: string, err: unknown) => void;
+  /**
+   * Keep each policy's `status` (observedGeneration, the Accepted condition, expiresAt) up to date.
+   * A status write changes the resource's resourceVersion, so a client's write based on the version
+   * it read just before can then meet a Conflict, as with any Kubernetes controller. Default false.
+   */
+  writeStatus?: boolean;
 }
 
 /** When a policy with `spec.duration` expires: written with the spec, so one write restarts the clock. */
 export const EXPIRES_AT_ANNOTATION = "hfi.dev/expires-at";
 const MAX_CAS_ATTEMPTS = 10;
+/** Longest that watch events wait for writes of this store in flight. */
+const HOLD_MS = 100;
 
 interface ObjectMeta {
   name: string;
@@ -43,12 +51,20 @@ interface ObjectMeta {
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
 }
+interface Condition {
+  type: string;
+  status: "True" | "False" | "Unknown";
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+  observedGeneration?: number;
+}
 interface KubeObject {
   apiVersion: string;
   kind: string;
   metadata: ObjectMeta;
   spec?: Record<string, unknown>;
-  status?: Record<string, unknown>;
+  status?: { expiresAt?: string; observedGeneration?: number; conditions?: Condition[] };
 }
 interface KubeList {
   metadata: { resourceVersion: string };
@@ -157,9 +173,36 @@ export async function createKubernetesStore(options: KubernetesStoreOptions): Pr
     };
   }
 
+  const held: WatchEvent[] = [];
+  let writing = 0;
+  let holdTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /**
+   * Events wait while this store's own writes are in flight (at most HOLD_MS), so that a writer
+   * resumes before any listener hears of its change, even when the watch brings it before the
+   * write's answer.
+   */
   function emit(event: WatchEvent): void {
     revision = Math.max(revision, event.revision);
-    watchers.deliver(event);
+    held.push(event);
+    if (writing === 0) flush();
+    else holdTimer ??= setTimeout(flush, HOLD_MS);
+  }
+
+  function flush(): void {
+    clearTimeout(holdTimer);
+    holdTimer = undefined;
+    for (const event of held.splice(0)) watchers.deliver(event);
+  }
+
+  async function write<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    writing += 1;
+    try {
+      return await call(operation, run);
+    } finally {
+      writing -= 1;
+      if (writing === 0) flush();
+    }
   }
 
   function advance(resource: Resource, resourceVersion: string): void {
@@ -228,12 +271,67 @@ export async function createKubernetesStore(options: KubernetesStoreOptions): Pr
       return;
     }
     policies.set(name, object);
+    if (options.writeStatus) reconcileStatusSoon(name);
     const current = toStored(object);
+    // With the resource's new resourceVersion, even when only its status changed.
     scheduleExpiry(object, current);
+    // Only the status changed (this store's own status writes): nothing for the rule set.
+    if (before && sameDefinition(before, object)) return;
     if (current) emit({ type: "put", policy: current, revision: eventRevision });
     // No longer valid: to the filters it is gone.
     else if (previous) emit({ type: "delete", policy: previous, revision: eventRevision });
     else revision = Math.max(revision, eventRevision);
+  }
+
+  const statusDue = new Set<string>();
+
+  /** Brings a policy's status up to date after this turn's events (several events, one write). */
+  function reconcileStatusSoon(name: string): void {
+    if (statusDue.has(name)) return;
+    statusDue.add(name);
+    setImmediate(() => {
+      statusDue.delete(name);
+      const object = policies.get(name);
+      if (!object || stop.signal.aborted) return;
+      const status = desiredStatus(object);
+      if (isDeepStrictEqual(object.status ?? {}, status)) return;
+      client.request("PUT", `${policyPath(name)}/status`, { ...object, status }).catch((err: unknown) => {
+        // Changed or gone meanwhile: the watch brings that change, and with it another try.
+        if (err instanceof KubeApiError && (err.status === 409 || err.status === 404)) return;
+        onError("status", err);
+        logger.warn(`could not write the status of policy ${name}`, { error: (err as Error).message });
+      });
+    });
+  }
+
+  /** What the status of a policy resource should say: whether it compiles, for which generation, until when. */
+  function desiredStatus(object: KubeObject): NonNullable<KubeObject["status"]> {
+    const generation = object.metadata.generation ?? 1;
+    const result = v.safeParse(PolicySchema, {
+      apiVersion: object.apiVersion,
+      kind: object.kind,
+      metadata: { name: object.metadata.name },
+      spec: object.spec,
+    });
+    const issue = result.success ? undefined : toFieldIssues(result.issues)[0];
+    const accepted = {
+      type: "Accepted",
+      status: issue ? "False" : "True",
+      reason: issue ? "Invalid" : "Compiled",
+      message: issue ? `${issue.path}: ${issue.message}` : "the policy is part of the rule set",
+      observedGeneration: generation,
+    } as const;
+    const conditions = (object.status?.conditions ?? []).filter((c) => c.type !== "Accepted");
+    const previous = object.status?.conditions?.find((c) => c.type === "Accepted");
+    const lastTransitionTime =
+      previous?.status === accepted.status ? previous.lastTransitionTime : rfc3339Seconds(now());
+    const expiresAt =
+      object.spec?.duration !== undefined ? object.metadata.annotations?.[EXPIRES_AT_ANNOTATION] : undefined;
+    return {
+      ...(expiresAt !== undefined && { expiresAt }),
+      observedGeneration: generation,
+      conditions: [{ ...accepted, lastTransitionTime }, ...conditions],
+    };
   }
 
   function applyHalt(type: "put" | "delete", object: KubeObject, eventRevision: number): void {
@@ -409,7 +507,7 @@ export async function createKubernetesStore(options: KubernetesStoreOptions): Pr
 
   return {
     create: (policy) =>
-      call("create", async () => {
+      write("create", async () => {
         if (policy.metadata.resourceVersion !== undefined) {
           throw new HfiError("InvalidInput", "resourceVersion must not be set when creating", [
             { path: "metadata.resourceVersion", message: "must not be set when creating" },
@@ -418,7 +516,7 @@ export async function createKubernetesStore(options: KubernetesStoreOptions): Pr
         return (await put(policy, true)).policy;
       }),
 
-    createOrUpdate: (policy) => call("createOrUpdate", () => put(policy, false)),
+    createOrUpdate: (policy) => write("createOrUpdate", () => put(policy, false)),
 
     get: (name) =>
       call("get", async () => {
@@ -430,7 +528,7 @@ export async function createKubernetesStore(options: KubernetesStoreOptions): Pr
       }),
 
     delete: (name) =>
-      call("delete", async () => {
+      write("delete", async () => {
         for (let attempt = 1; ; attempt++) {
           const object = await client.request<KubeObject>("GET", policyPath(name));
           try {
@@ -455,7 +553,7 @@ export async function createKubernetesStore(options: KubernetesStoreOptions): Pr
     getHalt: () => call("getHalt", readHalt),
 
     halt: (request) =>
-      call("halt", async () => {
+      write("halt", async () => {
         const spec = {
           reason: (request.reason ?? "").trim().slice(0, MAX_HALT_TEXT),
           ...(request.by?.trim() && { by: request.by.trim().slice(0, MAX_HALT_TEXT) }),
@@ -478,7 +576,7 @@ export async function createKubernetesStore(options: KubernetesStoreOptions): Pr
       }),
 
     resume: () =>
-      call("resume", async () => {
+      write("resume", async () => {
         const object = await getOrUndefined(haltPath);
         if (!object) return undefined;
         try {
@@ -500,6 +598,7 @@ export async function createKubernetesStore(options: KubernetesStoreOptions): Pr
     async close() {
       stop.abort();
       watchers.clear();
+      clearTimeout(holdTimer);
       for (const timer of expiryTimers.values()) clearTimeout(timer);
       expiryTimers.clear();
       for (const waiter of waiters) waiter.resolve();
@@ -517,6 +616,20 @@ function storedMeta(object: KubeObject): StoredPolicy {
     ...(object as unknown as Policy),
     metadata: { name, resourceVersion, generation, creationTimestamp },
   };
+}
+
+/** Whether two versions of a resource define the same policy (they may differ in status and labels). */
+function sameDefinition(a: KubeObject, b: KubeObject): boolean {
+  return (
+    a.metadata.generation === b.metadata.generation &&
+    a.metadata.annotations?.[EXPIRES_AT_ANNOTATION] === b.metadata.annotations?.[EXPIRES_AT_ANNOTATION] &&
+    isDeepStrictEqual(a.spec, b.spec)
+  );
+}
+
+/** Kubernetes timestamps: RFC 3339 in whole seconds. */
+function rfc3339Seconds(date: Date): string {
+  return `${date.toISOString().slice(0, 19)}Z`;
 }
 
 function withVersion(object: KubeObject, resourceVersion: string): KubeObject {
