@@ -160,4 +160,33 @@ describe("kubernetes store", () => {
       await store.close();
     }
   }, 60_000);
+
+  test("a timed policy applied with kubectl gets its expiry, and is deleted then", async () => {
+    const namespace = await kube.createNamespace();
+    const store = await openStore(namespace, true);
+    try {
+      const events: WatchEvent[] = [];
+      store.watch((e) => {
+        events.push(e);
+      });
+      const timed = JSON.stringify({
+        apiVersion: "hfi.dev/v1alpha1",
+        kind: "FaultInjectionPolicy",
+        metadata: { name: "timed", namespace },
+        spec: { duration: "2s", fault: { abort: { httpStatus: 503 } } },
+      });
+      const before = Date.now();
+      expect((await kube.kubectl(["apply", "-f", "-"], timed)).exitCode).toBe(0);
+      const deadline = Date.now() + 10_000;
+      while (Date.now() < deadline && !events.some((e) => e.type === "delete")) await Bun.sleep(50);
+      const put = events.find((e) => e.type === "put" && "policy" in e && e.policy.status?.expiresAt);
+      const expiresAt = Date.parse((put && "policy" in put && put.policy.status?.expiresAt) || "");
+      expect(expiresAt).toBeGreaterThanOrEqual(before + 2000 - 1000);
+      expect(events.at(-1)).toMatchObject({ type: "delete", reason: "expired" });
+      const gone = await kube.kubectl(["get", "fip", "timed", "-n", namespace]);
+      expect(gone.stderr).toContain("NotFound");
+    } finally {
+      await store.close();
+    }
+  }, 30_000);
 });

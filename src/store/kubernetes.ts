@@ -271,8 +271,11 @@ export async function createKubernetesStore(options: KubernetesStoreOptions): Pr
       return;
     }
     policies.set(name, object);
-    if (options.writeStatus) reconcileStatusSoon(name);
     const current = toStored(object);
+    if (options.writeStatus) {
+      reconcileStatusSoon(name);
+      if (current) stampExpiry(object, current);
+    }
     // With the resource's new resourceVersion, even when only its status changed.
     scheduleExpiry(object, current);
     // Only the status changed (this store's own status writes): nothing for the rule set.
@@ -300,6 +303,27 @@ export async function createKubernetesStore(options: KubernetesStoreOptions): Pr
         if (err instanceof KubeApiError && (err.status === 409 || err.status === 404)) return;
         onError("status", err);
         logger.warn(`could not write the status of policy ${name}`, { error: (err as Error).message });
+      });
+    });
+  }
+
+  /**
+   * Gives a timed policy written by someone else (`kubectl apply`) its expiry: its duration from now.
+   * Conditional on its resourceVersion, so of several replicas one stamps it.
+   */
+  function stampExpiry(object: KubeObject, policy: StoredPolicy): void {
+    const lifetime = durationMs(policy);
+    if (lifetime === undefined || object.metadata.annotations?.[EXPIRES_AT_ANNOTATION] !== undefined) return;
+    const expiresAt = new Date(now().getTime() + lifetime).toISOString();
+    const metadata = {
+      ...object.metadata,
+      annotations: { ...object.metadata.annotations, [EXPIRES_AT_ANNOTATION]: expiresAt },
+    };
+    client.request("PUT", policyPath(object.metadata.name), { ...object, metadata }).catch((err: unknown) => {
+      if (err instanceof KubeApiError && (err.status === 409 || err.status === 404)) return;
+      onError("expire", err);
+      logger.warn(`could not set the expiry of policy ${object.metadata.name}`, {
+        error: (err as Error).message,
       });
     });
   }
