@@ -65,8 +65,9 @@ export async function openStore(config: StoreConfig, hooks: StoreHooks): Promise
         client: createKubeClient(connection, config.requestTimeoutMs),
         namespace: config.namespace ?? connection.namespace,
         requestTimeoutMs: config.requestTimeoutMs,
-        // Every replica writes the same status; a replica that loses a race sees the winner's.
+        // The replicas elect a leader through a Lease; it writes status and ends timed policies.
         writeStatus: true,
+        leaderElection: {},
         ...hooks,
       });
     }

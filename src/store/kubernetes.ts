@@ -11,6 +11,7 @@ import {
   HALT_PLURAL,
   POLICY_PLURAL,
 } from "../kubernetes/crd.ts";
+import { startLeaseElection } from "../kubernetes/lease.ts";
 import { type Policy, PolicySchema, toFieldIssues } from "../policy/index.ts";
 import { createWatchFanOut } from "./fan-out.ts";
 import { durationMs, hasExpired, lockedError, MAX_HALT_TEXT, staleVersionError } from "./lifecycle.ts";
@@ -33,6 +34,11 @@ export interface KubernetesStoreOptions {
    * it read just before can then meet a Conflict, as with any Kubernetes controller. Default false.
    */
   writeStatus?: boolean;
+  /**
+   * Elect a leader among the stores on this namespace through the Lease `hfi-leader`: only the leader
+   * writes status, stamps expiries and deletes expired policies. Without it every store does.
+   */
+  leaderElection?: { leaseDurationSeconds?: number; identity?: string };
 }
 
 /** When a policy with `spec.duration` expires: written with the spec, so one write restarts the clock. */
@@ -118,6 +124,21 @@ export async function createKubernetesStore(options: KubernetesStoreOptions): Pr
   const expiryTimers = new Map<string, ReturnType<typeof setTimeout>>();
   const invalidLogged = new Set<string>();
   const stop = new AbortController();
+  const election =
+    options.leaderElection &&
+    startLeaseElection({
+      client,
+      namespace,
+      ...options.leaderElection,
+      logger,
+      // The new leader catches up on what its predecessor may have left: statuses, expiries.
+      onChange: (leading) => {
+        if (!leading) return;
+        for (const object of policies.values())
+          applyPolicy("put", object, Number(object.metadata.resourceVersion));
+      },
+    });
+  const leads = () => election?.isLeader() ?? true;
 
   async function call<T>(operation: string, run: () => Promise<T>): Promise<T> {
     try {
@@ -236,6 +257,8 @@ export async function createKubernetesStore(options: KubernetesStoreOptions): Pr
     const timer = setTimeout(
       () => {
         expiryTimers.delete(name);
+        // A store that becomes leader later deletes it then.
+        if (!leads()) return;
         // Only this version: a policy applied again since then has a later expiry.
         client
           .request("DELETE", policyPath(name), { preconditions: { resourceVersion } })
@@ -272,7 +295,7 @@ export async function createKubernetesStore(options: KubernetesStoreOptions): Pr
     }
     policies.set(name, object);
     const current = toStored(object);
-    if (options.writeStatus) {
+    if (options.writeStatus && leads()) {
       reconcileStatusSoon(name);
       if (current) stampExpiry(object, current);
     }
@@ -621,6 +644,7 @@ export async function createKubernetesStore(options: KubernetesStoreOptions): Pr
 
     async close() {
       stop.abort();
+      await election?.close();
       watchers.clear();
       clearTimeout(holdTimer);
       for (const timer of expiryTimers.values()) clearTimeout(timer);

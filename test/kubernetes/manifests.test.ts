@@ -92,7 +92,7 @@ test("helm install with store.type=kubernetes creates the control plane, its Rol
     "faultinjectionhalts",
   ]);
   // The service account may do what the store does, and no more.
-  const can = async (verb: string, resource: string, namespace = "hfi-helm") =>
+  const can = async (verb: string, resource: string, namespace = "hfi-helm", subresource?: string) =>
     (
       await kube.kubectl([
         "auth",
@@ -102,10 +102,13 @@ test("helm install with store.type=kubernetes creates the control plane, its Rol
         "-n",
         namespace,
         "--as=system:serviceaccount:hfi-helm:hfi-control-plane",
+        ...(subresource ? [`--subresource=${subresource}`] : []),
       ])
     ).stdout.trim();
   expect(await can("watch", "faultinjectionpolicies.hfi.dev")).toBe("yes");
   expect(await can("create", "faultinjectionhalts.hfi.dev")).toBe("yes");
+  expect(await can("update", "faultinjectionpolicies.hfi.dev", "hfi-helm", "status")).toBe("yes");
+  expect(await can("update", "leases.coordination.k8s.io")).toBe("yes");
   expect(await can("list", "faultinjectionpolicies.hfi.dev", "default")).toBe("no");
   expect(await can("list", "secrets")).toBe("no");
 });
