@@ -3,7 +3,7 @@ import { createConsola } from "consola";
 import { startTestKubeApiServer, type TestKubeApiServer } from "../../test/support/kube-apiserver.ts";
 import { createKubeClient, kubeconfigConnection } from "../kubernetes/client.ts";
 import type { Policy } from "../policy/index.ts";
-import { describeStoreContract } from "./contract-suite.ts";
+import { describeStoreContract, expectCode } from "./contract-suite.ts";
 import { createKubernetesStore, EXPIRES_AT_ANNOTATION } from "./kubernetes.ts";
 import type { PolicyStore, WatchEvent } from "./types.ts";
 
@@ -189,4 +189,37 @@ describe("kubernetes store", () => {
       await store.close();
     }
   }, 30_000);
+
+  test("kubectl can halt: a FaultInjectionHalt named fleet halts the namespace, deleting it resumes", async () => {
+    const namespace = await kube.createNamespace();
+    const store = await openStore(namespace);
+    try {
+      const events: WatchEvent[] = [];
+      store.watch((e) => {
+        events.push(e);
+      });
+      const halt = (name: string) =>
+        JSON.stringify({
+          apiVersion: "hfi.dev/v1alpha1",
+          kind: "FaultInjectionHalt",
+          metadata: { name, namespace },
+          spec: { reason: "incident 7", by: "oncall" },
+        });
+      const misnamed = await kube.kubectl(["apply", "-f", "-"], halt("other"));
+      expect(misnamed.stderr).toContain("metadata.name");
+      expect((await kube.kubectl(["apply", "-f", "-"], halt("fleet"))).exitCode).toBe(0);
+      const deadline = Date.now() + 5000;
+      while (Date.now() < deadline && events.length === 0) await Bun.sleep(20);
+      expect(events[0]).toMatchObject({ type: "halt", halt: { reason: "incident 7", by: "oncall" } });
+      expect((await store.state()).halt).toMatchObject({ reason: "incident 7" });
+      await expectCode(store.create(policy("a")), "Locked");
+
+      expect((await kube.kubectl(["delete", "fih", "fleet", "-n", namespace])).exitCode).toBe(0);
+      while (Date.now() < deadline + 5000 && events.length < 2) await Bun.sleep(20);
+      expect(events[1]).toMatchObject({ type: "resume", halt: { reason: "incident 7" } });
+      expect((await store.create(policy("a"))).metadata.name).toBe("a");
+    } finally {
+      await store.close();
+    }
+  });
 });
