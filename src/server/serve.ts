@@ -4,7 +4,7 @@ import {
   createSubscriberRegistry,
   type SubscriberRegistryOptions,
 } from "../distributor/index.ts";
-import { HfiError, openStore, type StoreConfig } from "../store/index.ts";
+import { HfiError, openStore, type StoreConfig, type StoreHooks } from "../store/index.ts";
 import { createApp } from "./app.ts";
 import { loadTokenFile } from "./auth.ts";
 import { createConfigClients } from "./clients.ts";
@@ -13,6 +13,7 @@ import { listen } from "./listen.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { createMetrics } from "./metrics.ts";
 import { precompileRegexes } from "./policy-validation.ts";
+import { propagationOf } from "./propagation.ts";
 
 export interface ServerOptions {
   /** `host:port`, `[ipv6]:port` or `:port`; port 0 picks a free one. Default `0.0.0.0:8080`. */
@@ -48,8 +49,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const auth = options.authTokenFile ? await loadTokenFile(options.authTokenFile) : undefined;
   const metrics = createMetrics();
   const storeConfig = options.store ?? { type: "memory" };
+  const propagation: StoreHooks["propagation"] = {};
   const store = await openStore(storeConfig, {
     logger,
+    propagation,
     onWatcherError: (err) => logger.error("policy watch listener failed", err),
     onError: (operation) => metrics.storeError(operation),
   });
@@ -59,6 +62,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     cleanup.unshift(() => distributor.close());
     cleanup.unshift(logStoreEvents(store, logger));
     const clients = createConfigClients();
+    const subscribers = createSubscriberRegistry(options.subscribers);
+    propagation.of = propagationOf(distributor, subscribers);
     const app = createApp({
       store,
       distributor,
@@ -67,7 +72,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       metrics,
       clients,
       auth,
-      subscribers: createSubscriberRegistry(options.subscribers),
+      subscribers,
     });
     // The default idleTimeout (10 s) stays for ordinary requests; held ones extend their own (connection.ts).
     const server = await listen({ hostname, port, fetch: app.fetch });

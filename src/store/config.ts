@@ -1,7 +1,7 @@
 import type { ConsolaInstance } from "consola";
 import type { StoreClock } from "./clock.ts";
 import { createMemoryStore } from "./memory.ts";
-import type { PolicyStore } from "./types.ts";
+import type { PolicyStore, StoredPolicy } from "./types.ts";
 
 /** Where `hfi serve` keeps policies: `hfi serve --store …` and its flags, as one value. */
 export type StoreConfig =
@@ -38,7 +38,19 @@ export interface StoreHooks {
   onWatcherError: (err: unknown) => void;
   /** Every failed backend call, by operation; for metrics. */
   onError: (operation: string, err: unknown) => void;
+  /**
+   * How far each policy has got to the proxies, for a store that reports it (Kubernetes: the
+   * Propagated condition); set once the server has its distributor, which needs the store first.
+   */
+  propagation?: { of?: PropagationOf };
 }
+
+/** Of the live proxies a policy targets, how many have applied the revision that brought it. */
+export interface PolicyPropagation {
+  applied: number;
+  targeted: number;
+}
+export type PropagationOf = (policy: StoredPolicy, revision: number) => PolicyPropagation;
 
 /**
  * Opens the store `config` names; the caller closes it. etcd.ts and kubernetes.ts are loaded only
@@ -50,8 +62,9 @@ export async function openStore(config: StoreConfig, hooks: StoreHooks): Promise
       return createMemoryStore({ clock: config.clock, onWatcherError: hooks.onWatcherError });
     case "etcd": {
       const { type: _type, ...options } = config;
+      const { propagation: _unused, ...etcdHooks } = hooks;
       const { createEtcdStore } = await import("./etcd.ts");
-      return createEtcdStore({ ...options, ...hooks });
+      return createEtcdStore({ ...options, ...etcdHooks });
     }
     case "kubernetes": {
       const { createKubeClient, inClusterConnection, kubeconfigConnection } = await import(

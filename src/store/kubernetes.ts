@@ -13,6 +13,7 @@ import {
 } from "../kubernetes/crd.ts";
 import { startLeaseElection } from "../kubernetes/lease.ts";
 import { type Policy, PolicySchema, toFieldIssues } from "../policy/index.ts";
+import type { PropagationOf } from "./config.ts";
 import { createWatchFanOut } from "./fan-out.ts";
 import { durationMs, hasExpired, lockedError, MAX_HALT_TEXT, staleVersionError } from "./lifecycle.ts";
 import type { Halt, PolicyStore, StoredPolicy, StoreState, WatchEvent } from "./types.ts";
@@ -39,7 +40,12 @@ export interface KubernetesStoreOptions {
    * writes status, stamps expiries and deletes expired policies. Without it every store does.
    */
   leaderElection?: { leaseDurationSeconds?: number; identity?: string };
+  /** With `writeStatus`: the Propagated condition, from how far each policy has got to the proxies. */
+  propagation?: { of?: PropagationOf };
 }
+
+/** How often the leader brings the Propagated conditions up to date. */
+const PROPAGATION_REFRESH_MS = 1000;
 
 /** When a policy with `spec.duration` expires: written with the spec, so one write restarts the clock. */
 export const EXPIRES_AT_ANNOTATION = "hfi.dev/expires-at";
@@ -281,6 +287,7 @@ export async function createKubernetesStore(options: KubernetesStoreOptions): Pr
     const previous = before && toStored(before);
     if (type === "delete") {
       policies.delete(name);
+      definedAt.delete(name);
       scheduleExpiry(object, undefined);
       if (previous) {
         const expired = hasExpired(previous, now().getTime());
@@ -303,6 +310,8 @@ export async function createKubernetesStore(options: KubernetesStoreOptions): Pr
     scheduleExpiry(object, current);
     // Only the status changed (this store's own status writes): nothing for the rule set.
     if (before && sameDefinition(before, object)) return;
+    if (current) definedAt.set(name, eventRevision);
+    else definedAt.delete(name);
     if (current) emit({ type: "put", policy: current, revision: eventRevision });
     // No longer valid: to the filters it is gone.
     else if (previous) emit({ type: "delete", policy: previous, revision: eventRevision });
@@ -310,6 +319,15 @@ export async function createKubernetesStore(options: KubernetesStoreOptions): Pr
   }
 
   const statusDue = new Set<string>();
+  /** The revision at which each policy was last defined (a status write is none): what proxies must apply. */
+  const definedAt = new Map<string, number>();
+  const propagationRefresh =
+    options.writeStatus && options.propagation
+      ? setInterval(() => {
+          if (leads()) for (const name of policies.keys()) reconcileStatusSoon(name);
+        }, PROPAGATION_REFRESH_MS)
+      : undefined;
+  propagationRefresh?.unref?.();
 
   /** Brings a policy's status up to date after this turn's events (several events, one write). */
   function reconcileStatusSoon(name: string): void {
@@ -368,17 +386,58 @@ export async function createKubernetesStore(options: KubernetesStoreOptions): Pr
       message: issue ? `${issue.path}: ${issue.message}` : "the policy is part of the rule set",
       observedGeneration: generation,
     } as const;
-    const conditions = (object.status?.conditions ?? []).filter((c) => c.type !== "Accepted");
-    const previous = object.status?.conditions?.find((c) => c.type === "Accepted");
-    const lastTransitionTime =
-      previous?.status === accepted.status ? previous.lastTransitionTime : rfc3339Seconds(now());
+    const ours = [
+      { ...accepted },
+      ...propagated(object, result.success ? result.output : undefined, generation),
+    ];
+    const conditions = (object.status?.conditions ?? []).filter((c) => !ours.some((o) => o.type === c.type));
+    const withTimes = ours.map((condition) => {
+      const previous = object.status?.conditions?.find((c) => c.type === condition.type);
+      const lastTransitionTime =
+        previous?.status === condition.status ? previous.lastTransitionTime : rfc3339Seconds(now());
+      return { ...condition, lastTransitionTime };
+    });
     const expiresAt =
       object.spec?.duration !== undefined ? object.metadata.annotations?.[EXPIRES_AT_ANNOTATION] : undefined;
     return {
       ...(expiresAt !== undefined && { expiresAt }),
       observedGeneration: generation,
-      conditions: [{ ...accepted, lastTransitionTime }, ...conditions],
+      conditions: [...withTimes, ...conditions],
     };
+  }
+
+  /** The Propagated condition, when the server says how far policies have got. */
+  function propagated(
+    object: KubeObject,
+    policy: Policy | undefined,
+    generation: number,
+  ): Omit<Condition, "lastTransitionTime">[] {
+    const of = options.propagation?.of;
+    const revision = definedAt.get(object.metadata.name);
+    if (!of || revision === undefined) return [];
+    if (!policy) {
+      return [
+        {
+          type: "Propagated",
+          status: "False",
+          reason: "NotAccepted",
+          message: "the policy is not part of the rule set",
+          observedGeneration: generation,
+        },
+      ];
+    }
+    const stored = { ...policy, metadata: { ...storedMeta(object).metadata } };
+    const { applied, targeted } = of(stored, revision);
+    return [
+      {
+        type: "Propagated",
+        status: applied === targeted ? "True" : "False",
+        reason: applied === targeted ? "Applied" : "Pending",
+        message:
+          targeted === 0 ? "no live proxy is targeted" : `${applied}/${targeted} targeted proxies have it`,
+        observedGeneration: generation,
+      },
+    ];
   }
 
   function applyHalt(type: "put" | "delete", object: KubeObject, eventRevision: number): void {
@@ -647,6 +706,7 @@ export async function createKubernetesStore(options: KubernetesStoreOptions): Pr
       await election?.close();
       watchers.clear();
       clearTimeout(holdTimer);
+      clearInterval(propagationRefresh);
       for (const timer of expiryTimers.values()) clearTimeout(timer);
       expiryTimers.clear();
       for (const waiter of waiters) waiter.resolve();

@@ -24,6 +24,7 @@ beforeAll(async () => {
   await kube.installCrds();
   namespace = await kube.createNamespace("e2e");
   stack = await startLocalStack({
+    concurrency: 2,
     serveArgs: ["--store", "kubernetes", "--kubeconfig", kube.kubeconfig, "--namespace", namespace],
   });
   peer = await startTestKubeApiServer({ etcd: kube.etcd });
@@ -76,6 +77,22 @@ test("kubectl apply -f examples/abort.yaml faults in Envoy; kubectl delete stops
   await kubectl(kube, ["delete", "fip", "checkout-abort"]);
   expect((await expectStatusSoon("/api/checkout/pay", "POST", 200)).fault).toBeNull();
 }, 30_000);
+
+test("kubectl wait --for=condition=Propagated returns once the Envoy has the policy", async () => {
+  await kubectl(kube, ["apply", "-f", "-"], abortPolicy("waited", "/waited", 503));
+  const wait = await kubectl(kube, ["wait", "--for=condition=Propagated", "--timeout=30s", "fip/waited"]);
+  expect(wait).toContain("condition met");
+  // Every worker has it already: the very first requests fault.
+  for (let i = 0; i < 10; i++) expect((await send("/waited")).status).toBe(503);
+  const status = JSON.parse(await kubectl(kube, ["get", "fip", "waited", "-o", "json"])).status;
+  const propagated = status.conditions.find((c: { type: string }) => c.type === "Propagated");
+  expect(propagated).toMatchObject({ status: "True", reason: "Applied", observedGeneration: 1 });
+  // Each Envoy worker polls on its own (and the main thread too): all of them have it.
+  const [, applied, targeted] = /^(\d+)\/(\d+) targeted proxies have it$/.exec(propagated.message) ?? [];
+  expect(Number(targeted)).toBeGreaterThanOrEqual(2);
+  expect(applied).toBe(targeted);
+  await kubectl(kube, ["delete", "fip", "waited"]);
+}, 60_000);
 
 test("an invalid policy is refused by the API server, naming the field, and Envoy is unchanged", async () => {
   const result = await kube.kubectl(["-n", namespace, "apply", "-f", "-"], abortPolicy("bad", "/", 700));
