@@ -27,6 +27,8 @@ export type StoreConfig =
       context?: string;
       /** Whose FaultInjectionPolicies to serve; default the kubeconfig context's, or the pod's. */
       namespace?: string;
+      /** Of the Lease the replicas elect their leader with. Default 15. */
+      leaseDurationSeconds?: number;
       /** Deadline of each API call; past it the request is answered 503. Default 5000. */
       requestTimeoutMs?: number;
     };
@@ -80,7 +82,7 @@ export async function openStore(config: StoreConfig, hooks: StoreHooks): Promise
         requestTimeoutMs: config.requestTimeoutMs,
         // The replicas elect a leader through a Lease; it writes status and ends timed policies.
         writeStatus: true,
-        leaderElection: {},
+        leaderElection: { leaseDurationSeconds: config.leaseDurationSeconds },
         ...hooks,
       });
     }

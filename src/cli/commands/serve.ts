@@ -7,6 +7,8 @@ import {
   startServer,
 } from "../../server/index.ts";
 import type { StoreConfig } from "../../store/index.ts";
+import { parseDuration } from "../common/duration.ts";
+import { CommandError } from "../common/errors.ts";
 
 export default defineCommand({
   meta: { name: "serve", description: "Run the control plane (policy API + config distribution)" },
@@ -42,6 +44,13 @@ export default defineCommand({
       description:
         "With --store kubernetes: the namespace of the policies (default: the context's, or the pod's)",
     },
+    "lease-ttl": {
+      type: "string",
+      valueHint: "duration",
+      default: "10s",
+      description:
+        "With --store etcd: TTL of each replica's etcd lease (whole seconds); a dead leader is replaced, and a dead replica's proxies leave hfi status, this long after it stopped. With --store kubernetes: the leader Lease's duration",
+    },
     "log-format": { type: "enum", options: ["json", "pretty"], default: "json", description: "Log format" },
     "log-level": {
       type: "enum",
@@ -67,10 +76,12 @@ export default defineCommand({
       kubeconfig: args.kubeconfig || undefined,
       context: args.context || undefined,
       namespace: args.namespace || undefined,
+      leaseDurationSeconds: leaseTtl(args["lease-ttl"]),
     });
     const server = await startServer({
       listen: args.listen,
       store,
+      fleet: { leaseTtlSeconds: leaseTtl(args["lease-ttl"]) },
       logger,
       authTokenFile: args["auth-token-file"] || process.env.HFI_AUTH_TOKEN_FILE || undefined,
     });
@@ -85,10 +96,26 @@ export default defineCommand({
 
 function storeConfig(
   type: string,
-  flags: { endpoints: string[]; prefix: string; kubeconfig?: string; context?: string; namespace?: string },
+  flags: {
+    endpoints: string[];
+    prefix: string;
+    kubeconfig?: string;
+    context?: string;
+    namespace?: string;
+    leaseDurationSeconds: number;
+  },
 ): StoreConfig {
   const { endpoints, prefix, ...kubernetes } = flags;
   if (type === "etcd") return { type: "etcd", endpoints, prefix };
   if (type === "kubernetes") return { type: "kubernetes", ...kubernetes };
   return { type: "memory" };
+}
+
+/** `--lease-ttl` in seconds: etcd leases have a whole number of seconds, at least one. */
+function leaseTtl(text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined || ms < 1000 || ms % 1000 !== 0) {
+    throw new CommandError(`invalid --lease-ttl "${text}": expected whole seconds, at least 1s (e.g. 10s)`);
+  }
+  return ms / 1000;
 }
