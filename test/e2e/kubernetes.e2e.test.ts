@@ -3,10 +3,13 @@
  * control plane), `kubectl`, the real dist/hfi (`serve --store kubernetes`), the real Envoy and filter.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { startTestKubeApiServer, type TestKubeApiServer } from "../support/kube-apiserver.ts";
 import { type LocalStack, startLocalStack } from "../support/local-stack.ts";
-import { ROOT } from "../support/paths.ts";
+import { HFI_BIN, ROOT } from "../support/paths.ts";
+import { freePort } from "../support/ports.ts";
+import { spawnLogged, terminate, waitForUrl } from "../support/process.ts";
 import { expectSoon, send as sendThrough } from "../support/requests.ts";
 
 const PROPAGATION_LIMIT_MS = 5000;
@@ -129,3 +132,64 @@ test("with the API server down Envoy keeps its rules; changes made meanwhile arr
   const log = await Bun.file(join(stack.logDir, "hfi.log")).text();
   expect(log).toContain("410 Gone");
 }, 120_000);
+
+test("two hfi replicas elect a leader through a Lease; after a kill -9 of the leader the other leads and ends timed policies", async () => {
+  const ns = await kube.createNamespace("replicas");
+  const replicas = await Promise.all(
+    [0, 1].map(async (i) => {
+      const port = await freePort();
+      const spawned = spawnLogged(
+        [
+          HFI_BIN,
+          "serve",
+          "--listen",
+          `127.0.0.1:${port}`,
+          "--store",
+          "kubernetes",
+          "--kubeconfig",
+          kube.kubeconfig,
+          "--namespace",
+          ns,
+          "--lease-ttl",
+          "3s",
+        ],
+        join(stack.logDir, `replica-${i}.log`),
+      );
+      await waitForUrl(`http://127.0.0.1:${port}/readyz`, spawned);
+      return spawned;
+    }),
+  );
+  try {
+    const holder = async () => {
+      const lease = await kube.kubectl(["get", "lease", "hfi-leader", "-n", ns, "-o", "json"]);
+      return lease.exitCode === 0 ? (JSON.parse(lease.stdout).spec.holderIdentity as string) : "";
+    };
+    const leaderOf = async (among: number[]) => {
+      const deadline = Date.now() + 20_000;
+      while (Date.now() < deadline) {
+        const identity = await holder();
+        const found = among.find((i) => identity === `${hostname()}_${replicas[i]?.proc.pid}`);
+        if (found !== undefined) return found;
+        await Bun.sleep(100);
+      }
+      throw new Error(`none of replicas ${among} holds the Lease (holder: ${await holder()})`);
+    };
+    const first = await leaderOf([0, 1]);
+    replicas[first]?.proc.kill("SIGKILL");
+    const second = await leaderOf([1 - first]);
+    expect(second).toBe(1 - first);
+
+    // The new leader does the leader's work: a timed policy applied with kubectl ends on time.
+    const timed = JSON.stringify({
+      apiVersion: "hfi.dev/v1alpha1",
+      kind: "FaultInjectionPolicy",
+      metadata: { name: "timed", namespace: ns },
+      spec: { duration: "2s", fault: { abort: { httpStatus: 503 } } },
+    });
+    expect((await kube.kubectl(["apply", "-f", "-"], timed)).exitCode).toBe(0);
+    const wait = await kube.kubectl(["wait", "-n", ns, "--for=delete", "--timeout=20s", "fip/timed"]);
+    expect(wait.exitCode).toBe(0);
+  } finally {
+    for (const replica of replicas) await terminate(replica.proc);
+  }
+}, 90_000);
