@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { createConsola } from "consola";
 import { startTestKubeApiServer, type TestKubeApiServer } from "../../test/support/kube-apiserver.ts";
 import { createKubeClient, kubeconfigConnection } from "../kubernetes/client.ts";
@@ -7,6 +7,8 @@ import { describeStoreContract, expectCode } from "./contract-suite.ts";
 import { createKubernetesStore, EXPIRES_AT_ANNOTATION } from "./kubernetes.ts";
 import type { PolicyStore, WatchEvent } from "./types.ts";
 
+// Each test runs kubectl or waits for a real API server, which take seconds on a busy machine.
+setDefaultTimeout(30_000);
 const quiet = createConsola({ level: -999 });
 let kube: TestKubeApiServer;
 

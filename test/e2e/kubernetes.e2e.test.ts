@@ -2,7 +2,7 @@
  * End to end with Kubernetes as the store: a real kube-apiserver (two, on one etcd, as in an HA
  * control plane), `kubectl`, the real dist/hfi (`serve --store kubernetes`), the real Envoy and filter.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { startTestKubeApiServer, type TestKubeApiServer } from "../support/kube-apiserver.ts";
@@ -12,6 +12,8 @@ import { freePort } from "../support/ports.ts";
 import { spawnLogged, terminate, waitForUrl } from "../support/process.ts";
 import { expectSoon, send as sendThrough } from "../support/requests.ts";
 
+// Each test runs kubectl or waits for a real API server, which take seconds on a busy machine.
+setDefaultTimeout(30_000);
 const PROPAGATION_LIMIT_MS = 5000;
 /** From an API server's return to its changes in Envoy: its start-up, then the watch's reconnect. */
 const RECOVERY_LIMIT_MS = 20_000;

@@ -2,12 +2,14 @@
  * The CRDs on a real kube-apiserver: it accepts them as structural schemas, accepts every example
  * policy, and refuses an invalid policy at admission, naming the field — as `hfi policy apply` does.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { startTestKubeApiServer, type TestKubeApiServer } from "../support/kube-apiserver.ts";
 import { ROOT } from "../support/paths.ts";
 
+// Each test runs kubectl or waits for a real API server, which take seconds on a busy machine.
+setDefaultTimeout(30_000);
 let kube: TestKubeApiServer;
 let namespace: string;
 

@@ -3,7 +3,7 @@
  * to a real kube-apiserver (with hfi's CRDs): admission, defaulting and the API's own validation, not
  * only the offline schemas of test/deploy. And one real `helm install` with the Kubernetes store.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { COMBINATIONS } from "../deploy/support/combinations.ts";
@@ -11,6 +11,8 @@ import { findHelm, helm, helmTemplate } from "../deploy/support/helm.ts";
 import { startTestKubeApiServer, type TestKubeApiServer } from "../support/kube-apiserver.ts";
 import { ROOT } from "../support/paths.ts";
 
+// Each test runs kubectl or waits for a real API server, which take seconds on a busy machine.
+setDefaultTimeout(30_000);
 let kube: TestKubeApiServer;
 
 beforeAll(async () => {
@@ -111,4 +113,4 @@ test("helm install with store.type=kubernetes creates the control plane, its Rol
   expect(await can("update", "leases.coordination.k8s.io")).toBe("yes");
   expect(await can("list", "faultinjectionpolicies.hfi.dev", "default")).toBe("no");
   expect(await can("list", "secrets")).toBe("no");
-});
+}, 60_000);
