@@ -51,6 +51,11 @@ function integerIn(min: number, max: number) {
   );
 }
 
+/** A check for a Kubernetes structural schema, in CEL, where JSON Schema's form is not allowed there. */
+function celRule(rule: string, message: string, fieldPath?: string) {
+  return { "x-kubernetes-validations": [{ rule, message, ...(fieldPath && { fieldPath }) }] };
+}
+
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** RFC 9110 token characters without lower-case letters. */
 const UPPER_CASE_METHOD = /^[A-Z0-9!#$%&'*+.^_`|~-]+$/;
@@ -192,7 +197,14 @@ const PercentageSchema = v.pipe(
   v.minValue(0, "must be between 0 and 100"),
   v.maxValue(100, "must be between 0 and 100"),
   v.check((p) => Math.round(p * 100) / 100 === p, "must have at most 2 decimal places"),
-  v.metadata({ jsonSchema: { multipleOf: 0.01 } }),
+  v.metadata({
+    jsonSchema: { multipleOf: 0.01 },
+    // The API server's multipleOf divides in floating point (0.07 / 0.01 is not whole there).
+    kubernetesSchema: celRule(
+      "double(int(self * 100.0 + 0.5)) - self * 100.0 < 0.000001 && self * 100.0 - double(int(self * 100.0 + 0.5)) < 0.000001",
+      "must have at most 2 decimal places",
+    ),
+  }),
   v.description("Percent of matching requests to fault, in steps of 0.01."),
 );
 
@@ -253,6 +265,11 @@ const AbortSchema = v.pipe(
       // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then, not a promise
       then: { properties: { body: { maxLength: 0 } } },
     },
+    kubernetesSchema: celRule(
+      `!(self.httpStatus in [${BODYLESS_STATUSES.join(", ")}]) || !has(self.body) || self.body == ''`,
+      `must be empty with httpStatus ${BODYLESS_STATUSES.join(" or ")}: such a response has no body`,
+      ".body",
+    ),
   }),
 );
 
@@ -395,6 +412,19 @@ const SpecSchema = strict({
   fault: FaultSchema,
 });
 
+/** A Kubernetes status condition (`Accepted`, `Propagated`), as `kubectl wait --for=condition=` reads it. */
+const ConditionSchema = strict({
+  type: stringOfAtMost(MAX_TOKEN_LENGTH),
+  status: v.picklist(["True", "False", "Unknown"], 'must be "True", "False" or "Unknown"'),
+  reason: stringOfAtMost(MAX_TOKEN_LENGTH),
+  message: stringOfAtMost(1024),
+  lastTransitionTime: v.pipe(
+    stringOfAtMost(MAX_TOKEN_LENGTH),
+    v.isoTimestamp("must be an RFC 3339 timestamp"),
+  ),
+  observedGeneration: v.optional(integerIn(0, Number.MAX_SAFE_INTEGER)),
+});
+
 /** Set by the server; accepted so that `get -o yaml` output can be applied again, and ignored. */
 const StatusSchema = strict({
   expiresAt: v.optional(
@@ -404,6 +434,9 @@ const StatusSchema = strict({
       v.description("When the policy expires: the time of the last apply plus spec.duration."),
     ),
   ),
+  // With the Kubernetes store, what the leader reports on the FaultInjectionPolicy resource.
+  observedGeneration: v.optional(integerIn(0, Number.MAX_SAFE_INTEGER)),
+  conditions: v.optional(v.pipe(v.array(ConditionSchema), v.maxLength(8, "must have at most 8 conditions"))),
 });
 
 export const PolicySchema = strict({
