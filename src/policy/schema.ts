@@ -375,7 +375,11 @@ const MatchLabelsSchema = v.pipe(
     }
   }),
   v.record(v.string(), LabelValueSchema),
-  v.metadata({ jsonSchema: { maxProperties: MAX_SELECTOR_LABELS, propertyNames: LABEL_KEY_JSON_SCHEMA } }),
+  v.metadata({
+    jsonSchema: { maxProperties: MAX_SELECTOR_LABELS, propertyNames: LABEL_KEY_JSON_SCHEMA },
+    // A structural schema has no propertyNames: the leader reports a bad key in `Accepted`.
+    kubernetesSchema: { maxProperties: MAX_SELECTOR_LABELS },
+  }),
   v.description(
     "Kubernetes-style labels the proxy must all carry: keys [prefix/]name, values at most 63 characters.",
   ),
