@@ -6,6 +6,7 @@ import { LATENCY_BOUNDS_MS } from "../../observations/index.ts";
 import { PolicyNameSchema, PolicySchema } from "../../policy/index.ts";
 import { type JsonSchema, toJsonSchema } from "../../policy/json-schema.ts";
 import { HFI_VERSION } from "../../version.ts";
+import { readerMayCall } from "../auth.ts";
 import { HaltRequestSchema } from "./halt.ts";
 
 /** The error body every non-2xx answer carries (src/server/errors.ts writes it). */
@@ -89,10 +90,10 @@ const WRITE_AUTH_FAILURES = {
 };
 
 /**
- * Operations under /v1 need a bearer token when the server runs with --auth-token-file: reads take
- * a reader or writer token, writes a writer token. Without auth the document does not mention it.
+ * Operations under /v1 need a bearer token when the server runs with --auth-token-file: reads (and
+ * a filter's observation report) take a reader or writer token, writes a writer token. Without auth the document does not mention it.
  */
-function secured<T extends Record<string, { responses: object }>>(item: T, auth: boolean): T {
+function secured<T extends Record<string, { responses: object }>>(path: string, item: T, auth: boolean): T {
   if (!auth) return item;
   return Object.fromEntries(
     Object.entries(item).map(([method, operation]) => [
@@ -100,7 +101,10 @@ function secured<T extends Record<string, { responses: object }>>(item: T, auth:
       {
         ...operation,
         security: [{ bearer: [] }],
-        responses: { ...operation.responses, ...(method === "get" ? AUTH_FAILURES : WRITE_AUTH_FAILURES) },
+        responses: {
+          ...operation.responses,
+          ...(readerMayCall(method.toUpperCase(), path) ? AUTH_FAILURES : WRITE_AUTH_FAILURES),
+        },
       },
     ]),
   ) as unknown as T;
@@ -173,6 +177,7 @@ function buildDocument(auth: boolean) {
         },
       },
       "/v1/policies": secured(
+        "/v1/policies",
         {
           get: {
             operationId: "listPolicies",
@@ -195,6 +200,7 @@ function buildDocument(auth: boolean) {
       "/v1/policies/{name}": {
         parameters: [NAME_PARAMETER],
         ...secured(
+          "/v1/policies/{name}",
           {
             get: {
               operationId: "getPolicy",
@@ -233,6 +239,7 @@ function buildDocument(auth: boolean) {
         ),
       },
       "/v1/config": secured(
+        "/v1/config",
         {
           get: {
             operationId: "getConfig",
@@ -282,6 +289,7 @@ function buildDocument(auth: boolean) {
         auth,
       ),
       "/v1/halt": secured(
+        "/v1/halt",
         {
           get: {
             operationId: "getHalt",
@@ -316,6 +324,7 @@ function buildDocument(auth: boolean) {
         auth,
       ),
       "/v1/status/proxies": secured(
+        "/v1/status/proxies",
         {
           get: {
             operationId: "getProxies",
@@ -327,6 +336,7 @@ function buildDocument(auth: boolean) {
         auth,
       ),
       "/v1/status": secured(
+        "/v1/status",
         {
           get: {
             operationId: "getStatus",
@@ -338,6 +348,7 @@ function buildDocument(auth: boolean) {
         auth,
       ),
       "/v1/observations": secured(
+        "/v1/observations",
         {
           post: {
             operationId: "reportObservations",
@@ -383,6 +394,7 @@ function buildDocument(auth: boolean) {
         auth,
       ),
       "/v1/observations/{name}": secured(
+        "/v1/observations/{name}",
         {
           get: {
             operationId: "getObservation",
@@ -397,6 +409,7 @@ function buildDocument(auth: boolean) {
         auth,
       ),
       "/v1/experiments": secured(
+        "/v1/experiments",
         {
           post: {
             operationId: "startExperiment",
@@ -463,6 +476,7 @@ function buildDocument(auth: boolean) {
         auth,
       ),
       "/v1/experiments/{id}": secured(
+        "/v1/experiments/{id}",
         {
           get: {
             operationId: "getExperiment",
@@ -477,6 +491,7 @@ function buildDocument(auth: boolean) {
         auth,
       ),
       "/v1/experiments/{id}/stop": secured(
+        "/v1/experiments/{id}/stop",
         {
           post: {
             operationId: "stopExperiment",
@@ -491,6 +506,7 @@ function buildDocument(auth: boolean) {
         auth,
       ),
       "/v1/experiments/{id}/results": secured(
+        "/v1/experiments/{id}/results",
         {
           get: {
             operationId: "getExperimentResults",
@@ -505,6 +521,7 @@ function buildDocument(auth: boolean) {
         auth,
       ),
       "/v1/events": secured(
+        "/v1/events",
         {
           get: {
             operationId: "streamEvents",
@@ -525,6 +542,7 @@ function buildDocument(auth: boolean) {
         auth,
       ),
       "/v1/config/stream": secured(
+        "/v1/config/stream",
         {
           get: {
             operationId: "streamConfig",
