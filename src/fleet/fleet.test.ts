@@ -6,8 +6,10 @@ import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
 import { createConsola } from "consola";
 import { Etcd3 } from "etcd3";
 import { startTestEtcd, type TestEtcd } from "../../test/support/etcd.ts";
+import { encodeReport } from "../../test/support/observation-report.ts";
 import { policyJson } from "../../test/support/policies.ts";
-import type { FleetStatus, ProxiesStatus } from "../api-types.ts";
+import type { FleetStatus, PolicyObservationView, ProxiesStatus } from "../api-types.ts";
+import { LATENCY_BUCKETS } from "../observations/index.ts";
 import { type RunningServer, startServer } from "../server/serve.ts";
 
 const silent = createConsola({ level: -999 });
@@ -157,6 +159,70 @@ test("any replica lists the proxies polling every replica, each with the replica
   } finally {
     held.abort();
   }
+}, 30_000);
+
+/** A filter worker's report of `policy`: `n` requests, each answered with `status`. */
+async function report(server: RunningServer, node: string, seq: number, n: number, status: number) {
+  const body = encodeReport({
+    seq,
+    policies: [
+      {
+        name: "observed",
+        matched: n,
+        aborts: status === 503 ? n : 0,
+        delays: 0,
+        dryRun: 0,
+        statuses: { [status]: n },
+        otherStatuses: 0,
+        latencyBuckets: Array.from({ length: LATENCY_BUCKETS }, (_, k) => (k === 3 ? n : 0)),
+        latencySumUs: n * 5000,
+      },
+    ],
+  });
+  const res = await fetch(`${server.url}/v1/observations?node=${node}&worker=0`, { method: "POST", body });
+  return ((await res.json()) as { counted: boolean }).counted;
+}
+
+const observedOf = async (server: RunningServer) => {
+  const res = await fetch(`${server.url}/v1/observations/observed`);
+  if (res.status === 404) return undefined;
+  const o = (await res.json()) as PolicyObservationView;
+  return { matched: o.matched, aborts: o.aborts, statuses: o.statuses, latencyBuckets: o.latencyBuckets };
+};
+
+test("every replica shows the observations reported to any replica, and a stopped replica's still count", async () => {
+  const [a, b] = (await fleet(["oa", "ob"])) as [RunningServer, RunningServer];
+  expect(await report(a, "envoy-1", 1, 3, 200)).toBe(true);
+  expect(await report(b, "envoy-2", 1, 5, 503)).toBe(true);
+  // A resend is counted once.
+  expect(await report(b, "envoy-2", 1, 5, 503)).toBe(false);
+  const expected = {
+    matched: 8,
+    aborts: 5,
+    statuses: { "200": 3, "503": 5 },
+    latencyBuckets: Array.from({ length: LATENCY_BUCKETS }, (_, k) => (k === 3 ? 8 : 0)),
+  };
+  for (const server of [a, b]) {
+    expect(
+      await eventually(
+        () => observedOf(server),
+        (o) => o?.matched === 8,
+      ),
+    ).toEqual(expected);
+  }
+  const { leader } = await eventually(
+    () => statusOf(a),
+    (s) => s.leader !== null,
+  );
+  const [leading, other] = leader === "oa" ? [a, b] : [b, a];
+  expect(await metric(leading, "hfi_observed_requests")).toEqual(['{policy="observed"} 8']);
+  expect(await metric(other, "hfi_observed_requests")).toEqual([]);
+
+  // b's key goes with it; a keeps counting what b reported, and adds what comes next.
+  await b.stop();
+  expect(await report(a, "envoy-1", 2, 1, 200)).toBe(true);
+  await Bun.sleep(1500);
+  expect(await observedOf(a)).toMatchObject({ matched: 9, statuses: { "200": 4, "503": 5 } });
 }, 30_000);
 
 test("a replica writes its proxies to etcd at most once a second, however often they change", async () => {

@@ -387,7 +387,7 @@ function buildDocument(auth: boolean) {
           },
           get: {
             operationId: "listObservations",
-            summary: "What the filters reporting to this replica observed, per policy, with a summary",
+            summary: "What the filters observed, per policy, summed over every replica, with a summary",
             responses: { "200": ok("Every policy observed, by name", ref("ObservationsList")) },
           },
         },
