@@ -23,6 +23,10 @@ export default defineCommand({
       return;
     }
     const single = args.name !== undefined;
-    process.stdout.write(formatPolicies(items, { format, now: new Date(), single, revision }));
+    const observed =
+      format === "wide"
+        ? new Map((await client.listObservations()).policies.map((o) => [o.name, o.summary]))
+        : undefined;
+    process.stdout.write(formatPolicies(items, { format, now: new Date(), single, revision, observed }));
   },
 });
