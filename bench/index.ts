@@ -19,6 +19,7 @@ import { fleet } from "./fleet.ts";
 import { footprint } from "./footprint.ts";
 import { halt } from "./halt.ts";
 import { machine } from "./machine.ts";
+import { observations } from "./observations.ts";
 import { propagation } from "./propagation.ts";
 import { type BenchContext, type BenchResult, missedTargets, toMarkdown } from "./report.ts";
 
@@ -35,6 +36,7 @@ const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<BenchResult>> = 
   footprint,
   "delay-accuracy": delayAccuracy,
   console: consoleBench,
+  observations,
 };
 
 /** Benchmarks whose rows can be recomputed from the raw samples of a stored result (`--resummarize`). */
