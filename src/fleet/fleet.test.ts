@@ -8,7 +8,7 @@ import { Etcd3 } from "etcd3";
 import { startTestEtcd, type TestEtcd } from "../../test/support/etcd.ts";
 import { encodeReport } from "../../test/support/observation-report.ts";
 import { policyJson } from "../../test/support/policies.ts";
-import type { FleetStatus, PolicyObservationView, ProxiesStatus } from "../api-types.ts";
+import type { FleetStatus, ObservationsList, PolicyObservationView, ProxiesStatus } from "../api-types.ts";
 import { LATENCY_BUCKETS } from "../observations/index.ts";
 import { type RunningServer, startServer } from "../server/serve.ts";
 
@@ -223,6 +223,53 @@ test("every replica shows the observations reported to any replica, and a stoppe
   expect(await report(a, "envoy-1", 2, 1, 200)).toBe(true);
   await Bun.sleep(1500);
   expect(await observedOf(a)).toMatchObject({ matched: 9, statuses: { "200": 4, "503": 5 } });
+}, 30_000);
+
+test("a replica writes its observation totals at most once a second, of its 512 most recent policies", async () => {
+  const [server] = (await fleet(["reporter"])) as [RunningServer];
+  const prefix = `fleet-${prefixes}/`;
+  const client = new Etcd3({ hosts: etcd.endpoint });
+  try {
+    const started = performance.now();
+    // 6 reports of 128 policies each, 250 ms apart: 768 policies, 6 changes in about 1.5 s.
+    for (let seq = 1; seq <= 6; seq++) {
+      const policies = Array.from({ length: 128 }, (_, i) => ({
+        name: `p-${seq}-${i}`,
+        matched: 1,
+        aborts: 0,
+        delays: 0,
+        dryRun: 0,
+        statuses: { "200": 1 },
+        otherStatuses: 0,
+        latencyBuckets: Array.from({ length: LATENCY_BUCKETS }, () => 0),
+        latencySumUs: 0,
+      }));
+      const body = encodeReport({ seq, policies });
+      const res = await fetch(`${server.url}/v1/observations?node=envoy-1&worker=0`, {
+        method: "POST",
+        body,
+      });
+      expect(res.status).toBe(200);
+      await Bun.sleep(250);
+    }
+    await Bun.sleep(1200);
+    const seconds = (performance.now() - started) / 1000;
+    const { kvs } = await client.getAll().prefix(`${prefix}replica-observations/reporter/`).exec();
+    expect(kvs).toHaveLength(1);
+    const writes = Number(kvs[0]?.version);
+    expect(writes).toBeGreaterThanOrEqual(2);
+    expect(writes).toBeLessThanOrEqual(1 + Math.ceil(seconds));
+    const published = JSON.parse(kvs[0]?.value.toString() ?? "{}") as { policies: { name: string }[] };
+    expect(published.policies).toHaveLength(512);
+    // The oldest report's policies are the ones left out.
+    expect(published.policies.some((p) => p.name.startsWith("p-1-") || p.name.startsWith("p-2-"))).toBe(
+      false,
+    );
+    const listed = (await (await fetch(`${server.url}/v1/observations`)).json()) as ObservationsList;
+    expect(listed.policies).toHaveLength(768);
+  } finally {
+    client.close();
+  }
 }, 30_000);
 
 test("a replica writes its proxies to etcd at most once a second, however often they change", async () => {
