@@ -13,6 +13,7 @@ import { consoleBench } from "./console.ts";
 import { dataplane, resummarizeDataplane } from "./dataplane.ts";
 import { dataplaneProfile } from "./dataplane-profile.ts";
 import { delayAccuracy } from "./delay-accuracy.ts";
+import { experimentStop } from "./experiment-stop.ts";
 import { fanout } from "./fanout.ts";
 import { fanoutTargeted } from "./fanout-targeted.ts";
 import { fleet } from "./fleet.ts";
@@ -37,6 +38,7 @@ const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<BenchResult>> = 
   "delay-accuracy": delayAccuracy,
   console: consoleBench,
   observations,
+  "experiment-stop": experimentStop,
 };
 
 /** Benchmarks whose rows can be recomputed from the raw samples of a stored result (`--resummarize`). */
