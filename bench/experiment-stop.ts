@@ -180,7 +180,7 @@ export async function experimentStop(ctx: BenchContext): Promise<BenchResult> {
     samples: { oneReplica: one, twoReplicas: two },
     rows: [...rows("one replica", one), ...rows("two replicas, traffic reported to the non-leader", two)],
     notes: [
-      "Bound by what the path adds: the filter's report interval (1 s), the evaluation every 250 ms, and with two replicas the other replica's publish and the leader's read of it (at most 1 s each); then the policy delete reaches Envoy like any change (propagation).",
+      "Bound by what the path adds: the filter's report interval (1 s), the evaluation every 250 ms, and with two replicas the other replica's publish of its totals (at most one write a second) and the etcd watch that brings them to the leader; then the policy delete reaches Envoy like any change (propagation).",
       "One client sends requests in a row on fresh connections; everything shares the 2 cores.",
     ],
   };

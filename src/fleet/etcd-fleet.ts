@@ -22,7 +22,8 @@ export async function startEtcdFleet(options: EtcdFleetOptions): Promise<Fleet> 
       logger,
     });
     const observations = await startEtcdObservations({
-      namespace,
+      client,
+      prefix,
       replica,
       ledger,
       ttlSeconds: leaseTtlSeconds,

@@ -218,6 +218,17 @@ test("every replica shows the observations reported to any replica, and a stoppe
   expect(await metric(leading, "hfi_observed_requests")).toEqual(['{policy="observed"} 8']);
   expect(await metric(other, "hfi_observed_requests")).toEqual([]);
 
+  // A replica that starts later reads what the others published so far.
+  const late = await startServer({
+    listen: "127.0.0.1:0",
+    store: { type: "etcd", endpoints: [etcd.endpoint], prefix: `fleet-${prefixes}/` },
+    fleet: { replica: "oc", leaseTtlSeconds: 2 },
+    logger: silent,
+    shutdownGraceMs: 0,
+  });
+  running.push(late);
+  expect(await observedOf(late)).toEqual(expected);
+
   // b's key goes with it; a keeps counting what b reported, and adds what comes next.
   await b.stop();
   expect(await report(a, "envoy-1", 2, 1, 200)).toBe(true);

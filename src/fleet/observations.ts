@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { Namespace } from "etcd3";
+import type { Etcd3 } from "etcd3";
 import {
   type ObservationLedger,
   type PeerTotals,
@@ -7,7 +7,8 @@ import {
   withPeerTotals,
 } from "../observations/index.ts";
 import type { Logger } from "../server/logger.ts";
-import { toHfiError } from "../store/etcd-client.ts";
+import { prefixEnd } from "../store/etcd-codec.ts";
+import { startRangeWatch } from "../store/etcd-watch.ts";
 import { publishLeasedKey } from "./leased-key.ts";
 
 /** Sorts after the store's `policies/`, so the store's watch never sees these keys. */
@@ -18,16 +19,17 @@ export const MAX_PUBLISHED_POLICIES = 512;
 const MAX_DEPARTED = 64;
 
 export interface EtcdObservationsOptions {
-  /** The namespace of the store's prefix; each replica's totals live at `replica-observations/<name>/<run>`. */
-  namespace: Namespace;
+  client: Etcd3;
+  /** The store's key prefix; each replica's totals live at `<prefix>replica-observations/<name>/<run>`. */
+  prefix: string;
   replica: string;
   /** The reports posted to this replica. */
   ledger: ObservationLedger;
   /** TTL of the lease the replica's key is bound to. */
   ttlSeconds: number;
   logger: Logger;
-  /** At most one write of this replica's totals per interval, and one read of the others'. Default 1000. */
-  intervalMs?: number;
+  /** Fewest milliseconds between two writes of this replica's totals. Default 1000. */
+  minIntervalMs?: number;
 }
 
 /** What the filters observed, fleet-wide. */
@@ -47,81 +49,83 @@ interface Published {
 
 /**
  * Each replica publishes its totals (the sums of the reports posted to it since it started) under
- * a key bound to its own lease (leased-key.ts: at most one write per interval, only when they
- * changed) and reads the others' once per interval. A replica whose key went (it stopped, or its
- * lease expired) keeps counting with the totals last read from it, so that sums never go back: an
- * experiment's figures are differences of sums.
+ * a key bound to its own lease (leased-key.ts: at most one write per `minIntervalMs`, only when
+ * they changed) and watches the others' (the store's range watch: nothing missed across etcd
+ * outages). A replica whose key went (it stopped, or its lease expired) keeps counting with its
+ * last totals, so that sums never go back: an experiment's figures are differences of sums.
  */
 export async function startEtcdObservations(options: EtcdObservationsOptions): Promise<FleetObservations> {
-  const { namespace, replica, ledger, ttlSeconds, logger, intervalMs = 1000 } = options;
+  const { client, prefix, replica, ledger, ttlSeconds, logger, minIntervalMs } = options;
   const run = randomBytes(6).toString("hex");
+  const base = prefix + PREFIX;
+  const own = `${replica}/${run}`;
+  /** Other replicas' totals by `<name>/<run>`: those whose key is there, and those whose key went. */
   const live = new Map<string, Map<string, PolicyObservation>>();
   const departed = new Map<string, Map<string, PolicyObservation>>();
-  /** Logged once per outage, not once a second. */
-  let failing = false;
-  let reading: Promise<void> | undefined;
 
-  async function read(): Promise<void> {
-    let values: Record<string, string>;
-    try {
-      values = await namespace.getAll().prefix(PREFIX).strings();
-    } catch (err) {
-      if (!failing)
-        logger.warn("reading the other replicas' observations failed; retrying", {
-          error: toHfiError(err).message,
-        });
-      failing = true;
-      return;
-    }
-    if (failing) logger.info("reading the other replicas' observations again");
-    failing = false;
-    const seen = new Set<string>();
-    for (const value of Object.values(values)) {
-      const published = parse(value);
-      if (!published || (published.replica === replica && published.run === run)) continue;
-      const id = `${published.replica}/${published.run}`;
-      seen.add(id);
-      live.set(id, new Map(published.policies.map((o) => [o.name, o])));
-      departed.delete(id);
-    }
-    for (const [id, totals] of live) {
-      if (seen.has(id)) continue;
-      live.delete(id);
-      departed.set(id, totals);
-      for (const oldest of departed.keys()) {
-        if (departed.size <= MAX_DEPARTED) break;
-        departed.delete(oldest);
-      }
+  const idOf = (key: string) => key.slice(base.length);
+  function put(id: string, published: Published): void {
+    if (id === own) return;
+    live.set(id, new Map(published.policies.map((o) => [o.name, o])));
+    departed.delete(id);
+  }
+  function gone(id: string): void {
+    const totals = live.get(id);
+    if (!totals) return;
+    live.delete(id);
+    departed.set(id, totals);
+    for (const oldest of departed.keys()) {
+      if (departed.size <= MAX_DEPARTED) break;
+      departed.delete(oldest);
     }
   }
 
-  const readLater = () => {
-    reading ??= read().finally(() => {
-      reading = undefined;
-    });
-  };
-  const ownKey = await publishLeasedKey({
-    namespace,
-    key: `${PREFIX}${replica}/${run}`,
-    value: () => JSON.stringify({ replica, run, policies: recentTotals(ledger) } satisfies Published),
-    ttlSeconds,
-    logger,
-    what: "observations",
-    minIntervalMs: intervalMs,
-  });
-  const unsubscribe = ledger.onChange(ownKey.schedule);
-  await read();
-  const tick = setInterval(readLater, intervalMs);
-  const peers: PeerTotals = () => [...live.values(), ...departed.values()];
-  return {
-    ledger: withPeerTotals(ledger, peers),
-    async close() {
-      clearInterval(tick);
-      unsubscribe();
-      await reading;
-      await ownKey.close();
+  const range = { start: Buffer.from(base), end: prefixEnd(base) };
+  let started = false;
+  const watch = await startRangeWatch<Published>({
+    client,
+    range,
+    async load() {
+      const res = await client.kv.range({ key: range.start, range_end: range.end });
+      // The first read is where the watch starts from; later ones (resyncs) come back as changes.
+      if (!started) {
+        for (const kv of res.kvs) {
+          const published = parse(kv.value.toString());
+          if (published) put(idOf(kv.key.toString()), published);
+        }
+        started = true;
+      }
+      return { kvs: res.kvs, revision: Number(res.header.revision) };
     },
-  };
+    decode: (kv) => parse(kv.value.toString()),
+    emit: (change) => (change.type === "put" ? put(idOf(change.key), change.value) : gone(idOf(change.key))),
+    logger,
+    // The watch logs its interruptions; the fleet keeps no metrics of its own.
+    onError: () => {},
+  });
+  try {
+    const ownKey = await publishLeasedKey({
+      namespace: client.namespace(prefix),
+      key: PREFIX + own,
+      value: () => JSON.stringify({ replica, run, policies: recentTotals(ledger) } satisfies Published),
+      ttlSeconds,
+      logger,
+      what: "observations",
+      minIntervalMs,
+    });
+    const unsubscribe = ledger.onChange(ownKey.schedule);
+    const peers: PeerTotals = () => [...live.values(), ...departed.values()];
+    return {
+      ledger: withPeerTotals(ledger, peers),
+      async close() {
+        unsubscribe();
+        await Promise.all([ownKey.close(), watch.close()]);
+      },
+    };
+  } catch (err) {
+    await watch.close();
+    throw err;
+  }
 }
 
 /** The totals of the policies reported most recently, at most MAX_PUBLISHED_POLICIES. */

@@ -209,6 +209,6 @@ test("a stop condition on the leader fires on traffic reported only to the other
   report(
     `stop condition crossed (the ${threshold + 1}th injected fault answered) → faults off in the other ` +
       `replica's Envoy: ${(faultsOff! - crossed!).toFixed(0)} ms (${injected} faults injected; default ` +
-      `report interval 1 s, publish and read of replica totals 1 s each, evaluation every 250 ms)`,
+      `report interval 1 s, replica totals published at most once a second, evaluation every 250 ms)`,
   );
 }, 60_000);
