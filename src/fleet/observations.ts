@@ -14,7 +14,7 @@ import { publishLeasedKey } from "./leased-key.ts";
 /** Sorts after the store's `policies/`, so the store's watch never sees these keys. */
 const PREFIX = "replica-observations/";
 /** Policies a replica publishes: its most recently reported ones, so that its key stays small. */
-export const MAX_PUBLISHED_POLICIES = 512;
+const MAX_PUBLISHED_POLICIES = 512;
 /** Replicas gone whose last totals still count; past it the longest gone are forgotten. */
 const MAX_DEPARTED = 64;
 
