@@ -106,19 +106,26 @@ afterAll(async () => {
   rmSync(logDir, { recursive: true, force: true });
 });
 
-/** Until every worker of both Envoys, whichever replica it polls, has the rules the leader serves. */
-async function everyWorkerCurrent(): Promise<void> {
+/**
+ * Until every worker of both Envoys, whichever replica it polls, has rules newer than `before`
+ * (the leader serves a store change a moment after it answered the write).
+ */
+async function everyWorkerCurrent(before: string): Promise<void> {
   await eventually(
     () => leader.client.getProxies(),
-    (s) => s.proxies.filter((p) => p.live && p.ruleSetId === s.id).length === WORKERS,
+    (s) => s.id !== before && s.proxies.filter((p) => p.live && p.ruleSetId === s.id).length === WORKERS,
   );
 }
+
+/** The identity of the rules the leader serves now. */
+const servedId = async () => (await leader.client.getProxies()).id;
 
 async function until(id: string, ok: (e: Experiment) => boolean): Promise<Experiment> {
   return eventually(() => leader.client.getExperiment(id), ok);
 }
 
 test("an experiment on the leader counts the traffic through both Envoys, each reporting to another replica, exactly", async () => {
+  const before = await servedId();
   const { experiment } = await leader.client.startExperiment({
     name: "fleet-counts",
     duration: "120s",
@@ -130,7 +137,7 @@ test("an experiment on the leader counts the traffic through both Envoys, each r
     ],
   });
   const applied = `half-down-${experiment.id}`;
-  await everyWorkerCurrent();
+  await everyWorkerCurrent(before);
   // Upstream answers 200, 404 or 500; the filter aborts about half of them with 503.
   const paths = ["/status/200", "/status/404", "/status/500"];
   const sent: Sent[] = [];
@@ -168,6 +175,7 @@ test("an experiment on the leader counts the traffic through both Envoys, each r
 
 test("a stop condition on the leader fires on traffic reported only to the other replica; the faults end", async () => {
   const threshold = 5;
+  const before = await servedId();
   const { experiment } = await leader.client.startExperiment({
     name: "fleet-stop",
     duration: "120s",
@@ -180,8 +188,9 @@ test("a stop condition on the leader fires on traffic reported only to the other
     ],
   });
   const applied = `far-down-${experiment.id}`;
-  await everyWorkerCurrent();
-  // Traffic only through the Envoy that reports to the other replica, until the faults are off.
+  await everyWorkerCurrent(before);
+  // Traffic only through the Envoy that reports to the other replica, until the faults are off (an
+  // answer before the first fault is one from a worker that had no time to apply the rules yet).
   let injected = 0;
   let crossed: number | undefined;
   let faultsOff: number | undefined;
@@ -191,7 +200,7 @@ test("a stop condition on the leader fires on traffic reported only to the other
     if (answer.fault === applied) {
       injected += 1;
       if (injected === threshold + 1) crossed = answer.at + answer.ms;
-    } else {
+    } else if (injected > 0) {
       expect(answer.status).toBe(200);
       faultsOff = answer.at;
     }
