@@ -3,7 +3,8 @@
  * replicas, and two real Envoys 1.40 (2 workers each) with a real upstream, one Envoy polling and
  * reporting to the leader, the other to the other replica. An experiment started on the leader
  * counts the traffic through both Envoys exactly, and its stop condition fires on traffic the leader
- * never received a report of: it comes through the other replica's published totals.
+ * never received a report of: it comes through the other replica's published totals. When the
+ * other replica is killed, what it counted keeps counting after its lease expired.
  * Requires `npm run build`, scripts/setup.sh and etcd. Figures go to stdout as `[fleet-observations] …` lines.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
@@ -11,6 +12,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { Etcd3 } from "etcd3";
 import type { FleetStatus } from "../../src/api-types.ts";
 import { createClient, type HfiClient } from "../../src/client/index.ts";
 import type { Experiment } from "../../src/experiments/index.ts";
@@ -120,6 +122,9 @@ async function everyWorkerCurrent(before: string): Promise<void> {
 /** The identity of the rules the leader serves now. */
 const servedId = async () => (await leader.client.getProxies()).id;
 
+/** The first test's experiment and what its results counted. */
+let counted: { id: string; running: Record<string, unknown> } | undefined;
+
 async function until(id: string, ok: (e: Experiment) => boolean): Promise<Experiment> {
   return eventually(() => leader.client.getExperiment(id), ok);
 }
@@ -171,6 +176,7 @@ test("an experiment on the leader counts the traffic through both Envoys, each r
       `statuses ${JSON.stringify(statusCounts)}, all in the leader's results`,
   );
   await leader.client.stopExperiment(experiment.id);
+  counted = { id: experiment.id, running: { requests: 105, injected, statusCounts } };
 }, 90_000);
 
 test("a stop condition on the leader fires on traffic reported only to the other replica; the faults end", async () => {
@@ -221,3 +227,22 @@ test("a stop condition on the leader fires on traffic reported only to the other
       `report interval 1 s, replica totals published at most once a second, evaluation every 250 ms)`,
   );
 }, 60_000);
+
+test("a replica killed with SIGKILL: once its lease expired, what it counted still counts on the leader", async () => {
+  expect(counted).toBeDefined();
+  const { id, running } = counted as NonNullable<typeof counted>;
+  other.proc.kill("SIGKILL");
+  await other.proc.exited;
+  // Its observation key goes when its lease (3 s) expires.
+  const client = new Etcd3({ hosts: etcd.endpoint });
+  try {
+    await eventually(
+      () => client.getAll().prefix(`hfi/replica-observations/${other.name}/`).keys(),
+      (keys) => keys.length === 0,
+    );
+  } finally {
+    client.close();
+  }
+  await Bun.sleep(500);
+  expect((await leader.client.getExperimentResults(id)).phases.running).toMatchObject(running);
+}, 30_000);
