@@ -1,10 +1,15 @@
 /** Executing a matched rule's fault: the percentage draw and the abort reply. */
 import { sendLocalResponse } from "./abi/host";
 import { randomBelow } from "./random";
-import { AbortFault, MILLIONTHS_PER_HUNDRED_PERCENT, RuleFault } from "./rules";
+import {
+  AbortFault,
+  FAULT_HEADER as FAULT_HEADER_NAME,
+  MILLIONTHS_PER_HUNDRED_PERCENT,
+  RuleFault,
+} from "./rules";
 
 /** Request header naming the fault to the upstream, as the abort reply names it to the client. */
-export const FAULT_HEADER = String.UTF8.encode("x-hfi-fault");
+export const FAULT_HEADER = String.UTF8.encode(FAULT_HEADER_NAME);
 /** Shows up as %RESPONSE_CODE_DETAILS% in Envoy's access log. */
 const ABORT_DETAILS = String.UTF8.encode("hfi_fault_abort");
 

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { createConsola } from "consola";
 import type { Policy } from "../policy/index.ts";
+import { RULESET_FORMAT } from "../ruleset/format.ts";
 import { createMemoryStore, type PolicyStore } from "../store/index.ts";
 import { type ConfigSnapshot, createDistributor } from "./index.ts";
 
@@ -94,7 +95,7 @@ describe("createDistributor: halt and expiry", () => {
     await store.resume();
     const resumed = await distributor.waitForChange(halt.revision, 1000);
     expect(resumed?.ruleSet).toEqual({
-      format: 1,
+      format: RULESET_FORMAT,
       revision: halt.revision + 1,
       rules: halted?.ruleSet.rules ?? [],
     });

@@ -10,11 +10,20 @@ import type { Dfa } from "../regex/index.ts";
  * (priority desc, then name asc).
  */
 
-/** Bumped on any change the current filter could misread; the filter rejects formats it does not know. */
-export const RULESET_FORMAT = 1;
+/**
+ * Bumped on any change the current filter could misread; the filter rejects formats it does not know.
+ * 2: the filter's strict twin checks every member (nothing in format 1 reads differently).
+ */
+export const RULESET_FORMAT = 2;
+
+/** The oldest format the filter still reads, so a filter can be upgraded before its control plane. */
+export const OLDEST_READABLE_RULESET_FORMAT = 1;
 
 /** 100% expressed in the filter's sampling unit. */
 export const MILLIONTHS_PER_HUNDRED_PERCENT = 1_000_000;
+
+/** The response header naming the policy of an abort, and the request header of a delay. */
+export const FAULT_HEADER = "x-hfi-fault";
 
 /** A regex as the filter walks it: the table src/regex/ builds, part of this format like the rest. */
 export type { Dfa };

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
 import { hostname, userInfo } from "node:os";
+import { RULESET_FORMAT } from "../../src/ruleset/format.ts";
 import type { RunningServer } from "../../src/server/index.ts";
 import { hfi } from "../support/cli.ts";
 import { startControlPlane } from "../support/control-plane.ts";
@@ -114,7 +115,7 @@ test("a timed policy's clock runs on while halted: it is deleted on time and doe
     expect((await hfi(["resume"], { env: local })).code).toBe(0);
     expect((await hfi(["policy", "get", "short"], { env: local })).code).toBe(1);
     const config = await (await fetch(`${alone.url}/v1/config`)).json();
-    expect(config).toEqual({ format: 1, revision: expect.any(Number), rules: [] });
+    expect(config).toEqual({ format: RULESET_FORMAT, revision: expect.any(Number), rules: [] });
   } finally {
     await alone.stop();
   }

@@ -1,28 +1,38 @@
 /**
  * decodeRuleSet: JSON bytes from /v1/config → a fully validated RuleSet, or the reason it is not one.
- * Validation is complete before anything is returned, so the caller swaps all or nothing. An unknown
- * `format` is rejected; unknown members are ignored. Malformed input of any shape gives an error,
+ * Validation is complete before anything is returned, so the caller swaps all or nothing. A `format`
+ * outside OLDEST_READABLE_RULESET_FORMAT..RULESET_FORMAT is rejected; unknown members are ignored
+ * (rejected by the tests' strict twin, json/strict.ts). Malformed input of any shape gives an error,
  * never a trap.
  */
 import { serializePairs } from "../abi/pairs";
-import { asObject, JsonObject, JsonValue, lastParseError, parseJsonAt } from "../json";
+import {
+  asObject,
+  firstUnreadMember,
+  forgetReads,
+  JsonObject,
+  JsonValue,
+  lastParseError,
+  parseJsonAt,
+  STRICT_DECODE,
+} from "../json";
 import { MatchReader } from "./decode-match";
 import { integerIn, isHeaderValue, isInteger, NOT_AN_INTEGER, optional, optionalFlag } from "./fields";
 import { buildPrefilter, firstConditioned } from "./prefilter";
 import {
   AbortFault,
   DelayFault,
+  FAULT_HEADER,
+  MAX_DELAY_MS,
   MILLIONTHS_PER_HUNDRED_PERCENT,
+  MIN_DELAY_MS,
   NEVER_EXPIRES,
+  OLDEST_READABLE_RULESET_FORMAT,
   RULESET_FORMAT,
   Rule,
   RuleFault,
   RuleSet,
 } from "./ruleset";
-
-/** Longest delay a rule may ask for: one hour, as the policy schema allows. */
-export const MAX_DELAY_MS: i64 = 3_600_000;
-const FAULT_HEADER = "x-hfi-fault";
 
 export class Decoded {
   ruleSet: RuleSet | null = null;
@@ -35,6 +45,7 @@ export class Decoded {
 /** Decodes the `len` bytes at `ptr` (a host block: the body is parsed where the host wrote it). */
 export function decodeRuleSet(ptr: usize, len: usize): Decoded {
   const out = new Decoded();
+  if (STRICT_DECODE) forgetReads();
   const doc = asObject(parseJsonAt(ptr, <i32>len));
   if (doc == null) {
     const problem = lastParseError();
@@ -43,8 +54,13 @@ export function decodeRuleSet(ptr: usize, len: usize): Decoded {
   }
   const revision = doc.getNumber("revision");
   if (isInteger(revision) && revision >= 0) out.revision = <i64>revision;
-  if (doc.getNumber("format") != RULESET_FORMAT) {
-    out.error = "format: expected " + RULESET_FORMAT.toString();
+  const format = doc.getNumber("format");
+  if (
+    !(format >= OLDEST_READABLE_RULESET_FORMAT && format <= RULESET_FORMAT) ||
+    Math.floor(format) != format
+  ) {
+    out.error =
+      "format: expected " + OLDEST_READABLE_RULESET_FORMAT.toString() + ".." + RULESET_FORMAT.toString();
     return out;
   }
   if (out.revision < 0) {
@@ -71,8 +87,15 @@ export function decodeRuleSet(ptr: usize, len: usize): Decoded {
     }
     unchecked((rules[i] = rule));
   }
+  if (STRICT_DECODE) {
+    const unread = firstUnreadMember(doc, "");
+    if (unread != "") {
+      out.error = unread + ": not a member this filter reads";
+      return out;
+    }
+  }
   out.ruleSet = new RuleSet(
-    RULESET_FORMAT,
+    <i32>format,
     <u64>out.revision,
     rules,
     halted == 1,
@@ -152,9 +175,12 @@ class RuleReader extends MatchReader {
 
   private delay(name: string, value: JsonValue): DelayFault | null {
     const obj = asObject(value);
-    const ms = obj != null ? integerIn(obj.get("fixedDelayMs"), 1, MAX_DELAY_MS) : NOT_AN_INTEGER;
+    const ms = obj != null ? integerIn(obj.get("fixedDelayMs"), MIN_DELAY_MS, MAX_DELAY_MS) : NOT_AN_INTEGER;
     if (ms == NOT_AN_INTEGER) {
-      this.fail("fault.delay.fixedDelayMs", "an integer 1..3600000");
+      this.fail(
+        "fault.delay.fixedDelayMs",
+        "an integer " + MIN_DELAY_MS.toString() + ".." + MAX_DELAY_MS.toString(),
+      );
       return null;
     }
     return new DelayFault(<u32>ms, String.UTF8.encode(name + ";delay=" + ms.toString()));

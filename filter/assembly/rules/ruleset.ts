@@ -4,11 +4,20 @@
  * request path compares or sends are kept as UTF-8 bytes, encoded once when the rule set arrives.
  */
 
-/** The only format this filter understands; anything else is rejected and the old rules stay. */
-export const RULESET_FORMAT: i32 = 1;
-
-/** 100% expressed in the filter's sampling unit. */
-export const MILLIONTHS_PER_HUNDRED_PERCENT: u32 = 1_000_000;
+/**
+ * Shared with the control plane and generated from its definitions at build time
+ * (src/build-filter/shared-constants.ts): the format this filter writes rules for and the oldest it
+ * still reads (anything else is rejected and the old rules stay), the sampling unit, the delay bounds
+ * and the fault header's name.
+ */
+export {
+  FAULT_HEADER,
+  MAX_DELAY_MS,
+  MILLIONTHS_PER_HUNDRED_PERCENT,
+  MIN_DELAY_MS,
+  OLDEST_READABLE_RULESET_FORMAT,
+  RULESET_FORMAT,
+} from "../generated/shared";
 
 /** `expiresAt` of a rule that never expires. */
 export const NEVER_EXPIRES: i64 = i64.MAX_VALUE;
@@ -79,7 +88,7 @@ export class AbortFault {
 
 export class DelayFault {
   constructor(
-    /** 1..3_600_000. */
+    /** MIN_DELAY_MS..MAX_DELAY_MS. */
     readonly fixedDelayMs: u32,
     /** UTF-8 bytes of the request header value the upstream sees: `<rule name>;delay=<ms>`. */
     readonly header: ArrayBuffer,
