@@ -210,7 +210,7 @@ function confirmation(cp: string): { revision(n: number): void; done: Promise<nu
         const status = (await (await fetch(`${cp}/v1/status/proxies`)).json()) as ProxiesStatus;
         const live = status.proxies.filter((p) => p.live);
         const wanted = target;
-        if (live.length >= WORKERS && live.every((p) => hasApplied(p, wanted, status.revision))) {
+        if (live.length >= WORKERS && live.every((p) => hasApplied(p, wanted, status))) {
           return performance.now();
         }
       }

@@ -111,15 +111,16 @@ if (exitWhenDone) {
   step("The stack keeps running. For the tour in README.md, paste into another shell (in this directory):");
   console.log(`export HFI_CONTROL_PLANE_ADDR=${stack.controlPlaneUrl}
 export ENVOY=${stack.envoyUrl}
+export ENVOY_ADMIN=${stack.adminUrl}
 export PATH="$PWD/dist:$PATH"`);
   const onTourPorts =
     stack.controlPlaneUrl.endsWith(`:${TOUR_PORTS.controlPlane}`) &&
-    stack.envoyUrl.endsWith(`:${TOUR_PORTS.envoy}`);
+    stack.envoyUrl.endsWith(`:${TOUR_PORTS.envoy}`) &&
+    stack.adminUrl.endsWith(`:${TOUR_PORTS.admin}`);
   if (!onTourPorts) {
-    console.log(
-      `(ports ${TOUR_PORTS.controlPlane} or ${TOUR_PORTS.envoy} were taken, so these differ from the README's)`,
-    );
+    const ports = Object.values(TOUR_PORTS).join(", ");
+    console.log(`(some of the ports ${ports} were taken, so these differ from the README's)`);
   }
-  console.log(`Envoy's stats: curl -s '${stack.adminUrl}/stats?filter=wasmcustom.hfi'
+  console.log(`Envoy's stats: curl -s "$ENVOY_ADMIN/stats?filter=wasmcustom.hfi"
 Press Ctrl-C to stop everything (control plane, Envoy, upstream).`);
 }

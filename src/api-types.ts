@@ -12,8 +12,13 @@ export type HaltStatus = ({ halted: true } & Halt) | { halted: false; lifted?: H
 export interface ProxiesStatus {
   /** The revision of the RuleSet this replica serves now. */
   revision: number;
+  /** That RuleSet's identity (its ETag). */
+  id: string;
   /** Whether that RuleSet is halted. */
   halted: boolean;
-  /** The subscribers that have long-polled this replica, sorted by node and worker. */
+  /**
+   * The subscribers that have long-polled this replica, sorted by node and worker; the revision of
+   * one that has the current rules (same identity) is the current revision.
+   */
   proxies: Subscriber[];
 }

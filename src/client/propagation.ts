@@ -4,17 +4,25 @@ import type { HfiClient } from "./client.ts";
 
 /**
  * Whether a proxy worker has applied `revision`: its last poll acknowledged that revision or a later
- * one that the control plane has served. A revision above the served one is not counted: it comes
- * from before a memory-store restart (revisions started over), and the worker is sent the current
- * config at once ("differs" semantics of the long-poll).
+ * one that the control plane has served. A revision above the served one is not counted, nor the
+ * served revision with another rule-set identity: they come from before a memory-store restart
+ * (revisions started over), and the worker is sent the current config at once (the long-poll answers
+ * whenever the identity differs).
  */
-export function hasApplied(proxy: Subscriber, revision: number, served: number): boolean {
-  return proxy.revision !== null && proxy.revision >= revision && proxy.revision <= served;
+export function hasApplied(
+  proxy: Subscriber,
+  revision: number,
+  served: Pick<ProxiesStatus, "revision" | "id">,
+): boolean {
+  if (proxy.revision === null || proxy.revision < revision || proxy.revision > served.revision) return false;
+  const sameRevisionOtherRules =
+    proxy.revision === served.revision && proxy.ruleSetId !== null && proxy.ruleSetId !== served.id;
+  return !sameRevisionOtherRules;
 }
 
 /** The live proxies that have not applied `revision`. */
 export function laggards(status: ProxiesStatus, revision: number): Subscriber[] {
-  return status.proxies.filter((p) => p.live && !hasApplied(p, revision, status.revision));
+  return status.proxies.filter((p) => p.live && !hasApplied(p, revision, status));
 }
 
 export interface Propagation {

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { createConsola } from "consola";
+import { createManualClock } from "../../test/support/clock.ts";
 import type { Policy } from "../policy/index.ts";
 import { RULESET_FORMAT } from "../ruleset/format.ts";
 import { createMemoryStore, type PolicyStore } from "../store/index.ts";
@@ -50,7 +51,7 @@ describe("createDistributor", () => {
     const revisions: number[] = [];
     distributor.subscribe((s) => revisions.push(s.revision));
     await store.create(policy("a"));
-    await distributor.waitForChange(0, 1000);
+    await distributor.waitForChange({ revision: 0 }, 1000);
     expect(revisions).toEqual([1]);
     distributor.close();
   });
@@ -71,7 +72,7 @@ describe("createDistributor", () => {
     await store.create(policy("a"));
     await Bun.sleep(20);
     expect(distributor.current().revision).toBe(0);
-    expect((await distributor.waitForChange(0, 1000))?.revision).toBe(1);
+    expect((await distributor.waitForChange({ revision: 0 }, 1000))?.revision).toBe(1);
     distributor.close();
   });
 
@@ -88,12 +89,12 @@ describe("createDistributor: halt and expiry", () => {
     await store.create(policy("a"));
     const distributor = await createDistributor(store, { logger: silent });
     const { halt } = await store.halt({ reason: "incident" });
-    const halted = await distributor.waitForChange(1, 1000);
+    const halted = await distributor.waitForChange({ revision: 1 }, 1000);
     expect(halted?.revision).toBe(halt.revision);
     expect(halted?.ruleSet.halted).toBe(true);
     expect(halted?.ruleSet.rules.map((r) => r.name)).toEqual(["a"]);
     await store.resume();
-    const resumed = await distributor.waitForChange(halt.revision, 1000);
+    const resumed = await distributor.waitForChange({ revision: halt.revision }, 1000);
     expect(resumed?.ruleSet).toEqual({
       format: RULESET_FORMAT,
       revision: halt.revision + 1,
@@ -104,17 +105,19 @@ describe("createDistributor: halt and expiry", () => {
   });
 
   test("a timed policy's expiresAt and a dry run reach the RuleSet; its expiry publishes the removal", async () => {
-    const store = createMemoryStore();
+    const clock = createManualClock();
+    const store = createMemoryStore({ clock });
     const distributor = await createDistributor(store, { logger: silent });
     const timed = policy("timed");
     const stored = await store.create({ ...timed, spec: { ...timed.spec, duration: "1s", mode: "dryRun" } });
-    const compiled = await distributor.waitForChange(0, 1000);
+    const compiled = await distributor.waitForChange({ revision: 0 }, 1000);
     expect(compiled?.ruleSet.rules[0]).toMatchObject({
       name: "timed",
       expiresAt: Date.parse(stored.status?.expiresAt ?? ""),
       dryRun: true,
     });
-    const expired = await distributor.waitForChange(compiled?.revision, 3000);
+    clock.advance(1000);
+    const expired = await distributor.waitForChange(compiled ?? undefined, 3000);
     expect(expired?.ruleSet.rules).toEqual([]);
     distributor.close();
   });
@@ -131,12 +134,12 @@ describe("waitForChange", () => {
     const { distributor } = await setup();
     expect(await distributor.waitForChange(undefined, 1000)).toBe(distributor.current());
     // A client that saw revision 7 of a server that has since restarted.
-    expect(await distributor.waitForChange(7, 1000)).toBe(distributor.current());
+    expect(await distributor.waitForChange({ revision: 7 }, 1000)).toBe(distributor.current());
   });
 
   test("holds until the next change", async () => {
     const { store, distributor } = await setup();
-    const waiting = distributor.waitForChange(0, 5000);
+    const waiting = distributor.waitForChange({ revision: 0 }, 5000);
     expect(distributor.listenerCount()).toBe(1);
     await store.create(policy("a"));
     expect((await waiting)?.revision).toBe(1);
@@ -145,18 +148,18 @@ describe("waitForChange", () => {
 
   test("gives null after the timeout", async () => {
     const { distributor } = await setup();
-    expect(await distributor.waitForChange(0, 20)).toBeNull();
+    expect(await distributor.waitForChange({ revision: 0 }, 20)).toBeNull();
     expect(distributor.listenerCount()).toBe(0);
   });
 
   test("releases the waiter when the signal aborts", async () => {
     const { distributor } = await setup();
     const controller = new AbortController();
-    const waiting = distributor.waitForChange(0, 60_000, controller.signal);
+    const waiting = distributor.waitForChange({ revision: 0 }, 60_000, controller.signal);
     controller.abort();
     expect(await waiting).toBeNull();
     expect(distributor.listenerCount()).toBe(0);
-    expect(await distributor.waitForChange(0, 60_000, AbortSignal.abort())).toBeNull();
+    expect(await distributor.waitForChange({ revision: 0 }, 60_000, AbortSignal.abort())).toBeNull();
     expect(distributor.listenerCount()).toBe(0);
   });
 });

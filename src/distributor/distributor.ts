@@ -2,13 +2,29 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { type ConsolaInstance, consola } from "consola";
 import { compileRuleSet } from "../ruleset/compile.ts";
 import type { RuleSet } from "../ruleset/format.ts";
+import { ruleSetId } from "../ruleset/identity.ts";
 import type { PolicyStore, Unsubscribe } from "../store/index.ts";
 
 /** One compiled configuration; `json` is serialized once and served to every client as is. */
 export interface ConfigSnapshot {
   readonly revision: number;
+  /** The rule set's identity (ruleset/identity.ts): equal for equal rules, whatever the revision. */
+  readonly id: string;
   readonly ruleSet: RuleSet;
   readonly json: string;
+}
+
+/**
+ * What a client says it holds: the identity of its rule set (`id=`, what current filters send), or
+ * only the revision (`after=` alone: filters from before identities, SSE clients that reconnect with a
+ * number). A revision alone cannot tell a memory-store server's revision 1 from the revision 1 of the
+ * server it replaced, so the identity wins when both are known.
+ */
+export type Held = { readonly id: string } | { readonly revision: number };
+
+/** Whether `snapshot` is what the client holds. */
+export function holds(held: Held, snapshot: ConfigSnapshot): boolean {
+  return "id" in held ? held.id === snapshot.id : held.revision === snapshot.revision;
 }
 
 export type SnapshotListener = (snapshot: ConfigSnapshot) => void;
@@ -18,12 +34,13 @@ export interface Distributor {
   /** Called synchronously with every new snapshot. */
   subscribe(listener: SnapshotListener): Unsubscribe;
   /**
-   * The current snapshot at once if its revision differs from `after` (or `after` is undefined),
-   * else the next one; null when `timeoutMs` passes or `signal` aborts first. "Differs", not
-   * "greater": a client may hold a revision from before a memory-store server restarted.
+   * The current snapshot at once unless the client holds it (`held` undefined: at once), else the
+   * first later one it does not hold; null when `timeoutMs` passes or `signal` aborts first. "Does
+   * not hold", not "is newer": a client may hold a rule set from before a memory-store server
+   * restarted, or from another replica.
    */
   waitForChange(
-    after: number | undefined,
+    held: Held | undefined,
     timeoutMs: number,
     signal?: AbortSignal,
   ): Promise<ConfigSnapshot | null>;
@@ -49,7 +66,7 @@ export async function createDistributor(
   const { logger = consola, coalesceMs = 10, retryMs = 1000 } = options;
   const listeners = new Set<SnapshotListener>();
   // Replaced by the first load below before anyone can see it.
-  let snapshot: ConfigSnapshot = { revision: -1, ruleSet: compileRuleSet([], -1), json: "" };
+  let snapshot: ConfigSnapshot = { revision: -1, id: "", ruleSet: compileRuleSet([], -1), json: "" };
   let dirty = false;
   let draining = false;
   let closed = false;
@@ -57,7 +74,7 @@ export async function createDistributor(
   async function load(): Promise<ConfigSnapshot> {
     const { items, revision, halt } = await store.state();
     const ruleSet = compileRuleSet(items, revision, { halted: halt !== undefined });
-    return { revision, ruleSet, json: JSON.stringify(ruleSet) };
+    return { revision, id: ruleSetId(ruleSet), ruleSet, json: JSON.stringify(ruleSet) };
   }
 
   /** Store revisions only grow within a process, so an older read that finishes late is dropped. */
@@ -115,8 +132,8 @@ export async function createDistributor(
   return {
     current: () => snapshot,
     subscribe,
-    waitForChange(after, timeoutMs, signal) {
-      if (after === undefined || snapshot.revision !== after) return Promise.resolve(snapshot);
+    waitForChange(held, timeoutMs, signal) {
+      if (held === undefined || !holds(held, snapshot)) return Promise.resolve(snapshot);
       if (signal?.aborted) return Promise.resolve(null);
       return new Promise((resolve) => {
         const finish = (result: ConfigSnapshot | null) => {
@@ -126,7 +143,10 @@ export async function createDistributor(
           resolve(result);
         };
         const onAbort = () => finish(null);
-        const unsubscribe = subscribe(finish);
+        // A new revision with the same rules (a label changed) is nothing new to a client that has its identity.
+        const unsubscribe = subscribe((next) => {
+          if (!holds(held, next)) finish(next);
+        });
         const timer = setTimeout(finish, timeoutMs, null);
         signal?.addEventListener("abort", onAbort, { once: true });
       });

@@ -3,9 +3,13 @@ export {
   createDistributor,
   type Distributor,
   type DistributorOptions,
+  type Held,
+  holds,
   type SnapshotListener,
 } from "./distributor.ts";
 export {
+  type Applied,
+  appliedRevision,
   createSubscriberRegistry,
   type Subscriber,
   type SubscriberId,

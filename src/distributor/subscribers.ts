@@ -1,7 +1,7 @@
 /**
  * The long-poll subscribers this process has heard from (`GET /v1/config?…&node=N&worker=W`), so that
  * users can see a change reach every proxy (`GET /v1/status/proxies`, `hfi policy apply --wait`).
- * A poll asking for `after=R` says that its worker has applied revision R.
+ * A poll asking for `after=R&id=I` says that its worker has applied revision R, whose identity is I.
  */
 export interface SubscriberId {
   /** Envoy's node id. */
@@ -10,9 +10,17 @@ export interface SubscriberId {
   worker: string;
 }
 
+/** What a poll says its worker has applied: its `after=` and `id=`, each absent when not sent. */
+export interface Applied {
+  revision?: number;
+  id?: string;
+}
+
 export interface Subscriber extends SubscriberId {
   /** The revision the worker has applied (its last `after`); null before it had any config. */
   revision: number | null;
+  /** The identity of the rule set it has applied (its last `id`); null from filters that send none. */
+  ruleSetId: string | null;
   /** The start or end of its last poll, RFC 3339. */
   lastSeen: string;
   /** A poll of it is held open right now. */
@@ -23,7 +31,7 @@ export interface Subscriber extends SubscriberId {
 
 export interface SubscriberRegistry {
   /** A poll arrived; call the returned function when it is answered (or the client went away). */
-  polled(id: SubscriberId, after: number | undefined, waitSeconds: number): () => void;
+  polled(id: SubscriberId, applied: Applied, waitSeconds: number): () => void;
   /** Sorted by node, then worker. */
   list(): Subscriber[];
 }
@@ -40,6 +48,7 @@ export interface SubscriberRegistryOptions {
 
 interface Entry extends SubscriberId {
   revision: number | null;
+  ruleSetId: string | null;
   lastSeenMs: number;
   waitMs: number;
   holding: number;
@@ -69,18 +78,19 @@ export function createSubscriberRegistry(options: SubscriberRegistryOptions = {}
   }
 
   return {
-    polled(id, after, waitSeconds) {
+    polled(id, applied, waitSeconds) {
       const at = now();
       const key = `${id.node}\u0000${id.worker}`;
       let entry = entries.get(key);
       if (!entry) {
         if (entries.size >= maxSubscribers) forgetStale(at);
         if (entries.size >= maxSubscribers && !makeRoom()) return () => {};
-        entry = { ...id, revision: null, lastSeenMs: at, waitMs: 0, holding: 0 };
+        entry = { ...id, revision: null, ruleSetId: null, lastSeenMs: at, waitMs: 0, holding: 0 };
         entries.set(key, entry);
       }
       const current = entry;
-      current.revision = after ?? null;
+      current.revision = applied.revision ?? null;
+      current.ruleSetId = applied.id ?? null;
       current.lastSeenMs = at;
       current.waitMs = waitSeconds * 1000;
       current.holding += 1;
@@ -102,12 +112,27 @@ export function createSubscriberRegistry(options: SubscriberRegistryOptions = {}
           node: entry.node,
           worker: entry.worker,
           revision: entry.revision,
+          ruleSetId: entry.ruleSetId,
           lastSeen: new Date(entry.lastSeenMs).toISOString(),
           polling: entry.holding > 0,
           live: isLive(entry, at),
         }));
     },
   };
+}
+
+/**
+ * The revision a subscriber's rules include, judged against the rule set served now: a worker whose
+ * rule set has the identity of the current one is at the current revision, whatever revision it got
+ * those rules at — an earlier one (later changes left the rules as they were), another replica's,
+ * or a number from before a memory-store restart. Otherwise what it said, which `--wait` compares
+ * with the revision it waits for.
+ */
+export function appliedRevision(
+  subscriber: Pick<Subscriber, "revision" | "ruleSetId">,
+  current: { revision: number; id: string },
+): number | null {
+  return subscriber.ruleSetId === current.id ? current.revision : subscriber.revision;
 }
 
 function compare(a: string, b: string): number {

@@ -90,8 +90,14 @@ export interface RuleSet {
 }
 
 /**
- * Query parameters of the filter's long-poll `GET /v1/config?after=REV&wait=S&node=ID&worker=W`:
- * `node` is Envoy's node id, `worker` an id the worker's VM draws at start. A poll asking for
- * `after=N` acknowledges that this worker has applied revision N (GET /v1/status/proxies).
+ * Query parameters of the filter's long-poll `GET /v1/config?after=REV&id=ID&wait=S&node=N&worker=W`:
+ * `id` is the identity of the rule set the worker holds — the ETag (`W/"<16 hex digits>"`) of the
+ * response that brought it, see ruleset/identity.ts — `node` is Envoy's node id, `worker` an id the
+ * worker's VM draws at start. The server answers at once when it serves another identity, so a
+ * revision number reused by a restarted memory store cannot strand a filter; with `after` alone
+ * (filters before identities) it compares revisions. A poll with `after=N&id=I` acknowledges that
+ * this worker has applied revision N, identity I (GET /v1/status/proxies). The identity is in the
+ * ETag, not the body, so the RuleSet format is unchanged and old filters and servers keep working
+ * with new ones (they ignore the parameter, and the filter's revision-only ETag fallback).
  */
-export const SUBSCRIBER_QUERY = { node: "node", worker: "worker" } as const;
+export const SUBSCRIBER_QUERY = { ruleSetId: "id", node: "node", worker: "worker" } as const;

@@ -34,7 +34,11 @@ export function createConfigClients(): ConfigClients {
           whenReleased.then(() => "released"),
         ]);
         if (outcome === "released") {
-          c.res = new Response(null, { status: 304, headers: { ETag: `"${after}"`, Connection: "close" } });
+          // Nothing new for it here: it holds what it held (its `id`, when it sent one).
+          const held = c.req.query("id");
+          const headers: Record<string, string> = { Connection: "close" };
+          if (held) headers.ETag = held.startsWith("W/") ? held : `W/"${held.replace(/^"(.*)"$/, "$1")}"`;
+          c.res = new Response(null, { status: 304, headers });
         }
       } finally {
         longPolls -= 1;

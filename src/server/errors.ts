@@ -9,8 +9,13 @@ import type { Logger } from "./logger.ts";
  */
 export function errorResponse(c: Context, err: HfiError): Response {
   const { code, message, details } = err;
-  return c.json({ error: { code, message, details } }, ERROR_CODES[code].status);
+  const headers: Record<string, string> =
+    code === "Unavailable" ? { "Retry-After": RETRY_AFTER_SECONDS } : {};
+  return c.json({ error: { code, message, details } }, ERROR_CODES[code].status, headers);
 }
+
+/** When to try an Unavailable request again: a store call's deadline, and how long its breaker stays open. */
+const RETRY_AFTER_SECONDS = "5";
 
 /**
  * Domain errors answer as themselves. A 4xx HTTPException (Hono middleware throws them) answers in

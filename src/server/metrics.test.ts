@@ -48,7 +48,7 @@ test("policies and the RuleSet revision are read from the config being served", 
     headers: { "content-type": "application/yaml" },
     body: POLICY_YAML,
   });
-  await distributor.waitForChange(0, 1000);
+  await distributor.waitForChange({ revision: 0 }, 1000);
   expect(await samples(app, "hfi_policies")).toEqual(["1"]);
   expect(await samples(app, "hfi_ruleset_revision")).toEqual(["1"]);
 });
@@ -81,14 +81,15 @@ test("release() answers held long-polls with 304 and ends SSE streams", async ()
   const stream = await app.request("/v1/config/stream");
   const reader = (stream.body as ReadableStream<Uint8Array>).getReader();
   await reader.read();
-  const poll = app.request("/v1/config?after=0&wait=30");
+  const { id } = distributor.current();
+  const poll = app.request(`/v1/config?after=0&id=${id}&wait=30`);
   await Bun.sleep(20);
   expect(clients.count()).toEqual({ sse: 1, longPoll: 1 });
   clients.release();
   const answer = await poll;
   expect([answer.status, answer.headers.get("etag"), answer.headers.get("connection")]).toEqual([
     304,
-    '"0"',
+    `W/"${id}"`,
     "close",
   ]);
   expect((await reader.read()).done).toBe(true);

@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { Distributor, SubscriberRegistry } from "../distributor/index.ts";
+import type { Distributor, Subscriber, SubscriberRegistry } from "../distributor/index.ts";
 import type { ConfigClients } from "./clients.ts";
 
 /** The control plane's Prometheus metrics, in a registry of their own (one per app, never global). */
@@ -68,16 +68,19 @@ export function createMetrics(): Metrics {
   });
   new Gauge({
     name: "hfi_proxies",
-    help: "Proxy workers long-polling this replica, by state: live (and current: at the served revision), stale",
+    help: "Proxy workers long-polling this replica, by state: live (and current: with the served rules), stale",
     labelNames: ["state"] as const,
     registers,
     collect() {
       if (!sources?.subscribers) return;
-      const revision = sources.distributor.current().revision;
+      const current = sources.distributor.current();
       const proxies = sources.subscribers.list();
       const live = proxies.filter((p) => p.live);
+      // Current: the served rules, by identity (or by revision, from filters that send none).
+      const isCurrent = (p: Subscriber) =>
+        p.ruleSetId !== null ? p.ruleSetId === current.id : p.revision === current.revision;
       this.set({ state: "live" }, live.length);
-      this.set({ state: "current" }, live.filter((p) => p.revision === revision).length);
+      this.set({ state: "current" }, live.filter(isCurrent).length);
       this.set({ state: "stale" }, proxies.length - live.length);
     },
   });

@@ -23,7 +23,7 @@ afterAll(async () => {
 function replica(prefix: string): Promise<RunningServer> {
   return startServer({
     listen: "127.0.0.1:0",
-    etcd: { endpoints: [etcd.endpoint], prefix },
+    store: { type: "etcd", endpoints: [etcd.endpoint], prefix },
     logger: silent,
     heartbeatMs: 60_000,
   });
@@ -39,13 +39,18 @@ const put = (server: RunningServer, name: string, httpStatus = 503) =>
 /** The next SSE event's id and RuleSet. */
 async function nextEvent(reader: { read(): Promise<{ value?: Uint8Array }> }) {
   const frame = new TextDecoder().decode((await reader.read()).value);
-  const id = /\nid: (\d+)\n/.exec(frame)?.[1];
+  const id = /\nid: ([0-9a-f]+)\n/.exec(frame)?.[1];
   const data = /^data: (.*)$/m.exec(frame)?.[1] ?? "null";
-  return { id: Number(id), ruleSet: JSON.parse(data) as RuleSet };
+  return { id, ruleSet: JSON.parse(data) as RuleSet };
+}
+
+/** The rule-set identity in an ETag (`W/"<id>"`). */
+function idOf(etag: string | null | undefined): string | undefined {
+  return /^W\/"([0-9a-f]{16})"$/.exec(etag ?? "")?.[1];
 }
 
 test(
-  "a write through one replica reaches the other's long-polls and SSE streams with the same revision",
+  "a write through one replica reaches the other's long-polls and SSE streams with the same revision and identity",
   async () => {
     const [a, b] = await Promise.all([replica("ha/"), replica("ha/")]);
     try {
@@ -53,10 +58,11 @@ test(
         [a, b].map((s) => fetch(`${s.url}/v1/config`).then((r) => r.headers.get("etag"))),
       );
       expect(etags[0]).toBe(etags[1] as string);
-      const start = Number(etags[0]?.replaceAll('"', ""));
+      const start = idOf(etags[0]);
+      expect(start).toBeDefined();
 
-      const pollB = fetch(`${b.url}/v1/config?after=${start}&wait=20`);
-      const pollA = fetch(`${a.url}/v1/config?after=${start}&wait=20`);
+      const pollB = fetch(`${b.url}/v1/config?id=${start}&wait=20`);
+      const pollA = fetch(`${a.url}/v1/config?id=${start}&wait=20`);
       const streamB = (
         (await fetch(`${b.url}/v1/config/stream`)).body as ReadableStream<Uint8Array>
       ).getReader();
@@ -68,15 +74,23 @@ test(
         ((await written.json()) as { metadata: { resourceVersion: string } }).metadata.resourceVersion,
       );
 
+      const ids: (string | undefined)[] = [];
       for (const poll of [pollB, pollA]) {
         const answer = await poll;
         expect(answer.status).toBe(200);
-        expect(answer.headers.get("etag")).toBe(`"${revision}"`);
+        ids.push(idOf(answer.headers.get("etag")));
         const ruleSet = (await answer.json()) as RuleSet;
         expect([ruleSet.revision, ruleSet.rules.map((r) => r.name)]).toEqual([revision, ["x"]]);
       }
+      expect(ids[0]).toBeDefined();
+      expect(ids[0]).not.toBe(start);
+      expect(ids[1]).toBe(ids[0]);
       const event = await nextEvent(streamB);
-      expect([event.id, event.ruleSet.rules.map((r) => r.name)]).toEqual([revision, ["x"]]);
+      expect([event.id, event.ruleSet.revision, event.ruleSet.rules.map((r) => r.name)]).toEqual([
+        ids[0],
+        revision,
+        ["x"],
+      ]);
 
       // And the other way round, for an update and a delete through B.
       expect((await put(b, "x", 500)).status).toBe(200);
@@ -124,13 +138,47 @@ test(
         if (Date.now() > deadline) throw new Error("not ready again within 15 s");
         await Bun.sleep(200);
       }
-      const before = (await fetch(`${server.url}/v1/config`)).headers.get("etag")?.replaceAll('"', "");
+      const before = idOf((await fetch(`${server.url}/v1/config`)).headers.get("etag"));
       expect((await put(server, "b")).status).toBe(201);
       // Delivered by the watch once it has resumed.
-      const poll = await fetch(`${server.url}/v1/config?after=${before}&wait=15`);
+      const poll = await fetch(`${server.url}/v1/config?id=${before}&wait=15`);
       expect(((await poll.json()) as RuleSet).rules.map((r) => r.name).sort()).toEqual(["a", "b"]);
     } finally {
       await server.stop();
+    }
+  },
+  { timeout: 30_000 },
+);
+
+test(
+  "replicas that read the same policies at different etcd revisions serve the same identity: a filter switching between them has nothing to apply",
+  async () => {
+    const a = await replica("same-rules/");
+    let b: RunningServer | undefined;
+    try {
+      expect((await put(a, "x")).status).toBe(201);
+      let atA = await fetch(`${a.url}/v1/config`);
+      while (((await atA.clone().json()) as RuleSet).rules.length === 0) {
+        await Bun.sleep(10);
+        atA = await fetch(`${a.url}/v1/config`);
+      }
+      // Writes elsewhere in the cluster (another prefix) move etcd's revision, not the rules.
+      const other = await replica("elsewhere/");
+      for (const name of ["p", "q", "r"]) expect((await put(other, name)).status).toBe(201);
+      await other.stop();
+      b = await replica("same-rules/");
+      const atB = await fetch(`${b.url}/v1/config`);
+      const [ruleSetA, ruleSetB] = [(await atA.json()) as RuleSet, (await atB.json()) as RuleSet];
+      expect(ruleSetB.revision).toBeGreaterThan(ruleSetA.revision);
+      expect(ruleSetB.rules).toEqual(ruleSetA.rules);
+      expect(atB.headers.get("etag")).toBe(atA.headers.get("etag") as string);
+      // A filter that got its rules from A and polls B is held: nothing new.
+      const id = idOf(atA.headers.get("etag"));
+      const poll = await fetch(`${b.url}/v1/config?after=${ruleSetA.revision}&id=${id}&wait=1`);
+      expect(poll.status).toBe(304);
+    } finally {
+      await b?.stop();
+      await a.stop();
     }
   },
   { timeout: 30_000 },

@@ -4,22 +4,20 @@ import {
   createSubscriberRegistry,
   type SubscriberRegistryOptions,
 } from "../distributor/index.ts";
-import { createEtcdStore, createMemoryStore, HfiError, type PolicyStore } from "../store/index.ts";
+import { HfiError, openStore, type StoreConfig } from "../store/index.ts";
 import { createApp } from "./app.ts";
 import { loadTokenFile } from "./auth.ts";
 import { createConfigClients } from "./clients.ts";
 import { logStoreEvents } from "./events.ts";
 import { listen } from "./listen.ts";
 import { createLogger, type Logger } from "./logger.ts";
-import { createMetrics, type Metrics } from "./metrics.ts";
+import { createMetrics } from "./metrics.ts";
 
 export interface ServerOptions {
   /** `host:port`, `[ipv6]:port` or `:port`; port 0 picks a free one. Default `0.0.0.0:8080`. */
   listen?: string;
-  /** A store the caller owns (and closes). Default: a new memory store, or etcd when `etcd` is set. */
-  store?: PolicyStore;
-  /** Keep policies in etcd: the server opens its own client and closes it on stop. */
-  etcd?: { endpoints: string[]; prefix?: string };
+  /** Where policies live; the server opens the store and closes it on stop. Default: memory. */
+  store?: StoreConfig;
   /** Default: JSON lines on stdout. */
   logger?: Logger;
   heartbeatMs?: number;
@@ -48,8 +46,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const { hostname, port } = parseListen(options.listen ?? "0.0.0.0:8080");
   const auth = options.authTokenFile ? await loadTokenFile(options.authTokenFile) : undefined;
   const metrics = createMetrics();
-  const { store, closeStore } = await openStore(options, logger, metrics);
-  const cleanup: (() => unknown)[] = [closeStore];
+  const storeConfig = options.store ?? { type: "memory" };
+  const store = await openStore(storeConfig, {
+    logger,
+    onWatcherError: (err) => logger.error("policy watch listener failed", err),
+    onError: (operation) => metrics.storeError(operation),
+  });
+  const cleanup: (() => unknown)[] = [() => store.close()];
   try {
     const distributor = await createDistributor(store, { logger });
     cleanup.unshift(() => distributor.close());
@@ -71,7 +74,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     logger.info("control plane listening", {
       url,
       listen: `${hostname}:${server.port}`,
-      store: options.store ? "custom" : options.etcd ? "etcd" : "memory",
+      store: storeConfig.type,
       auth: auth ? "bearer" : "off",
     });
     if (!auth && !isLoopback(hostname)) {
@@ -105,23 +108,6 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     for (const step of cleanup) await step();
     throw err;
   }
-}
-
-async function openStore(
-  options: ServerOptions,
-  logger: Logger,
-  metrics: Metrics,
-): Promise<{ store: PolicyStore; closeStore: () => Promise<void> }> {
-  const onWatcherError = (err: unknown) => logger.error("policy watch listener failed", err);
-  if (options.store) return { store: options.store, closeStore: async () => {} };
-  if (!options.etcd) return { store: createMemoryStore({ onWatcherError }), closeStore: async () => {} };
-  const store = await createEtcdStore({
-    ...options.etcd,
-    logger,
-    onWatcherError,
-    onError: (operation) => metrics.storeError(operation),
-  });
-  return { store, closeStore: () => store.close() };
 }
 
 /** Splits `host:port`; a bare `:port` listens on every IPv4 interface. */

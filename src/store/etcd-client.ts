@@ -1,5 +1,20 @@
-import type { IOptions } from "etcd3";
+import { GRPCDeadlineExceededError, GRPCUnavailableError, type IOptions } from "etcd3";
 import { HfiError } from "../errors.ts";
+
+type FaultHandling = NonNullable<IOptions["faultHandling"]>;
+type Policy = NonNullable<FaultHandling["global"]>;
+type Backoff = NonNullable<FaultHandling["watchBackoff"]>;
+
+/**
+ * Runs each call once, as it is. etcd3's defaults retry every failed call three times (a delete
+ * that was carried out but answered late is sent again and answered "not found") and open a
+ * circuit breaker on any error (one oversized value shuts out every request); the store does its
+ * own: no retries, and an OutageBreaker that counts only outages. etcd3 only calls `execute`.
+ */
+const RUN_ONCE = {
+  execute: (fn: (context: { signal: AbortSignal }) => unknown) =>
+    Promise.resolve().then(() => fn({ signal: new AbortController().signal })),
+} as unknown as Policy;
 
 /** etcd3 client settings for the store. */
 export function clientOptions(endpoints: string[], requestTimeoutMs: number): IOptions {
@@ -9,11 +24,14 @@ export function clientOptions(endpoints: string[], requestTimeoutMs: number): IO
     // Unary calls get a deadline, so an unreachable cluster fails a request instead of holding it.
     defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + requestTimeoutMs }),
     grpcOptions: { "grpc.max_receive_message_length": -1, "grpc.use_local_subchannel_pool": 1 },
-    faultHandling: { watchBackoff: backoff(100, 2000) },
+    faultHandling: { global: RUN_ONCE, host: () => RUN_ONCE, watchBackoff: backoff(100, 2000) },
   };
 }
 
-type Backoff = NonNullable<NonNullable<IOptions["faultHandling"]>["watchBackoff"]>;
+/** Whether a failed call means etcd is out of reach: no connection, or no answer in time. */
+export function isOutage(err: unknown): boolean {
+  return err instanceof GRPCUnavailableError || err instanceof GRPCDeadlineExceededError;
+}
 
 /** Watch reconnects: doubling from `initialMs`, at most `maxMs`, so a recovered etcd is noticed soon. */
 function backoff(initialMs: number, maxMs: number): Backoff {
@@ -24,14 +42,19 @@ function backoff(initialMs: number, maxMs: number): Backoff {
   return step(initialMs);
 }
 
-/** Any failure of the etcd client: the cluster could not be reached or did not answer in time. */
-export function toHfiError(err: unknown): HfiError {
+/**
+ * Any failure of the etcd client: a value etcd refuses (PayloadTooLarge), or the cluster could not
+ * be reached or did not answer in time (Unavailable). `mayHaveHappened` is said of a change whose
+ * answer did not come in time: etcd may have carried it out.
+ */
+export function toHfiError(err: unknown, mayHaveHappened?: string): HfiError {
   const message = err instanceof Error ? err.message : String(err);
-  if (message.includes("request is too large")) {
+  if (message.includes("request is too large") || message.includes("RESOURCE_EXHAUSTED")) {
     return new HfiError("PayloadTooLarge", "the policy is larger than etcd accepts");
   }
-  if (err instanceof Error && err.name === "BrokenCircuitError") {
-    return new HfiError("Unavailable", "etcd unreachable: recent calls failed, retrying shortly");
+  if (err instanceof GRPCDeadlineExceededError) {
+    const outcome = mayHaveHappened ? `; ${mayHaveHappened}` : "";
+    return new HfiError("Unavailable", `etcd did not answer in time${outcome}`);
   }
   const first = (message.split("\n")[0] ?? "").replace(/\s*Resolution note:.*$/, "");
   return new HfiError("Unavailable", `etcd unreachable: ${first}`);

@@ -8,8 +8,8 @@ import { Etcd3 } from "etcd3";
 import { startTestEtcd, type TestEtcd } from "../../test/support/etcd.ts";
 import { startTcpProxy } from "../../test/support/tcp-proxy.ts";
 import type { Policy } from "../policy/index.ts";
-import { createEtcdStore, type EtcdStore } from "./etcd.ts";
-import type { WatchEvent } from "./types.ts";
+import { createEtcdStore } from "./etcd.ts";
+import type { PolicyStore, WatchEvent } from "./types.ts";
 
 let etcd: TestEtcd;
 
@@ -64,13 +64,18 @@ test(
     // The relay holds the store off the restarted etcd until others have written to it.
     const proxy = startTcpProxy({ hostname: "127.0.0.1", port: Number(new URL(etcd.endpoint).port) });
     const { store, events, logged } = await watchedStore(proxy.endpoint, "resume/");
-    let writer: EtcdStore | undefined;
+    let writer: PolicyStore | undefined;
     try {
       const a = await store.create(policy("a", 500));
       await until(() => events.length === 1, 2000);
 
       await etcd.kill();
       await until(() => logged("etcd watch disconnected; resuming") !== undefined, 5000);
+      // One line that says why, not a stack trace.
+      expect(logged("etcd watch disconnected; resuming")?.args).toEqual([
+        "etcd watch disconnected; resuming",
+        { revision: expect.any(Number), error: expect.stringMatching(/^[^\n]+$/) },
+      ]);
       proxy.cut();
       await etcd.start();
       writer = await createEtcdStore({ endpoints: [etcd.endpoint], prefix: "resume/" });

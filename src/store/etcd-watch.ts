@@ -77,7 +77,7 @@ export async function startRangeWatch<T>(options: RangeWatchOptions<T>): Promise
           if (value !== undefined) emit({ type: "delete", key, value, revision });
         }
       } catch (err) {
-        logger.error("skipping an unreadable etcd key", { key }, err);
+        logger.error("skipping an unreadable etcd key", { key, error: firstLine(err) });
       }
       last = revision;
     }
@@ -94,7 +94,9 @@ export async function startRangeWatch<T>(options: RangeWatchOptions<T>): Promise
       .on("disconnected", (err) => {
         // Pin the resume point to what was emitted; the client reconnects with backoff.
         next.request.start_revision = String(last + 1);
-        if (!disconnected) logger.warn("etcd watch disconnected; resuming", { revision: last + 1 }, err);
+        if (!disconnected) {
+          logger.warn("etcd watch disconnected; resuming", { revision: last + 1, error: firstLine(err) });
+        }
         disconnected = true;
         onError(err);
       })
@@ -103,7 +105,7 @@ export async function startRangeWatch<T>(options: RangeWatchOptions<T>): Promise
         disconnected = false;
       })
       .on("error", (err) => {
-        logger.warn("etcd watch cancelled; resyncing", { revision: last + 1 }, err);
+        logger.warn("etcd watch cancelled; resyncing", { revision: last + 1, error: firstLine(err) });
         onError(err);
         watcher = undefined;
         void resync();
@@ -133,7 +135,7 @@ export async function startRangeWatch<T>(options: RangeWatchOptions<T>): Promise
         await open(revision + 1);
         return;
       } catch (err) {
-        logger.error("etcd resync failed; retrying", err);
+        logger.error("etcd resync failed; retrying", { error: firstLine(err) });
         onError(err);
         await Bun.sleep(retryMs);
       }
@@ -149,7 +151,7 @@ export async function startRangeWatch<T>(options: RangeWatchOptions<T>): Promise
         if (value !== undefined)
           entries.set(kv.key.toString(), { value, modRevision: Number(kv.mod_revision) });
       } catch (err) {
-        logger.error("skipping an unreadable etcd key", { key: kv.key.toString() }, err);
+        logger.error("skipping an unreadable etcd key", { key: kv.key.toString(), error: firstLine(err) });
       }
     }
     return entries;
@@ -167,4 +169,13 @@ export async function startRangeWatch<T>(options: RangeWatchOptions<T>): Promise
       await watcher?.cancel();
     },
   };
+}
+
+/**
+ * What went wrong, in one line: an outage is expected and reported as it happens, so its stack
+ * trace (and gRPC's multi-line detail) would only bury the log.
+ */
+function firstLine(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return (message.split("\n")[0] ?? "").replace(/\s*Resolution note:.*$/, "");
 }

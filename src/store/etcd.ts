@@ -11,18 +11,24 @@ import {
 } from "etcd3";
 import { HfiError, isHfiError } from "../errors.ts";
 import type { Policy } from "../policy/index.ts";
-import { clientOptions, toHfiError } from "./etcd-client.ts";
+import { clientOptions, isOutage, toHfiError } from "./etcd-client.ts";
 import { decodeHalt, type Entry, encodeHalt, etcdLayout, type StoredValue } from "./etcd-codec.ts";
 import { type KeyChange, startRangeWatch } from "./etcd-watch.ts";
+import { createWatchFanOut } from "./fan-out.ts";
 import { durationMs, hasExpired, lockedError, newHalt, staleVersionError } from "./lifecycle.ts";
-import type { Halt, PolicyStore, StoredPolicy, StoreState, WatchEvent, WatchListener } from "./types.ts";
+import { createOutageBreaker } from "./outage-breaker.ts";
+import type { Halt, PolicyStore, StoredPolicy, StoreState, WatchEvent } from "./types.ts";
 
 export interface EtcdStoreOptions {
   /** Client URLs of the cluster's members, e.g. `http://127.0.0.1:2379`. */
   endpoints: string[];
   /** Keys are `<prefix>policies/<name>` and `<prefix>halt`. Default `hfi/`. */
   prefix?: string;
-  /** Deadline of each etcd call; past it the operation fails with Unavailable. Default 5000. */
+  /**
+   * Deadline of each etcd call; past it the operation fails with Unavailable. Default 5000. Calls
+   * are never retried (a late answer may be to a change etcd carried out), and after 3 outages in a
+   * row calls fail at once for this long.
+   */
   requestTimeoutMs?: number;
   /** Clock for `creationTimestamp`, `status.expiresAt` and the halt's `since`. */
   now?: () => Date;
@@ -33,12 +39,8 @@ export interface EtcdStoreOptions {
   onError?: (operation: string, err: unknown) => void;
 }
 
-/** A PolicyStore that holds an etcd client, to be closed when done. */
-export interface EtcdStore extends PolicyStore {
-  close(): Promise<void>;
-}
-
 const MAX_CAS_ATTEMPTS = 10;
+const MAY_HAVE_WRITTEN = "the policy may have been written: get it to see";
 /** Longest that watch events wait for writes of this client in flight. */
 const HOLD_MS = 100;
 
@@ -49,16 +51,19 @@ const HOLD_MS = 100;
  * every replica sees the delete through its watch, whether or not any replica is running then.
  * Fails with Unavailable when etcd cannot be reached, including at creation (the initial read).
  */
-export async function createEtcdStore(options: EtcdStoreOptions): Promise<EtcdStore> {
+export async function createEtcdStore(options: EtcdStoreOptions): Promise<PolicyStore> {
   const { endpoints, prefix = "hfi/", requestTimeoutMs = 5000, logger = consola } = options;
   const now = options.now ?? (() => new Date());
-  const onWatcherError =
-    options.onWatcherError ?? ((err) => logger.error("policy watch listener failed", err));
+  const watchers = createWatchFanOut(
+    options.onWatcherError ?? ((err) => logger.error("policy watch listener failed", err)),
+  );
   const onError = options.onError ?? (() => {});
   const layout = etcdLayout(prefix);
   const client = new Etcd3(clientOptions(endpoints, requestTimeoutMs));
+  const breaker = createOutageBreaker({ isOutage, openMs: requestTimeoutMs });
+  /** The write in progress per policy name: this client's writes to one name go one at a time. */
+  const writesByName = new Map<string, Promise<void>>();
   const { kv, leaseClient } = client;
-  const listeners = new Map<WatchListener, number>();
   /** The newest revision this client has seen; a new listener hears only of later changes. */
   let seen = 0;
   const held: WatchEvent[] = [];
@@ -79,13 +84,50 @@ export async function createEtcdStore(options: EtcdStoreOptions): Promise<EtcdSt
     return revision;
   }
 
-  async function call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+  /** One store operation; `mayHaveHappened` is what a change whose answer came too late may have done. */
+  async function call<T>(operation: string, run: () => Promise<T>, mayHaveHappened?: string): Promise<T> {
     try {
-      return await run();
+      return await breaker.run(run);
     } catch (err) {
       if (isHfiError(err)) throw err;
       onError(operation, err);
-      throw toHfiError(err);
+      throw toHfiError(err, mayHaveHappened);
+    }
+  }
+
+  /**
+   * Runs `write` after this client's earlier writes to `name`: concurrent unconditional writes to
+   * one name then all succeed (the last one wins) instead of losing compare-and-swap races to each
+   * other; races with other replicas are still retried (MAX_CAS_ATTEMPTS). A write that waits its
+   * turn longer than a call's deadline (etcd is slow to answer the ones before it) gives up, so that
+   * it too is answered in time.
+   */
+  function oneAtATime<T>(name: string, write: () => Promise<T>): Promise<T> {
+    const before = writesByName.get(name) ?? Promise.resolve();
+    const next = turnAfter(before).then(write);
+    const tail = Promise.allSettled([before, next]).then(() => {});
+    writesByName.set(name, tail);
+    void tail.then(() => {
+      if (writesByName.get(name) === tail) writesByName.delete(name);
+    });
+    return next;
+  }
+
+  async function turnAfter(before: Promise<void>): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const tooLong = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new HfiError("Unavailable", "etcd is slow to answer earlier writes to this policy; try again"),
+          ),
+        requestTimeoutMs,
+      );
+    });
+    try {
+      await Promise.race([before, tooLong]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -183,27 +225,13 @@ export async function createEtcdStore(options: EtcdStoreOptions): Promise<EtcdSt
   function flush(): void {
     clearTimeout(holdTimer);
     holdTimer = undefined;
-    for (const event of held.splice(0)) deliver(event);
+    for (const event of held.splice(0)) watchers.deliver(event);
   }
 
-  function deliver(event: WatchEvent): void {
-    for (const [listener, since] of listeners) {
-      if (event.revision <= since) continue;
-      // A macrotask per listener, in order; each gets its own copy to keep.
-      const copy = structuredClone(event);
-      setImmediate(() => {
-        if (!listeners.has(listener)) return;
-        Promise.resolve()
-          .then(() => listener(copy))
-          .catch(onWatcherError);
-      });
-    }
-  }
-
-  async function write<T>(operation: string, run: () => Promise<T>): Promise<T> {
+  async function write<T>(operation: string, run: () => Promise<T>, mayHaveHappened: string): Promise<T> {
     writing += 1;
     try {
-      return await call(operation, run);
+      return await call(operation, run, mayHaveHappened);
     } finally {
       writing -= 1;
       if (writing === 0) flush();
@@ -285,23 +313,35 @@ export async function createEtcdStore(options: EtcdStoreOptions): Promise<EtcdSt
 
   return {
     create: (policy) =>
-      write("create", async () => {
-        if (policy.metadata.resourceVersion !== undefined) {
-          throw new HfiError("InvalidInput", "resourceVersion must not be set when creating", [
-            { path: "metadata.resourceVersion", message: "must not be set when creating" },
-          ]);
-        }
-        const first = await kv.txn({ success: readPair(layout.policyKey(policy.metadata.name)) });
-        observe(first.header);
-        return (await put(policy, pairOf(first.responses), true)).policy;
-      }),
+      oneAtATime(policy.metadata.name, () =>
+        write(
+          "create",
+          async () => {
+            if (policy.metadata.resourceVersion !== undefined) {
+              throw new HfiError("InvalidInput", "resourceVersion must not be set when creating", [
+                { path: "metadata.resourceVersion", message: "must not be set when creating" },
+              ]);
+            }
+            const first = await kv.txn({ success: readPair(layout.policyKey(policy.metadata.name)) });
+            observe(first.header);
+            return (await put(policy, pairOf(first.responses), true)).policy;
+          },
+          MAY_HAVE_WRITTEN,
+        ),
+      ),
 
     createOrUpdate: (policy) =>
-      write("createOrUpdate", async () => {
-        const first = await kv.txn({ success: readPair(layout.policyKey(policy.metadata.name)) });
-        observe(first.header);
-        return put(policy, pairOf(first.responses), false);
-      }),
+      oneAtATime(policy.metadata.name, () =>
+        write(
+          "createOrUpdate",
+          async () => {
+            const first = await kv.txn({ success: readPair(layout.policyKey(policy.metadata.name)) });
+            observe(first.header);
+            return put(policy, pairOf(first.responses), false);
+          },
+          MAY_HAVE_WRITTEN,
+        ),
+      ),
 
     get: (name) =>
       call("get", async () => {
@@ -313,14 +353,18 @@ export async function createEtcdStore(options: EtcdStoreOptions): Promise<EtcdSt
       }),
 
     delete: (name) =>
-      write("delete", async () => {
-        const res = await kv.deleteRange({ key: layout.policyKey(name), prev_kv: true });
-        observe(res.header);
-        const entry = res.prev_kvs[0];
-        if (!entry) throw new HfiError("NotFound", `policy "${name}" not found`);
-        revokeLease(entry.lease);
-        return decodePolicyAt(entry);
-      }),
+      write(
+        "delete",
+        async () => {
+          const res = await kv.deleteRange({ key: layout.policyKey(name), prev_kv: true });
+          observe(res.header);
+          const entry = res.prev_kvs[0];
+          if (!entry) throw new HfiError("NotFound", `policy "${name}" not found`);
+          revokeLease(entry.lease);
+          return decodePolicyAt(entry);
+        },
+        `the policy "${name}" may have been deleted: get it to see`,
+      ),
 
     list: () =>
       call("list", async () => {
@@ -339,36 +383,38 @@ export async function createEtcdStore(options: EtcdStoreOptions): Promise<EtcdSt
       }),
 
     halt: (request) =>
-      write("halt", async () => {
-        const halt = newHalt(request, now(), 0);
-        const res = await kv.txn({
-          compare: [notHalted],
-          success: [{ request_put: { key: layout.haltKey, value: encodeHalt(halt) } }],
-          failure: [{ request_range: { key: layout.haltKey } }],
-        });
-        const revision = observe(res.header);
-        if (res.succeeded) return { halt: { ...halt, revision }, created: true };
-        const existing = res.responses[0]?.response_range?.kvs[0];
-        if (!existing) throw new HfiError("Conflict", "the halt is being changed concurrently; try again");
-        return { halt: decodeHalt(existing), created: false };
-      }),
+      write(
+        "halt",
+        async () => {
+          const halt = newHalt(request, now(), 0);
+          const res = await kv.txn({
+            compare: [notHalted],
+            success: [{ request_put: { key: layout.haltKey, value: encodeHalt(halt) } }],
+            failure: [{ request_range: { key: layout.haltKey } }],
+          });
+          const revision = observe(res.header);
+          if (res.succeeded) return { halt: { ...halt, revision }, created: true };
+          const existing = res.responses[0]?.response_range?.kvs[0];
+          if (!existing) throw new HfiError("Conflict", "the halt is being changed concurrently; try again");
+          return { halt: decodeHalt(existing), created: false };
+        },
+        "the halt may have taken effect: `hfi status` to see",
+      ),
 
     resume: () =>
-      write("resume", async () => {
-        const res = await kv.deleteRange({ key: layout.haltKey, prev_kv: true });
-        const revision = observe(res.header);
-        const entry = res.prev_kvs[0];
-        return entry && { lifted: decodeHalt(entry), revision };
-      }),
+      write(
+        "resume",
+        async () => {
+          const res = await kv.deleteRange({ key: layout.haltKey, prev_kv: true });
+          const revision = observe(res.header);
+          const entry = res.prev_kvs[0];
+          return entry && { lifted: decodeHalt(entry), revision };
+        },
+        "the halt may have been lifted: `hfi status` to see",
+      ),
 
-    watch(listener) {
-      // Wrapped so that watching twice with the same function gives two independent subscriptions.
-      const subscription: WatchListener = (event) => listener(event);
-      listeners.set(subscription, Math.max(seen, watch.revision()));
-      return () => {
-        listeners.delete(subscription);
-      };
-    },
+    // A new listener hears only of changes after what this client has seen.
+    watch: (listener) => watchers.add(listener, Math.max(seen, watch.revision())),
 
     ping: () =>
       call("ping", async () => {
@@ -377,7 +423,7 @@ export async function createEtcdStore(options: EtcdStoreOptions): Promise<EtcdSt
       }),
 
     async close() {
-      listeners.clear();
+      watchers.clear();
       clearTimeout(holdTimer);
       await watch.close().catch(() => {});
       client.close();

@@ -1,7 +1,7 @@
-import type { EtcdStore, EtcdStoreOptions } from "./etcd.ts";
-
 export { type ErrorCode, HfiError, isHfiError } from "../errors.ts";
-export type { EtcdStore, EtcdStoreOptions } from "./etcd.ts";
+export { type StoreClock, systemClock } from "./clock.ts";
+export { openStore, type StoreConfig, type StoreHooks } from "./config.ts";
+export type { EtcdStoreOptions } from "./etcd.ts";
 export { describeHalt } from "./lifecycle.ts";
 export { createMemoryStore, type MemoryStoreOptions } from "./memory.ts";
 export type {
@@ -18,8 +18,3 @@ export type {
   WatchEvent,
   WatchListener,
 } from "./types.ts";
-
-/** etcd.ts is loaded on first use: importing etcd3 reads its .proto files, which nothing else needs. */
-export async function createEtcdStore(options: EtcdStoreOptions): Promise<EtcdStore> {
-  return (await import("./etcd.ts")).createEtcdStore(options);
-}

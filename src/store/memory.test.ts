@@ -1,12 +1,18 @@
 import { expect, test } from "bun:test";
+import { createManualClock } from "../../test/support/clock.ts";
 import { describeStoreContract } from "./contract-suite.ts";
 import { createMemoryStore } from "./memory.ts";
 
-// Quiet: the contract suite registers throwing listeners on purpose.
-describeStoreContract("memory", () => createMemoryStore({ onWatcherError: () => {} }));
+const clock = createManualClock();
+// Quiet: the contract suite registers throwing listeners on purpose. Durations run out by the
+// manual clock, so no test waits for them.
+describeStoreContract("memory", () => createMemoryStore({ clock, onWatcherError: () => {} }), {
+  now: () => clock.now().getTime(),
+  advance: async (ms) => clock.advance(ms),
+});
 
 test("memory: an empty store is at revision 0 and counts up by one per change", async () => {
-  const store = createMemoryStore({ now: () => new Date("2025-01-02T03:04:05.000Z") });
+  const store = createMemoryStore({ clock: createManualClock(Date.parse("2025-01-02T03:04:05.000Z")) });
   expect(await store.list()).toEqual({ items: [], revision: 0 });
   const created = await store.create({
     apiVersion: "hfi.dev/v1alpha1",

@@ -1,12 +1,14 @@
 import { isDeepStrictEqual } from "node:util";
 import { HfiError } from "../errors.ts";
 import type { Policy } from "../policy/index.ts";
+import { type StoreClock, systemClock } from "./clock.ts";
+import { createWatchFanOut } from "./fan-out.ts";
 import { durationMs, lockedError, newHalt, staleVersionError } from "./lifecycle.ts";
-import type { Halt, PolicyStore, StoredPolicy, WatchEvent, WatchListener } from "./types.ts";
+import type { Halt, PolicyStore, StoredPolicy } from "./types.ts";
 
 export interface MemoryStoreOptions {
-  /** Clock for `creationTimestamp`, `status.expiresAt` and the halt's `since`. */
-  now?: () => Date;
+  /** Time for `creationTimestamp`, `status.expiresAt`, the halt's `since`, and durations running out. */
+  clock?: StoreClock;
   /** Receives whatever a watch listener throws; the write that triggered it has already succeeded. */
   onWatcherError?: (err: unknown) => void;
 }
@@ -16,26 +18,20 @@ export interface MemoryStoreOptions {
  * duration runs on a timer of this process; the halt is this process's alone.
  */
 export function createMemoryStore(options: MemoryStoreOptions = {}): PolicyStore {
-  const now = options.now ?? (() => new Date());
-  const onWatcherError =
-    options.onWatcherError ?? ((err) => console.error("policy watch listener failed:", err));
+  const clock = options.clock ?? systemClock;
+  const now = () => clock.now();
+  const watchers = createWatchFanOut(
+    options.onWatcherError ?? ((err) => console.error("policy watch listener failed:", err)),
+  );
   const policies = new Map<string, StoredPolicy>();
-  const expiryTimers = new Map<string, ReturnType<typeof setTimeout>>();
-  const listeners = new Set<WatchListener>();
+  /** Cancels the timer of each policy with a duration. */
+  const expiries = new Map<string, () => void>();
   let halt: Halt | undefined;
   let revision = 0;
 
-  function notify(event: WatchEvent): void {
-    for (const listener of listeners) {
-      // A macrotask, so the writer resumes first; each listener gets its own copy to keep.
-      const copy = structuredClone(event);
-      setImmediate(() => {
-        if (!listeners.has(listener)) return;
-        Promise.resolve()
-          .then(() => listener(copy))
-          .catch(onWatcherError);
-      });
-    }
+  function cancelExpiry(name: string): void {
+    expiries.get(name)?.();
+    expiries.delete(name);
   }
 
   function write(policy: Policy, previous: StoredPolicy | undefined, specChanged: boolean): StoredPolicy {
@@ -56,14 +52,14 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): PolicyStore
       }),
     };
     policies.set(name, stored);
-    clearTimeout(expiryTimers.get(name));
-    expiryTimers.delete(name);
+    cancelExpiry(name);
     if (lifetime !== undefined) {
-      const timer = setTimeout(() => expire(name, stored.metadata.resourceVersion), lifetime);
-      timer.unref?.();
-      expiryTimers.set(name, timer);
+      expiries.set(
+        name,
+        clock.after(lifetime, () => expire(name, stored.metadata.resourceVersion)),
+      );
     }
-    notify({ type: "put", policy: stored, revision });
+    watchers.deliver({ type: "put", policy: stored, revision });
     return structuredClone(stored);
   }
 
@@ -77,10 +73,9 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): PolicyStore
   function remove(policy: StoredPolicy, reason?: "expired"): void {
     const { name } = policy.metadata;
     policies.delete(name);
-    clearTimeout(expiryTimers.get(name));
-    expiryTimers.delete(name);
+    cancelExpiry(name);
     revision += 1;
-    notify({ type: "delete", policy, revision, ...(reason && { reason }) });
+    watchers.deliver({ type: "delete", policy, revision, ...(reason && { reason }) });
   }
 
   function find(name: string): StoredPolicy {
@@ -152,7 +147,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): PolicyStore
       if (halt) return { halt: structuredClone(halt), created: false };
       revision += 1;
       halt = newHalt(request, now(), revision);
-      notify({ type: "halt", halt, revision });
+      watchers.deliver({ type: "halt", halt, revision });
       return { halt: structuredClone(halt), created: true };
     },
 
@@ -161,19 +156,17 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): PolicyStore
       if (!lifted) return undefined;
       halt = undefined;
       revision += 1;
-      notify({ type: "resume", halt: lifted, revision });
+      watchers.deliver({ type: "resume", halt: lifted, revision });
       return { lifted: structuredClone(lifted), revision };
     },
 
-    watch(listener) {
-      // Wrapped so that watching twice with the same function gives two independent subscriptions.
-      const subscription: WatchListener = (event) => listener(event);
-      listeners.add(subscription);
-      return () => {
-        listeners.delete(subscription);
-      };
-    },
+    watch: (listener) => watchers.add(listener),
 
     async ping() {},
+
+    async close() {
+      for (const name of [...expiries.keys()]) cancelExpiry(name);
+      watchers.clear();
+    },
   };
 }

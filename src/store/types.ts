@@ -105,4 +105,6 @@ export interface PolicyStore {
   watch(listener: WatchListener): Unsubscribe;
   /** Resolves when the store can serve requests; fails with Unavailable otherwise. */
   ping(): Promise<void>;
+  /** Stops its timers and watches and lets go of its connections; no listener is called after. */
+  close(): Promise<void>;
 }

@@ -1,7 +1,7 @@
 /** `hfi policy apply --wait`, timed policies (duration, EXPIRES, renewed) and dry runs through the CLI. */
 import { afterEach, beforeEach, expect, test } from "bun:test";
 import type { RunningServer } from "../../src/server/index.ts";
-import { createMemoryStore } from "../../src/store/index.ts";
+import { systemClock } from "../../src/store/index.ts";
 import { hfi } from "../support/cli.ts";
 import { startControlPlane } from "../support/control-plane.ts";
 import { policyYaml } from "../support/policies.ts";
@@ -97,7 +97,8 @@ test("a bad --wait timeout or a separate timeout argument is refused before anyt
 test("a timed policy shows when it expires; applying it again renews it; dry runs are marked", async () => {
   // A store whose clock runs 2 s behind: what it writes looks 2 s old, without waiting for that.
   await server.stop();
-  server = await startControlPlane({ store: createMemoryStore({ now: () => new Date(Date.now() - 2_000) }) });
+  const behind = { ...systemClock, now: () => new Date(Date.now() - 2_000) };
+  server = await startControlPlane({ store: { type: "memory", clock: behind } });
   env = { HFI_CONTROL_PLANE_ADDR: server.url };
   const timed = policyYaml("timed", "duration: 10m, mode: dryRun, fault: { abort: { httpStatus: 503 } }");
   expect((await hfi(["policy", "apply", "-f", "-"], { env, stdin: timed })).stdout).toBe(

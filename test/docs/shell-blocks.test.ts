@@ -1,8 +1,8 @@
 /**
- * The docs' shell blocks that can run on one machine, run: README.md, docs/QUICKSTART.md and
- * docs/CLI.md, every block marked `doctest` (after `npm run demo` has started its stack, as the README
- * tells a reader to) or `doctest=isolated` (where the blocks start everything themselves on the ports
- * the doc names).
+ * The docs' shell blocks that can run on one machine, run: README.md, docs/QUICKSTART.md,
+ * docs/CLI.md and docs/OPERATIONS.md, every block marked `doctest` (after `npm run demo` has started
+ * its stack, as the README tells a reader to) or `doctest=isolated` (where the blocks start
+ * everything themselves on the ports the doc names).
  * Both run in a network namespace of their own, so the fixed ports are free, as on a reader's machine.
  * Each block must exit 0 and show the output the doc shows. Blocks that need a cluster or a download
  * are not marked; the docs say so beside them. Requires `npm run build` and scripts/setup.sh, as the
@@ -19,6 +19,7 @@ const DOCS = [
   { file: "README.md", demo: 3, isolated: 0 },
   { file: "docs/QUICKSTART.md", demo: 0, isolated: 1 },
   { file: "docs/CLI.md", demo: 0, isolated: 1 },
+  { file: "docs/OPERATIONS.md", demo: 2, isolated: 0 },
 ];
 const SESSION_TIMEOUT_MS = 180_000;
 const DEMO_READY = "The stack keeps running";

@@ -11,6 +11,7 @@ import {
   hostWithRules as loadRules,
   nextPoll,
   pollPath,
+  pushRules,
   req,
   startedHost,
   WASM,
@@ -87,6 +88,45 @@ describe("subscriber", () => {
     host.advance(1);
     host.tick();
     expect(host.httpCalls).toHaveLength(1);
+  });
+
+  test("sends the identity the ETag gave with every poll; a different one at the same revision is applied", async () => {
+    const host = await startedHost();
+    host.respond(nextPoll(host).token, {
+      status: 200,
+      body: FIXTURE,
+      headers: [["etag", 'W/"aaaa000000000001"']],
+    });
+    expect(pollPath(host.httpCalls[0]!)).toBe(
+      `/v1/config?after=${BASIC.revision}&id=aaaa000000000001&wait=25`,
+    );
+    // A restarted memory-store server: the same revision number, other rules, another identity.
+    const other = JSON.stringify({ format: 1, revision: BASIC.revision, rules: [] });
+    pushRules(host, other, [["etag", 'W/"bbbb000000000002"']]);
+    expect(host.metric("hfi.config.updates_total")?.value).toBe(2n);
+    expect(host.request(req("GET", "/api/checkout/pay")).action).toBe(Action.Continue);
+    expect(pollPath(host.httpCalls[0]!)).toBe(
+      `/v1/config?after=${BASIC.revision}&id=bbbb000000000002&wait=25`,
+    );
+  });
+
+  test("a 200 with the identity it has (a proxy that drops the query) is not applied again, and polls are spaced", async () => {
+    const host = await startedHost();
+    const etag: HeaderPairs = [["etag", 'W/"aaaa000000000001"']];
+    host.respond(nextPoll(host).token, { status: 200, body: FIXTURE, headers: etag });
+    const applied = host.logs.filter((l) => l.message.startsWith("applied")).length;
+    for (let i = 0; i < 5; i++) {
+      pushRules(host, FIXTURE, etag);
+      expect(host.httpCalls).toHaveLength(0);
+      host.advance(999);
+      host.tick();
+      expect(host.httpCalls).toHaveLength(0);
+      host.advance(1);
+      host.tick();
+      expect(host.httpCalls).toHaveLength(1);
+    }
+    expect(host.metric("hfi.config.updates_total")?.value).toBe(1n);
+    expect(host.logs.filter((l) => l.message.startsWith("applied")).length).toBe(applied);
   });
 
   test("keeps the last good rules and backs off while the control plane is away", async () => {

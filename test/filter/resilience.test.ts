@@ -168,7 +168,8 @@ describe("a bad rule set is rejected whole and the previous rules stay", () => {
     expect(host.count("proxy_get_buffer_bytes")).toBe(reads);
     expect(errors(host)).toBe(1n);
     expect(errorLogs(host).at(-1)?.message).toMatch(/revision 9 .*4 MiB/);
-    expect(pollPath(host.httpCalls[0]!)).toBe("/v1/config?after=9&wait=25");
+    // A decimal ETag is a server from before identities: its revision, and the identity it gave.
+    expect(pollPath(host.httpCalls[0]!)).toBe("/v1/config?after=9&id=9&wait=25");
     expectOldRules(host);
   });
 
@@ -198,16 +199,27 @@ describe("a bad rule set is rejected whole and the previous rules stay", () => {
     }
   });
 
-  test("a bad revision is counted every time but logged once", async () => {
+  test("a bad rule set is logged once: the same identity again is not even read, the same revision is counted", async () => {
     const host = await hostWithRules(CASES.text);
     const truncated = CASES.text.slice(0, 200);
     pushRules(host, truncated, [["etag", '"12"']]);
+    const reads = host.count("proxy_get_buffer_bytes");
     pushRules(host, truncated, [["etag", 'W/"12"']]);
-    expect(errors(host)).toBe(2n);
+    expect(host.count("proxy_get_buffer_bytes")).toBe(reads);
+    expect(errors(host)).toBe(1n);
     expect(errorLogs(host)).toHaveLength(1);
     expect(errorLogs(host)[0]?.message).toContain("revision 12");
+    host.advance(1000);
+    host.tick();
     pushRules(host, truncated, [["etag", '"13"']]);
     expect(errorLogs(host)).toHaveLength(2);
+    // Without an ETag, the body's revision tells one bad rule set from the next.
+    const wrong = JSON.stringify({ format: 1, revision: 14, rules: "none" });
+    pushRules(host, wrong);
+    pushRules(host, wrong);
+    expect(errors(host)).toBe(4n);
+    expect(errorLogs(host)).toHaveLength(3);
+    expect(errorLogs(host)[2]?.message).toContain("revision 14");
     expectOldRules(host);
   });
 

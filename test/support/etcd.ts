@@ -19,6 +19,10 @@ export interface TestEtcd {
   start(): Promise<void>;
   /** SIGKILL: an abrupt outage, as a crash or a partition looks to clients. */
   kill(): Promise<void>;
+  /** SIGSTOP: connections stay open and nothing is answered, as with a stalled disk or a GC pause. */
+  freeze(): void;
+  /** SIGCONT after `freeze()`. */
+  thaw(): void;
   /** Kills the member and removes its data dir. */
   stop(): Promise<void>;
 }
@@ -66,6 +70,8 @@ export async function startTestEtcd(): Promise<TestEtcd> {
     pid: () => proc?.pid,
     start,
     kill,
+    freeze: () => proc?.kill("SIGSTOP"),
+    thaw: () => proc?.kill("SIGCONT"),
     async stop() {
       await kill();
       rmSync(dir, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 /**
  * Simulated proxy workers for the CLI tests: each long-polls `GET /v1/config` with `node` and
- * `worker` as the filter does, and acknowledges every revision it is sent on its next poll.
+ * `worker` as the filter does, and acknowledges every revision it is sent on its next poll, with
+ * the identity (`id=`) its ETag gave.
  */
 export interface SimulatedProxy {
   /** The revision this worker has applied; undefined before its first config. */
@@ -23,16 +24,21 @@ export function simulateProxy(url: string, options: ProxyOptions): SimulatedProx
   const { node, worker, applyMs = 0, stuck = false, waitSeconds = 2 } = options;
   const stopped = new AbortController();
   let after: number | undefined = stuck ? 0 : undefined;
+  let id: string | undefined;
   const loop = (async () => {
     while (!stopped.signal.aborted) {
       const query = new URLSearchParams({ wait: String(waitSeconds), node, worker });
       if (after !== undefined) query.set("after", String(after));
+      if (id !== undefined) query.set("id", id);
       try {
         const res = await fetch(`${url}/v1/config?${query}`, { signal: stopped.signal });
         if (res.status === 200) {
           const { revision } = (await res.json()) as { revision: number };
           await Bun.sleep(applyMs);
-          if (!stuck) after = revision;
+          if (!stuck) {
+            after = revision;
+            id = res.headers.get("etag") ?? undefined;
+          }
         } else {
           await res.arrayBuffer();
         }

@@ -1,6 +1,7 @@
 /**
  * A loopback TCP relay that a test can cut and restore, to disconnect one client from a server
- * that keeps running (and keeps changing) meanwhile.
+ * that keeps running (and keeps changing) meanwhile — or whose replies it can hold back, so that
+ * requests reach the server and are carried out while their answers are late.
  */
 import type { Socket } from "bun";
 
@@ -10,6 +11,10 @@ export interface TcpProxy {
   /** Closes every relayed connection and refuses new ones until `restore()`. */
   cut(): void;
   restore(): void;
+  /** Keeps what the server sends from reaching clients until `releaseReplies()`; requests still pass. */
+  holdReplies(): void;
+  /** Delivers the held replies, in order, and relays replies at once again. */
+  releaseReplies(): void;
   stop(): void;
 }
 
@@ -17,13 +22,21 @@ interface Side {
   peer?: Socket<Side>;
   /** Bytes not yet accepted by `peer` (its buffer was full, or it was still connecting). */
   pending: Uint8Array[];
+  /** The connection to the server, whose data are replies. */
+  upstream?: boolean;
 }
 
 export function startTcpProxy(target: { hostname: string; port: number }): TcpProxy {
   let open = true;
   const sockets = new Set<Socket<Side>>();
+  let holding = false;
+  const held: [Socket<Side>, Uint8Array][] = [];
 
   function relay(from: Socket<Side>, data: Uint8Array): void {
+    if (holding && from.data.upstream) {
+      held.push([from, data.slice()]);
+      return;
+    }
     const { peer, pending } = from.data;
     if (!peer || pending.length > 0) pending.push(data.slice());
     else flushTo(peer, pending, data);
@@ -76,7 +89,7 @@ export function startTcpProxy(target: { hostname: string; port: number }): TcpPr
         client.data = { pending: [] };
         Bun.connect<Side>({
           ...target,
-          data: { peer: client, pending: [] },
+          data: { peer: client, pending: [], upstream: true },
           socket: {
             ...handlers(true),
             open(upstream) {
@@ -99,6 +112,13 @@ export function startTcpProxy(target: { hostname: string; port: number }): TcpPr
     },
     restore() {
       open = true;
+    },
+    holdReplies() {
+      holding = true;
+    },
+    releaseReplies() {
+      holding = false;
+      for (const [from, data] of held.splice(0)) relay(from, data);
     },
     stop() {
       this.cut();

@@ -85,12 +85,16 @@ test(
       expect(put.status).toBe(201);
       const revision = ((await put.json()) as { metadata: { resourceVersion: string } }).metadata
         .resourceVersion;
-      const etag = `"${revision}"`;
-      while ((await fetch(`${url}/v1/config`, { headers: auth(READER) })).headers.get("etag") !== etag) {
+      let etag = "";
+      for (;;) {
+        const config = await fetch(`${url}/v1/config`, { headers: auth(READER) });
+        etag = config.headers.get("etag") ?? "";
+        if (((await config.json()) as { revision: number }).revision === Number(revision)) break;
         await Bun.sleep(10);
       }
 
-      const poll = fetch(`${url}/v1/config?after=${revision}&wait=60`, { headers: auth(READER) });
+      const id = etag.replace(/^W\/"(.*)"$/, "$1");
+      const poll = fetch(`${url}/v1/config?after=${revision}&id=${id}&wait=60`, { headers: auth(READER) });
       const stream = await fetch(`${url}/v1/config/stream`, { headers: auth(READER) });
       const events = (stream.body as ReadableStream<Uint8Array>).getReader();
       await events.read();

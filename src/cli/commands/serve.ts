@@ -6,6 +6,7 @@ import {
   type LogLevelName,
   startServer,
 } from "../../server/index.ts";
+import type { StoreConfig } from "../../store/index.ts";
 
 export default defineCommand({
   meta: { name: "serve", description: "Run the control plane (policy API + config distribution)" },
@@ -47,9 +48,11 @@ export default defineCommand({
       level: LOG_LEVELS[args["log-level"] as LogLevelName],
     });
     const endpoints = args["etcd-endpoints"].split(",").map((url) => url.trim());
+    const store: StoreConfig =
+      args.store === "etcd" ? { type: "etcd", endpoints, prefix: args["etcd-prefix"] } : { type: "memory" };
     const server = await startServer({
       listen: args.listen,
-      etcd: args.store === "etcd" ? { endpoints, prefix: args["etcd-prefix"] } : undefined,
+      store,
       logger,
       authTokenFile: args["auth-token-file"] || process.env.HFI_AUTH_TOKEN_FILE || undefined,
     });

@@ -23,7 +23,7 @@ export default defineCommand({
     }
     const { revision } = proxies;
     const live = proxies.proxies.filter((p) => p.live);
-    const current = live.filter((p) => hasApplied(p, revision, revision)).length;
+    const current = live.filter((p) => hasApplied(p, revision, proxies)).length;
     const stale = proxies.proxies.length - live.length;
     const halted = halt.halted ? `yes (${describeHalt(halt)})` : "no";
     const staleNote = stale > 0 ? ` (${stale} not seen lately)` : "";

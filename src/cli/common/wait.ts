@@ -35,12 +35,7 @@ export function waitTimeoutMs(wait: boolean | undefined, rawArgs: string[]): num
  * it took (stdout). Past the timeout it fails, naming each proxy that has not. With no live proxy at
  * all it fails too: nothing confirmed the change, and a runbook's `hfi halt --wait` must not pass then.
  */
-export async function waitForProxies(
-  client: HfiClient,
-  revision: number,
-  timeoutMs: number,
-  now: Date = new Date(),
-): Promise<void> {
+export async function waitForProxies(client: HfiClient, revision: number, timeoutMs: number): Promise<void> {
   const result = await waitForPropagation(client, revision, { timeoutMs });
   const total = result.live.length;
   if (total === 0) {
@@ -58,7 +53,8 @@ export async function waitForProxies(
   throw new CommandError(
     `timed out after ${took}: revision ${revision} applied by ${applied}/${total} proxies; not by:`,
     "Unavailable",
-    result.laggards.map((proxy) => describeLaggard(proxy, now)),
+    // "Last seen" is measured from now, after the wait: a proxy seen during it is seconds ago, not in the future.
+    result.laggards.map((proxy) => describeLaggard(proxy, new Date())),
   );
 }
 

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { createTestApp, errorOf, servedAt } from "../../../test/support/control-plane.ts";
 import { policyJson } from "../../../test/support/policies.ts";
+import type { Distributor } from "../../distributor/index.ts";
 import { validatePolicy } from "../../policy/index.ts";
 import type { PolicyStore } from "../../store/index.ts";
 
@@ -10,25 +11,80 @@ async function addPolicy(store: PolicyStore, name: string): Promise<void> {
   await store.create(result.output);
 }
 
+/** The ETag of what `distributor` serves now: its rule-set identity, weak. */
+const etagOf = (distributor: Distributor) => `W/"${distributor.current().id}"`;
+
 describe("GET /v1/config (long-poll)", () => {
-  test("200 at once without `after`, with the RuleSet and its ETag", async () => {
+  test("200 at once without `after`, with the RuleSet and its identity as ETag", async () => {
     const { app, distributor } = await createTestApp();
     const res = await app.request("/v1/config");
     expect(res.status).toBe(200);
-    expect(res.headers.get("etag")).toBe('"0"');
+    expect(res.headers.get("etag")).toMatch(/^W\/"[0-9a-f]{16}"$/);
+    expect(res.headers.get("etag")).toBe(etagOf(distributor));
     expect(res.headers.get("content-type")).toBe("application/json");
     expect(await res.text()).toBe(distributor.current().json);
   });
 
   test("200 at once when `after` differs, even if it is greater", async () => {
-    const { app } = await createTestApp();
+    const { app, distributor } = await createTestApp();
     const res = await app.request("/v1/config?after=42&wait=30");
     expect(res.status).toBe(200);
-    expect(res.headers.get("etag")).toBe('"0"');
+    expect(res.headers.get("etag")).toBe(etagOf(distributor));
+  });
+
+  test("200 at once when `id` differs, even at the same revision (a restarted memory store's revision 1)", async () => {
+    const { app, store, distributor } = await createTestApp();
+    await addPolicy(store, "p2");
+    await servedAt(distributor, 1);
+    const res = await app.request("/v1/config?after=1&id=0123456789abcdef&wait=30");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("etag")).toBe(etagOf(distributor));
+    expect(JSON.parse(await res.text())).toMatchObject({ revision: 1, rules: [{ name: "p2" }] });
+  });
+
+  test("held while `id` is what is served, whatever `after` says; quotes and W/ as in the ETag are accepted", async () => {
+    const { app, store, distributor } = await createTestApp();
+    const { id } = distributor.current();
+    for (const given of [id, `"${id}"`, `W/"${id}"`]) {
+      const res = await app.request(`/v1/config?after=7&id=${encodeURIComponent(given)}&wait=0`);
+      expect(res.status).toBe(304);
+      expect(res.headers.get("etag")).toBe(etagOf(distributor));
+    }
+    const pending = Promise.resolve(app.request(`/v1/config?after=0&id=${id}&wait=10`));
+    await addPolicy(store, "a");
+    const res = await pending;
+    expect(res.status).toBe(200);
+    expect(res.headers.get("etag")).not.toBe(`W/"${id}"`);
+    expect(res.headers.get("etag")).toBe(etagOf(distributor));
+  });
+
+  test("an empty `id` says nothing: `after` decides", async () => {
+    const { app, distributor } = await createTestApp();
+    const res = await app.request("/v1/config?after=0&id=&wait=0");
+    expect(res.status).toBe(304);
+    expect(res.headers.get("etag")).toBe(etagOf(distributor));
+  });
+
+  test("a new revision with the same rules does not wake a poll that holds them by identity", async () => {
+    const { app, store, distributor } = await createTestApp();
+    await addPolicy(store, "a");
+    await servedAt(distributor, 1);
+    const { id } = distributor.current();
+    const byIdentity = Promise.resolve(app.request(`/v1/config?after=1&id=${id}&wait=1`));
+    const byRevision = Promise.resolve(app.request("/v1/config?after=1&wait=1"));
+    // `mode: enforce` is the default spelt out: a new spec and revision, the same rules.
+    const spelt = policyJson("a");
+    const enforced = validatePolicy({ ...spelt, spec: { ...spelt.spec, mode: "enforce" } });
+    if (!enforced.success) throw new Error("invalid test policy");
+    await store.createOrUpdate(enforced.output);
+    await servedAt(distributor, 2);
+    expect(distributor.current().id).toBe(id);
+    expect((await byRevision).status).toBe(200);
+    expect((await byIdentity).status).toBe(304);
   });
 
   test("held until a change, then 200 with the new revision", async () => {
-    const { app, store } = await createTestApp();
+    const { app, store, distributor } = await createTestApp();
     let settled = false;
     const pending = Promise.resolve(app.request("/v1/config?after=0&wait=10")).then((res) => {
       settled = true;
@@ -39,7 +95,7 @@ describe("GET /v1/config (long-poll)", () => {
     await addPolicy(store, "a");
     const res = await pending;
     expect(res.status).toBe(200);
-    expect(res.headers.get("etag")).toBe('"1"');
+    expect(res.headers.get("etag")).toBe(etagOf(distributor));
     expect(JSON.parse(await res.text())).toMatchObject({ revision: 1, rules: [{ name: "a" }] });
   });
 
@@ -49,7 +105,7 @@ describe("GET /v1/config (long-poll)", () => {
     const res = await app.request("/v1/config?after=0&wait=1");
     expect(performance.now() - started).toBeGreaterThanOrEqual(950);
     expect(res.status).toBe(304);
-    expect(res.headers.get("etag")).toBe('"0"');
+    expect(res.headers.get("etag")).toBe(etagOf(distributor));
     expect(await res.text()).toBe("");
     expect(distributor.listenerCount()).toBe(0);
   });
@@ -168,11 +224,15 @@ describe("GET /v1/config/stream (SSE)", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe("text/event-stream");
     const frames = frameReader(res);
-    expect(await frames.next()).toBe(`event: config\ndata: ${distributor.current().json}\nid: 0\n\n`);
+    expect(await frames.next()).toBe(
+      `event: config\ndata: ${distributor.current().json}\nid: ${distributor.current().id}\n\n`,
+    );
 
     await addPolicy(store, "a");
     const change = await frames.next();
-    expect(change).toBe(`event: config\ndata: ${distributor.current().json}\nid: 1\n\n`);
+    expect(change).toBe(
+      `event: config\ndata: ${distributor.current().json}\nid: ${distributor.current().id}\n\n`,
+    );
     expect(distributor.current().ruleSet.rules).toHaveLength(1);
     await Bun.sleep(10); // the stream's loop is waiting for the next change again
     expect(distributor.listenerCount()).toBe(1);
@@ -191,14 +251,28 @@ describe("GET /v1/config/stream (SSE)", () => {
     await frames.cancel();
   });
 
-  test("a reconnect with Last-Event-ID equal to the current revision gets no repeat", async () => {
+  test.each([
+    ["identity", (d: Distributor) => d.current().id],
+    ["revision (from a server before identities)", () => "1"],
+  ])("a reconnect with Last-Event-ID equal to the current %s gets no repeat", async (_, lastEventId) => {
     const { app, store, distributor } = await createTestApp({ heartbeatMs: 30 });
     await addPolicy(store, "a");
-    await distributor.waitForChange(0, 1000);
-    const frames = frameReader(await app.request("/v1/config/stream", { headers: { "last-event-id": "1" } }));
+    await distributor.waitForChange({ revision: 0 }, 1000);
+    const headers = { "last-event-id": lastEventId(distributor) };
+    const frames = frameReader(await app.request("/v1/config/stream", { headers }));
     expect(await frames.next()).toBe(": ping\n\n");
     await addPolicy(store, "b");
     expect(await frames.next()).toStartWith("event: config\ndata: ");
+    await frames.cancel();
+  });
+
+  test("a reconnect with another identity gets the config at once", async () => {
+    const { app, distributor } = await createTestApp({ heartbeatMs: 60_000 });
+    const headers = { "last-event-id": "0123456789abcdef" };
+    const frames = frameReader(await app.request("/v1/config/stream", { headers }));
+    expect(await frames.next()).toBe(
+      `event: config\ndata: ${distributor.current().json}\nid: ${distributor.current().id}\n\n`,
+    );
     await frames.cancel();
   });
 });

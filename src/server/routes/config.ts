@@ -1,6 +1,6 @@
 import { type Context, Hono } from "hono";
 import { streamSSE } from "hono/streaming";
-import type { Distributor, SubscriberId, SubscriberRegistry } from "../../distributor/index.ts";
+import type { Distributor, Held, SubscriberId, SubscriberRegistry } from "../../distributor/index.ts";
 import { SUBSCRIBER_QUERY } from "../../ruleset/format.ts";
 import { HfiError } from "../../store/index.ts";
 import { holdOpen } from "../connection.ts";
@@ -11,6 +11,8 @@ const MAX_WAIT_SECONDS = 60;
 const WAIT_GRACE_SECONDS = 10;
 /** Longest `node` and `worker` recorded; longer ones are cut. */
 const MAX_ID_LENGTH = 256;
+/** Longest rule-set identity read; ours are 16 hex digits, longer ones are cut (and match nothing). */
+const MAX_RULESET_ID_LENGTH = 64;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: these are what it replaces
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/g;
 
@@ -28,19 +30,24 @@ export function configRoutes({ distributor, heartbeatMs, subscribers }: ConfigRo
 
   app.get("/", async (c) => {
     const after = readCount(c, "after");
+    const ruleSetId = readRuleSetId(c);
     const waitSeconds = Math.min(readCount(c, "wait") ?? DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS);
-    const id = readSubscriber(c);
+    const subscriber = readSubscriber(c);
     holdOpen(c, waitSeconds + WAIT_GRACE_SECONDS);
-    const answered = id ? subscribers.polled(id, after, waitSeconds) : () => {};
+    const answered = subscriber
+      ? subscribers.polled(subscriber, { revision: after, id: ruleSetId }, waitSeconds)
+      : () => {};
+    const held: Held | undefined =
+      ruleSetId !== undefined ? { id: ruleSetId } : after !== undefined ? { revision: after } : undefined;
     let snapshot: Awaited<ReturnType<Distributor["waitForChange"]>>;
     try {
-      snapshot = await distributor.waitForChange(after, waitSeconds * 1000, c.req.raw.signal);
+      snapshot = await distributor.waitForChange(held, waitSeconds * 1000, c.req.raw.signal);
     } finally {
       answered();
     }
-    // "Nothing new" is a result, not an error; `after` is defined here, or the answer was immediate.
-    if (!snapshot) return c.body(null, 304, { ETag: `"${after}"` });
-    return c.body(snapshot.json, 200, { "Content-Type": "application/json", ETag: `"${snapshot.revision}"` });
+    // "Nothing new" is a result, not an error: the client holds what is served now.
+    if (!snapshot) return c.body(null, 304, { ETag: etag(distributor.current().id) });
+    return c.body(snapshot.json, 200, { "Content-Type": "application/json", ETag: etag(snapshot.id) });
   });
 
   app.get("/stream", (c) => {
@@ -51,13 +58,18 @@ export function configRoutes({ distributor, heartbeatMs, subscribers }: ConfigRo
       const gone = new AbortController();
       stream.onAbort(() => gone.abort());
       c.req.raw.signal.addEventListener("abort", () => gone.abort(), { once: true });
-      let sent = /^\d+$/.test(lastEventId) ? Number(lastEventId) : undefined;
+      // An identity, or a revision from a server before identities.
+      let sent: Held | undefined = /^\d+$/.test(lastEventId)
+        ? { revision: Number(lastEventId) }
+        : lastEventId
+          ? { id: lastEventId }
+          : undefined;
       while (!gone.signal.aborted) {
         const snapshot = await distributor.waitForChange(sent, heartbeatMs, gone.signal);
         if (gone.signal.aborted) break;
         if (snapshot) {
-          await stream.writeSSE({ event: "config", id: String(snapshot.revision), data: snapshot.json });
-          sent = snapshot.revision;
+          await stream.writeSSE({ event: "config", id: snapshot.id, data: snapshot.json });
+          sent = { id: snapshot.id };
         } else {
           await stream.write(": ping\n\n");
         }
@@ -81,6 +93,28 @@ function readSubscriber(c: Context): SubscriberId | undefined {
 
 function readId(c: Context, name: string): string | undefined {
   return c.req.query(name)?.slice(0, MAX_ID_LENGTH).replace(CONTROL_CHARACTERS, "?");
+}
+
+/**
+ * A weak ETag: rule sets with one identity may differ in `revision`, so their bytes may differ, but
+ * they mean the same to a filter.
+ */
+function etag(id: string): string {
+  return `W/"${id}"`;
+}
+
+/**
+ * `id`: the identity of the rule set the caller holds, as an ETag gave it (`W/` and quotes optional).
+ * Never refused: an identity this server does not serve just gets the current rule set at once.
+ */
+function readRuleSetId(c: Context): string | undefined {
+  const id = c.req
+    .query(SUBSCRIBER_QUERY.ruleSetId)
+    ?.replace(/^W\//, "")
+    .replace(/^"(.*)"$/, "$1")
+    .slice(0, MAX_RULESET_ID_LENGTH);
+  // An empty one says nothing: the poll is judged by `after`, as if it had none.
+  return id || undefined;
 }
 
 /** An optional non-negative integer query parameter. */

@@ -114,9 +114,15 @@ function buildDocument() {
       "/v1/config": {
         get: {
           summary:
-            "The RuleSet, long-polled: at once if its revision differs from `after`, else held up to `wait` s",
+            "The RuleSet, long-polled: at once if its identity differs from `id` (else its revision from `after`), else held up to `wait` s",
           parameters: [
             { name: "after", in: "query", schema: { type: "integer", minimum: 0 } },
+            {
+              name: "id",
+              in: "query",
+              description: "The identity (ETag) of the RuleSet the caller has; decides instead of after",
+              schema: { type: "string" },
+            },
             { name: "wait", in: "query", schema: { type: "integer", minimum: 0, maximum: 60, default: 25 } },
             {
               name: "node",
@@ -134,7 +140,7 @@ function buildDocument() {
             },
           ],
           responses: {
-            "200": ok("The current RuleSet; ETag is its revision", ref("RuleSet")),
+            "200": ok('The current RuleSet; ETag is its identity, W/"<16 hex digits>"', ref("RuleSet")),
             "304": { description: "No change within `wait` seconds" },
             "400": failure("after or wait is not a non-negative integer"),
           },
@@ -175,7 +181,7 @@ function buildDocument() {
       "/v1/config/stream": {
         get: {
           summary:
-            "The RuleSet as Server-Sent Events: `event: config`, `id: <revision>`; honours Last-Event-ID",
+            "The RuleSet as Server-Sent Events: `event: config`, `id: <identity>`; honours Last-Event-ID",
           responses: { "200": { description: "An event stream", content: { "text/event-stream": {} } } },
         },
       },
@@ -229,19 +235,28 @@ function buildDocument() {
         },
         ProxiesStatus: {
           type: "object",
-          required: ["revision", "halted", "proxies"],
+          required: ["revision", "id", "halted", "proxies"],
           properties: {
             revision: { type: "integer", description: "The revision this replica serves" },
+            id: { type: "string", description: "The identity of the RuleSet this replica serves (its ETag)" },
             halted: { type: "boolean" },
             proxies: {
               type: "array",
               items: {
                 type: "object",
-                required: ["node", "worker", "revision", "lastSeen", "polling", "live"],
+                required: ["node", "worker", "revision", "ruleSetId", "lastSeen", "polling", "live"],
                 properties: {
                   node: { type: "string" },
                   worker: { type: "string" },
-                  revision: { type: ["integer", "null"], description: "Applied revision (its last `after`)" },
+                  revision: {
+                    type: ["integer", "null"],
+                    description:
+                      "Applied revision (its last `after`; the served one when ruleSetId is the served id)",
+                  },
+                  ruleSetId: {
+                    type: ["string", "null"],
+                    description: "Identity of the RuleSet it has applied (its last `id`)",
+                  },
                   lastSeen: { type: "string", format: "date-time" },
                   polling: { type: "boolean", description: "A poll of it is held now" },
                   live: { type: "boolean", description: "Polling, or seen within its wait plus 10 s" },

@@ -8,7 +8,12 @@ describe("GET /v1/status/proxies", () => {
     const { app } = await createTestApp();
     const res = await app.request("/v1/status/proxies");
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ revision: 0, halted: false, proxies: [] });
+    expect(await res.json()).toEqual({
+      revision: 0,
+      id: expect.stringMatching(/^[0-9a-f]{16}$/),
+      halted: false,
+      proxies: [],
+    });
   });
 
   test("lists every subscriber with the revision it applied and when it was last seen", async () => {
@@ -25,12 +30,14 @@ describe("GET /v1/status/proxies", () => {
     const status = await jsonOf<ProxiesStatus>(await app.request("/v1/status/proxies"));
     expect(status).toEqual({
       revision: 2,
+      id: expect.any(String),
       halted: true,
       proxies: [
         {
           node: "envoy-a",
           worker: "1",
           revision: 0,
+          ruleSetId: null,
           lastSeen: expect.any(String),
           polling: false,
           live: true,
@@ -39,6 +46,7 @@ describe("GET /v1/status/proxies", () => {
           node: "envoy-b",
           worker: "0",
           revision: 1,
+          ruleSetId: null,
           lastSeen: expect.any(String),
           polling: false,
           live: true,
@@ -46,6 +54,39 @@ describe("GET /v1/status/proxies", () => {
       ],
     });
     expect(Date.now() - Date.parse(status.proxies[0]?.lastSeen ?? "")).toBeLessThan(5000);
+  });
+
+  test("a subscriber with the current rules (same identity) is at the current revision, one with other rules at its own", async () => {
+    const { app, distributor } = await createTestApp();
+    const put = (mode: string) =>
+      app.request("/v1/policies/a", {
+        method: "PUT",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ ...policyJson("a"), spec: { ...policyJson("a").spec, mode } }),
+      });
+    await put("enforce");
+    await servedAt(distributor, 1);
+    const { id } = distributor.current();
+    await app.request(`/v1/config?after=1&id=${id}&wait=0&node=current&worker=0`);
+    await app.request("/v1/config?after=1&id=0123456789abcdef&wait=0&node=other&worker=0");
+    // The default mode spelt out: revision 2, the same rules as revision 1.
+    const spelt = policyJson("a");
+    await app.request("/v1/policies/a", {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ ...spelt, spec: { ...spelt.spec, mode: undefined } }),
+    });
+    await servedAt(distributor, 2);
+    expect(distributor.current().id).toBe(id);
+    const status = await jsonOf<ProxiesStatus>(await app.request("/v1/status/proxies"));
+    expect(status).toMatchObject({
+      revision: 2,
+      id,
+      proxies: [
+        { node: "current", revision: 2, ruleSetId: id },
+        { node: "other", revision: 1, ruleSetId: "0123456789abcdef" },
+      ],
+    });
   });
 
   test("a subscriber unseen for longer than its wait plus the margin is listed as not live", async () => {

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import type { ProxiesStatus } from "../../api-types.ts";
-import type { Distributor, SubscriberRegistry } from "../../distributor/index.ts";
+import { appliedRevision, type Distributor, type SubscriberRegistry } from "../../distributor/index.ts";
 
 /** `/v1/status`: what the proxies polling this replica have applied. */
 export function statusRoutes(options: { distributor: Distributor; subscribers: SubscriberRegistry }): Hono {
@@ -8,11 +8,12 @@ export function statusRoutes(options: { distributor: Distributor; subscribers: S
   const app = new Hono();
 
   app.get("/proxies", (c) => {
-    const { revision, ruleSet } = distributor.current();
+    const current = distributor.current();
     return c.json({
-      revision,
-      halted: ruleSet.halted === true,
-      proxies: subscribers.list(),
+      revision: current.revision,
+      id: current.id,
+      halted: current.ruleSet.halted === true,
+      proxies: subscribers.list().map((proxy) => ({ ...proxy, revision: appliedRevision(proxy, current) })),
     } satisfies ProxiesStatus);
   });
 
