@@ -148,7 +148,44 @@ const DurationSchema = v.pipe(
   v.description("Go-style duration (100ms, 2s, 1m30s), a whole number of milliseconds from 1ms to 1h."),
 );
 
-const DelaySchema = strict({ fixedDelay: DurationSchema });
+/** Delays as milliseconds for the cross-field checks; validated durations always parse. */
+const delayMs = (text: string): number => {
+  const result = parseDelay(text);
+  return result.success ? result.ms : Number.NaN;
+};
+
+/** Every delay from `min` to `max` (both included, whole milliseconds) equally likely. */
+const UniformDelaySchema = v.pipe(
+  strict({ min: DurationSchema, max: DurationSchema }),
+  v.forward(
+    v.check((d) => delayMs(d.min) <= delayMs(d.max), "must not be less than min"),
+    ["max"],
+  ),
+);
+
+/**
+ * A log-normal delay given by two quantiles, the form latency is quoted in ("p50 20ms, p99 300ms"):
+ * the median and the 99th percentile of the delays drawn.
+ */
+const LognormalDelaySchema = v.pipe(
+  strict({ p50: DurationSchema, p99: DurationSchema }),
+  v.forward(
+    v.check(
+      (d) => delayMs(d.p50) < delayMs(d.p99),
+      "must be more than p50 (for a delay that does not vary, use fixedDelay)",
+    ),
+    ["p99"],
+  ),
+);
+
+const DelaySchema = strictWithOneOf(
+  {
+    fixedDelay: v.optional(DurationSchema),
+    uniform: v.optional(UniformDelaySchema),
+    lognormal: v.optional(LognormalDelaySchema),
+  },
+  ["fixedDelay", "uniform", "lognormal"],
+);
 
 /** Statuses whose responses never have a body (RFC 9110): one sent anyway breaks the client's connection. */
 export const BODYLESS_STATUSES: readonly number[] = [204, 304];

@@ -1,6 +1,7 @@
 import { type Policy, type PolicySpec, parseDelay } from "../policy/index.ts";
 import { compileRegex } from "../regex/index.ts";
 import {
+  type DelayFault,
   type Dfa,
   type HeaderValueMatch,
   MILLIONTHS_PER_HUNDRED_PERCENT,
@@ -67,9 +68,21 @@ function compileHeaderMatch(header: HeaderCondition): HeaderValueMatch {
 function compileFault({ percentage, delay, abort }: PolicySpec["fault"]): RuleFault {
   return {
     percentageMillionths: toMillionths(percentage),
-    ...(delay && { delay: { fixedDelayMs: validDelayMs(delay.fixedDelay) } }),
+    ...(delay && { delay: compileDelay(delay) }),
     ...(abort && { abort: { httpStatus: abort.httpStatus, body: abort.body } }),
   };
+}
+
+function compileDelay({
+  fixedDelay,
+  uniform,
+  lognormal,
+}: NonNullable<PolicySpec["fault"]["delay"]>): DelayFault {
+  if (uniform) return { uniform: { minMs: validDelayMs(uniform.min), maxMs: validDelayMs(uniform.max) } };
+  if (lognormal) {
+    return { lognormal: { p50Ms: validDelayMs(lognormal.p50), p99Ms: validDelayMs(lognormal.p99) } };
+  }
+  return { fixedDelayMs: validDelayMs(fixedDelay ?? "") };
 }
 
 /** Validation compiled the same regex already (and memoised it), so failure here is a bug. */

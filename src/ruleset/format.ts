@@ -12,7 +12,7 @@ import type { Dfa } from "../regex/index.ts";
 
 /**
  * Bumped on any change the current filter could misread; the filter rejects formats it does not know.
- * 2: the filter's strict twin checks every member (nothing in format 1 reads differently).
+ * 2: delays may be drawn from a distribution (`delay.uniform`, `delay.lognormal`).
  */
 export const RULESET_FORMAT = 2;
 
@@ -56,9 +56,15 @@ export interface AbortFault {
   body: string;
 }
 
-export interface DelayFault {
-  fixedDelayMs: number;
-}
+/**
+ * Exactly one member: a fixed delay, a uniform one over [minMs, maxMs] (whole milliseconds, both
+ * included), or a log-normal one with median p50Ms and 99th percentile p99Ms (p50Ms < p99Ms). The
+ * filter draws a delay per request and clamps it to MIN_DELAY_MS..MAX_DELAY_MS.
+ */
+export type DelayFault =
+  | { fixedDelayMs: number }
+  | { uniform: { minMs: number; maxMs: number } }
+  | { lognormal: { p50Ms: number; p99Ms: number } };
 
 /** At least one of `delay` and `abort`; with both, the delay runs first, then the abort. */
 export interface RuleFault {

@@ -1,7 +1,7 @@
 import { BufferType, LogLevel, MapType } from "../abi/enums";
 import { continueRequest, getBuffer, log, nowNs, replaceHeader, setEffectiveContext } from "../abi/host";
 import { parsePluginConfig } from "../config";
-import { DelayedRequest, DelayQueue } from "../delay";
+import { DelayedRequest, DelayQueue, drawDelayMs } from "../delay";
 import { FAULT_HEADER, injectAbort } from "../fault";
 import { Metrics } from "../metrics";
 import { ActiveRules, Rule, RuleSet } from "../rules";
@@ -97,7 +97,8 @@ export class RootContext {
       return null;
     }
     const now = nowNs();
-    const entry = new DelayedRequest(contextId, now, now + <u64>delay.fixedDelayMs * NS_PER_MS, rule);
+    const ms = drawDelayMs(delay);
+    const entry = new DelayedRequest(contextId, now, now + <u64>ms * NS_PER_MS, rule, ms);
     this.delays.push(entry);
     metrics.delayStarted(rule);
     this.reschedule(now, false);
@@ -173,7 +174,9 @@ export class RootContext {
       return;
     }
     const delay = fault.delay;
-    if (abort != null && delay != null) replaceHeader(MapType.HttpRequestHeaders, FAULT_HEADER, delay.header);
+    if (abort != null && delay != null) {
+      replaceHeader(MapType.HttpRequestHeaders, FAULT_HEADER, delay.headerFor(entry.delayMs));
+    }
     continueRequest();
   }
 

@@ -56,7 +56,9 @@ export function onStreamRequestHeaders(root: RootContext, id: u32): HeadersActio
     streamDone(id);
     paused.set(id, new PausedStream(root, delayed));
     setProperty(POLICY_PROPERTY, rule.nameBytes);
-    if (fault.abort == null) replaceHeader(MapType.HttpRequestHeaders, FAULT_HEADER, delay.header);
+    if (fault.abort == null) {
+      replaceHeader(MapType.HttpRequestHeaders, FAULT_HEADER, delay.headerFor(delayed.delayMs));
+    }
     return HeadersAction.Pause;
   }
   const abort = fault.abort;

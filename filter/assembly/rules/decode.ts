@@ -16,16 +16,14 @@ import {
   parseJsonAt,
   STRICT_DECODE,
 } from "../json";
-import { MatchReader } from "./decode-match";
+import { DelayReader } from "./decode-delay";
 import { integerIn, isHeaderValue, isInteger, NOT_AN_INTEGER, optional, optionalFlag } from "./fields";
 import { buildPrefilter, firstConditioned } from "./prefilter";
 import {
   AbortFault,
   DelayFault,
   FAULT_HEADER,
-  MAX_DELAY_MS,
   MILLIONTHS_PER_HUNDRED_PERCENT,
-  MIN_DELAY_MS,
   NEVER_EXPIRES,
   OLDEST_READABLE_RULESET_FORMAT,
   RULESET_FORMAT,
@@ -106,7 +104,7 @@ export function decodeRuleSet(ptr: usize, len: usize): Decoded {
 }
 
 /** Reads one rule; on failure returns null and leaves the offending field in `error`. */
-class RuleReader extends MatchReader {
+class RuleReader extends DelayReader {
   rule(value: JsonValue): Rule | null {
     const obj = asObject(value);
     if (obj == null) {
@@ -171,19 +169,6 @@ class RuleReader extends MatchReader {
       return null;
     }
     return new RuleFault(<u32>millionths, delay, abort);
-  }
-
-  private delay(name: string, value: JsonValue): DelayFault | null {
-    const obj = asObject(value);
-    const ms = obj != null ? integerIn(obj.get("fixedDelayMs"), MIN_DELAY_MS, MAX_DELAY_MS) : NOT_AN_INTEGER;
-    if (ms == NOT_AN_INTEGER) {
-      this.fail(
-        "fault.delay.fixedDelayMs",
-        "an integer " + MIN_DELAY_MS.toString() + ".." + MAX_DELAY_MS.toString(),
-      );
-      return null;
-    }
-    return new DelayFault(<u32>ms, String.UTF8.encode(name + ";delay=" + ms.toString()));
   }
 
   private abort(name: string, value: JsonValue): AbortFault | null {

@@ -14,6 +14,7 @@ export {
 export {
   AbortFault,
   DelayFault,
+  DelayKind,
   Dfa,
   FAULT_HEADER,
   HeaderMatch,

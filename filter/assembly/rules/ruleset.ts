@@ -86,13 +86,35 @@ export class AbortFault {
   ) {}
 }
 
+export const enum DelayKind {
+  Fixed,
+  /** Every whole millisecond from `ms` to `maxMs` equally likely. */
+  Uniform,
+  /** ln(delay) normal with median `ms` and standard deviation `sigma`. */
+  Lognormal,
+}
+
 export class DelayFault {
   constructor(
-    /** MIN_DELAY_MS..MAX_DELAY_MS. */
-    readonly fixedDelayMs: u32,
-    /** UTF-8 bytes of the request header value the upstream sees: `<rule name>;delay=<ms>`. */
-    readonly header: ArrayBuffer,
+    readonly kind: DelayKind,
+    /** The fixed delay, the uniform's least or the log-normal's median; MIN_DELAY_MS..MAX_DELAY_MS. */
+    readonly ms: u32,
+    /** The uniform's greatest delay; equal to `ms` otherwise. */
+    readonly maxMs: u32,
+    /** The log-normal's σ of ln(delay), from its p50 and p99; 0 otherwise. */
+    readonly sigma: f64,
+    /** The rule name, for the header of a drawn delay. */
+    readonly name: string,
+    /** A fixed delay's request header value, `<rule name>;delay=<ms>`, as UTF-8 bytes (encoded once). */
+    readonly fixedHeader: ArrayBuffer,
   ) {}
+
+  /** The value of `x-hfi-fault` the upstream sees after a delay of `ms`: `<rule name>;delay=<ms>`. */
+  headerFor(ms: u32): ArrayBuffer {
+    return this.kind == DelayKind.Fixed
+      ? this.fixedHeader
+      : String.UTF8.encode(this.name + ";delay=" + ms.toString());
+  }
 }
 
 /** At least one of delay and abort; with both, the delay runs first, then the abort. */
