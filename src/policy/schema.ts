@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import { compileRegex, MAX_DFA_STATES, MAX_REGEX_LENGTH } from "../regex/index.ts";
 import { GO_DURATION, parseDelay, parsePolicyDuration } from "./duration.ts";
+import { GRPC_STATUS_NAMES, grpcStatusCode, MAX_GRPC_STATUS, MIN_GRPC_STATUS } from "./grpc-status.ts";
 
 /**
  * The FaultInjectionPolicy resource (every field in docs/API_REFERENCE.md). Every object
@@ -190,29 +191,66 @@ const DelaySchema = strictWithOneOf(
 /** Statuses whose responses never have a body (RFC 9110): one sent anyway breaks the client's connection. */
 export const BODYLESS_STATUSES: readonly number[] = [204, 304];
 
+/** A gRPC status code 1..16 or its name; kept as written, compiled to the code. */
+const GrpcStatusSchema = v.pipe(
+  v.unknown(),
+  v.check(
+    (value) => grpcStatusCode(value) !== undefined,
+    `must be a gRPC status name (${GRPC_STATUS_NAMES.join(", ")}) or code ${MIN_GRPC_STATUS}..${MAX_GRPC_STATUS}`,
+  ),
+  v.metadata({
+    jsonSchema: {
+      oneOf: [
+        { type: "string", enum: GRPC_STATUS_NAMES },
+        { type: "integer", minimum: MIN_GRPC_STATUS, maximum: MAX_GRPC_STATUS },
+      ],
+    },
+  }),
+);
+
+const AbortTextSchema = (what: string) =>
+  v.pipe(
+    v.string(),
+    v.maxBytes(MAX_ABORT_BODY_BYTES, `must be at most ${MAX_ABORT_BODY_BYTES} bytes`),
+    v.description(`${what}, at most ${MAX_ABORT_BODY_BYTES} UTF-8 bytes.`),
+  );
+
+/** An HTTP abort (`httpStatus`, `body`) or a gRPC one (`grpcStatus`, `grpcMessage`). */
 const AbortSchema = v.pipe(
   strict({
-    httpStatus: integerIn(200, 599),
-    body: v.optional(
-      v.pipe(
-        v.string(),
-        v.maxBytes(MAX_ABORT_BODY_BYTES, `must be at most ${MAX_ABORT_BODY_BYTES} bytes`),
-        v.description(
-          `Response body, at most ${MAX_ABORT_BODY_BYTES} UTF-8 bytes; empty for httpStatus 204 and 304.`,
-        ),
-      ),
-      "",
-    ),
+    httpStatus: v.optional(integerIn(200, 599)),
+    body: v.optional(AbortTextSchema("Response body; empty for httpStatus 204 and 304"), ""),
+    grpcStatus: v.optional(GrpcStatusSchema),
+    grpcMessage: v.optional(AbortTextSchema("The grpc-message of a gRPC abort")),
   }),
+  v.check(
+    (abort) => (abort.httpStatus === undefined) !== (abort.grpcStatus === undefined),
+    "exactly one of httpStatus, grpcStatus is required",
+  ),
   v.forward(
     v.check(
-      (abort) => abort.body === "" || !BODYLESS_STATUSES.includes(abort.httpStatus),
+      (abort) => abort.body === "" || abort.httpStatus !== undefined,
+      "must not be set with grpcStatus: a gRPC abort's text is grpcMessage",
+    ),
+    ["body"],
+  ),
+  v.forward(
+    v.check(
+      (abort) => abort.grpcMessage === undefined || abort.grpcStatus !== undefined,
+      "must not be set without grpcStatus",
+    ),
+    ["grpcMessage"],
+  ),
+  v.forward(
+    v.check(
+      (abort) => abort.body === "" || !BODYLESS_STATUSES.includes(abort.httpStatus ?? 0),
       (issue) => `must be empty with httpStatus ${issue.input.httpStatus}: such a response has no body`,
     ),
     ["body"],
   ),
   v.metadata({
     jsonSchema: {
+      oneOf: [{ required: ["httpStatus"] }, { required: ["grpcStatus"] }],
       if: { properties: { httpStatus: { enum: BODYLESS_STATUSES } }, required: ["httpStatus"] },
       // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then, not a promise
       then: { properties: { body: { maxLength: 0 } } },

@@ -1,6 +1,13 @@
-import { type Policy, type PolicySpec, parseDelay } from "../policy/index.ts";
+import {
+  grpcStatusCode,
+  httpStatusOfGrpc,
+  type Policy,
+  type PolicySpec,
+  parseDelay,
+} from "../policy/index.ts";
 import { compileRegex } from "../regex/index.ts";
 import {
+  type AbortFault,
   type DelayFault,
   type Dfa,
   type HeaderValueMatch,
@@ -69,8 +76,24 @@ function compileFault({ percentage, delay, abort }: PolicySpec["fault"]): RuleFa
   return {
     percentageMillionths: toMillionths(percentage),
     ...(delay && { delay: compileDelay(delay) }),
-    ...(abort && { abort: { httpStatus: abort.httpStatus, body: abort.body } }),
+    ...(abort && { abort: compileAbort(abort) }),
   };
+}
+
+function compileAbort({
+  httpStatus,
+  body,
+  grpcStatus,
+  grpcMessage,
+}: NonNullable<PolicySpec["fault"]["abort"]>): AbortFault {
+  if (grpcStatus === undefined) {
+    if (httpStatus === undefined) throw new Error("an abort passed validation with neither status");
+    return { httpStatus, body };
+  }
+  const code = grpcStatusCode(grpcStatus);
+  if (code === undefined)
+    throw new Error(`grpcStatus ${JSON.stringify(grpcStatus)} passed validation but is unknown`);
+  return { httpStatus: httpStatusOfGrpc(code), body: grpcMessage ?? "", grpcStatus: code };
 }
 
 function compileDelay({

@@ -12,7 +12,8 @@ import type { Dfa } from "../regex/index.ts";
 
 /**
  * Bumped on any change the current filter could misread; the filter rejects formats it does not know.
- * 2: delays may be drawn from a distribution (`delay.uniform`, `delay.lognormal`).
+ * 2: delays may be drawn from a distribution (`delay.uniform`, `delay.lognormal`); an abort may
+ * carry a gRPC status (`abort.grpcStatus`).
  */
 export const RULESET_FORMAT = 2;
 
@@ -51,9 +52,15 @@ export interface RuleMatch {
   headers: HeaderMatch[];
 }
 
+/**
+ * With `grpcStatus` (1..16) a gRPC request gets a trailers-only gRPC response with that grpc-status
+ * and `body` as its grpc-message; any other request gets `httpStatus` (the gRPC status's HTTP twin)
+ * and `body`.
+ */
 export interface AbortFault {
   httpStatus: number;
   body: string;
+  grpcStatus?: number;
 }
 
 /**

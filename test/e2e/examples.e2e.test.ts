@@ -73,6 +73,7 @@ test("every example is covered here", () => {
     "delay-then-abort.yaml",
     "dry-run.yaml",
     "game-day.yaml",
+    "grpc-abort.yaml",
     "percentage.yaml",
   ]);
 });
@@ -105,6 +106,25 @@ test("delay-distribution.yaml: each GET /api/search gets its own delay, median a
   const post = await send(stack.envoyUrl, "/api/search", "POST");
   expect([post.status, upstreamSaw(post)]).toEqual([200, undefined]);
   expect((await hfi("policy", "get")).stdout).toMatch(/^search-latency-tail .* delay=p50:50ms\/p99:800ms /m);
+}, 30_000);
+
+test("grpc-abort.yaml: about 10% of /shop.Inventory/ calls fail; a plain HTTP client gets 503 and the message", async () => {
+  // The gRPC side, with a real gRPC client and server, is test/e2e/grpc-abort.e2e.test.ts.
+  await applyExample("grpc-abort.yaml", ["inventory-grpc-unavailable"]);
+  const sent = await sendMany(400, "/shop.Inventory/Get", "POST");
+  const failed = sent.filter((s) => s.status === 503);
+  for (const s of failed)
+    expect([s.body, s.fault]).toEqual([
+      "inventory unavailable (fault injected)",
+      "inventory-grpc-unavailable",
+    ]);
+  // Binomial(400, 0.1): mean 40, sd 6; outside 15..65 has probability below 1e-4.
+  expect(failed.length).toBeGreaterThan(15);
+  expect(failed.length).toBeLessThan(65);
+  expect(sent.every((s) => s.status === 503 || s.status === 200)).toBe(true);
+  expect((await hfi("policy", "get")).stdout).toMatch(
+    /^inventory-grpc-unavailable .* abort=grpc:UNAVAILABLE@10% /m,
+  );
 }, 30_000);
 
 test("delay-header.yaml: only x-user: test is delayed, for ten minutes; the upstream sees the mark", async () => {

@@ -5,6 +5,7 @@
  * (rejected by the tests' strict twin, json/strict.ts). Malformed input of any shape gives an error,
  * never a trap.
  */
+import { NO_GRPC_STATUS } from "../abi/enums";
 import { serializePairs } from "../abi/pairs";
 import {
   asObject,
@@ -23,7 +24,9 @@ import {
   AbortFault,
   DelayFault,
   FAULT_HEADER,
+  MAX_GRPC_STATUS,
   MILLIONTHS_PER_HUNDRED_PERCENT,
+  MIN_GRPC_STATUS,
   NEVER_EXPIRES,
   OLDEST_READABLE_RULESET_FORMAT,
   RULESET_FORMAT,
@@ -183,12 +186,25 @@ class RuleReader extends DelayReader {
       this.fail("fault.abort.body", "a string");
       return null;
     }
+    let grpcStatus: i64 = NO_GRPC_STATUS;
+    const grpcValue = optional(obj, "grpcStatus");
+    if (grpcValue != null) {
+      grpcStatus = integerIn(grpcValue, MIN_GRPC_STATUS, MAX_GRPC_STATUS);
+      if (grpcStatus == NOT_AN_INTEGER) {
+        this.fail(
+          "fault.abort.grpcStatus",
+          "an integer " + MIN_GRPC_STATUS.toString() + ".." + MAX_GRPC_STATUS.toString(),
+        );
+        return null;
+      }
+    }
     // A 204 or 304 has no body (RFC 9110): one sent anyway breaks the client's connection.
     const bodyless = status == 204 || status == 304;
     return new AbortFault(
       <u32>status,
       String.UTF8.encode(bodyless ? "" : body),
       serializePairs([FAULT_HEADER, name]),
+      <i32>grpcStatus,
     );
   }
 }

@@ -7,14 +7,16 @@
 /**
  * Shared with the control plane and generated from its definitions at build time
  * (src/build-filter/shared-constants.ts): the format this filter writes rules for and the oldest it
- * still reads (anything else is rejected and the old rules stay), the sampling unit, the delay bounds
- * and the fault header's name.
+ * still reads (anything else is rejected and the old rules stay), the sampling unit, the delay and
+ * gRPC status bounds and the fault header's name.
  */
 export {
   FAULT_HEADER,
   MAX_DELAY_MS,
+  MAX_GRPC_STATUS,
   MILLIONTHS_PER_HUNDRED_PERCENT,
   MIN_DELAY_MS,
+  MIN_GRPC_STATUS,
   OLDEST_READABLE_RULESET_FORMAT,
   RULESET_FORMAT,
 } from "../generated/shared";
@@ -78,11 +80,14 @@ export class RuleMatch {
 
 export class AbortFault {
   constructor(
+    /** What a request that is not gRPC gets; a gRPC one gets 200 with grpc-status when grpcStatus ≥ 0. */
     readonly httpStatus: u32,
     /** UTF-8 bytes of the response body. */
     readonly body: ArrayBuffer,
     /** The reply's extra headers (`x-hfi-fault: <rule name>`), already serialized as pairs. */
     readonly headerPairs: ArrayBuffer,
+    /** 1..16 for a gRPC abort (Envoy answers a gRPC request trailers-only, `body` its grpc-message); −1 otherwise. */
+    readonly grpcStatus: i32,
   ) {}
 }
 

@@ -33,7 +33,7 @@ interface PolicyView {
         uniform?: { min?: string; max?: string };
         lognormal?: { p50?: string; p99?: string };
       };
-      abort?: { httpStatus?: number };
+      abort?: { httpStatus?: number; grpcStatus?: unknown };
     };
   };
   status?: { expiresAt?: string };
@@ -115,7 +115,10 @@ function describeValue(match: StringMatchView): string {
 function describeFault(fault: PolicyView["spec"]["fault"]): string {
   const parts: string[] = [];
   if (fault.delay) parts.push(`delay=${describeDelay(fault.delay)}`);
-  if (fault.abort) parts.push(`abort=${fault.abort.httpStatus ?? "?"}`);
+  if (fault.abort) {
+    const { httpStatus, grpcStatus } = fault.abort;
+    parts.push(`abort=${grpcStatus !== undefined ? `grpc:${grpcStatus}` : (httpStatus ?? "?")}`);
+  }
   const percentage = fault.percentage ?? 100;
   return `${parts.join(",") || "<none>"}${percentage === 100 ? "" : `@${percentage}%`}`;
 }
