@@ -16,8 +16,8 @@ import { Http1Connection, type Http1Response } from "./http1.ts";
 import { cpuMicros, memoryKiB, openFds } from "./machine.ts";
 import { type BenchContext, type BenchResult, type BenchRow, percentile, valueRow } from "./report.ts";
 
-const CLIENT_ADDRESSES = 8;
-const CONNECT_BATCH = 250;
+export const CLIENT_ADDRESSES = 8;
+export const CONNECT_BATCH = 250;
 
 interface FanoutRun {
   subscribers: number;
@@ -170,7 +170,7 @@ async function runFanout(n: number, commands: string[]): Promise<FanoutRun> {
 }
 
 /** Waits until `pid` used no CPU for two consecutive 250 ms windows (at most 10 s). */
-async function quiet(pid: number): Promise<void> {
+export async function quiet(pid: number): Promise<void> {
   let still = 0;
   let last = cpuMicros(pid);
   for (let i = 0; i < 40 && still < 2; i++) {

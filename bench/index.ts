@@ -13,6 +13,7 @@ import { dataplane, resummarizeDataplane } from "./dataplane.ts";
 import { dataplaneProfile } from "./dataplane-profile.ts";
 import { delayAccuracy } from "./delay-accuracy.ts";
 import { fanout } from "./fanout.ts";
+import { fanoutTargeted } from "./fanout-targeted.ts";
 import { footprint } from "./footprint.ts";
 import { halt } from "./halt.ts";
 import { machine } from "./machine.ts";
@@ -25,6 +26,7 @@ const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<BenchResult>> = 
   propagation,
   halt,
   fanout,
+  "fanout-targeted": fanoutTargeted,
   compile,
   "api-throughput": apiThroughput,
   footprint,

@@ -41,14 +41,15 @@ export interface CompileOptions {
 
 export async function compileHfi({ outfile, commit, target }: CompileOptions): Promise<void> {
   const result = await Bun.build({
-    entrypoints: [join(ROOT, "src/cli/main.ts")],
+    // The policy validation worker is an entrypoint of its own, so `new Worker` finds it inside the binary.
+    entrypoints: [join(ROOT, "src/cli/main.ts"), join(ROOT, "src/server/policy-validation-worker.ts")],
     compile: target ? { target, outfile } : { outfile },
     minify: true,
     // Keeps the embedded compiler (most of the bundle) out of start-up: it loads with build-filter.
     splitting: true,
     define: { HFI_GIT_COMMIT: JSON.stringify(commit) },
     loader: { ".proto": "file" },
-    naming: { asset: "[name].[ext]" },
+    naming: { entry: "[name].[ext]", asset: "[name].[ext]" },
     plugins: [embedEtcd3Protos],
   });
   if (!result.success) throw new AggregateError(result.logs, `could not compile ${outfile}`);

@@ -8,17 +8,27 @@ import type { Halt } from "./store/index.ts";
 /** The body of every `/v1/halt` answer. */
 export type HaltStatus = ({ halted: true } & Halt) | { halted: false; lifted?: Halt; revision?: number };
 
+/** One subscriber in `GET /v1/status/proxies`. */
+export interface ProxyStatus extends Subscriber {
+  /**
+   * The identity of the RuleSet served to this proxy now: the policies whose selector picks it.
+   * Absent from servers before selectors, which served every proxy the fleet-wide `id`.
+   */
+  servedId?: string;
+}
+
 /** The body of `GET /v1/status/proxies`. */
 export interface ProxiesStatus {
   /** The revision of the RuleSet this replica serves now. */
   revision: number;
-  /** That RuleSet's identity (its ETag). */
+  /** The identity (ETag) of the fleet-wide RuleSet, every policy whatever its selector. */
   id: string;
   /** Whether that RuleSet is halted. */
   halted: boolean;
   /**
-   * The subscribers that have long-polled this replica, sorted by node and worker; the revision of
-   * one that has the current rules (same identity) is the current revision.
+   * The subscribers that have long-polled this replica, sorted by node and worker, with who each
+   * says it is; the revision of one that has the rules served to it now (`servedId`) is the current
+   * revision.
    */
-  proxies: Subscriber[];
+  proxies: ProxyStatus[];
 }

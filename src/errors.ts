@@ -12,6 +12,8 @@ export const ERROR_CODES = {
   /** The credentials are valid but do not allow this request (a reader token on a write). */
   Forbidden: { status: 403, exitCode: 1 },
   NotFound: { status: 404, exitCode: 1 },
+  /** The path exists, the method does not; the answer's `Allow` header lists those that do. */
+  MethodNotAllowed: { status: 405, exitCode: 1 },
   AlreadyExists: { status: 409, exitCode: 1 },
   Conflict: { status: 409, exitCode: 1 },
   PayloadTooLarge: { status: 413, exitCode: 1 },

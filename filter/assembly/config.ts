@@ -1,10 +1,12 @@
 /**
  * Plugin configuration, a JSON string in the Envoy filter config (google.protobuf.StringValue):
  * {"cluster":"hfi_control_plane","authority":"hfi-control-plane:8080","pollWaitSeconds":25,
- * "maxActiveDelays":1000,"token":"…"}. Only `cluster` is required; unknown members are ignored.
- * The token is a secret: no message ever includes it.
+ * "maxActiveDelays":1000,"token":"…","service":"reviews","namespace":"shop","labels":{"app":"reviews"}}.
+ * Only `cluster` is required; unknown members are ignored. The token is a secret: no message ever
+ * includes it. `service`, `namespace` and `labels` say who this proxy is, for policy selectors; each
+ * one set here wins over what Envoy's node metadata says (subscriber/identity.ts).
  */
-import { asObject, parseJson } from "./json";
+import { asObject, JsonKind, JsonString, parseJson } from "./json";
 import { isHeaderValue } from "./rules/fields";
 
 const DEFAULT_POLL_WAIT_SECONDS: f64 = 25;
@@ -25,6 +27,12 @@ export class PluginConfig {
     readonly maxActiveDelays: i32,
     /** Bearer token for the control plane (`--auth-token-file`, a reader token); empty for none. */
     readonly token: string,
+    /** The proxy's service for policy selectors; "" to take it from the node metadata. */
+    readonly service: string,
+    /** Its namespace; "" to take it from the node metadata. */
+    readonly namespace: string,
+    /** Its labels as alternating keys and values; null to take them from the node metadata. */
+    readonly labels: string[] | null,
   ) {}
 }
 
@@ -73,7 +81,34 @@ export function parsePluginConfig(bytes: ArrayBuffer): ParsedConfig {
       return invalid("token: expected a non-empty string of visible ASCII");
     token = value;
   }
-  return new ParsedConfig(new PluginConfig(cluster, authority, <u32>wait, <i32>maxActiveDelays, token), "");
+  let service = "";
+  if (obj.has("service")) {
+    const value = obj.getString("service");
+    if (value == null || value.length == 0) return invalid("service: expected a non-empty string");
+    service = value;
+  }
+  let namespace = "";
+  if (obj.has("namespace")) {
+    const value = obj.getString("namespace");
+    if (value == null || value.length == 0) return invalid("namespace: expected a non-empty string");
+    namespace = value;
+  }
+  let labels: string[] | null = null;
+  if (obj.has("labels")) {
+    const members = obj.getObject("labels");
+    if (members == null) return invalid("labels: expected an object of strings");
+    labels = [];
+    for (let i = 0; i < members.keys.length; i++) {
+      const value = members.values[i];
+      if (value.kind != JsonKind.String) return invalid("labels." + members.keys[i] + ": expected a string");
+      labels.push(members.keys[i]);
+      labels.push(changetype<JsonString>(value).value);
+    }
+  }
+  return new ParsedConfig(
+    new PluginConfig(cluster, authority, <u32>wait, <i32>maxActiveDelays, token, service, namespace, labels),
+    "",
+  );
 }
 
 function invalid(reason: string): ParsedConfig {

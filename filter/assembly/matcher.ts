@@ -3,7 +3,7 @@
  * hold wins (rules arrive in evaluation order); an expired rule is skipped. Each rule first meets
  * its prefilter (rules/prefilter.ts: a few integer operations over the first 8 bytes of `:path` and
  * `:method` and a bitset of the request's header names), which only ever rules a rule out; the
- * survivors get the full check, cheapest first — expiry, method, path, then headers (present,
+ * survivors get the full check, cheapest first — expiry, method, host, path, then headers (present,
  * exact, prefix, regex). The request is read through RequestView, and not at all while no rule with
  * a condition is reached. Values are compared as UTF-8 bytes against bytes encoded when the rule set
  * arrived: nothing here allocates.
@@ -37,6 +37,8 @@ export abstract class RequestView {
   abstract method(): Slice;
   /** `:path` without its query string; empty when absent. */
   abstract path(): Slice;
+  /** `:authority` without its port; empty when absent. */
+  abstract host(): Slice;
   /** Position of the first header named `name` (lower-case UTF-8) at position `from` or later, or -1. */
   abstract findHeader(name: ArrayBuffer, from: i32): i32;
   /** The value of the header at `position`, a result of findHeader. */
@@ -86,6 +88,11 @@ export function matchRule(match: RuleMatch, request: RequestView): bool {
     const value = request.method();
     if (!equalBytes(value.ptr, value.len, method)) return false;
   }
+  const host = match.host;
+  if (host != null) {
+    const value = request.host();
+    if (!matchHost(host, value.ptr, value.len)) return false;
+  }
   const path = match.path;
   if (path != null) {
     const value = request.path();
@@ -119,6 +126,26 @@ export function matchBytes(match: StringMatch, ptr: usize, len: usize): bool {
     return len >= n && memory.compare(ptr, changetype<usize>(prefix), n) == 0;
   }
   if (type == MatchType.Regex) return walkDfa(changetype<Dfa>(match.dfa), ptr, len);
+  return true;
+}
+
+/** Exact and suffix without regard to ASCII case (the rule's bytes are lower-case); a regex as for paths. */
+function matchHost(match: StringMatch, ptr: usize, len: usize): bool {
+  const type = match.type;
+  if (type == MatchType.Regex) return walkDfa(changetype<Dfa>(match.dfa), ptr, len);
+  const expected = match.value;
+  const n = <usize>expected.byteLength;
+  if (len < n || (type == MatchType.Exact && len != n)) return false;
+  return equalsLowerCase(ptr + len - n, changetype<usize>(expected), n);
+}
+
+/** The `n` bytes at `ptr`, ASCII upper case folded, equal the lower-case bytes at `lower`. */
+function equalsLowerCase(ptr: usize, lower: usize, n: usize): bool {
+  for (let i: usize = 0; i < n; i++) {
+    let b = load<u8>(ptr + i);
+    if (b >= 0x41 && b <= 0x5a) b |= 0x20;
+    if (b != load<u8>(lower + i)) return false;
+  }
   return true;
 }
 

@@ -4,6 +4,7 @@ export {
   hasApplied,
   laggards,
   type Propagation,
+  type ProxyFilter,
   type WaitOptions,
   waitForPropagation,
 } from "./propagation.ts";

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import type { ProxiesStatus } from "../api-types.ts";
-import type { Subscriber } from "../distributor/index.ts";
+import { ANONYMOUS_PROXY, type Subscriber } from "../distributor/index.ts";
 import type { HfiClient } from "./client.ts";
 import { hasApplied, laggards, waitForPropagation } from "./propagation.ts";
 
@@ -13,6 +13,7 @@ function proxy(
   return {
     node,
     worker: "0",
+    ...ANONYMOUS_PROXY,
     revision,
     ruleSetId,
     lastSeen: "2026-01-01T00:00:00.000Z",

@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { createConsola } from "consola";
 import { createManualClock } from "../../test/support/clock.ts";
-import type { Policy } from "../policy/index.ts";
-import { RULESET_FORMAT } from "../ruleset/format.ts";
+import { NO_IDENTITY, type Policy, type WorkloadIdentity } from "../policy/index.ts";
+import { RULESET_FORMAT_WITHOUT_HOST } from "../ruleset/format.ts";
 import { createMemoryStore, type PolicyStore } from "../store/index.ts";
 import { type ConfigSnapshot, createDistributor } from "./index.ts";
 
@@ -96,7 +96,7 @@ describe("createDistributor: halt and expiry", () => {
     await store.resume();
     const resumed = await distributor.waitForChange({ revision: halt.revision }, 1000);
     expect(resumed?.ruleSet).toEqual({
-      format: RULESET_FORMAT,
+      format: RULESET_FORMAT_WITHOUT_HOST,
       revision: halt.revision + 1,
       rules: halted?.ruleSet.rules ?? [],
     });
@@ -161,5 +161,98 @@ describe("waitForChange", () => {
     expect(distributor.listenerCount()).toBe(0);
     expect(await distributor.waitForChange({ revision: 0 }, 60_000, AbortSignal.abort())).toBeNull();
     expect(distributor.listenerCount()).toBe(0);
+  });
+});
+
+describe("per-identity rule sets", () => {
+  const reviews: WorkloadIdentity = { service: "reviews", namespace: "shop", labels: { app: "reviews" } };
+  const ratings: WorkloadIdentity = { service: "ratings", namespace: "shop", labels: { app: "ratings" } };
+
+  function targeted(name: string, selector: Policy["spec"]["selector"]): Policy {
+    const base = policy(name);
+    return { ...base, spec: { ...base.spec, selector } };
+  }
+
+  async function setup() {
+    const store = createMemoryStore();
+    await store.create(policy("everyone"));
+    await store.create(targeted("reviews-only", { service: "reviews" }));
+    await store.create(
+      targeted("shop-reviews-label", { namespace: "shop", matchLabels: { app: "reviews" } }),
+    );
+    await store.create(targeted("any-service", { service: "*" }));
+    const distributor = await createDistributor(store, { logger: silent, coalesceMs: 0 });
+    return { store, distributor };
+  }
+
+  const names = (snapshot: ConfigSnapshot | null) => snapshot?.ruleSet.rules.map((r) => r.name).sort();
+
+  test("each identity is served the policies whose selector picks it; without one, every policy", async () => {
+    const { distributor } = await setup();
+    expect(names(distributor.current(reviews))).toEqual([
+      "any-service",
+      "everyone",
+      "reviews-only",
+      "shop-reviews-label",
+    ]);
+    expect(names(distributor.current(ratings))).toEqual(["any-service", "everyone"]);
+    expect(names(distributor.current(NO_IDENTITY))).toEqual(["any-service", "everyone"]);
+    expect(distributor.current()?.ruleSet.rules).toHaveLength(4);
+    expect(distributor.current(reviews).id).not.toBe(distributor.current(ratings).id);
+    // Identities that select the same policies share one snapshot.
+    expect(distributor.current(ratings)).toBe(distributor.current(NO_IDENTITY));
+    // The same identity, labels in another order: one cached rule set.
+    const before = distributor.identityCount();
+    expect(distributor.current({ ...reviews, labels: { ...reviews.labels } })).toBe(
+      distributor.current(reviews),
+    );
+    expect(distributor.identityCount()).toBe(before);
+    distributor.close();
+  });
+
+  test("a change for one service wakes only its waiters; a halt wakes everyone", async () => {
+    const { store, distributor } = await setup();
+    const heldBy = (who: WorkloadIdentity) => ({ id: distributor.current(who).id });
+    const reviewsWaits = distributor.waitForChange(heldBy(reviews), 5000, undefined, reviews);
+    const ratingsWaits = distributor.waitForChange(heldBy(ratings), 300, undefined, ratings);
+    expect(distributor.listenerCount()).toBe(2);
+    await store.create(targeted("reviews-two", { service: "reviews" }));
+    expect(names(await reviewsWaits)).toContain("reviews-two");
+    // Not woken: the change left ratings' rules as they were, so its poll runs to its timeout.
+    expect(await ratingsWaits).toBeNull();
+    expect(distributor.current(ratings).revision).toBe(5);
+
+    const both = [reviews, ratings].map((who) =>
+      distributor.waitForChange(heldBy(who), 5000, undefined, who),
+    );
+    await store.halt({ reason: "stop" });
+    for (const woken of await Promise.all(both)) expect(woken?.ruleSet.halted).toBe(true);
+    distributor.close();
+  });
+
+  test("a waiter that holds only a revision (a filter before identities) is woken by every change", async () => {
+    const { store, distributor } = await setup();
+    const waiting = distributor.waitForChange({ revision: 4 }, 5000, undefined, ratings);
+    await store.create(targeted("reviews-two", { service: "reviews" }));
+    expect((await waiting)?.revision).toBe(5);
+    distributor.close();
+  });
+
+  test("identities are cached up to the cap; idle ones make room, ones with waiters stay", async () => {
+    const store = createMemoryStore();
+    const distributor = await createDistributor(store, { logger: silent, maxIdentities: 2 });
+    const who = (service: string): WorkloadIdentity => ({ ...NO_IDENTITY, service });
+    const held = distributor.waitForChange(
+      { id: distributor.current(who("a")).id },
+      5000,
+      undefined,
+      who("a"),
+    );
+    distributor.current(who("b"));
+    distributor.current(who("c"));
+    expect(distributor.identityCount()).toBe(2);
+    await store.create(policy("x"));
+    expect((await held)?.ruleSet.rules).toHaveLength(1);
+    distributor.close();
   });
 });

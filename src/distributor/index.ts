@@ -8,9 +8,11 @@ export {
   type SnapshotListener,
 } from "./distributor.ts";
 export {
+  ANONYMOUS_PROXY,
   type Applied,
   appliedRevision,
   createSubscriberRegistry,
+  type ProxyIdentity,
   type Subscriber,
   type SubscriberId,
   type SubscriberRegistry,

@@ -3,6 +3,8 @@
  * users can see a change reach every proxy (`GET /v1/status/proxies`, `hfi policy apply --wait`).
  * A poll asking for `after=R&id=I` says that its worker has applied revision R, whose identity is I.
  */
+import type { WorkloadIdentity } from "../policy/index.ts";
+
 export interface SubscriberId {
   /** Envoy's node id. */
   node: string;
@@ -10,13 +12,21 @@ export interface SubscriberId {
   worker: string;
 }
 
+/** Who a proxy says it is on its polls, beyond its node id: what policy selectors look at, and its cluster. */
+export interface ProxyIdentity extends WorkloadIdentity {
+  /** Envoy's node cluster; "" when the poll gave none. */
+  readonly cluster: string;
+}
+
+export const ANONYMOUS_PROXY: ProxyIdentity = { cluster: "", service: "", namespace: "", labels: {} };
+
 /** What a poll says its worker has applied: its `after=` and `id=`, each absent when not sent. */
 export interface Applied {
   revision?: number;
   id?: string;
 }
 
-export interface Subscriber extends SubscriberId {
+export interface Subscriber extends SubscriberId, ProxyIdentity {
   /** The revision the worker has applied (its last `after`); null before it had any config. */
   revision: number | null;
   /** The identity of the rule set it has applied (its last `id`); null from filters that send none. */
@@ -30,8 +40,11 @@ export interface Subscriber extends SubscriberId {
 }
 
 export interface SubscriberRegistry {
-  /** A poll arrived; call the returned function when it is answered (or the client went away). */
-  polled(id: SubscriberId, applied: Applied, waitSeconds: number): () => void;
+  /**
+   * A poll arrived from `id`, which says it is `identity` (its latest poll's word counts); call the
+   * returned function when it is answered (or the client went away).
+   */
+  polled(id: SubscriberId, identity: ProxyIdentity, applied: Applied, waitSeconds: number): () => void;
   /** Sorted by node, then worker. */
   list(): Subscriber[];
 }
@@ -47,6 +60,7 @@ export interface SubscriberRegistryOptions {
 }
 
 interface Entry extends SubscriberId {
+  identity: ProxyIdentity;
   revision: number | null;
   ruleSetId: string | null;
   lastSeenMs: number;
@@ -78,17 +92,18 @@ export function createSubscriberRegistry(options: SubscriberRegistryOptions = {}
   }
 
   return {
-    polled(id, applied, waitSeconds) {
+    polled(id, identity, applied, waitSeconds) {
       const at = now();
       const key = `${id.node}\u0000${id.worker}`;
       let entry = entries.get(key);
       if (!entry) {
         if (entries.size >= maxSubscribers) forgetStale(at);
         if (entries.size >= maxSubscribers && !makeRoom()) return () => {};
-        entry = { ...id, revision: null, ruleSetId: null, lastSeenMs: at, waitMs: 0, holding: 0 };
+        entry = { ...id, identity, revision: null, ruleSetId: null, lastSeenMs: at, waitMs: 0, holding: 0 };
         entries.set(key, entry);
       }
       const current = entry;
+      current.identity = identity;
       current.revision = applied.revision ?? null;
       current.ruleSetId = applied.id ?? null;
       current.lastSeenMs = at;
@@ -111,6 +126,7 @@ export function createSubscriberRegistry(options: SubscriberRegistryOptions = {}
         .map((entry) => ({
           node: entry.node,
           worker: entry.worker,
+          ...entry.identity,
           revision: entry.revision,
           ruleSetId: entry.ruleSetId,
           lastSeen: new Date(entry.lastSeenMs).toISOString(),

@@ -88,6 +88,28 @@ describe("validatePolicy", () => {
     ["spec.fault.abort.httpStatus", "Invalid type", "503"],
     ["spec.fault.abort.body", "must be at most 65536 bytes", "x".repeat(64 * 1024 + 1)],
     ["spec.extra", 'unknown field "extra"', true],
+    ["spec.selector.service", "must not be empty", ""],
+    ["spec.selector.service", "must be visible ASCII without spaces", "my service"],
+    ["spec.selector.service", "must be at most 253 characters", "s".repeat(254)],
+    ["spec.selector.namespace", "must be a Kubernetes namespace", "Shop"],
+    ["spec.selector.namespace", "must not be empty", ""],
+    ["spec.selector.matchLabels", "must be an object of label key → value", ["app"]],
+    [
+      "spec.selector.matchLabels",
+      "must have at most 64 labels",
+      Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, "v"])),
+    ],
+    ["spec.selector.matchLabels.app", "must be a label value", "-web"],
+    ["spec.selector.matchLabels.app", "must be at most 63 characters", "v".repeat(64)],
+    ["spec.selector.matchLabels.app", "Invalid type", 5],
+    ["spec.selector.pods", 'unknown field "pods"', "x"],
+    ["spec.match.host", "exactly one of exact, suffix, regex is required", { exact: "a", suffix: ".b" }],
+    ["spec.match.host.exact", "must be a host name without port", "reviews:9080"],
+    ["spec.match.host.exact", "must not be empty", ""],
+    ["spec.match.host.suffix", "write suffix: .example.com", "*.example.com"],
+    ["spec.match.host.exact", "write suffix: .example.com", "*.example.com"],
+    ["spec.match.host.regex", "the limit is 1024", "(a|b)*a(a|b){10}"],
+    ["spec.match.host.prefix", 'unknown field "prefix"', "api"],
   ])("%s: %s", (path, message, value) => {
     const issues = issuesOf(withField(path, value));
     expect(issues).toContainEqual({ path, message: expect.stringContaining(message) });
@@ -219,6 +241,34 @@ describe("validatePolicy", () => {
     expect(issuesOf(withField("spec.match.headers", headers))).toEqual([
       { path: "spec.match.headers[1].name", message: "must be an HTTP header name" },
     ]);
+  });
+});
+
+describe("validatePolicy: selector and host", () => {
+  test("a selector and a host condition as Istio users write them are accepted", () => {
+    const policy = withField("spec.selector", {
+      service: "reviews",
+      namespace: "shop",
+      matchLabels: { app: "reviews", "app.kubernetes.io/version": "v1", empty: "" },
+    });
+    (policy as { spec: { match: object } }).spec.match = { host: { suffix: ".shop.svc.cluster.local" } };
+    expect(validatePolicy(policy).success).toBe(true);
+    expect(validatePolicy(withField("spec.selector", { service: "*" })).success).toBe(true);
+    expect(validatePolicy(withField("spec.match.host", { exact: "[::1]" })).success).toBe(true);
+  });
+
+  test.each([
+    ["-app", "must be a label key"],
+    ["a".repeat(64), "must be a label key"],
+    ["Example.com/app", "its prefix before '/' must be a DNS-1123 subdomain"],
+    ["example.com/", "must be a label key"],
+  ])("label key %p is refused, naming the key", (key, message) => {
+    const issues = issuesOf(withField("spec.selector", { matchLabels: { [key]: "v" } }));
+    // Plain names are dotted on, others quoted in brackets.
+    const path = /^[A-Za-z_$][\w$]*$/.test(key)
+      ? `spec.selector.matchLabels.${key}`
+      : `spec.selector.matchLabels[${JSON.stringify(key)}]`;
+    expect(issues).toContainEqual({ path, message: expect.stringContaining(message) });
   });
 });
 

@@ -16,16 +16,29 @@ export {
   parsePolicyDuration,
 } from "./duration.ts";
 export { GRPC_STATUS_CODES, grpcStatusCode, httpStatusOfGrpc } from "./grpc-status.ts";
-export { type FieldIssue, toFieldIssues } from "./issues.ts";
+export { type FieldIssue, fieldPath, toFieldIssues } from "./issues.ts";
+export { decodeJson } from "./json.ts";
 export {
   MAX_ABORT_BODY_BYTES,
   MAX_HEADER_CONDITIONS,
+  MAX_NAME_LENGTH,
+  MAX_SELECTOR_LABELS,
   POLICY_API_VERSION,
   POLICY_KIND,
   POLICY_MODES,
   type Policy,
   type PolicyInput,
   type PolicyMode,
+  PolicyNameSchema,
   PolicySchema,
   type PolicySpec,
 } from "./schema.ts";
+export {
+  describeSelector,
+  NO_IDENTITY,
+  type Selector,
+  selects,
+  type WorkloadIdentity,
+} from "./selector.ts";
+export { jsonBytesExceed, MAX_POLICY_BYTES } from "./size.ts";
+export { findIllFormedString, ILL_FORMED_MESSAGE } from "./unicode.ts";

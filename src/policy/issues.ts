@@ -8,15 +8,19 @@ export interface FieldIssue {
 
 /** Turns valibot issues into field issues with kubectl-style paths. */
 export function toFieldIssues(issues: readonly BaseIssue<unknown>[]): FieldIssue[] {
-  return issues.map((issue) => ({ path: formatPath(issue.path ?? []), message: issue.message }));
+  return issues.map((issue) => ({
+    path: fieldPath((issue.path ?? []).map(({ key }) => key as string | number)),
+    message: issue.message,
+  }));
 }
 
 /** Keys that read unambiguously after a dot; any other key (an unknown field "" or "a.b") is quoted in brackets. */
 const PLAIN_KEY = /^[A-Za-z_$][\w$]*$/;
 
-function formatPath(items: readonly { key: unknown }[]): string {
+/** Keys from the document's root, as a kubectl-style path: `spec.match.headers[0].name`. */
+export function fieldPath(keys: readonly (string | number)[]): string {
   let path = "";
-  for (const { key } of items) {
+  for (const key of keys) {
     if (typeof key === "number") path += `[${key}]`;
     else if (!PLAIN_KEY.test(String(key))) path += `[${JSON.stringify(String(key))}]`;
     else path += path === "" ? String(key) : `.${String(key)}`;

@@ -10,6 +10,8 @@ interface Item {
   pipe?: readonly Item[];
   entries?: Record<string, Item>;
   item?: Item;
+  /** A record's value schema. */
+  value?: Item;
   wrapped?: Item;
   default?: unknown;
   literal?: unknown;
@@ -20,7 +22,7 @@ interface Item {
 }
 
 /**
- * Converts the valibot shapes the policy schema uses into JSON Schema: objects, arrays, strings,
+ * Converts the valibot shapes the policy schema uses into JSON Schema: objects, records, arrays, strings,
  * numbers, literals, optional with defaults, and the actions on them. A check written as a function
  * cannot be converted; a schema states it for JSON Schema as `v.metadata({ jsonSchema: {…} })`, and
  * its `v.description` says it in words. Unknown shapes throw, so nothing is silently left out.
@@ -33,7 +35,8 @@ function convert(schema: Item): JsonSchema {
   const items = schema.pipe ?? [schema];
   // A pipe may validate in stages (`array(unknown)`, then a length, then `array(item)`): the last schema has the shape.
   const shape = [...items].reverse().find((item) => item.kind === "schema") ?? schema;
-  const json = convertShape(shape === schema ? { ...schema, pipe: undefined } : shape);
+  // A schema that is itself a pipe (a bounded string refined further) brings its own actions.
+  const json = shape === schema ? convertShape({ ...schema, pipe: undefined }) : convert(shape);
   for (const action of items) {
     if (action.kind !== "schema") applyAction(json, action);
   }
@@ -57,6 +60,8 @@ function convertShape(schema: Item): JsonSchema {
     case "object":
     case "strict_object":
       return convertObject(schema);
+    case "record":
+      return { type: "object", additionalProperties: convert(schema.value as Item) };
     default:
       throw new Error(`toJsonSchema: valibot ${schema.type} schemas are not supported`);
   }
@@ -89,6 +94,9 @@ function applyAction(json: JsonSchema, action: Item): void {
   switch (action.type) {
     case "max_length":
       json[json.type === "array" ? "maxItems" : "maxLength"] = requirement;
+      return;
+    case "min_length":
+      json[json.type === "array" ? "minItems" : "minLength"] = requirement;
       return;
     case "max_bytes": // every character takes at least one byte
       json.maxLength = requirement;

@@ -2,6 +2,7 @@ import * as v from "valibot";
 import { compileRegex, MAX_DFA_STATES, MAX_REGEX_LENGTH } from "../regex/index.ts";
 import { GO_DURATION, parseDelay, parsePolicyDuration } from "./duration.ts";
 import { GRPC_STATUS_NAMES, grpcStatusCode, MAX_GRPC_STATUS, MIN_GRPC_STATUS } from "./grpc-status.ts";
+import type { JsonSchema } from "./json-schema.ts";
 
 /**
  * The FaultInjectionPolicy resource (every field in docs/API_REFERENCE.md). Every object
@@ -15,6 +16,18 @@ export const POLICY_KIND = "FaultInjectionPolicy";
 export const MAX_ABORT_BODY_BYTES = 64 * 1024;
 /** Most header conditions in one policy; each may be a regex, and regexes cost time to compile. */
 export const MAX_HEADER_CONDITIONS = 32;
+/** Longest `path.exact` and `path.prefix`, in characters (Envoy's own request-header limit is 60 KiB). */
+export const MAX_PATH_LENGTH = 4096;
+/** Longest header name in a condition, in characters. */
+export const MAX_HEADER_NAME_LENGTH = 256;
+/** Longest `exact` or `prefix` header value in a condition, in characters. */
+export const MAX_HEADER_VALUE_LENGTH = 8192;
+/** Longest method, duration, timestamp or revision string: far more than any valid one needs. */
+const MAX_TOKEN_LENGTH = 64;
+/** Most labels in `spec.selector.matchLabels`. */
+export const MAX_SELECTOR_LABELS = 64;
+/** Longest `spec.selector.service` and `spec.match.host` value: a DNS name's limit. */
+export const MAX_NAME_LENGTH = 253;
 
 /** A strict object whose key issues read "unknown field" / "required" rather than valibot's generic text. */
 function strict<const T extends v.ObjectEntries>(entries: T) {
@@ -23,6 +36,11 @@ function strict<const T extends v.ObjectEntries>(entries: T) {
     if (issue.input === undefined) return "required";
     return `must be an object, not ${issue.received}`;
   });
+}
+
+/** Every string field is bounded, so that no field can carry more than it needs. */
+function stringOfAtMost(max: number) {
+  return v.pipe(v.string(), v.maxLength(max, `must be at most ${max} characters`));
 }
 
 function integerIn(min: number, max: number) {
@@ -40,9 +58,9 @@ const UPPER_CASE_METHOD = /^[A-Z0-9!#$%&'*+.^_`|~-]+$/;
 /** RFC 9110 token: what a header field name may contain. */
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 
-const NameSchema = v.pipe(
-  v.string(),
-  v.maxLength(63, "must be at most 63 characters"),
+/** `metadata.name`, which is also the policy's name in URLs. */
+export const PolicyNameSchema = v.pipe(
+  stringOfAtMost(63),
   v.regex(
     DNS1123_LABEL,
     "must be a DNS-1123 label: lower-case letters, digits and '-', starting and ending alphanumeric",
@@ -50,14 +68,18 @@ const NameSchema = v.pipe(
 );
 
 const MetadataSchema = strict({
-  name: NameSchema,
+  name: PolicyNameSchema,
   // Set by the server; accepted so that `get -o yaml` output can be applied again.
-  creationTimestamp: v.optional(v.pipe(v.string(), v.isoTimestamp("must be an RFC 3339 timestamp"))),
-  resourceVersion: v.optional(v.pipe(v.string(), v.regex(/^\d+$/, "must be a decimal revision"))),
+  creationTimestamp: v.optional(
+    v.pipe(stringOfAtMost(MAX_TOKEN_LENGTH), v.isoTimestamp("must be an RFC 3339 timestamp")),
+  ),
+  resourceVersion: v.optional(
+    v.pipe(stringOfAtMost(MAX_TOKEN_LENGTH), v.regex(/^\d+$/, "must be a decimal revision")),
+  ),
   generation: v.optional(integerIn(1, Number.MAX_SAFE_INTEGER)),
 });
 
-const UrlPathSchema = v.pipe(v.string(), v.startsWith("/", "must start with '/'"));
+const UrlPathSchema = v.pipe(stringOfAtMost(MAX_PATH_LENGTH), v.startsWith("/", "must start with '/'"));
 
 const RegexSchema = v.pipe(
   v.string(),
@@ -100,16 +122,16 @@ const PathMatchSchema = strictWithOneOf(
 
 const MethodMatchSchema = strict({
   exact: v.pipe(
-    v.string(),
+    stringOfAtMost(MAX_TOKEN_LENGTH),
     v.regex(UPPER_CASE_METHOD, "must be an upper-case HTTP method such as GET or POST"),
   ),
 });
 
 const HeaderMatchSchema = strictWithOneOf(
   {
-    name: v.pipe(v.string(), v.regex(HEADER_NAME, "must be an HTTP header name")),
-    exact: v.optional(v.string()),
-    prefix: v.optional(v.string()),
+    name: v.pipe(stringOfAtMost(MAX_HEADER_NAME_LENGTH), v.regex(HEADER_NAME, "must be an HTTP header name")),
+    exact: v.optional(stringOfAtMost(MAX_HEADER_VALUE_LENGTH)),
+    prefix: v.optional(stringOfAtMost(MAX_HEADER_VALUE_LENGTH)),
     regex: v.optional(RegexSchema),
     present: v.optional(v.literal(true, "must be true: a condition on an absent header is not supported")),
   },
@@ -123,29 +145,80 @@ const HeadersSchema = v.pipe(
   v.array(HeaderMatchSchema),
 );
 
+/** An RFC 3986 host without port: a reg-name, or an IP literal in brackets, as the filter cuts `:authority`. */
+const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()+,;=%]+)$/;
+
+const HostNameSchema = v.pipe(
+  v.string(),
+  v.minLength(1, "must not be empty"),
+  v.maxLength(MAX_NAME_LENGTH, `must be at most ${MAX_NAME_LENGTH} characters`),
+  // Envoy's and Istio's wildcard spelling, said the way this field says it.
+  v.check(
+    (host) => !host.startsWith("*."),
+    (issue) =>
+      `is a wildcard: for every host under ${issue.input.slice(2)} write suffix: .${issue.input.slice(2)}`,
+  ),
+  v.regex(HOST, "must be a host name without port, such as reviews or api.example.com"),
+);
+
+/** Compared without regard to ASCII case, against the request's authority without its port. */
+const HostMatchSchema = strictWithOneOf(
+  {
+    exact: v.optional(HostNameSchema),
+    suffix: v.optional(
+      v.pipe(
+        HostNameSchema,
+        v.description("The host ends with this, as .example.com for every host under example.com."),
+      ),
+    ),
+    regex: v.optional(RegexSchema),
+  },
+  ["exact", "suffix", "regex"],
+);
+
 const MatchSchema = strict({
+  host: v.optional(HostMatchSchema),
   path: v.optional(PathMatchSchema),
   method: v.optional(MethodMatchSchema),
   headers: v.optional(HeadersSchema),
 });
 
-/** Whole hundredths: the filter samples in millionths, so 0.01% is the finest step that stays exact. */
+/**
+ * Whole hundredths: the filter samples in millionths, so 0.01% is the finest step that stays exact.
+ * The number must be the one a decimal with at most two places reads as, nothing a rounding away
+ * (99.99999999999999 is not 100, 5e-324 is not 0).
+ */
 const PercentageSchema = v.pipe(
   v.number(),
   v.minValue(0, "must be between 0 and 100"),
   v.maxValue(100, "must be between 0 and 100"),
-  v.check((p) => Math.abs(p * 100 - Math.round(p * 100)) < 1e-6, "must have at most 2 decimal places"),
+  v.check((p) => Math.round(p * 100) / 100 === p, "must have at most 2 decimal places"),
+  v.metadata({ jsonSchema: { multipleOf: 0.01 } }),
   v.description("Percent of matching requests to fault, in steps of 0.01."),
 );
 
+/**
+ * The JSON Schema of a duration: the Go syntax, as one of two alternatives. "A whole number of
+ * milliseconds (or seconds) within bounds" is arithmetic on a sum of decimal components, which JSON
+ * Schema cannot state; the other alternative names the plainest valid durations. The union is still
+ * every Go duration, but a generator that picks alternatives (a fuzzer's) produces accepted ones too.
+ */
+function plainestFirst(plainest: string) {
+  return v.metadata<string, { jsonSchema: JsonSchema }>({
+    jsonSchema: { anyOf: [{ pattern: plainest }, { pattern: GO_DURATION.source }] },
+  });
+}
+
 const DurationSchema = v.pipe(
   v.string("must be a duration string such as 100ms, 2s or 1m30s"),
-  v.regex(GO_DURATION, "must be a duration such as 100ms, 2s or 1m30s"),
+  v.maxLength(MAX_TOKEN_LENGTH, `must be at most ${MAX_TOKEN_LENGTH} characters`),
   v.rawCheck(({ dataset, addIssue }) => {
     if (!dataset.typed) return;
+    // Syntax included: the JSON Schema states it as plainestFirst's anyOf.
     const result = parseDelay(dataset.value);
     if (!result.success) addIssue({ message: result.message });
   }),
+  plainestFirst("^[1-9][0-9]{0,5}ms$"),
   v.description("Go-style duration (100ms, 2s, 1m30s), a whole number of milliseconds from 1ms to 1h."),
 );
 
@@ -285,20 +358,97 @@ const ModeSchema = v.pipe(
 
 const PolicyDurationSchema = v.pipe(
   v.string("must be a duration string such as 30s, 10m or 2h"),
-  v.regex(GO_DURATION, "must be a duration such as 30s, 10m or 2h"),
+  v.maxLength(MAX_TOKEN_LENGTH, `must be at most ${MAX_TOKEN_LENGTH} characters`),
   v.rawCheck(({ dataset, addIssue }) => {
-    // A malformed value has its issue from the regex already.
-    if (!dataset.typed || !GO_DURATION.test(dataset.value)) return;
+    if (!dataset.typed) return;
     const result = parsePolicyDuration(dataset.value);
     if (!result.success) addIssue({ message: result.message });
   }),
+  plainestFirst("^[1-9][0-9]{0,4}s$"),
   v.description(
     "How long the policy lives after each apply (Go-style duration, whole seconds, 1s to 168h). " +
       "The server sets status.expiresAt and deletes the policy then.",
   ),
 );
 
+/** Kubernetes label name: alphanumeric at both ends, `-`, `_`, `.` inside, at most 63 characters. */
+const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** A Kubernetes label key, `[prefix/]name`: why it is not one, or undefined when it is. */
+export function labelKeyProblem(key: string): string | undefined {
+  const slash = key.indexOf("/");
+  const [prefix, name] = slash < 0 ? [undefined, key] : [key.slice(0, slash), key.slice(slash + 1)];
+  if (prefix !== undefined && (prefix.length > 253 || !DNS1123_SUBDOMAIN.test(prefix))) {
+    return "must be a label key: its prefix before '/' must be a DNS-1123 subdomain of at most 253 characters";
+  }
+  if (!LABEL_NAME.test(name)) {
+    return "must be a label key: at most 63 characters, alphanumeric at both ends, '-', '_', '.' inside";
+  }
+  return undefined;
+}
+
+const LabelValueSchema = v.pipe(
+  v.string(),
+  v.maxLength(63, "must be at most 63 characters"),
+  v.regex(
+    /^$|^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/,
+    "must be a label value: alphanumeric at both ends, '-', '_', '.' inside",
+  ),
+);
+
+const MatchLabelsSchema = v.pipe(
+  // Not v.record alone: it would take an array for an object of its indices.
+  v.custom<Record<string, unknown>>(
+    (input) => typeof input === "object" && input !== null && !Array.isArray(input),
+    "must be an object of label key → value",
+  ),
+  v.check(
+    (labels) => Object.keys(labels).length <= MAX_SELECTOR_LABELS,
+    `must have at most ${MAX_SELECTOR_LABELS} labels`,
+  ),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    for (const key of Object.keys(dataset.value)) {
+      const problem = labelKeyProblem(key);
+      if (problem)
+        addIssue({
+          message: problem,
+          path: [{ type: "object", origin: "key", input: dataset.value, key, value: dataset.value[key] }],
+        });
+    }
+  }),
+  v.record(v.string(), LabelValueSchema),
+  v.metadata({ jsonSchema: { maxProperties: MAX_SELECTOR_LABELS } }),
+  v.description(
+    "Kubernetes-style labels the proxy must all carry: keys [prefix/]name, values at most 63 characters.",
+  ),
+);
+
+/** Which proxies receive the policy; every condition given must hold. Absent: every proxy. */
+const SelectorSchema = strict({
+  service: v.optional(
+    v.pipe(
+      v.string(),
+      v.minLength(1, 'must not be empty: leave service out, or write "*", to select every service'),
+      v.maxLength(MAX_NAME_LENGTH, `must be at most ${MAX_NAME_LENGTH} characters`),
+      v.regex(/^[\x21-\x7e]*$/, "must be visible ASCII without spaces"),
+      v.description('The proxy\'s service, compared exactly; "*" is any service.'),
+    ),
+  ),
+  namespace: v.optional(
+    v.pipe(
+      v.string(),
+      v.minLength(1, "must not be empty"),
+      v.maxLength(63, "must be at most 63 characters"),
+      v.regex(DNS1123_LABEL, "must be a Kubernetes namespace: a DNS-1123 label"),
+    ),
+  ),
+  matchLabels: v.optional(MatchLabelsSchema),
+});
+
 const SpecSchema = strict({
+  selector: v.optional(SelectorSchema),
   priority: v.optional(integerIn(-2_147_483_648, 2_147_483_647), 0),
   mode: v.optional(ModeSchema),
   duration: v.optional(PolicyDurationSchema),
@@ -310,7 +460,7 @@ const SpecSchema = strict({
 const StatusSchema = strict({
   expiresAt: v.optional(
     v.pipe(
-      v.string(),
+      stringOfAtMost(MAX_TOKEN_LENGTH),
       v.isoTimestamp("must be an RFC 3339 timestamp"),
       v.description("When the policy expires: the time of the last apply plus spec.duration."),
     ),

@@ -1,7 +1,7 @@
 import { isMap, isScalar, isSeq, Lexer, parseAllDocuments } from "yaml";
 
-/** Flow collections (`[`, `{`) nested deeper than this are refused before parsing: a policy needs 5. */
-export const MAX_YAML_FLOW_DEPTH = 64;
+/** Collections nested deeper than this are refused before they are composed: a policy needs 5. */
+export const MAX_YAML_DEPTH = 64;
 /** Aliases expanded when converting to plain values: stops "billion laughs" documents. */
 const MAX_ALIAS_COUNT = 100;
 
@@ -10,13 +10,14 @@ export type Decoded = { value: unknown } | { error: string; path: string };
 
 /**
  * Decodes exactly one YAML document, bounded in work: the yaml library spends time superlinear in
- * flow nesting depth and, with its own duplicate-key check, quadratic in the keys of one mapping,
- * so depth is checked first (one linear lexer pass) and duplicate keys are found here in linear time.
+ * flow nesting depth, recurses once per level of any nesting (so `- - - …` exhausts the stack) and,
+ * with its own duplicate-key check, is quadratic in the keys of one mapping. So depth is checked
+ * first (one linear lexer pass) and duplicate keys are found here in linear time.
  */
 export function decodeYaml(text: string): Decoded {
   try {
-    if (flowDepth(text) > MAX_YAML_FLOW_DEPTH) {
-      return { error: `collections nested deeper than ${MAX_YAML_FLOW_DEPTH} levels`, path: "" };
+    if (nestingDepth(text) > MAX_YAML_DEPTH) {
+      return { error: `collections nested deeper than ${MAX_YAML_DEPTH} levels`, path: "" };
     }
     const docs = parseAllDocuments(text, { uniqueKeys: false });
     if (!Array.isArray(docs) || docs.length === 0) return { error: "empty document", path: "" };
@@ -35,12 +36,42 @@ export function decodeYaml(text: string): Decoded {
   }
 }
 
-function flowDepth(text: string): number {
-  let depth = 0;
+/** Lexer tokens that stand for no source text (document start, scalar follows, flow error end). */
+const ZERO_WIDTH_TOKENS = new Set(["\u0002", "\u001f", "\u0018"]);
+
+/**
+ * How deeply collections nest, from one lexer pass: flow collections by their brackets, block ones
+ * by the columns at which their items (`- `, `? `) and keys (`key:`) start, each deeper level
+ * further right. Cheap and never recursive, so it runs before anything that is.
+ */
+function nestingDepth(text: string): number {
+  let flow = 0;
   let deepest = 0;
+  const blockLevels: number[] = [];
+  const openBlockLevel = (column: number) => {
+    while ((blockLevels[blockLevels.length - 1] ?? -1) > column) blockLevels.pop();
+    if (blockLevels[blockLevels.length - 1] !== column) blockLevels.push(column);
+    deepest = Math.max(deepest, blockLevels.length);
+  };
+  let column = 0;
+  /** Where the content since the line's start or the last indicator began: a key's column. */
+  let contentStart: number | undefined;
   for (const token of new Lexer().lex(text)) {
-    if (token === "[" || token === "{") deepest = Math.max(deepest, ++depth);
-    else if (token === "]" || token === "}") depth--;
+    if (ZERO_WIDTH_TOKENS.has(token)) continue;
+    const at = column;
+    const newline = token.lastIndexOf("\n");
+    column = newline < 0 ? column + token.length : token.length - newline - 1;
+    if (token === "[" || token === "{") deepest = Math.max(deepest, ++flow);
+    else if (token === "]" || token === "}") flow--;
+    else if (flow > 0) continue;
+    else if (newline >= 0) contentStart = undefined;
+    else if (token === "-" || token === "?") {
+      openBlockLevel(at);
+      contentStart = undefined;
+    } else if (token === ":") {
+      openBlockLevel(contentStart ?? at);
+      contentStart = undefined;
+    } else if (token.trim() !== "") contentStart ??= at;
   }
   return deepest;
 }

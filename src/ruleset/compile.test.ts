@@ -4,7 +4,7 @@ import { parseAllDocuments } from "yaml";
 import { type Policy, validatePolicy } from "../policy/index.ts";
 import { matchDfa } from "../regex/index.ts";
 import { compileRuleSet } from "./compile.ts";
-import { type Dfa, RULESET_FORMAT, type RuleSet } from "./format.ts";
+import { type Dfa, RULESET_FORMAT_WITHOUT_HOST, type RuleSet } from "./format.ts";
 
 const FIXTURES = `${import.meta.dir}/../../test/fixtures/rulesets`;
 const FIXTURE_NAMES = readdirSync(FIXTURES)
@@ -68,7 +68,7 @@ describe("compileRuleSet: golden fixtures", () => {
 
 describe("compileRuleSet", () => {
   test("no policies give an empty rule set", () => {
-    expect(compileRuleSet([], 0)).toEqual({ format: RULESET_FORMAT, revision: 0, rules: [] });
+    expect(compileRuleSet([], 0)).toEqual({ format: RULESET_FORMAT_WITHOUT_HOST, revision: 0, rules: [] });
   });
 
   test.each([
@@ -103,10 +103,10 @@ describe("compileRuleSet", () => {
 
   test("halted is present only while halted, between revision and rules", () => {
     expect(JSON.stringify(compileRuleSet([], 3, { halted: true }))).toBe(
-      `{"format":${RULESET_FORMAT},"revision":3,"halted":true,"rules":[]}`,
+      `{"format":${RULESET_FORMAT_WITHOUT_HOST},"revision":3,"halted":true,"rules":[]}`,
     );
     expect(compileRuleSet([], 3, { halted: false })).toEqual({
-      format: RULESET_FORMAT,
+      format: RULESET_FORMAT_WITHOUT_HOST,
       revision: 3,
       rules: [],
     });

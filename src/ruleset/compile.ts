@@ -11,8 +11,11 @@ import {
   type DelayFault,
   type Dfa,
   type HeaderValueMatch,
+  type HostMatch,
   MILLIONTHS_PER_HUNDRED_PERCENT,
   RULESET_FORMAT,
+  RULESET_FORMAT_WITHOUT_FAULTS_V2,
+  RULESET_FORMAT_WITHOUT_HOST,
   type Rule,
   type RuleFault,
   type RuleSet,
@@ -37,8 +40,36 @@ export function compileRuleSet(
   revision: number,
   { halted = false }: CompileOptions = {},
 ): RuleSet {
-  const rules = policies.map(compileRule).sort(byEvaluationOrder);
-  return { format: RULESET_FORMAT, revision, ...(halted && { halted: true }), rules };
+  return assembleRuleSet(policies.map(compileRule).sort(byEvaluationOrder), revision, { halted });
+}
+
+/**
+ * A RuleSet of rules compiled already, in evaluation order: in the oldest format that carries them,
+ * so filters from before host matching, drawn delays or gRPC aborts keep working while no rule needs
+ * them.
+ */
+export function assembleRuleSet(
+  rules: Rule[],
+  revision: number,
+  { halted = false }: CompileOptions = {},
+): RuleSet {
+  return { format: oldestFormatFor(rules), revision, ...(halted && { halted: true }), rules };
+}
+
+function oldestFormatFor(rules: Rule[]): RuleSet["format"] {
+  const drawnOrGrpc = ({ fault }: Rule) =>
+    (fault.delay !== undefined && !("fixedDelayMs" in fault.delay)) || fault.abort?.grpcStatus !== undefined;
+  if (rules.some(drawnOrGrpc)) return RULESET_FORMAT;
+  return rules.some((rule) => rule.match.host)
+    ? RULESET_FORMAT_WITHOUT_FAULTS_V2
+    : RULESET_FORMAT_WITHOUT_HOST;
+}
+
+/** Policies in evaluation order (priority desc, then name asc), as the rules they compile to. */
+export function compileRules(policies: readonly Policy[]): { policy: Policy; rule: Rule }[] {
+  return policies
+    .map((policy) => ({ policy, rule: compileRule(policy) }))
+    .sort((a, b) => byEvaluationOrder(a.rule, b.rule));
 }
 
 function compileRule(policy: Policy): Rule {
@@ -48,6 +79,7 @@ function compileRule(policy: Policy): Rule {
     name: policy.metadata.name,
     priority,
     match: {
+      ...(match.host && { host: compileHostMatch(match.host) }),
       ...(match.path && { path: compileStringMatch(match.path) }),
       ...(match.method && { method: match.method.exact }),
       headers: (match.headers ?? []).map((header) => ({
@@ -65,6 +97,13 @@ function compileRule(policy: Policy): Rule {
 function compileStringMatch(match: { exact?: string; prefix?: string; regex?: string }): StringMatch {
   if (match.exact !== undefined) return { type: "exact", value: match.exact };
   if (match.prefix !== undefined) return { type: "prefix", value: match.prefix };
+  return { type: "regex", dfa: compileValidRegex(match.regex ?? "") };
+}
+
+/** The schema guarantees exactly one of exact, suffix and regex. */
+function compileHostMatch(match: { exact?: string; suffix?: string; regex?: string }): HostMatch {
+  if (match.exact !== undefined) return { type: "exact", value: match.exact.toLowerCase() };
+  if (match.suffix !== undefined) return { type: "suffix", value: match.suffix.toLowerCase() };
   return { type: "regex", dfa: compileValidRegex(match.regex ?? "") };
 }
 

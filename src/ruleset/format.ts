@@ -12,13 +12,20 @@ import type { Dfa } from "../regex/index.ts";
 
 /**
  * Bumped on any change the current filter could misread; the filter rejects formats it does not know.
- * 2: delays may be drawn from a distribution (`delay.uniform`, `delay.lognormal`); an abort may
- * carry a gRPC status (`abort.grpcStatus`).
+ * A rule set is served in the oldest format that carries it (assembleRuleSet), so filters from before
+ * a change keep working until a policy needs it: 1 the first; 2 adds `match.host`; 3 adds delays
+ * drawn from a distribution (`delay.uniform`, `delay.lognormal`) and gRPC aborts (`abort.grpcStatus`).
  */
-export const RULESET_FORMAT = 2;
-
+export const RULESET_FORMAT = 3;
+/**
+ * The format before `match.host` (2). A rule set without host conditions is served in it, so that
+ * filters from before host matching keep working until a policy needs the new format.
+ */
+export const RULESET_FORMAT_WITHOUT_HOST = 1;
+/** The format before drawn delays and gRPC aborts (3), for a rule set with host conditions and neither. */
+export const RULESET_FORMAT_WITHOUT_FAULTS_V2 = 2;
 /** The oldest format the filter still reads, so a filter can be upgraded before its control plane. */
-export const OLDEST_READABLE_RULESET_FORMAT = 1;
+export const OLDEST_READABLE_RULESET_FORMAT = RULESET_FORMAT_WITHOUT_HOST;
 
 /** 100% expressed in the filter's sampling unit. */
 export const MILLIONTHS_PER_HUNDRED_PERCENT = 1_000_000;
@@ -43,7 +50,15 @@ export interface HeaderMatch {
   match: HeaderValueMatch;
 }
 
+/** Host conditions: exact and suffix compare without regard to ASCII case; the value is lower-case. */
+export type HostMatch =
+  | { type: "exact"; value: string }
+  | { type: "suffix"; value: string }
+  | { type: "regex"; dfa: Dfa };
+
 export interface RuleMatch {
+  /** Matched against `:authority` without its port. Absent = any host. Format 2 on. */
+  host?: HostMatch;
   /** Matched against `:path` without its query string. Absent = any path. */
   path?: StringMatch;
   /** Upper-case method, compared exactly with `:method`. Absent = any method. */
@@ -94,7 +109,10 @@ export interface Rule {
 }
 
 export interface RuleSet {
-  format: typeof RULESET_FORMAT;
+  format:
+    | typeof RULESET_FORMAT
+    | typeof RULESET_FORMAT_WITHOUT_FAULTS_V2
+    | typeof RULESET_FORMAT_WITHOUT_HOST;
   /** Store revision the rules were compiled from; monotonic within one store. */
   revision: number;
   /** Fleet-wide halt (`hfi halt`): while true the filter injects nothing, whatever the rules say. */
@@ -103,14 +121,25 @@ export interface RuleSet {
 }
 
 /**
- * Query parameters of the filter's long-poll `GET /v1/config?after=REV&id=ID&wait=S&node=N&worker=W`:
- * `id` is the identity of the rule set the worker holds — the ETag (`W/"<16 hex digits>"`) of the
- * response that brought it, see ruleset/identity.ts — `node` is Envoy's node id, `worker` an id the
- * worker's VM draws at start. The server answers at once when it serves another identity, so a
- * revision number reused by a restarted memory store cannot strand a filter; with `after` alone
- * (filters before identities) it compares revisions. A poll with `after=N&id=I` acknowledges that
- * this worker has applied revision N, identity I (GET /v1/status/proxies). The identity is in the
- * ETag, not the body, so the RuleSet format is unchanged and old filters and servers keep working
- * with new ones (they ignore the parameter, and the filter's revision-only ETag fallback).
+ * Query parameters of the filter's long-poll `GET /v1/config?after=REV&id=ID&wait=S&node=N&worker=W`
+ * `[&cluster=C][&service=S][&namespace=NS][&labels=K=V,K=V]`: `id` is the identity of the rule set
+ * the worker holds — the ETag (`W/"<16 hex digits>"`) of the response that brought it, see
+ * ruleset/identity.ts — `node` is Envoy's node id, `worker` an id the worker's VM draws at start,
+ * `cluster` Envoy's node cluster; `service`, `namespace` and `labels` say which workload the proxy
+ * serves, and decide which policies' selectors pick it (the rule set it is served). The server
+ * answers at once when it serves another identity, so a revision number reused by a restarted
+ * memory store cannot strand a filter; with `after` alone (filters before identities) it compares
+ * revisions. A poll with `after=N&id=I` acknowledges that this worker has applied revision N,
+ * identity I (GET /v1/status/proxies). The identity is in the ETag, not the body, so old filters and
+ * servers keep working with new ones (they ignore the parameter, and the filter's revision-only ETag
+ * fallback).
  */
-export const SUBSCRIBER_QUERY = { ruleSetId: "id", node: "node", worker: "worker" } as const;
+export const SUBSCRIBER_QUERY = {
+  ruleSetId: "id",
+  node: "node",
+  worker: "worker",
+  cluster: "cluster",
+  service: "service",
+  namespace: "namespace",
+  labels: "labels",
+} as const;

@@ -5,6 +5,7 @@ import { type AuthTokens, requireToken } from "./auth.ts";
 import { type ConfigClients, createConfigClients } from "./clients.ts";
 import { errorResponse, handleErrors } from "./errors.ts";
 import type { Logger } from "./logger.ts";
+import { allowedMethods } from "./methods.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { requestLog } from "./request-log.ts";
 import { configRoutes } from "./routes/config.ts";
@@ -46,14 +47,25 @@ export function createApp(options: AppOptions): Hono {
   app.use("/v1/config/stream", clients.stream);
   app.route("/", healthRoutes({ store }));
   app.route("/", metricsRoutes(metrics));
-  app.route("/", openapiRoutes());
+  app.route("/", openapiRoutes({ auth: auth !== undefined }));
   app.route("/v1/policies", policyRoutes({ store, logger }));
   app.route("/v1/halt", haltRoutes({ store, logger }));
   app.route("/v1/config", configRoutes({ distributor, heartbeatMs, subscribers }));
   app.route("/v1/status", statusRoutes({ distributor, subscribers }));
-  app.notFound((c) =>
-    errorResponse(c, new HfiError("NotFound", `no route for ${c.req.method} ${c.req.path}`)),
-  );
+  app.notFound((c) => {
+    const allowed = allowedMethods(app, c.req.path);
+    if (allowed.length === 0) {
+      return errorResponse(c, new HfiError("NotFound", `no route for ${c.req.method} ${c.req.path}`));
+    }
+    c.header("Allow", allowed.join(", "));
+    return errorResponse(
+      c,
+      new HfiError(
+        "MethodNotAllowed",
+        `${c.req.method} is not allowed on ${c.req.path}; use ${allowed.join(", ")}`,
+      ),
+    );
+  });
   app.onError(handleErrors(logger));
   return app;
 }

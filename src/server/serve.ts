@@ -12,6 +12,7 @@ import { logStoreEvents } from "./events.ts";
 import { listen } from "./listen.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { createMetrics } from "./metrics.ts";
+import { precompileRegexes } from "./policy-validation.ts";
 
 export interface ServerOptions {
   /** `host:port`, `[ipv6]:port` or `:port`; port 0 picks a free one. Default `0.0.0.0:8080`. */
@@ -54,7 +55,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   });
   const cleanup: (() => unknown)[] = [() => store.close()];
   try {
-    const distributor = await createDistributor(store, { logger });
+    const distributor = await createDistributor(store, { logger, beforeCompile: precompileRegexes });
     cleanup.unshift(() => distributor.close());
     cleanup.unshift(logStoreEvents(store, logger));
     const clients = createConfigClients();

@@ -40,6 +40,89 @@ test("apply --wait returns once every live proxy has applied the change, and say
   expect(proxies.map((p) => p.revision())).toEqual([Number(revision), Number(revision), Number(revision)]);
 });
 
+test("apply --wait of a policy with a selector waits only for the proxies it targets, and says how many", async () => {
+  proxies = [
+    simulateProxy(server.url, {
+      node: "reviews-1",
+      worker: "1",
+      service: "reviews",
+      labels: { app: "reviews" },
+    }),
+    simulateProxy(server.url, { node: "reviews-2", worker: "1", service: "reviews", applyMs: 200 }),
+    // Never applies anything: waiting for it would time out.
+    simulateProxy(server.url, { node: "ratings-1", worker: "1", service: "ratings", stuck: true }),
+  ];
+  await proxiesReady(proxies.slice(0, 2));
+  const reviews = policyYaml(
+    "reviews-down",
+    "selector: { service: reviews }, fault: { abort: { httpStatus: 503 } }",
+  );
+  const run = await hfi(["policy", "apply", "--wait=5s", "-f", "-"], { env, stdin: reviews });
+  expect(run).toMatchObject({ code: 0, stderr: "" });
+  expect(run.stdout).toMatch(/\nrevision 1 applied by 2\/2 targeted proxies in \d+\.\d+s\n$/);
+
+  const labelled = policyYaml(
+    "labelled",
+    "selector: { matchLabels: { app: reviews } }, fault: { abort: { httpStatus: 503 } }",
+  );
+  const one = await hfi(["policy", "apply", "--wait=5s", "-f", "-"], { env, stdin: labelled });
+  expect(one.stdout).toMatch(/\nrevision 2 applied by 1\/1 targeted proxies in /);
+});
+
+test("a selector that targets no live proxy is a warning on apply; with --wait nobody confirmed it (exit 1)", async () => {
+  proxies = [simulateProxy(server.url, { node: "reviews-1", worker: "1", service: "reviews" })];
+  await proxiesReady(proxies);
+  const nobody = policyYaml(
+    "nobody",
+    "selector: { service: payments }, fault: { abort: { httpStatus: 503 } }",
+  );
+  const plain = await hfi(["policy", "apply", "-f", "-"], { env, stdin: nobody });
+  expect(plain).toEqual({
+    code: 0,
+    stdout: "faultinjectionpolicy.hfi.dev/nobody created\n",
+    stderr: "warning: nobody: its selector targets no live proxy\n",
+  });
+  const waited = await hfi(["policy", "apply", "--wait", "-f", "-"], { env, stdin: nobody });
+  expect(waited.code).toBe(1);
+  expect(waited.stderr).toBe(
+    "warning: nobody: its selector targets no live proxy\n" +
+      "error: no live proxy is targeted, so none has confirmed revision 1 (the change itself is made)\n",
+  );
+});
+
+test("without --wait, a status that cannot be read costs the selector warning, not the apply", async () => {
+  // In front of the real control plane: everything passes but GET /v1/status/proxies, which fails.
+  const front = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch(req) {
+      const url = new URL(req.url);
+      if (url.pathname === "/v1/status/proxies") return new Response("down", { status: 503 });
+      return fetch(`${server.url}${url.pathname}${url.search}`, {
+        method: req.method,
+        headers: req.headers,
+        body: req.body,
+      });
+    },
+  });
+  try {
+    const frontEnv = { HFI_CONTROL_PLANE_ADDR: `http://127.0.0.1:${front.port}` };
+    const nobody = policyYaml(
+      "nobody",
+      "selector: { service: payments }, fault: { abort: { httpStatus: 503 } }",
+    );
+    expect(await hfi(["policy", "apply", "-f", "-"], { env: frontEnv, stdin: nobody })).toEqual({
+      code: 0,
+      stdout: "faultinjectionpolicy.hfi.dev/nobody created\n",
+      stderr: "",
+    });
+    const waited = await hfi(["policy", "apply", "--wait=1s", "-f", "-"], { env: frontEnv, stdin: nobody });
+    expect(waited.code).not.toBe(0);
+  } finally {
+    front.stop(true);
+  }
+});
+
 test("apply --wait of an unchanged policy waits for the revision that holds it (at once when everyone has it)", async () => {
   proxies = [simulateProxy(server.url, { node: "envoy-a", worker: "1" })];
   await proxiesReady(proxies);

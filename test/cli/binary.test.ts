@@ -5,11 +5,13 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { Subprocess } from "bun";
 import { compileFilter } from "../../src/build-filter/index.ts";
 import type { RunningServer } from "../../src/server/index.ts";
 import { hfi, type Run, tempDir } from "../support/cli.ts";
 import { startControlPlane } from "../support/control-plane.ts";
 import { startTestEtcd } from "../support/etcd.ts";
+import { answersWhileRefusingBomb } from "../support/hostile-bodies.ts";
 import { ROOT } from "../support/paths.ts";
 import { policyYaml } from "../support/policies.ts";
 import { freePorts } from "../support/ports.ts";
@@ -53,7 +55,7 @@ test("version from an empty directory", async () => {
   const run = await runBinary(["version"], { dir: tempDir(), offline: true });
   expect(run.code).toBe(0);
   expect(run.stdout).toMatch(
-    /^hfi \d+\.\d+\.\d+\ncommit: \S+\nruleset format: 2\nproxy-wasm ABI: 0\.2\.1\n$/,
+    /^hfi \d+\.\d+\.\d+\ncommit: \S+\nruleset format: 3\nproxy-wasm ABI: 0\.2\.1\n$/,
   );
 });
 
@@ -148,3 +150,52 @@ test("serve --store etcd works without the build machine's node_modules (etcd3's
     await etcd.stop();
   }
 }, 30_000);
+
+test("serve validates policies in a worker inside the binary: /healthz and polls answer while a regex bomb is refused", async () => {
+  const [port] = await freePorts(1);
+  // A private mount namespace hides the sources: the worker must come from the binary itself.
+  const hide = `mount -t tmpfs none ${join(ROOT, "src")} && exec "$@"`;
+  const proc = Bun.spawn(
+    [
+      "unshare",
+      "-m",
+      "sh",
+      "-c",
+      hide,
+      "sh",
+      BIN,
+      "serve",
+      "--listen",
+      `127.0.0.1:${port}`,
+      "--log-level",
+      "warn",
+    ],
+    { stdout: "ignore", stderr: "pipe", cwd: tempDir() },
+  );
+  try {
+    const url = `http://127.0.0.1:${port}`;
+    await waitUntilReady(url, proc);
+    expect(await answersWhileRefusingBomb(url, "bin")).toEqual([
+      "/healthz 200",
+      "/v1/config 200",
+      "bomb 400",
+    ]);
+  } finally {
+    proc.kill();
+    await proc.exited;
+  }
+}, 30_000);
+
+async function waitUntilReady(url: string, proc: Subprocess<"ignore", "ignore", "pipe">): Promise<void> {
+  for (let i = 0; i < 100 && proc.exitCode === null; i++) {
+    if (
+      await fetch(`${url}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return;
+    await Bun.sleep(100);
+  }
+  throw new Error(`not ready: ${await new Response(proc.stderr).text()}`);
+}

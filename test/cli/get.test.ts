@@ -36,15 +36,50 @@ test("get lists policies as a table: NAME, PRIORITY, MATCHES, FAULTS, AGE", asyn
   );
 });
 
-test("get -o wide adds generation, resource version and creation time", async () => {
+test("get -o wide adds generation, resource version, creation time and the selector", async () => {
   const run = await hfi(["policy", "get", "checkout-abort", "-o", "wide"], { env });
   const [header, row] = run.stdout.trimEnd().split("\n");
   expect(header).toBe(
-    "NAME             PRIORITY   MATCHES                           FAULTS          AGE   GENERATION   RESOURCE-VERSION   CREATED",
+    "NAME             PRIORITY   MATCHES                           FAULTS          AGE   GENERATION   RESOURCE-VERSION   CREATED                    SELECTOR",
   );
   expect(row).toMatch(
-    /^checkout-abort {3}10 {9}POST,\/api\/checkout\*,x-user=test {3}abort=503@50% {3}\d+s +1 {12}1 {18}\d{4}-\d\d-\d\dT[\d:.]+Z$/,
+    /^checkout-abort {3}10 {9}POST,\/api\/checkout\*,x-user=test {3}abort=503@50% {3}\d+s +1 {12}1 {18}\d{4}-\d\d-\d\dT[\d:.]+Z {3}\*$/,
   );
+});
+
+test("SELECTOR says whom a policy targets; MATCHES shows its host condition", async () => {
+  const own = await startControlPlane();
+  const ownEnv = { HFI_CONTROL_PLANE_ADDR: own.url };
+  try {
+    const targeted = [
+      policyYaml(
+        "reviews-down",
+        "selector: { service: productpage, namespace: shop, matchLabels: { version: v1 } }, match: { host: { exact: reviews } }, fault: { abort: { httpStatus: 503 } }",
+      ),
+      policyYaml(
+        "any-service",
+        "selector: { service: '*' }, match: { host: { suffix: .example.com } }, fault: { abort: { httpStatus: 502 } }",
+      ),
+      policyYaml(
+        "by-regex",
+        "selector: {}, match: { host: { regex: 'ratings(-v[0-9])?' } }, fault: { abort: { httpStatus: 504 } }",
+      ),
+    ].join("---\n");
+    expect((await hfi(["policy", "apply", "-f", "-"], { env: ownEnv, stdin: targeted })).code).toBe(0);
+    const run = await hfi(["policy", "get", "-o", "wide"], { env: ownEnv });
+    const rows = run.stdout
+      .trimEnd()
+      .split("\n")
+      .slice(1)
+      .map((line) => line.split(/ {3,}/));
+    expect(rows.map((cells) => [cells[0], cells[2], cells.at(-1)])).toEqual([
+      ["any-service", "host=*.example.com", "service=*"],
+      ["by-regex", "host~ratings(-v[0-9])?", "*"],
+      ["reviews-down", "host=reviews", "service=productpage,namespace=shop,version=v1"],
+    ]);
+  } finally {
+    await own.stop();
+  }
 });
 
 test("get NAME -o yaml|json prints the stored object; without NAME a FaultInjectionPolicyList", async () => {

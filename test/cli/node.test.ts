@@ -7,6 +7,7 @@ import { join } from "node:path";
 import type { RunningServer } from "../../src/server/index.ts";
 import { hfi, tempDir } from "../support/cli.ts";
 import { startControlPlane } from "../support/control-plane.ts";
+import { regexBombJson } from "../support/hostile-bodies.ts";
 import { ROOT } from "../support/paths.ts";
 import { policyYaml } from "../support/policies.ts";
 import { freePort } from "../support/ports.ts";
@@ -23,7 +24,7 @@ test("node dist/hfi.mjs version", async () => {
   const run = await hfi(["version"], { command: NODE_CLI, cwd: tempDir() });
   expect(run.code).toBe(0);
   expect(run.stdout).toMatch(
-    /^hfi \d+\.\d+\.\d+\ncommit: \S+\nruleset format: 2\nproxy-wasm ABI: 0\.2\.1\n$/,
+    /^hfi \d+\.\d+\.\d+\ncommit: \S+\nruleset format: 3\nproxy-wasm ABI: 0\.2\.1\n$/,
   );
 });
 
@@ -84,6 +85,45 @@ test("`hfi serve` runs on Node through @hono/node-server, held long-polls includ
     proc.kill();
   }
 });
+
+test("`hfi serve` on Node: bodies without Content-Length are bounded, other methods are 405, regexes keep to the budget", async () => {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const proc = Bun.spawn([...NODE_CLI, "serve", "--listen", `127.0.0.1:${port}`, "--log-level", "warn"], {
+    stdout: "ignore",
+    stderr: "inherit",
+  });
+  /** A body sent in chunks, so without Content-Length. */
+  const streamed = (text: string) =>
+    new ReadableStream({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode(text));
+        controller.close();
+      },
+    });
+  try {
+    await waitUntilHealthy(url);
+    const patch = await fetch(`${url}/v1/policies`, { method: "PATCH", body: streamed("{}") });
+    expect([patch.status, patch.headers.get("allow")]).toEqual([405, "GET, HEAD, POST"]);
+    const huge = await fetch(`${url}/v1/policies`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: streamed(" ".repeat(1024 * 1024 + 1)),
+    });
+    expect(huge.status).toBe(413);
+    const bomb = await fetch(`${url}/v1/policies`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: regexBombJson("node"),
+    });
+    expect(bomb.status).toBe(400);
+    const { details } = ((await bomb.json()) as { error: { details: { message: string }[] } }).error;
+    expect(details.at(-1)?.message).toContain("ms this request may spend compiling regexes are spent");
+  } finally {
+    proc.kill();
+    await proc.exited;
+  }
+}, 30_000);
 
 async function waitUntilHealthy(url: string): Promise<void> {
   for (let i = 0; i < 100; i++) {

@@ -20,8 +20,8 @@ test("status: the revision, how many live proxies have applied it, whether halte
     stderr: "",
   });
   const proxies = [
-    simulateProxy(server.url, { node: "envoy-a", worker: "0" }),
-    simulateProxy(server.url, { node: "envoy-a", worker: "1" }),
+    simulateProxy(server.url, { node: "envoy-a", worker: "0", service: "reviews", namespace: "shop" }),
+    simulateProxy(server.url, { node: "envoy-a", worker: "1", service: "reviews", namespace: "shop" }),
     simulateProxy(server.url, { node: "envoy-b", worker: "0", stuck: true }),
   ];
   try {
@@ -32,19 +32,27 @@ test("status: the revision, how many live proxies have applied it, whether halte
     const wide = await hfi(["status", "-o", "wide"], { env });
     const lines = wide.stdout.trimEnd().split("\n");
     expect(lines[0]).toBe("revision 1: 2/3 proxies, halted: no");
-    expect(lines[1]).toBe("NODE      WORKER   REVISION   LAST-SEEN   POLLING   LIVE");
-    expect(lines.slice(2).map((line) => line.split(/ {3,}/).filter((_, i) => i !== 3 && i !== 4))).toEqual([
-      ["envoy-a", "0", "1", "yes"],
-      ["envoy-a", "1", "1", "yes"],
-      ["envoy-b", "0", "0", "yes"],
+    expect(lines[1]).toBe("NODE      WORKER   SERVICE   NAMESPACE   REVISION   LAST-SEEN   POLLING   LIVE");
+    expect(lines.slice(2).map((line) => line.split(/ {3,}/).filter((_, i) => i !== 5 && i !== 6))).toEqual([
+      ["envoy-a", "0", "reviews", "shop", "1", "yes"],
+      ["envoy-a", "1", "reviews", "shop", "1", "yes"],
+      ["envoy-b", "0", "-", "-", "0", "yes"],
+    ]);
+    expect((await hfi(["status", "--service", "reviews"], { env })).stdout).toBe(
+      "revision 1: 2/2 proxies, halted: no\n",
+    );
+    const json = JSON.parse((await hfi(["status", "--service", "reviews", "-o", "json"], { env })).stdout);
+    expect(json.proxies).toMatchObject([
+      { node: "envoy-a", service: "reviews", namespace: "shop", labels: {} },
+      { node: "envoy-a", service: "reviews" },
     ]);
 
     await hfi(["halt", "--reason", "look at this"], { env });
     expect((await hfi(["status"], { env })).stdout).toMatch(
       /^revision 2: \d\/3 proxies, halted: yes \(since \S+ by \S+: look at this\)\n$/,
     );
-    const json = JSON.parse((await hfi(["status", "-o", "json"], { env })).stdout);
-    expect(json).toMatchObject({
+    const halted = JSON.parse((await hfi(["status", "-o", "json"], { env })).stdout);
+    expect(halted).toMatchObject({
       revision: 2,
       halted: true,
       halt: { halted: true, reason: "look at this", revision: 2 },
@@ -74,6 +82,8 @@ test("a proxy with no config yet has not applied the revision; one not seen late
     expect(wide.stdout.split("\n")[3]?.split(/ {3,}/)).toEqual([
       "new",
       "0",
+      "-",
+      "-",
       "<none>",
       expect.any(String),
       "no",

@@ -39,9 +39,10 @@ test("control-plane: only dist/hfi, non-root, `hfi serve` on 0.0.0.0:8080", () =
   expect(instruction("control-plane", "CMD")).toEqual(['["serve", "--listen", "0.0.0.0:8080"]']);
 });
 
-test("filter: only the .wasm, where the initContainers copy it from", () => {
+test("filter: only the .wasm, where the initContainers copy it from, and last as /plugin.wasm for Istio", () => {
   expect(instruction("filter", "COPY")).toEqual([
     "--from=build /src/dist/hfi-filter.wasm /hfi/hfi-filter.wasm",
+    "--from=build /src/dist/hfi-filter.wasm /plugin.wasm",
   ]);
   expect(instruction("filter", "USER")).toEqual(["65532:65532"]);
   const [sampleApp] = parseManifests(readFileSync(join(ROOT, "deploy/k8s/40-sample-app.yaml"), "utf8"));

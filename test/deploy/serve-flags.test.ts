@@ -30,20 +30,22 @@ const controlPlaneArgs = (objects: K8sObject[], source: string) =>
 function deployments(): { source: string; args: string[] }[] {
   const compose = parse(readFileSync(join(ROOT, "deploy/compose/compose.yaml"), "utf8"), { merge: true });
   const k8s = parseManifests(readFileSync(join(ROOT, "deploy/k8s/20-control-plane.yaml"), "utf8"));
+  const istio = parseManifests(readFileSync(join(ROOT, "deploy/istio/10-control-plane.yaml"), "utf8"));
   return [
     { source: "compose hfi-1", args: compose.services["hfi-1"].command },
     { source: "compose hfi-2", args: compose.services["hfi-2"].command },
     ...controlPlaneArgs(k8s, "deploy/k8s"),
+    ...controlPlaneArgs(istio, "deploy/istio"),
     ...Object.entries(COMBINATIONS).flatMap(([name, { values }]) =>
       controlPlaneArgs(renderChart(values), `helm (${name})`),
     ),
   ];
 }
 
-test("every `hfi serve` flag in compose, deploy/k8s and the rendered chart is one serve accepts", async () => {
+test("every `hfi serve` flag in compose, deploy/k8s, deploy/istio and the rendered chart is one serve accepts", async () => {
   const known = await serveArgs();
   const found = deployments();
-  expect(found.length).toBe(3 + Object.keys(COMBINATIONS).length);
+  expect(found.length).toBe(4 + Object.keys(COMBINATIONS).length);
   const problems = found.flatMap(({ source, args }) => {
     if (args[0] !== "serve") return [`${source}: does not run serve (${args[0]})`];
     return args.slice(1).flatMap((arg) => {

@@ -21,8 +21,11 @@ export interface HostOptions extends StreamOptions {
   vmConfig?: string;
   /** Seed of the deterministic byte source behind `random_get`. */
   randomSeed?: number;
-  /** Envoy properties by path (segments joined with "."), e.g. `{"xds.node.id": "sidecar~1"}`. */
-  properties?: Record<string, string>;
+  /**
+   * Envoy properties by path (segments joined with "."), e.g. `{"xds.node.id": "sidecar~1"}`; a
+   * string map is served as pairs, as Envoy 1.40 serves `xds.node.metadata.LABELS`.
+   */
+  properties?: Record<string, string | Record<string, string>>;
 }
 
 export class ProxyWasmHost {

@@ -4,6 +4,7 @@
  * context: logs, metrics, clocks, randomness, properties, stdout.
  */
 import { LogLevel, MetricType, Status, WasiClock } from "./enums.ts";
+import { encodePairs } from "./pairs.ts";
 
 export type Hostcall = (...args: never[]) => number | undefined;
 export type Hostcalls = Record<string, Hostcall>;
@@ -126,7 +127,7 @@ export interface VmEnvironment {
   nowNs: bigint;
   /** Wall clock (WASI clock 0, proxy_get_current_time_nanoseconds), ms since the epoch. */
   realtimeMs: number;
-  properties: Record<string, string> | undefined;
+  properties: Record<string, string | Record<string, string>> | undefined;
   nextRandomByte(): number;
 }
 
@@ -175,7 +176,9 @@ export function vmHostcalls(vm: WasmVm, env: VmEnvironment): Hostcalls {
     proxy_get_property: (pPtr: number, pLen: number, ptrPtr: number, lenPtr: number) => {
       const path = vm.readString(pPtr, pLen).replace(/\0+$/, "").split("\0").join(".");
       const value = env.properties?.[path];
-      return value === undefined ? Status.NotFound : vm.copyOut(utf8.encode(value), ptrPtr, lenPtr);
+      if (value === undefined) return Status.NotFound;
+      const bytes = typeof value === "string" ? utf8.encode(value) : encodePairs(Object.entries(value));
+      return vm.copyOut(bytes, ptrPtr, lenPtr);
     },
     proxy_get_current_time_nanoseconds: (out: number) => {
       vm.view().setBigUint64(out, BigInt(env.realtimeMs) * 1_000_000n, true);

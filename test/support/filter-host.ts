@@ -48,7 +48,7 @@ export function ruleNamed(ruleSet: RuleSet, name: string): Rule {
 export async function startedHost(
   config: Record<string, unknown> = CONFIG,
   randomSeed?: number,
-  properties?: Record<string, string>,
+  properties?: Record<string, string | Record<string, string>>,
   wasm: Uint8Array = WASM,
 ): Promise<ProxyWasmHost> {
   const host = await ProxyWasmHost.load(wasm, {

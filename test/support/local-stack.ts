@@ -46,6 +46,8 @@ export interface LocalStackOptions {
   pluginConfig?: Record<string, unknown>;
   /** Envoy's node id (bootstrap `node.id`), which the filter reports on its long-polls. */
   nodeId?: string;
+  /** Bootstrap `node.metadata` (e.g. Istio's `WORKLOAD_NAME`, `NAMESPACE`, `LABELS`), with `nodeId`. */
+  nodeMetadata?: Record<string, unknown>;
   /** Extra arguments for `hfi serve` (e.g. `--auth-token-file FILE`). */
   serveArgs?: string[];
   /** An HTTP access log in this format (e.g. `%FILTER_STATE(wasm.hfi_policy:PLAIN)%`), one line per request. */
@@ -98,6 +100,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       options.pluginConfig,
       {
         nodeId: options.nodeId,
+        nodeMetadata: options.nodeMetadata,
         accessLog:
           accessLogPath !== undefined && options.accessLogFormat !== undefined
             ? { path: accessLogPath, format: options.accessLogFormat }
@@ -165,6 +168,8 @@ export interface GrpcUpstream {
 /** Additions to the shipped Envoy config, for tests that need them. */
 export interface EnvoyConfigExtras {
   nodeId?: string;
+  /** `node.metadata`, set only with `nodeId`. */
+  nodeMetadata?: Record<string, unknown>;
   /** A file access log on the listener. */
   accessLog?: { path: string; format: string };
   /** Merged into the bootstrap's `stats_config`. */
@@ -196,7 +201,12 @@ export function renderEnvoyConfig(
   if (extras.nodeId !== undefined) {
     // Quoted: Envoy reads YAML 1.1, where a bare `n` or `yes` would be a boolean.
     const id = Object.assign(new Scalar(extras.nodeId), { type: Scalar.QUOTE_DOUBLE });
-    config.node = { ...config.node, id, cluster: "hfi-local" };
+    config.node = {
+      ...config.node,
+      id,
+      cluster: "hfi-local",
+      ...(extras.nodeMetadata && { metadata: extras.nodeMetadata }),
+    };
   }
   if (extras.accessLog) {
     hcm.access_log = [

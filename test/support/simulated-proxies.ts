@@ -18,6 +18,10 @@ export interface ProxyOptions {
   stuck?: boolean;
   /** The poll's `wait`, in seconds; short so that stop() is quick. Default 2. */
   waitSeconds?: number;
+  /** Who it says it is, as the filter does: `service`, `namespace` and `labels` of its polls. */
+  service?: string;
+  namespace?: string;
+  labels?: Record<string, string>;
 }
 
 export function simulateProxy(url: string, options: ProxyOptions): SimulatedProxy {
@@ -27,7 +31,12 @@ export function simulateProxy(url: string, options: ProxyOptions): SimulatedProx
   let id: string | undefined;
   const loop = (async () => {
     while (!stopped.signal.aborted) {
-      const query = new URLSearchParams({ wait: String(waitSeconds), node, worker });
+      const query = new URLSearchParams({
+        wait: String(waitSeconds),
+        node,
+        worker,
+        ...identityQuery(options),
+      });
       if (after !== undefined) query.set("after", String(after));
       if (id !== undefined) query.set("id", id);
       try {
@@ -64,4 +73,16 @@ export async function proxiesReady(proxies: SimulatedProxy[], timeoutMs = 5000):
     if (Date.now() > deadline) throw new Error("simulated proxies got no config");
     await Bun.sleep(10);
   }
+}
+
+function identityQuery({ service, namespace, labels }: ProxyOptions): Record<string, string> {
+  return {
+    ...(service !== undefined && { service }),
+    ...(namespace !== undefined && { namespace }),
+    ...(labels !== undefined && {
+      labels: Object.entries(labels)
+        .map(([key, value]) => `${key}=${value}`)
+        .join(","),
+    }),
+  };
 }

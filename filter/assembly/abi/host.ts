@@ -107,6 +107,14 @@ export function getProperty(path: string): string | null {
   return status == Status.Ok ? takeOutString() : null;
 }
 
+/** An Envoy property as the bytes the host serialized it to (a map comes as pairs), or null when absent. */
+export function getPropertyBytes(path: string): ArrayBuffer | null {
+  const joined = String.UTF8.encode(path);
+  clearOut();
+  const status = imports.proxy_get_property(changetype<usize>(joined), joined.byteLength, OUT_PTR, OUT_LEN);
+  return status == Status.Ok ? takeOutBytes() : null;
+}
+
 /**
  * Sets property `path` of the current (or effective) stream; Envoy keeps it as filter state
  * `wasm.<path>`, which the access log prints with %FILTER_STATE(wasm.<path>:PLAIN)%.

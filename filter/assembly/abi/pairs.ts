@@ -25,3 +25,27 @@ export function serializePairs(flat: string[]): ArrayBuffer {
   }
   return buf;
 }
+
+/**
+ * A pairs map as alternating keys and values, or null when the layout does not add up (a property
+ * that is not a map comes as plain bytes).
+ */
+export function parsePairs(bytes: ArrayBuffer): string[] | null {
+  const end = <u64>bytes.byteLength;
+  if (end < 4) return null;
+  const base = changetype<usize>(bytes);
+  const count = <u64>load<u32>(base);
+  let offset = 4 + count * 8;
+  if (offset > end) return null;
+  const flat = new Array<string>(0);
+  for (let i: u64 = 0; i < count; i++) {
+    const keyLen = <u64>load<u32>(base + 4 + <usize>(i << 3));
+    const valueLen = <u64>load<u32>(base + 8 + <usize>(i << 3));
+    if (offset + keyLen + valueLen + 2 > end) return null;
+    flat.push(String.UTF8.decodeUnsafe(base + <usize>offset, <usize>keyLen));
+    offset += keyLen + 1;
+    flat.push(String.UTF8.decodeUnsafe(base + <usize>offset, <usize>valueLen));
+    offset += valueLen + 1;
+  }
+  return flat;
+}

@@ -6,6 +6,8 @@ import { headerNameBit, loadPadded } from "../rules";
 
 const QUESTION_MARK: u8 = 0x3f;
 const COLON: u8 = 0x3a;
+const CLOSE_BRACKET: u8 = 0x5d;
+const AUTHORITY = String.UTF8.encode(":authority");
 /** ":pat" and ":met" as little-endian u32, then the rest of ":path" / ":method". */
 const PATH_HEAD: u32 = 0x7461703a;
 const METHOD_HEAD: u32 = 0x74656d3a;
@@ -26,6 +28,7 @@ export class HostRequest extends RequestView {
   private readonly pairsBlock: HostBlock = new HostBlock();
   private readonly methodSlice: Slice = new Slice();
   private readonly pathSlice: Slice = new Slice();
+  private readonly hostSlice: Slice = new Slice();
   private readonly valueSlice: Slice = new Slice();
   /** Offset of each pair's key in pairsBlock; capacity kept across requests. */
   private readonly keyOffsets: u32[] = [];
@@ -54,6 +57,11 @@ export class HostRequest extends RequestView {
   path(): Slice {
     if (!this.pairsRead) this.readPairs();
     return this.pathSlice;
+  }
+
+  host(): Slice {
+    if (!this.pairsRead) this.readPairs();
+    return this.hostSlice;
   }
 
   pathWord(): u64 {
@@ -114,7 +122,7 @@ export class HostRequest extends RequestView {
   }
 
   /**
-   * Indexes the pairs map: each key's offset, the first `:method` and `:path` (this one without its
+   * Indexes the pairs map: each key's offset, the first `:method`, `:authority` (without its port) and `:path` (this one without its
    * query string), the header-name bits. A map that does not add up (never seen from Envoy) reads as
    * empty from the first pair that does not fit.
    */
@@ -127,6 +135,9 @@ export class HostRequest extends RequestView {
     method.len = 0;
     path.ptr = 0;
     path.len = 0;
+    const host = this.hostSlice;
+    host.ptr = 0;
+    host.len = 0;
     const block = this.pairsBlock;
     if (!readHeaderPairs(MapType.HttpRequestHeaders, block) || block.len < 4) return;
     const base = block.ptr;
@@ -139,6 +150,7 @@ export class HostRequest extends RequestView {
     let bits: u64 = 0;
     let methodFound = false;
     let pathFound = false;
+    let hostFound = false;
     for (let i: u64 = 0; i < count; i++) {
       const sizes = base + 4 + <usize>(i << 3);
       const keyLen = <usize>load<u32>(sizes);
@@ -157,6 +169,10 @@ export class HostRequest extends RequestView {
           while (len < valueLen && load<u8>(value + len) != QUESTION_MARK) len++;
           path.ptr = value;
           path.len = len;
+        } else if (keyLen == 10 && !hostFound && memory.compare(key, changetype<usize>(AUTHORITY), 10) == 0) {
+          hostFound = true;
+          host.ptr = value;
+          host.len = hostLength(value, valueLen);
         } else if (
           keyLen == 7 &&
           !methodFound &&
@@ -172,4 +188,14 @@ export class HostRequest extends RequestView {
     }
     this.nameBits = bits;
   }
+}
+
+/** Length of the host in an authority: up to its port's `:`, or to the `]` of an IP literal. */
+function hostLength(authority: usize, len: usize): usize {
+  if (len > 0 && load<u8>(authority) == 0x5b) {
+    for (let i: usize = 1; i < len; i++) if (load<u8>(authority + i) == CLOSE_BRACKET) return i + 1;
+    return len;
+  }
+  for (let i: usize = 0; i < len; i++) if (load<u8>(authority + i) == COLON) return i;
+  return len;
 }

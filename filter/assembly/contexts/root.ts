@@ -37,7 +37,7 @@ export class RootContext {
       return false;
     }
     const metrics = new Metrics();
-    const subscriber = new Subscriber(config, this.rules, metrics, readIdentity());
+    const subscriber = new Subscriber(config, this.rules, metrics, readIdentity(config));
     this.metrics = metrics;
     this.subscriber = subscriber;
     this.maxActiveDelays = config.maxActiveDelays;

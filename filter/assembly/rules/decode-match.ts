@@ -19,6 +19,12 @@ export class MatchReader extends FieldReader {
       this.fail("match", "an object");
       return null;
     }
+    let host: StringMatch | null = null;
+    const hostValue = optional(obj, "host");
+    if (hostValue != null) {
+      host = this.hostMatch(hostValue);
+      if (host == null) return null;
+    }
     let path: StringMatch | null = null;
     const pathValue = optional(obj, "path");
     if (pathValue != null) {
@@ -45,7 +51,30 @@ export class MatchReader extends FieldReader {
       if (header == null) return null;
       unchecked((headers[i] = header));
     }
-    return new RuleMatch(path, method, cheapestFirst(headers));
+    return new RuleMatch(host, path, method, cheapestFirst(headers));
+  }
+
+  private hostMatch(value: JsonValue): StringMatch | null {
+    const obj = asObject(value);
+    const type = obj != null ? obj.getString("type") : null;
+    if (obj != null && (type == "exact" || type == "suffix")) {
+      const text = obj.getString("value");
+      if (text == null) {
+        this.fail("match.host.value", "a string");
+        return null;
+      }
+      return new StringMatch(
+        type == "exact" ? MatchType.Exact : MatchType.Suffix,
+        String.UTF8.encode(text),
+        null,
+      );
+    }
+    if (obj != null && type == "regex") {
+      const dfa = this.dfa("match.host.dfa", obj.getObject("dfa"));
+      return dfa != null ? new StringMatch(MatchType.Regex, EMPTY, dfa) : null;
+    }
+    this.fail("match.host", '{"type":"exact"|"suffix"|"regex",…}');
+    return null;
   }
 
   private header(index: i32, value: JsonValue): HeaderMatch | null {

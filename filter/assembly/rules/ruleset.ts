@@ -30,6 +30,8 @@ export const enum MatchType {
   Regex,
   /** Headers only: the header exists, whatever its value. */
   Present,
+  /** Hosts only: the value ends with these bytes. */
+  Suffix,
 }
 
 /**
@@ -51,7 +53,7 @@ export class Dfa {
 export class StringMatch {
   constructor(
     readonly type: MatchType,
-    /** UTF-8 bytes of an exact or prefix value; empty for regex and present. */
+    /** UTF-8 bytes of an exact, prefix or suffix value; empty for regex and present. */
     readonly value: ArrayBuffer,
     /** Set for regex only. */
     readonly dfa: Dfa | null,
@@ -69,6 +71,11 @@ export class HeaderMatch {
 
 export class RuleMatch {
   constructor(
+    /**
+     * Matched against `:authority` without its port; null = any host. Exact and suffix values are
+     * lower-case and compared without regard to ASCII case; a regex sees the host as sent.
+     */
+    readonly host: StringMatch | null,
     /** Matched against `:path` without its query string; null = any path. */
     readonly path: StringMatch | null,
     /** UTF-8 bytes of the upper-case method compared exactly with `:method`; null = any method. */

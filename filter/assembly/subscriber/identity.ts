@@ -1,35 +1,100 @@
 /**
- * Who is polling: Envoy's node id and a per-root-context worker id, sent on every long-poll as
- * `node=` and `worker=` (src/ruleset/format.ts SUBSCRIBER_QUERY) so the control plane can list the
- * subscribers and the revision each one acknowledged (GET /v1/status/proxies).
+ * Who is polling, sent on every long-poll (src/ruleset/format.ts SUBSCRIBER_QUERY) so the control
+ * plane can list the subscribers and what each acknowledged (GET /v1/status/proxies) and compile for
+ * each only the policies whose selector matches it: Envoy's node id and cluster, a per-root-context
+ * worker id, and the workload's service, namespace and labels.
  */
-import { getProperty, randomU64 } from "../abi/host";
+import { getProperty, getPropertyBytes, randomU64 } from "../abi/host";
+import { parsePairs } from "../abi/pairs";
+import { PluginConfig } from "../config";
 
 /** Node id reported when Envoy has none (no `node.id` in the bootstrap, no `--service-node`). */
 export const UNKNOWN_NODE = "unknown";
+/** Longest value sent, in characters: the control plane cuts longer ones anyway, and a poll URL stays small. */
+const MAX_VALUE_LENGTH = 253;
+/** Most labels sent; the rest are left out. */
+const MAX_LABELS = 64;
 
 export class Identity {
   constructor(
     readonly node: string,
     readonly worker: string,
+    /** Envoy's node cluster; "" when none. */
+    readonly cluster: string,
+    readonly service: string,
+    readonly namespace: string,
+    /** Alternating keys and values. */
+    readonly labels: string[],
   ) {}
 
-  /** `&node=…&worker=…`, percent-encoded, appended to every poll's query. */
+  /** `&node=…&worker=…` and each non-empty part of the workload identity, percent-encoded. */
   query(): string {
-    return "&node=" + percentEncode(this.node) + "&worker=" + percentEncode(this.worker);
+    let out = "&node=" + percentEncode(this.node) + "&worker=" + percentEncode(this.worker);
+    if (this.cluster.length > 0) out += "&cluster=" + percentEncode(this.cluster);
+    if (this.service.length > 0) out += "&service=" + percentEncode(this.service);
+    if (this.namespace.length > 0) out += "&namespace=" + percentEncode(this.namespace);
+    const labels = this.labels;
+    if (labels.length > 0) {
+      let joined = "";
+      for (let i = 0; i + 1 < labels.length; i += 2) {
+        if (i > 0) joined += ",";
+        joined += labels[i] + "=" + labels[i + 1];
+      }
+      out += "&labels=" + percentEncode(joined);
+    }
+    return out;
   }
 }
 
 /**
- * Reads the node id (allowed from on_configure on, not in _initialize) and draws the worker id from
- * the host's CSPRNG: 16 hex digits, new for every root context, so each worker VM's subscription is
- * told apart even when they share the node id. Envoy 1.40 answers the attribute `xds.node.id`
- * (its `node.id` is not found, from any context); `node.id` is what older Envoys served.
+ * Reads the identity (properties are allowed from on_configure on, not in _initialize) and draws the
+ * worker id from the host's CSPRNG: 16 hex digits, new for every root context, so each worker VM's
+ * subscription is told apart even when they share the node id. Envoy 1.40 answers the attribute
+ * paths `xds.node.*` (its `node.*` are not found, from any context); `node.*` is what older Envoys
+ * served. Service, namespace and labels each come from the plugin configuration when it sets them,
+ * else from the node metadata Istio writes: `WORKLOAD_NAME`, `NAMESPACE`, `LABELS`.
  */
-export function readIdentity(): Identity {
-  let id = getProperty("xds\0node\0id");
-  if (id == null || id.length == 0) id = getProperty("node\0id");
-  return new Identity(id != null && id.length > 0 ? id : UNKNOWN_NODE, hex64(randomU64()));
+export function readIdentity(config: PluginConfig): Identity {
+  const id = nodeString("id");
+  const service = config.service.length > 0 ? config.service : nodeString("metadata\0WORKLOAD_NAME");
+  const namespace = config.namespace.length > 0 ? config.namespace : nodeString("metadata\0NAMESPACE");
+  const configured = config.labels;
+  const labels = configured != null ? configured : metadataLabels();
+  return new Identity(
+    id.length > 0 ? bounded(id) : UNKNOWN_NODE,
+    hex64(randomU64()),
+    bounded(nodeString("cluster")),
+    bounded(service),
+    bounded(namespace),
+    boundedLabels(labels),
+  );
+}
+
+/** A string attribute of the node, `xds.node.<path>` or else `node.<path>`; "" when neither is set. */
+function nodeString(path: string): string {
+  let value = getProperty("xds\0node\0" + path);
+  if (value == null || value.length == 0) value = getProperty("node\0" + path);
+  return value != null ? value : "";
+}
+
+/** `LABELS` of the node metadata, a string map Envoy serializes as pairs; none when absent or not a map. */
+function metadataLabels(): string[] {
+  let bytes = getPropertyBytes("xds\0node\0metadata\0LABELS");
+  if (bytes == null) bytes = getPropertyBytes("node\0metadata\0LABELS");
+  if (bytes == null) return [];
+  const pairs = parsePairs(bytes);
+  return pairs != null ? pairs : [];
+}
+
+function bounded(value: string): string {
+  return value.length > MAX_VALUE_LENGTH ? value.slice(0, MAX_VALUE_LENGTH) : value;
+}
+
+function boundedLabels(flat: string[]): string[] {
+  const count = min(flat.length >> 1, MAX_LABELS);
+  const out = new Array<string>(count * 2);
+  for (let i = 0; i < count * 2; i++) out[i] = bounded(flat[i]);
+  return out;
 }
 
 const HEX = "0123456789ABCDEF";

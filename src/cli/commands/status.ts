@@ -12,10 +12,22 @@ export default defineCommand({
     name: "status",
     description: "The revision served, how many proxies have applied it, and whether the fleet is halted",
   },
-  args: { ...clientArgs, ...outputArgs },
+  args: {
+    ...clientArgs,
+    ...outputArgs,
+    service: {
+      type: "string",
+      valueHint: "name",
+      description: "Only the proxies that say they serve this service",
+    },
+  },
   async run({ args }) {
     const client = useClient();
-    const [proxies, halt] = await Promise.all([client.getProxies(), client.getHalt()]);
+    const [all, halt] = await Promise.all([client.getProxies(), client.getHalt()]);
+    const proxies =
+      args.service === undefined
+        ? all
+        : { ...all, proxies: all.proxies.filter((p) => p.service === args.service) };
     if (args.output === "json" || args.output === "yaml") {
       const value = { ...proxies, halt };
       process.stdout.write(args.output === "json" ? `${JSON.stringify(value, null, 2)}\n` : stringify(value));
@@ -33,11 +45,18 @@ export default defineCommand({
     const rows = proxies.proxies.map((p) => [
       p.node,
       p.worker || "-",
+      p.service || "-",
+      p.namespace || "-",
       p.revision === null ? "<none>" : String(p.revision),
       humanDuration(now - Date.parse(p.lastSeen)),
       p.polling ? "yes" : "no",
       p.live ? "yes" : "no",
     ]);
-    console.log(renderTable(["NODE", "WORKER", "REVISION", "LAST-SEEN", "POLLING", "LIVE"], rows));
+    console.log(
+      renderTable(
+        ["NODE", "WORKER", "SERVICE", "NAMESPACE", "REVISION", "LAST-SEEN", "POLLING", "LIVE"],
+        rows,
+      ),
+    );
   },
 });

@@ -1,5 +1,5 @@
 import type { ArgDef } from "citty";
-import { type HfiClient, waitForPropagation } from "../../client/index.ts";
+import { type HfiClient, type ProxyFilter, waitForPropagation } from "../../client/index.ts";
 import type { Subscriber } from "../../distributor/index.ts";
 import { parseDuration } from "./duration.ts";
 import { CommandError } from "./errors.ts";
@@ -14,7 +14,7 @@ export const DEFAULT_WAIT = "60s";
 export const waitArgs = {
   wait: {
     type: "boolean",
-    description: `Return once every live proxy has applied the change; --wait=TIMEOUT (default ${DEFAULT_WAIT}) bounds it`,
+    description: `Return once every live proxy the change targets has applied it; --wait=TIMEOUT (default ${DEFAULT_WAIT}) bounds it`,
   },
 } as const satisfies Record<string, ArgDef>;
 
@@ -30,28 +30,41 @@ export function waitTimeoutMs(wait: boolean | undefined, rawArgs: string[]): num
   return ms;
 }
 
+/** Which proxies to wait for: those `select` picks ("targeted proxies"), or every one. */
+export interface WaitTargets {
+  select: ProxyFilter;
+}
+
 /**
- * Waits until every live proxy polling the control plane has applied `revision`, then says how long
- * it took (stdout). Past the timeout it fails, naming each proxy that has not. With no live proxy at
- * all it fails too: nothing confirmed the change, and a runbook's `hfi halt --wait` must not pass then.
+ * Waits until every live proxy polling the control plane (or every targeted one) has applied
+ * `revision`, then says how long it took (stdout). Past the timeout it fails, naming each proxy that
+ * has not. With no live proxy (no live targeted one) it fails too: nothing confirmed the change, and
+ * a runbook's `hfi halt --wait` must not pass then.
  */
-export async function waitForProxies(client: HfiClient, revision: number, timeoutMs: number): Promise<void> {
-  const result = await waitForPropagation(client, revision, { timeoutMs });
+export async function waitForProxies(
+  client: HfiClient,
+  revision: number,
+  timeoutMs: number,
+  targets?: WaitTargets,
+): Promise<void> {
+  const result = await waitForPropagation(client, revision, { timeoutMs, targets: targets?.select });
   const total = result.live.length;
+  const proxies = targets ? "targeted proxies" : "proxies";
   if (total === 0) {
+    const none = targets ? "no live proxy is targeted" : `no proxy is polling ${client.baseUrl}`;
     throw new CommandError(
-      `no proxy is polling ${client.baseUrl}, so none has confirmed revision ${revision} (the change itself is made)`,
+      `${none}, so none has confirmed revision ${revision} (the change itself is made)`,
       "Unavailable",
     );
   }
   const took = seconds(result.elapsedMs);
   if (result.done) {
-    console.log(`revision ${revision} applied by ${total}/${total} proxies in ${took}`);
+    console.log(`revision ${revision} applied by ${total}/${total} ${proxies} in ${took}`);
     return;
   }
   const applied = total - result.laggards.length;
   throw new CommandError(
-    `timed out after ${took}: revision ${revision} applied by ${applied}/${total} proxies; not by:`,
+    `timed out after ${took}: revision ${revision} applied by ${applied}/${total} ${proxies}; not by:`,
     "Unavailable",
     // "Last seen" is measured from now, after the wait: a proxy seen during it is seconds ago, not in the future.
     result.laggards.map((proxy) => describeLaggard(proxy, new Date())),

@@ -1,6 +1,13 @@
 import { type Context, Hono } from "hono";
 import { streamSSE } from "hono/streaming";
-import type { Distributor, Held, SubscriberId, SubscriberRegistry } from "../../distributor/index.ts";
+import {
+  ANONYMOUS_PROXY,
+  type Distributor,
+  type Held,
+  type ProxyIdentity,
+  type SubscriberId,
+  type SubscriberRegistry,
+} from "../../distributor/index.ts";
 import { SUBSCRIBER_QUERY } from "../../ruleset/format.ts";
 import { HfiError } from "../../store/index.ts";
 import { holdOpen } from "../connection.ts";
@@ -9,8 +16,10 @@ const DEFAULT_WAIT_SECONDS = 25;
 const MAX_WAIT_SECONDS = 60;
 /** Extra idle time granted to a held long-poll beyond its wait, for the answer to be written. */
 const WAIT_GRACE_SECONDS = 10;
-/** Longest `node` and `worker` recorded; longer ones are cut. */
+/** Longest `node`, `worker`, `cluster`, `service`, `namespace`, label key and label value recorded; longer ones are cut. */
 const MAX_ID_LENGTH = 256;
+/** Most labels read from a poll; the rest are ignored. */
+const MAX_LABELS = 64;
 /** Longest rule-set identity read; ours are 16 hex digits, longer ones are cut (and match nothing). */
 const MAX_RULESET_ID_LENGTH = 64;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: these are what it replaces
@@ -33,20 +42,21 @@ export function configRoutes({ distributor, heartbeatMs, subscribers }: ConfigRo
     const ruleSetId = readRuleSetId(c);
     const waitSeconds = Math.min(readCount(c, "wait") ?? DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS);
     const subscriber = readSubscriber(c);
+    const identity = readIdentity(c);
     holdOpen(c, waitSeconds + WAIT_GRACE_SECONDS);
     const answered = subscriber
-      ? subscribers.polled(subscriber, { revision: after, id: ruleSetId }, waitSeconds)
+      ? subscribers.polled(subscriber, identity, { revision: after, id: ruleSetId }, waitSeconds)
       : () => {};
     const held: Held | undefined =
       ruleSetId !== undefined ? { id: ruleSetId } : after !== undefined ? { revision: after } : undefined;
     let snapshot: Awaited<ReturnType<Distributor["waitForChange"]>>;
     try {
-      snapshot = await distributor.waitForChange(held, waitSeconds * 1000, c.req.raw.signal);
+      snapshot = await distributor.waitForChange(held, waitSeconds * 1000, c.req.raw.signal, identity);
     } finally {
       answered();
     }
     // "Nothing new" is a result, not an error: the client holds what is served now.
-    if (!snapshot) return c.body(null, 304, { ETag: etag(distributor.current().id) });
+    if (!snapshot) return c.body(null, 304, { ETag: etag(distributor.current(identity).id) });
     return c.body(snapshot.json, 200, { "Content-Type": "application/json", ETag: etag(snapshot.id) });
   });
 
@@ -92,7 +102,33 @@ function readSubscriber(c: Context): SubscriberId | undefined {
 }
 
 function readId(c: Context, name: string): string | undefined {
-  return c.req.query(name)?.slice(0, MAX_ID_LENGTH).replace(CONTROL_CHARACTERS, "?");
+  const value = c.req.query(name);
+  return value === undefined ? undefined : bounded(value);
+}
+
+function bounded(value: string): string {
+  return value.slice(0, MAX_ID_LENGTH).replace(CONTROL_CHARACTERS, "?");
+}
+
+/**
+ * Who the poll says it is (SUBSCRIBER_QUERY `cluster`, `service`, `namespace`, `labels=K=V,K=V`),
+ * which decides the rule set it is served. Untrusted and never a reason to refuse a poll: values are
+ * cut like `node`, at most 64 labels are read, an item without `=` is ignored. A label that breaks
+ * Kubernetes' rules is kept as sent; no selector can name it, so it matches nothing.
+ */
+function readIdentity(c: Context): ProxyIdentity {
+  const labels: Record<string, string> = {};
+  const items = c.req.query(SUBSCRIBER_QUERY.labels)?.split(",") ?? [];
+  for (const item of items.slice(0, MAX_LABELS)) {
+    const equals = item.indexOf("=");
+    if (equals > 0) labels[bounded(item.slice(0, equals))] = bounded(item.slice(equals + 1));
+  }
+  return {
+    cluster: readId(c, SUBSCRIBER_QUERY.cluster) ?? ANONYMOUS_PROXY.cluster,
+    service: readId(c, SUBSCRIBER_QUERY.service) ?? ANONYMOUS_PROXY.service,
+    namespace: readId(c, SUBSCRIBER_QUERY.namespace) ?? ANONYMOUS_PROXY.namespace,
+    labels,
+  };
 }
 
 /**

@@ -1,8 +1,9 @@
 import { type Context, Hono } from "hono";
 import * as v from "valibot";
 import type { HaltStatus } from "../../api-types.ts";
-import { toFieldIssues } from "../../policy/index.ts";
+import { decodeJson, findIllFormedString, ILL_FORMED_MESSAGE, toFieldIssues } from "../../policy/index.ts";
 import { type Halt, HfiError, type PolicyStore } from "../../store/index.ts";
+import { readBodyText } from "../body.ts";
 import { remoteAddress } from "../connection.ts";
 import type { Logger } from "../logger.ts";
 
@@ -52,20 +53,24 @@ function haltStatus(halt: Halt | undefined): HaltStatus {
 
 /** An empty body is an empty request; anything else is JSON `{reason?, by?}`. */
 async function readRequest(c: Context): Promise<v.InferOutput<typeof HaltRequestSchema>> {
-  const text = await c.req.text();
-  if (text.length > MAX_HALT_BODY_BYTES) {
-    throw new HfiError("PayloadTooLarge", `request body exceeds ${MAX_HALT_BODY_BYTES} bytes`);
-  }
+  const text = await readBodyText(c, MAX_HALT_BODY_BYTES);
   if (text.trim() === "") return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new HfiError("InvalidInput", `malformed JSON: ${(err as Error).message}`, [
-      { path: "", message: (err as Error).message },
+  const decoded = decodeJson(text);
+  if ("error" in decoded) {
+    throw new HfiError(
+      "InvalidInput",
+      `malformed JSON: ${decoded.path ? `${decoded.path}: ` : ""}${decoded.error}`,
+      [{ path: decoded.path, message: decoded.error }],
+    );
+  }
+  const illFormed = findIllFormedString(decoded.value);
+  if (illFormed !== undefined) {
+    throw new HfiError("InvalidInput", `invalid halt request: ${illFormed}: ${ILL_FORMED_MESSAGE}`, [
+      { path: illFormed, message: ILL_FORMED_MESSAGE },
     ]);
   }
-  if (Array.isArray(value)) value = null; // valibot takes an array for an object
+  // valibot takes an array for an object
+  const value = Array.isArray(decoded.value) ? null : decoded.value;
   const result = v.safeParse(HaltRequestSchema, value);
   if (result.success) return result.output;
   const issues = toFieldIssues(result.issues);

@@ -1,9 +1,12 @@
 import { describe, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
+import { createConsola } from "consola";
 import { parseAllDocuments } from "yaml";
 import { createTestApp, jsonOf } from "../../../test/support/control-plane.ts";
 import { policyJson } from "../../../test/support/policies.ts";
 import type { JsonSchema } from "../../policy/json-schema.ts";
+import { createApp } from "../app.ts";
+import { parseTokenFile } from "../auth.ts";
 
 interface OpenApiDocument {
   openapi: string;
@@ -153,10 +156,20 @@ function problems(value: unknown, schema: JsonSchema, defs: Record<string, JsonS
         }
         break;
       case "additionalProperties":
-        if (isObject(value) && rule === false) {
+        if (isObject(value)) {
           const known = Object.keys((schema.properties as object | undefined) ?? {});
-          for (const key of Object.keys(value)) if (!known.includes(key)) fail(`unknown ${key}`);
+          for (const key of Object.keys(value)) {
+            if (known.includes(key)) continue;
+            if (rule === false) fail(`unknown ${key}`);
+            else out.push(...problems(value[key], rule as JsonSchema, defs, `${at}.${key}`));
+          }
         }
+        break;
+      case "maxProperties":
+        if (isObject(value) && Object.keys(value).length > (rule as number)) fail("too many properties");
+        break;
+      case "minLength":
+        if (typeof value === "string" && [...value].length < (rule as number)) fail("too short");
         break;
       case "items":
         if (Array.isArray(value)) {
@@ -169,6 +182,13 @@ function problems(value: unknown, schema: JsonSchema, defs: Record<string, JsonS
         break;
       case "maximum":
         if (typeof value === "number" && value > (rule as number)) fail(`above ${rule}`);
+        break;
+      case "multipleOf":
+        if (
+          typeof value === "number" &&
+          !Number.isInteger(Number((value / (rule as number)).toPrecision(12)))
+        )
+          fail(`not a multiple of ${rule}`);
         break;
       case "maxLength":
         if (typeof value === "string" && [...value].length > (rule as number)) fail("too long");
@@ -220,3 +240,97 @@ function hasType(value: unknown, type: string): boolean {
       return typeof value === type;
   }
 }
+
+describe("GET /openapi.json describes what the API does", () => {
+  type Operation = {
+    operationId?: string;
+    security?: unknown;
+    parameters?: { name: string; schema: JsonSchema; description?: string }[];
+    responses: Record<
+      string,
+      { links?: Record<string, { operationId: string; parameters: object; requestBody?: string }> }
+    >;
+  };
+  const operation = (doc: OpenApiDocument, path: string, method: string) =>
+    doc.paths[path]?.[method] as Operation;
+
+  test("policy writes can be 423 while halted; POST /v1/halt can be 413", async () => {
+    const doc = await openapi();
+    expect(Object.keys(operation(doc, "/v1/policies", "post").responses)).toContain("423");
+    expect(Object.keys(operation(doc, "/v1/policies/{name}", "put").responses)).toContain("423");
+    expect(Object.keys(operation(doc, "/v1/halt", "post").responses)).toContain("413");
+  });
+
+  test("create and replace link to get, delete and put back, by the stored name; get to delete and put back", async () => {
+    const doc = await openapi();
+    for (const [path, method, status] of [
+      ["/v1/policies", "post", "201"],
+      ["/v1/policies/{name}", "put", "200"],
+      ["/v1/policies/{name}", "put", "201"],
+    ] as const) {
+      const links = operation(doc, path, method).responses[status]?.links ?? {};
+      expect(Object.values(links).map((link) => link.operationId)).toEqual([
+        "getPolicy",
+        "deletePolicy",
+        "replacePolicy",
+      ]);
+      for (const link of Object.values(links))
+        expect(link.parameters).toEqual({ name: "$response.body#/metadata/name" });
+    }
+    const fromGet = operation(doc, "/v1/policies/{name}", "get").responses["200"]?.links ?? {};
+    expect(fromGet.PutPolicyBack).toEqual({
+      operationId: "replacePolicy",
+      parameters: { name: "$response.body#/metadata/name" },
+      requestBody: "$response.body",
+    });
+    expect(operation(doc, "/v1/policies/{name}", "get").operationId).toBe("getPolicy");
+    expect(operation(doc, "/v1/policies/{name}", "delete").operationId).toBe("deletePolicy");
+  });
+
+  test("wait has no maximum (above 60 counts as 60); after and wait stop at 2^53 - 1, as the server does", async () => {
+    const { app } = await createTestApp();
+    const doc = await openapi();
+    const params = Object.fromEntries(
+      (operation(doc, "/v1/config", "get").parameters ?? []).map((p) => [p.name, p]),
+    );
+    expect(params.wait?.schema.maximum).toBe(Number.MAX_SAFE_INTEGER);
+    expect(params.wait?.description).toContain("above 60 are taken as 60");
+    expect(params.after?.schema.maximum).toBe(Number.MAX_SAFE_INTEGER);
+    expect((await app.request(`/v1/config?wait=${Number.MAX_SAFE_INTEGER}`)).status).toBe(200);
+    expect((await app.request(`/v1/config?after=${2 ** 53}`)).status).toBe(400);
+  });
+
+  test("with auth on: a bearer security scheme, and 401 (reads) or 401 and 403 (writes) on every /v1 operation", async () => {
+    const { store, distributor, logs } = await createTestApp();
+    const logger = createConsola({ level: 0, reporters: [{ log: (entry) => logs.push(entry) }] });
+    const app = createApp({ store, distributor, logger, auth: parseTokenFile("writer:w\nreader:r\n") });
+    const doc = await jsonOf<OpenApiDocument & { components: { securitySchemes?: object } }>(
+      await app.request("/openapi.json"),
+    );
+    expect(doc.components.securitySchemes).toEqual({
+      bearer: expect.objectContaining({ type: "http", scheme: "bearer" }),
+    });
+    for (const [path, item] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(item as Record<string, Operation>)) {
+        if (method === "parameters") continue;
+        const statuses = Object.keys(op.responses);
+        if (!path.startsWith("/v1/")) {
+          expect([path, op.security, statuses]).toEqual([
+            path,
+            undefined,
+            expect.not.arrayContaining(["401"]),
+          ]);
+          continue;
+        }
+        expect([path, method, op.security]).toEqual([path, method, [{ bearer: [] }]]);
+        expect([path, method, statuses]).toEqual([
+          path,
+          method,
+          expect.arrayContaining(method === "get" ? ["401"] : ["401", "403"]),
+        ]);
+      }
+    }
+    const withoutAuth = await openapi();
+    expect(JSON.stringify(withoutAuth)).not.toContain('"401"');
+  });
+});

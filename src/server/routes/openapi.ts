@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import * as v from "valibot";
 import { ERROR_CODE_NAMES } from "../../errors.ts";
-import { PolicySchema } from "../../policy/index.ts";
+import { PolicyNameSchema, PolicySchema } from "../../policy/index.ts";
 import { type JsonSchema, toJsonSchema } from "../../policy/json-schema.ts";
 import { HFI_VERSION } from "../../version.ts";
 import { HaltRequestSchema } from "./halt.ts";
@@ -28,22 +28,82 @@ const json = (schema: JsonSchema) => ({ "application/json": { schema } });
 const ok = (description: string, schema: JsonSchema) => ({ description, content: json(schema) });
 const failure = (description: string) => ({ description, content: json(ref("Error")) });
 
-const NAME_PARAMETER = { name: "name", in: "path", required: true, schema: { type: "string" } };
-const POLICY_BODY = {
+const NAME_PARAMETER = {
+  name: "name",
+  in: "path",
+  required: true,
+  description: "metadata.name of the policy; a name that no policy can have is simply not found",
+  schema: toJsonSchema(PolicyNameSchema),
+};
+/** A count in a query: JSON numbers are exact up to 2^53 - 1, and so is what the server accepts. */
+const COUNT = { type: "integer", minimum: 0, maximum: Number.MAX_SAFE_INTEGER };
+const policyBody = (schema: JsonSchema) => ({
   required: true,
   description: "One policy, as JSON or YAML (one document); at most 1 MiB.",
-  content: {
-    "application/json": { schema: ref("FaultInjectionPolicy") },
-    "application/yaml": { schema: ref("FaultInjectionPolicy") },
-  },
-};
+  content: { "application/json": { schema }, "application/yaml": { schema } },
+});
+const POLICY_BODY = policyBody(ref("FaultInjectionPolicy"));
+/** A create names no revision: there is none yet. */
+const NEW_POLICY_BODY = policyBody({
+  allOf: [
+    ref("FaultInjectionPolicy"),
+    { properties: { metadata: { not: { required: ["resourceVersion"] } } } },
+  ],
+});
 const WRITE_FAILURES = {
-  "400": failure("Invalid policy; details name each bad field"),
-  "413": failure("Body over 1 MiB"),
+  "400": failure(
+    "Invalid policy; details name each bad field. Besides what the schema states: regexes must compile " +
+      "(RE2 subset, at most 1024 DFA states, within the request's 2 s compile budget), fixedDelay must be a " +
+      "whole number of milliseconds from 1ms to 1h, duration whole seconds from 1s to 168h, percentage a " +
+      "number with at most 2 decimal places, strings valid Unicode (no lone surrogates, UTF-8 bodies), " +
+      "no key twice in one object, and on PUT metadata.name must equal the name in the URL",
+  ),
+  "413": failure("Body over 1 MiB, or the policy over 1 MiB as JSON (YAML aliases expanded, as stored)"),
   "415": failure("Content-Type is neither JSON nor YAML"),
+  "423": failure("Locked: the fleet is halted (POST /v1/halt); DELETE /v1/halt lifts it"),
 };
 
-function buildDocument() {
+/** Where a created or replaced policy leads: read it, delete it (for stateful testing). */
+const BY_NAME = { name: "$response.body#/metadata/name" };
+/** What a GET returns can be PUT back as it is: the server-set fields are accepted (and ignored). */
+const PUT_BACK = { operationId: "replacePolicy", parameters: BY_NAME, requestBody: "$response.body" };
+const POLICY_LINKS = {
+  GetPolicy: { operationId: "getPolicy", parameters: BY_NAME },
+  DeletePolicy: { operationId: "deletePolicy", parameters: BY_NAME },
+  PutPolicyBack: PUT_BACK,
+};
+const stored = (description: string) => ({
+  ...ok(description, ref("FaultInjectionPolicy")),
+  links: POLICY_LINKS,
+});
+
+const AUTH_FAILURES = {
+  "401": failure("Unauthenticated: no bearer token, or one the server does not know"),
+};
+const WRITE_AUTH_FAILURES = {
+  ...AUTH_FAILURES,
+  "403": failure("Forbidden: a reader token on a write"),
+};
+
+/**
+ * Operations under /v1 need a bearer token when the server runs with --auth-token-file: reads take
+ * a reader or writer token, writes a writer token. Without auth the document does not mention it.
+ */
+function secured<T extends Record<string, { responses: object }>>(item: T, auth: boolean): T {
+  if (!auth) return item;
+  return Object.fromEntries(
+    Object.entries(item).map(([method, operation]) => [
+      method,
+      {
+        ...operation,
+        security: [{ bearer: [] }],
+        responses: { ...operation.responses, ...(method === "get" ? AUTH_FAILURES : WRITE_AUTH_FAILURES) },
+      },
+    ]),
+  ) as unknown as T;
+}
+
+function buildDocument(auth: boolean) {
   return {
     openapi: "3.1.0",
     info: {
@@ -53,140 +113,211 @@ function buildDocument() {
         "FaultInjectionPolicy resources and the RuleSet served to the Envoy filter (docs/CONTROL_PLANE.md).",
     },
     paths: {
-      "/healthz": { get: { summary: "Liveness", responses: { "200": ok("Alive", { type: "object" }) } } },
+      "/healthz": {
+        get: {
+          operationId: "healthz",
+          summary: "Liveness",
+          responses: { "200": ok("Alive", { type: "object" }) },
+        },
+      },
       "/readyz": {
         get: {
+          operationId: "readyz",
           summary: "Readiness: the policy store answers",
           responses: { "200": ok("Ready", { type: "object" }), "503": failure("Store unreachable") },
         },
       },
       "/metrics": {
         get: {
+          operationId: "metrics",
           summary: "Prometheus metrics",
           responses: { "200": { description: "Prometheus text format", content: { "text/plain": {} } } },
         },
       },
       "/openapi.json": {
         get: {
+          operationId: "openapi",
           summary: "This document",
           responses: { "200": ok("OpenAPI 3.1 document", { type: "object" }) },
         },
       },
-      "/v1/policies": {
-        get: {
-          summary: "List policies",
-          responses: { "200": ok("Policies sorted by name", ref("PolicyList")) },
-        },
-        post: {
-          summary: "Create a policy",
-          requestBody: POLICY_BODY,
-          responses: {
-            "201": ok("Created; the stored object", ref("FaultInjectionPolicy")),
-            ...WRITE_FAILURES,
-            "409": failure("AlreadyExists: the name is taken"),
+      "/v1/policies": secured(
+        {
+          get: {
+            operationId: "listPolicies",
+            summary: "List policies",
+            responses: { "200": ok("Policies sorted by name", ref("PolicyList")) },
+          },
+          post: {
+            operationId: "createPolicy",
+            summary: "Create a policy",
+            requestBody: NEW_POLICY_BODY,
+            responses: {
+              "201": stored("Created; the stored object"),
+              ...WRITE_FAILURES,
+              "409": failure("AlreadyExists: the name is taken"),
+            },
           },
         },
-      },
+        auth,
+      ),
       "/v1/policies/{name}": {
         parameters: [NAME_PARAMETER],
-        get: {
-          summary: "Get a policy",
-          responses: { "200": ok("The policy", ref("FaultInjectionPolicy")), "404": failure("NotFound") },
-        },
-        put: {
-          summary: "Create or replace a policy; metadata.resourceVersion, if sent, must be current",
-          requestBody: POLICY_BODY,
-          responses: {
-            "200": ok("Updated (or unchanged); the stored object", ref("FaultInjectionPolicy")),
-            "201": ok("Created; the stored object", ref("FaultInjectionPolicy")),
-            ...WRITE_FAILURES,
-            "409": failure("Conflict: resourceVersion is stale"),
-          },
-        },
-        delete: {
-          summary: "Delete a policy",
-          responses: {
-            "200": ok("The deleted policy", ref("FaultInjectionPolicy")),
-            "404": failure("NotFound"),
-          },
-        },
-      },
-      "/v1/config": {
-        get: {
-          summary:
-            "The RuleSet, long-polled: at once if its identity differs from `id` (else its revision from `after`), else held up to `wait` s",
-          parameters: [
-            { name: "after", in: "query", schema: { type: "integer", minimum: 0 } },
-            {
-              name: "id",
-              in: "query",
-              description: "The identity (ETag) of the RuleSet the caller has; decides instead of after",
-              schema: { type: "string" },
+        ...secured(
+          {
+            get: {
+              operationId: "getPolicy",
+              summary: "Get a policy",
+              responses: {
+                "200": {
+                  ...ok("The policy", ref("FaultInjectionPolicy")),
+                  links: { DeletePolicy: POLICY_LINKS.DeletePolicy, PutPolicyBack: PUT_BACK },
+                },
+                "404": failure("NotFound"),
+              },
             },
-            { name: "wait", in: "query", schema: { type: "integer", minimum: 0, maximum: 60, default: 25 } },
-            {
-              name: "node",
-              in: "query",
-              description:
-                "The polling proxy's node id; with it the poll is recorded (GET /v1/status/proxies). " +
-                "Never fails a poll: cut to 256 characters, control characters shown as ?",
-              schema: { type: "string" },
+            put: {
+              operationId: "replacePolicy",
+              summary: "Create or replace a policy; metadata.resourceVersion, if sent, must be current",
+              requestBody: POLICY_BODY,
+              responses: {
+                "200": stored("Updated (or unchanged); the stored object"),
+                "201": stored("Created; the stored object"),
+                ...WRITE_FAILURES,
+                "409": failure(
+                  "Conflict: resourceVersion is stale, or given for a policy that does not exist",
+                ),
+              },
             },
-            {
-              name: "worker",
-              in: "query",
-              description: "The polling worker's id within its node; ignored without node",
-              schema: { type: "string" },
+            delete: {
+              operationId: "deletePolicy",
+              summary: "Delete a policy",
+              responses: {
+                "200": ok("The deleted policy", ref("FaultInjectionPolicy")),
+                "404": failure("NotFound"),
+              },
             },
-          ],
-          responses: {
-            "200": ok('The current RuleSet; ETag is its identity, W/"<16 hex digits>"', ref("RuleSet")),
-            "304": { description: "No change within `wait` seconds" },
-            "400": failure("after or wait is not a non-negative integer"),
+          },
+          auth,
+        ),
+      },
+      "/v1/config": secured(
+        {
+          get: {
+            operationId: "getConfig",
+            summary:
+              "The RuleSet, long-polled: at once if its identity differs from `id` (else its revision from `after`), else held up to `wait` s",
+            parameters: [
+              {
+                name: "after",
+                in: "query",
+                description: "The revision the client has; absent: answer at once",
+                schema: COUNT,
+              },
+              {
+                name: "id",
+                in: "query",
+                description: "The identity (ETag) of the RuleSet the caller has; decides instead of after",
+                schema: { type: "string" },
+              },
+              {
+                name: "wait",
+                in: "query",
+                description: "Seconds to hold the poll when nothing changed; values above 60 are taken as 60",
+                schema: { ...COUNT, default: 25 },
+              },
+              {
+                name: "node",
+                in: "query",
+                description:
+                  "The polling proxy's node id; with it the poll is recorded (GET /v1/status/proxies). " +
+                  "Never fails a poll: cut to 256 characters, control characters shown as ?",
+                schema: { type: "string" },
+              },
+              {
+                name: "worker",
+                in: "query",
+                description: "The polling worker's id within its node; ignored without node",
+                schema: { type: "string" },
+              },
+            ],
+            responses: {
+              "200": ok('The current RuleSet; ETag is its identity, W/"<16 hex digits>"', ref("RuleSet")),
+              "304": { description: "No change within `wait` seconds" },
+              "400": failure("after or wait is not an integer from 0 to 2^53 - 1"),
+            },
           },
         },
-      },
-      "/v1/halt": {
-        get: {
-          summary: "The fleet-wide halt, if one is in force",
-          responses: { "200": ok("The halt state", ref("HaltStatus")) },
-        },
-        post: {
-          summary: "Halt: every filter stops injecting, and policy writes are refused (423) until resumed",
-          requestBody: {
-            required: false,
-            description: "Optional JSON; `by` defaults to the client's address.",
-            content: { "application/json": { schema: toJsonSchema(HaltRequestSchema) } },
+        auth,
+      ),
+      "/v1/halt": secured(
+        {
+          get: {
+            operationId: "getHalt",
+            summary: "The fleet-wide halt, if one is in force",
+            responses: { "200": ok("The halt state", ref("HaltStatus")) },
           },
-          responses: {
-            "201": ok("Halted", ref("HaltStatus")),
-            "200": ok("A halt was in force already; it is kept unchanged", ref("HaltStatus")),
-            "400": failure("Malformed request"),
+          post: {
+            operationId: "halt",
+            summary: "Halt: every filter stops injecting, and policy writes are refused (423) until resumed",
+            requestBody: {
+              required: false,
+              description: "Optional JSON; `by` defaults to the client's address.",
+              content: { "application/json": { schema: toJsonSchema(HaltRequestSchema) } },
+            },
+            responses: {
+              "201": ok("Halted", ref("HaltStatus")),
+              "200": ok("A halt was in force already; it is kept unchanged", ref("HaltStatus")),
+              "400": failure(
+                "Malformed request: not JSON, a key twice, a lone surrogate, or a schema violation",
+              ),
+              "413": failure("Body over 8 KiB"),
+            },
+          },
+          delete: {
+            operationId: "resume",
+            summary: "Resume: lift the halt",
+            responses: {
+              "200": ok("Not halted; `lifted` and `revision` when a halt was lifted", ref("HaltStatus")),
+            },
           },
         },
-        delete: {
-          summary: "Resume: lift the halt",
-          responses: {
-            "200": ok("Not halted; `lifted` and `revision` when a halt was lifted", ref("HaltStatus")),
+        auth,
+      ),
+      "/v1/status/proxies": secured(
+        {
+          get: {
+            operationId: "getProxies",
+            summary:
+              "The proxy workers long-polling this replica: the revision each has applied, when last seen",
+            responses: { "200": ok("Subscribers of this replica", ref("ProxiesStatus")) },
           },
         },
-      },
-      "/v1/status/proxies": {
-        get: {
-          summary:
-            "The proxy workers long-polling this replica: the revision each has applied, when last seen",
-          responses: { "200": ok("Subscribers of this replica", ref("ProxiesStatus")) },
+        auth,
+      ),
+      "/v1/config/stream": secured(
+        {
+          get: {
+            operationId: "streamConfig",
+            summary:
+              "The RuleSet as Server-Sent Events: `event: config`, `id: <identity>`; honours Last-Event-ID",
+            responses: { "200": { description: "An event stream", content: { "text/event-stream": {} } } },
+          },
         },
-      },
-      "/v1/config/stream": {
-        get: {
-          summary:
-            "The RuleSet as Server-Sent Events: `event: config`, `id: <identity>`; honours Last-Event-ID",
-          responses: { "200": { description: "An event stream", content: { "text/event-stream": {} } } },
-        },
-      },
+        auth,
+      ),
     },
     components: {
+      ...(auth && {
+        securitySchemes: {
+          bearer: {
+            type: "http",
+            scheme: "bearer",
+            description:
+              "A token from the server's --auth-token-file: reader tokens read, writer tokens also write",
+          },
+        },
+      }),
       schemas: {
         FaultInjectionPolicy: toJsonSchema(PolicySchema),
         PolicyList: {
@@ -270,13 +401,15 @@ function buildDocument() {
   };
 }
 
-let document: ReturnType<typeof buildDocument> | undefined;
-
-/** `GET /openapi.json`: the API described, its schemas generated from the valibot schemas that validate. */
-export function openapiRoutes(): Hono {
+/**
+ * `GET /openapi.json`: the API of this server described, its schemas generated from the valibot
+ * schemas that validate; with `auth`, its bearer tokens too.
+ */
+export function openapiRoutes({ auth }: { auth: boolean }): Hono {
   const app = new Hono();
+  let document: ReturnType<typeof buildDocument> | undefined;
   app.get("/openapi.json", (c) => {
-    document ??= buildDocument();
+    document ??= buildDocument(auth);
     return c.json(document);
   });
   return app;

@@ -1,23 +1,16 @@
 import { type Context, Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
-import { type Policy, parsePolicyDocument } from "../../policy/index.ts";
+import { jsonBytesExceed, MAX_POLICY_BYTES, type Policy } from "../../policy/index.ts";
 import { HfiError, type PolicyStore } from "../../store/index.ts";
+import { readBodyText } from "../body.ts";
 import type { Logger } from "../logger.ts";
+import { validatePolicyDocument } from "../policy-validation.ts";
 
-/** Largest request body accepted, in bytes. */
-export const MAX_BODY_BYTES = 1024 * 1024;
+/** Largest policy as stored JSON: 1 KiB below the body limit, for metadata and status the server sets. */
+const MAX_STORED_POLICY_BYTES = MAX_POLICY_BYTES - 1024;
 
 /** `/v1/policies`: the FaultInjectionPolicy resource, kubectl-style. */
 export function policyRoutes({ store, logger }: { store: PolicyStore; logger: Logger }): Hono {
   const app = new Hono();
-  app.use(
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw new HfiError("PayloadTooLarge", `request body exceeds ${MAX_BODY_BYTES} bytes`);
-      },
-    }),
-  );
 
   app.post("/", async (c) => {
     const policy = await store.create(await readPolicy(c));
@@ -61,7 +54,18 @@ export function policyRoutes({ store, logger }: { store: PolicyStore; logger: Lo
 }
 
 async function readPolicy(c: Context): Promise<Policy> {
-  const result = parsePolicyDocument(await c.req.text(), c.req.header("content-type"));
+  const result = await validatePolicyDocument(
+    await readBodyText(c, MAX_POLICY_BYTES),
+    c.req.header("content-type"),
+  );
   if (!result.success) throw new HfiError(result.code, result.message, result.issues);
+  // What the store keeps is JSON, which escapes control characters six bytes to one: bound that too,
+  // with room for the fields the server adds, so that what a GET returns can always be PUT back.
+  if (jsonBytesExceed(result.output, MAX_STORED_POLICY_BYTES)) {
+    throw new HfiError(
+      "PayloadTooLarge",
+      `the policy exceeds ${MAX_STORED_POLICY_BYTES} bytes as stored JSON (1 MiB less room for server-set fields)`,
+    );
+  }
   return result.output;
 }

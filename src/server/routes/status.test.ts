@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { createTestApp, jsonOf, servedAt } from "../../../test/support/control-plane.ts";
 import { policyJson } from "../../../test/support/policies.ts";
 import type { ProxiesStatus } from "../../api-types.ts";
+import { ANONYMOUS_PROXY } from "../../distributor/index.ts";
 
 describe("GET /v1/status/proxies", () => {
   test("no subscribers yet: the revision and halt state only", async () => {
@@ -36,6 +37,8 @@ describe("GET /v1/status/proxies", () => {
         {
           node: "envoy-a",
           worker: "1",
+          ...ANONYMOUS_PROXY,
+          servedId: expect.any(String),
           revision: 0,
           ruleSetId: null,
           lastSeen: expect.any(String),
@@ -45,6 +48,8 @@ describe("GET /v1/status/proxies", () => {
         {
           node: "envoy-b",
           worker: "0",
+          ...ANONYMOUS_PROXY,
+          servedId: expect.any(String),
           revision: 1,
           ruleSetId: null,
           lastSeen: expect.any(String),
@@ -87,6 +92,33 @@ describe("GET /v1/status/proxies", () => {
         { node: "other", revision: 1, ruleSetId: "0123456789abcdef" },
       ],
     });
+  });
+
+  test("shows who each proxy says it is; hostile values are cut, never refused", async () => {
+    const { app } = await createTestApp();
+    const labels = encodeURIComponent("app=reviews,version=v1,no-equals,=empty-key");
+    const ok = await app.request(
+      `/v1/config?wait=0&node=a&worker=0&cluster=mesh&service=reviews&namespace=shop&labels=${labels}`,
+    );
+    expect(ok.status).toBe(200);
+    const long = "x".repeat(10_000);
+    const many = Array.from({ length: 200 }, (_, i) => `k${i}=v`).join(",");
+    const hostile = await app.request(
+      `/v1/config?wait=0&node=b&worker=0&service=${long}&namespace=%01ns&labels=${encodeURIComponent(`${many},${long}=${long}`)}`,
+    );
+    expect(hostile.status).toBe(200);
+    const status = await jsonOf<ProxiesStatus>(await app.request("/v1/status/proxies"));
+    expect(status.proxies[0]).toMatchObject({
+      node: "a",
+      cluster: "mesh",
+      service: "reviews",
+      namespace: "shop",
+      labels: { app: "reviews", version: "v1" },
+    });
+    const b = status.proxies[1];
+    expect(b?.service).toBe("x".repeat(256));
+    expect(b?.namespace).toBe("?ns");
+    expect(Object.keys(b?.labels ?? {})).toHaveLength(64);
   });
 
   test("a subscriber unseen for longer than its wait plus the margin is listed as not live", async () => {

@@ -13,7 +13,11 @@ export function statusRoutes(options: { distributor: Distributor; subscribers: S
       revision: current.revision,
       id: current.id,
       halted: current.ruleSet.halted === true,
-      proxies: subscribers.list().map((proxy) => ({ ...proxy, revision: appliedRevision(proxy, current) })),
+      proxies: subscribers.list().map((proxy) => {
+        // Each proxy against the rule set its identity is served, which its selectors decide.
+        const served = distributor.current(proxy);
+        return { ...proxy, revision: appliedRevision(proxy, served), servedId: served.id };
+      }),
     } satisfies ProxiesStatus);
   });
 

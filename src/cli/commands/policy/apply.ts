@@ -1,11 +1,14 @@
 import { defineCommand } from "citty";
+import type { ProxyStatus } from "../../../api-types.ts";
+import type { HfiClient } from "../../../client/index.ts";
+import { type Selector, selects } from "../../../policy/index.ts";
 import { clientArgs } from "../../common/args.ts";
 import { forEachObject } from "../../common/batch.ts";
 import { useClient } from "../../common/context.ts";
 import { loadPolicyDocuments } from "../../common/documents.ts";
 import { CommandError } from "../../common/errors.ts";
 import { timeLeft } from "../../common/format/expiry.ts";
-import { waitArgs, waitForProxies, waitTimeoutMs } from "../../common/wait.ts";
+import { type WaitTargets, waitArgs, waitForProxies, waitTimeoutMs } from "../../common/wait.ts";
 
 export default defineCommand({
   meta: {
@@ -33,10 +36,13 @@ export default defineCommand({
     const client = useClient();
     /** The newest revision holding an applied object: what the proxies must reach for --wait. */
     let revision = 0;
+    /** The selectors of the applied policies, by policy name; undefined for a policy without one. */
+    const selectors = new Map<string, Selector | undefined>();
     await forEachObject(documents, async ({ policy }) => {
       const { name } = policy.metadata;
       const before = await client.findPolicy(name);
       const { policy: after, created } = await client.putPolicy(policy);
+      selectors.set(name, after.spec.selector);
       revision = Math.max(revision, Number(after.metadata.resourceVersion));
       const unchanged = before?.metadata.resourceVersion === after.metadata.resourceVersion;
       // Same spec, new resourceVersion: a timed policy applied again, its clock restarted.
@@ -46,6 +52,38 @@ export default defineCommand({
       const expiry = expiresAt ? ` (expires in ${timeLeft(expiresAt, new Date())})` : "";
       console.log(`faultinjectionpolicy.hfi.dev/${name} ${outcome}${expiry}`);
     });
-    if (timeoutMs !== undefined && revision > 0) await waitForProxies(client, revision, timeoutMs);
+    const targeted = [...selectors.values()].some((s) => s !== undefined);
+    if (targeted) await warnUntargeted(client, selectors, timeoutMs !== undefined);
+    if (timeoutMs !== undefined && revision > 0) {
+      await waitForProxies(client, revision, timeoutMs, targeted ? targetsOf(selectors) : undefined);
+    }
   },
 });
+
+/** The proxies the applied policies target: those one of their selectors picks (no selector: every proxy). */
+function targetsOf(selectors: Map<string, Selector | undefined>): WaitTargets {
+  return { select: (proxy) => [...selectors.values()].some((selector) => selects(selector, proxy)) };
+}
+
+/**
+ * A warning on stderr for each selector that picks no live proxy. The policies are stored already:
+ * without --wait (`required` false) a status that cannot be read only means no warning.
+ */
+async function warnUntargeted(
+  client: HfiClient,
+  selectors: Map<string, Selector | undefined>,
+  required: boolean,
+): Promise<void> {
+  let live: ProxyStatus[];
+  try {
+    live = (await client.getProxies()).proxies.filter((proxy) => proxy.live);
+  } catch (error) {
+    if (required) throw error;
+    return;
+  }
+  for (const [name, selector] of selectors) {
+    if (selector !== undefined && !live.some((proxy) => selects(selector, proxy))) {
+      console.error(`warning: ${name}: its selector targets no live proxy`);
+    }
+  }
+}

@@ -1,5 +1,5 @@
 import { stringify } from "yaml";
-import { POLICY_API_VERSION } from "../../../policy/index.ts";
+import { describeSelector, POLICY_API_VERSION, type Selector } from "../../../policy/index.ts";
 import type { StoredPolicy } from "../../../store/index.ts";
 import type { OutputFormat } from "../args.ts";
 import { humanDuration } from "./age.ts";
@@ -21,7 +21,9 @@ interface PolicyView {
   spec: {
     priority?: number;
     mode?: string;
+    selector?: Selector;
     match?: {
+      host?: { exact?: string; suffix?: string; regex?: string };
       path?: StringMatchView;
       method?: { exact?: string };
       headers?: (StringMatchView & { name: string })[];
@@ -63,7 +65,7 @@ export function formatPolicies(
   // Only when some policy has a duration, so that lists without any read as before.
   const expires = views.some((p) => p.status?.expiresAt !== undefined);
   if (expires) header.push("EXPIRES");
-  if (format === "wide") header.push("GENERATION", "RESOURCE-VERSION", "CREATED");
+  if (format === "wide") header.push("GENERATION", "RESOURCE-VERSION", "CREATED", "SELECTOR");
   const rows = views.map((p) => {
     const row = [
       p.metadata.name,
@@ -75,7 +77,12 @@ export function formatPolicies(
     if (expires) row.push(timeLeft(p.status?.expiresAt, now));
     if (format === "wide") {
       const { generation, resourceVersion, creationTimestamp } = p.metadata;
-      row.push(String(generation ?? "<none>"), resourceVersion ?? "<none>", creationTimestamp ?? "<none>");
+      row.push(
+        String(generation ?? "<none>"),
+        resourceVersion ?? "<none>",
+        creationTimestamp ?? "<none>",
+        describeSelector(p.spec.selector),
+      );
     }
     return row;
   });
@@ -91,9 +98,18 @@ function policyList(items: StoredPolicy[], revision: number | undefined) {
   };
 }
 
-/** `POST,/api/checkout*,x-user=test`: method, path (`*` marks a prefix, `~` a regex), headers. */
+/**
+ * `host=reviews,POST,/api/checkout*,x-user=test`: host (`host=*.example.com` a suffix, `host~` a regex),
+ * method, path (`*` marks a prefix, `~` a regex), headers.
+ */
 function describeMatch(match: PolicyView["spec"]["match"]): string {
   const parts: string[] = [];
+  const host = match?.host;
+  if (host) {
+    parts.push(
+      host.regex !== undefined ? `host~${host.regex}` : `host=${host.exact ?? `*${host.suffix ?? ""}`}`,
+    );
+  }
   if (match?.method?.exact) parts.push(match.method.exact);
   if (match?.path) parts.push(describeValue(match.path));
   for (const header of match?.headers ?? []) {
