@@ -1,13 +1,13 @@
 /**
  * Plugin configuration, a JSON string in the Envoy filter config (google.protobuf.StringValue):
  * {"cluster":"hfi_control_plane","authority":"hfi-control-plane:8080","pollWaitSeconds":25,
- * "maxActiveDelays":1000,"token":"…","service":"reviews","namespace":"shop","labels":{"app":"reviews"}}.
- * Only `cluster` is required; unknown members are ignored. The token is a secret: no message ever
+ * "maxActiveDelays":1000,"token":"…","service":"reviews","namespace":"shop","labels":{"app":"reviews"},
+ * "filterState":false}. Only `cluster` is required; unknown members are ignored. The token is a secret: no message ever
  * includes it. `service`, `namespace` and `labels` say who this proxy is, for policy selectors; each
  * one set here wins over what Envoy's node metadata says (subscriber/identity.ts).
  */
 import { asObject, JsonKind, JsonString, parseJson } from "./json";
-import { isHeaderValue } from "./rules/fields";
+import { isHeaderValue, optionalFlag } from "./rules/fields";
 
 const DEFAULT_POLL_WAIT_SECONDS: f64 = 25;
 /** The control plane holds a long-poll for at most 60 s. */
@@ -33,6 +33,11 @@ export class PluginConfig {
     readonly namespace: string,
     /** Its labels as alternating keys and values; null to take them from the node metadata. */
     readonly labels: string[] | null,
+    /**
+     * Whether a faulted request gets the `hfi_policy` filter state (`%FILTER_STATE(wasm.hfi_policy)%`
+     * in an access log). Off by default: it costs a hostcall and an allocation in Envoy per fault.
+     */
+    readonly filterState: bool,
   ) {}
 }
 
@@ -105,8 +110,20 @@ export function parsePluginConfig(bytes: ArrayBuffer): ParsedConfig {
       labels.push(changetype<JsonString>(value).value);
     }
   }
+  const filterState = optionalFlag(obj, "filterState");
+  if (filterState < 0) return invalid("filterState: expected a boolean");
   return new ParsedConfig(
-    new PluginConfig(cluster, authority, <u32>wait, <i32>maxActiveDelays, token, service, namespace, labels),
+    new PluginConfig(
+      cluster,
+      authority,
+      <u32>wait,
+      <i32>maxActiveDelays,
+      token,
+      service,
+      namespace,
+      labels,
+      filterState == 1,
+    ),
     "",
   );
 }

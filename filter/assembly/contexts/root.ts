@@ -25,6 +25,8 @@ export class RootContext {
   private readonly released: DelayedRequest[] = [];
   private readonly timer: Timer = new Timer();
   private maxActiveDelays: i32 = 0;
+  /** The plugin's `filterState`: name the faulting policy in the `hfi_policy` filter state. */
+  namesPolicyInFilterState: bool = false;
 
   constructor(readonly id: u32) {}
 
@@ -41,6 +43,7 @@ export class RootContext {
     this.metrics = metrics;
     this.subscriber = subscriber;
     this.maxActiveDelays = config.maxActiveDelays;
+    this.namesPolicyInFilterState = config.filterState;
     const now = nowNs();
     subscriber.start(now / NS_PER_MS);
     this.reschedule(now, false);

@@ -30,10 +30,10 @@ const paused = new Map<u32, PausedStream>();
  * more while the rule set is halted. Otherwise the first matching rule's fault, if this request is
  * in its share — a dry-run rule only counts it and leaves the request alone: a delay pauses the
  * request (PAUSE becomes StopAllIterationAndWatermark in Envoy) and the root resumes it, or answers
- * it for delay-then-abort; an abort alone answers now. A faulted request carries the policy name in
- * the `hfi_policy` filter state (for access logs); a delay that will be resumed also gets the
- * request header `x-hfi-fault: <policy>;delay=<ms>`, set now because Envoy drops the header map
- * once the stream continues.
+ * it for delay-then-abort; an abort alone answers now. With the plugin's `filterState` on, a faulted
+ * request carries the policy name in the `hfi_policy` filter state (for access logs). A delay that
+ * will be resumed also gets the request header `x-hfi-fault: <policy>;delay=<ms>`, set now because
+ * Envoy drops the header map once the stream continues.
  */
 export function onStreamRequestHeaders(root: RootContext, id: u32): HeadersAction {
   const ruleSet = root.rules.current;
@@ -55,7 +55,7 @@ export function onStreamRequestHeaders(root: RootContext, id: u32): HeadersActio
     // pause is dropped from the queue rather than stranded.
     streamDone(id);
     paused.set(id, new PausedStream(root, delayed));
-    setProperty(POLICY_PROPERTY, rule.nameBytes);
+    if (root.namesPolicyInFilterState) setProperty(POLICY_PROPERTY, rule.nameBytes);
     if (fault.abort == null) {
       replaceHeader(MapType.HttpRequestHeaders, FAULT_HEADER, delay.headerFor(delayed.delayMs));
     }
@@ -63,7 +63,7 @@ export function onStreamRequestHeaders(root: RootContext, id: u32): HeadersActio
   }
   const abort = fault.abort;
   if (abort == null) return HeadersAction.Continue;
-  setProperty(POLICY_PROPERTY, rule.nameBytes);
+  if (root.namesPolicyInFilterState) setProperty(POLICY_PROPERTY, rule.nameBytes);
   injectAbort(abort);
   root.abortInjected(rule);
   return HeadersAction.Pause;

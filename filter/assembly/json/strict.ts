@@ -9,15 +9,20 @@ import { JsonArray, JsonKind, JsonObject, JsonValue } from "./value";
 // @ts-ignore: a compile-time constant that only the tests' build defines (`--use HFI_STRICT_DECODE=1`)
 export const STRICT_DECODE: bool = isDefined(HFI_STRICT_DECODE);
 
-/** Addresses of the key strings looked up since the last forgetReads (keys are distinct objects). */
-const readKeys = new Set<usize>();
+/**
+ * Addresses of the key strings looked up since the last forgetReads (keys are distinct objects).
+ * Created on first use, so that the release build, which never uses it, carries no Set.
+ */
+let readKeys: Set<usize> | null = null;
 
 export function noteRead(key: string): void {
-  readKeys.add(changetype<usize>(key));
+  let keys = readKeys;
+  if (keys == null) readKeys = keys = new Set<usize>();
+  keys.add(changetype<usize>(key));
 }
 
 export function forgetReads(): void {
-  readKeys.clear();
+  readKeys = null;
 }
 
 /** The path of the first member under `value` that was never looked up, or "" when there is none. */
@@ -27,7 +32,8 @@ export function firstUnreadMember(value: JsonValue, path: string): string {
     for (let i = 0, n = obj.keys.length; i < n; i++) {
       const key = unchecked(obj.keys[i]);
       const at = path == "" ? key : path + "." + key;
-      if (!readKeys.has(changetype<usize>(key))) return at;
+      const keys = readKeys;
+      if (keys == null || !keys.has(changetype<usize>(key))) return at;
       const inner = firstUnreadMember(unchecked(obj.values[i]), at);
       if (inner != "") return inner;
     }

@@ -10,21 +10,16 @@ import { DelayFault, DelayKind, MAX_DELAY_MS, MIN_DELAY_MS } from "./ruleset";
 
 /** The standard normal's 0.99 quantile: ln(p99) = ln(p50) + Z_99·σ. */
 const Z_99: f64 = 2.3263478740408408;
-const FORMS = "one of fixedDelayMs, uniform, lognormal";
 
 export class DelayReader extends MatchReader {
   protected delay(name: string, value: JsonValue): DelayFault | null {
     const obj = asObject(value);
-    if (obj == null) {
-      this.fail("fault.delay", "an object with " + FORMS);
-      return null;
-    }
-    const fixed = optional(obj, "fixedDelayMs");
-    const uniform = optional(obj, "uniform");
-    const lognormal = optional(obj, "lognormal");
+    const fixed = obj != null ? optional(obj, "fixedDelayMs") : null;
+    const uniform = obj != null ? optional(obj, "uniform") : null;
+    const lognormal = obj != null ? optional(obj, "lognormal") : null;
     const given = (fixed != null ? 1 : 0) + (uniform != null ? 1 : 0) + (lognormal != null ? 1 : 0);
     if (given != 1) {
-      this.fail("fault.delay", FORMS);
+      this.fail("fault.delay", "one of fixedDelayMs, uniform, lognormal");
       return null;
     }
     if (uniform != null) return this.uniform(name, asObject(uniform));
