@@ -4,7 +4,13 @@ import { parseAllDocuments } from "yaml";
 import { type Policy, validatePolicy } from "../policy/index.ts";
 import { matchDfa } from "../regex/index.ts";
 import { compileRuleSet } from "./compile.ts";
-import { type Dfa, RULESET_FORMAT_WITHOUT_HOST, type RuleSet } from "./format.ts";
+import {
+  type Dfa,
+  RULESET_FORMAT,
+  RULESET_FORMAT_WITHOUT_FAULTS_V2,
+  RULESET_FORMAT_WITHOUT_HOST,
+  type RuleSet,
+} from "./format.ts";
 
 const FIXTURES = `${import.meta.dir}/../../test/fixtures/rulesets`;
 const FIXTURE_NAMES = readdirSync(FIXTURES)
@@ -69,6 +75,20 @@ describe("compileRuleSet: golden fixtures", () => {
 describe("compileRuleSet", () => {
   test("no policies give an empty rule set", () => {
     expect(compileRuleSet([], 0)).toEqual({ format: RULESET_FORMAT_WITHOUT_HOST, revision: 0, rules: [] });
+  });
+
+  test.each([
+    ["a fixed delay and an HTTP abort", [{}], RULESET_FORMAT_WITHOUT_HOST],
+    ["a host condition", [{ match: { host: { exact: "a" } } }], RULESET_FORMAT_WITHOUT_FAULTS_V2],
+    ["a drawn delay", [{ fault: { delay: { uniform: { min: "1ms", max: "2ms" } } } }], RULESET_FORMAT],
+    [
+      "a gRPC abort beside a host condition",
+      [{ fault: { abort: { grpcStatus: 14 } } }, { match: { host: { exact: "a" } } }],
+      RULESET_FORMAT,
+    ],
+  ])("a rule set with %s is served in the oldest format that carries it", (_, specs, format) => {
+    const policies = specs.map((spec, i) => policy(`p${i}`, spec));
+    expect<number>(compileRuleSet(policies, 1).format).toBe(format);
   });
 
   test.each([
