@@ -4,40 +4,8 @@
  * allow_on_headers_stop_iteration, response headers writable until passed on, Envoy's buffer limit.
  */
 import { describe, expect, test } from "bun:test";
-import { join } from "node:path";
-import asc from "../../src/build-filter/asc.js";
-import { ROOT } from "../support/paths.ts";
 import { Action, DataAction, ProxyWasmHost, type Stream } from "./index.ts";
-
-const PROBE = join(ROOT, "test/proxy-wasm-host/probe/body-probe.ts");
-let probe: Promise<Uint8Array> | undefined;
-
-function probeWasm(): Promise<Uint8Array> {
-  probe ??= (async () => {
-    let binary: Uint8Array | undefined;
-    const result = await asc.main(
-      [
-        PROBE,
-        "--outFile",
-        "probe.wasm",
-        "--runtime",
-        "stub",
-        "--exportStart",
-        "_initialize",
-        "--use",
-        "abort=",
-      ],
-      {
-        writeFile: (name, contents) => {
-          if (name === "probe.wasm" && contents instanceof Uint8Array) binary = contents;
-        },
-      },
-    );
-    if (result.error || !binary) throw new Error(`asc: ${result.error?.message}\n${result.stderr}`);
-    return binary;
-  })();
-  return probe;
-}
+import { probeWasm } from "./probe/compile.ts";
 
 async function probeHost(options: { allowOnHeadersStopIteration?: boolean; bufferLimitBytes?: number } = {}) {
   const host = await ProxyWasmHost.load(await probeWasm(), { pluginConfig: "", ...options });
