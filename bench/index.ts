@@ -14,6 +14,7 @@ import { dataplaneProfile } from "./dataplane-profile.ts";
 import { delayAccuracy } from "./delay-accuracy.ts";
 import { fanout } from "./fanout.ts";
 import { fanoutTargeted } from "./fanout-targeted.ts";
+import { fleet } from "./fleet.ts";
 import { footprint } from "./footprint.ts";
 import { halt } from "./halt.ts";
 import { machine } from "./machine.ts";
@@ -24,6 +25,7 @@ const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<BenchResult>> = 
   dataplane,
   "dataplane-profile": dataplaneProfile,
   propagation,
+  fleet,
   halt,
   fanout,
   "fanout-targeted": fanoutTargeted,

@@ -68,7 +68,7 @@ export async function propagation(ctx: BenchContext): Promise<BenchResult> {
       const configFile = join(dir, `envoy-${e}.yaml`);
       writeFileSync(
         configFile,
-        renderEnvoyConfig({ envoyPort, adminPort, cpPort, upstreamPort: upstream.port ?? 0 }),
+        renderEnvoyConfig({ envoyPort, adminPort, cpPorts: [cpPort], upstreamPort: upstream.port ?? 0 }),
       );
       const envoy = spawnLogged(
         [

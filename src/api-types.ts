@@ -2,14 +2,14 @@
  * Bodies of API answers that the server's routes write and the client reads, so neither side
  * imports the other. Policies and their lists are the store's types (`StoredPolicy`, `PolicyList`).
  */
-import type { Subscriber } from "./distributor/index.ts";
+import type { FleetProxy } from "./fleet/index.ts";
 import type { Halt } from "./store/index.ts";
 
 /** The body of every `/v1/halt` answer. */
 export type HaltStatus = ({ halted: true } & Halt) | { halted: false; lifted?: Halt; revision?: number };
 
-/** One subscriber in `GET /v1/status/proxies`. */
-export interface ProxyStatus extends Subscriber {
+/** One subscriber in `GET /v1/status/proxies`: a proxy worker and the replica its latest poll went to. */
+export interface ProxyStatus extends FleetProxy {
   /**
    * The identity of the RuleSet served to this proxy now: the policies whose selector picks it.
    * Absent from servers before selectors, which served every proxy the fleet-wide `id`.
@@ -26,9 +26,23 @@ export interface ProxiesStatus {
   /** Whether that RuleSet is halted. */
   halted: boolean;
   /**
-   * The subscribers that have long-polled this replica, sorted by node and worker, with who each
-   * says it is; the revision of one that has the rules served to it now (`servedId`) is the current
-   * revision.
+   * Every proxy worker polling any live replica, once, sorted by node and worker, with who each says
+   * it is and the replica it polls; the revision of one that has the rules served to it now
+   * (`servedId`) is the current revision.
    */
   proxies: ProxyStatus[];
+}
+
+/** The body of `GET /v1/status`. */
+export interface FleetStatus {
+  /** The revision of the RuleSet this replica serves now. */
+  revision: number;
+  /** Whether that RuleSet is halted. */
+  halted: boolean;
+  /** The replica that answered. */
+  replica: string;
+  /** The replica that runs the singleton duties; null while there is none (during a failover). */
+  leader: string | null;
+  /** Every live replica, sorted. */
+  replicas: string[];
 }

@@ -1,4 +1,4 @@
-import type { HaltStatus, ProxiesStatus } from "../api-types.ts";
+import type { FleetStatus, HaltStatus, ProxiesStatus } from "../api-types.ts";
 import type { Policy } from "../policy/index.ts";
 import type { HaltRequest, PolicyList, StoredPolicy } from "../store/index.ts";
 import { ApiError, toApiError, unreachable } from "./errors.ts";
@@ -39,8 +39,10 @@ export interface HfiClient {
   halt(request: HaltRequest): Promise<{ status: HaltStatus; created: boolean }>;
   /** DELETE /v1/halt; `lifted` tells what was lifted, if anything. */
   resume(): Promise<HaltStatus>;
-  /** The proxies polling the replica that answers, and the revision it serves. */
+  /** The proxies polling any replica of the fleet, and the revision the answering replica serves. */
   getProxies(): Promise<ProxiesStatus>;
+  /** The replica that answers, the fleet's leader and replicas, and the revision served. */
+  getStatus(): Promise<FleetStatus>;
 }
 
 export function createClient({ baseUrl, timeoutMs, token, trace }: ClientOptions): HfiClient {
@@ -102,6 +104,7 @@ export function createClient({ baseUrl, timeoutMs, token, trace }: ClientOptions
     },
     resume: async () => json(await request("DELETE", "/v1/halt")),
     getProxies: async () => json(await request("GET", "/v1/status/proxies")),
+    getStatus: async () => json(await request("GET", "/v1/status")),
   };
   return client;
 }

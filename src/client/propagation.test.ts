@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import type { ProxiesStatus } from "../api-types.ts";
-import { ANONYMOUS_PROXY, type Subscriber } from "../distributor/index.ts";
+import { ANONYMOUS_PROXY } from "../distributor/index.ts";
+import type { FleetProxy } from "../fleet/index.ts";
 import type { HfiClient } from "./client.ts";
 import { hasApplied, laggards, waitForPropagation } from "./propagation.ts";
 
@@ -9,7 +10,7 @@ function proxy(
   revision: number | null,
   live = true,
   ruleSetId: string | null = null,
-): Subscriber {
+): FleetProxy {
   return {
     node,
     worker: "0",
@@ -19,6 +20,7 @@ function proxy(
     lastSeen: "2026-01-01T00:00:00.000Z",
     polling: live,
     live,
+    replica: "r1",
   };
 }
 

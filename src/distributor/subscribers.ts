@@ -47,6 +47,8 @@ export interface SubscriberRegistry {
   polled(id: SubscriberId, identity: ProxyIdentity, applied: Applied, waitSeconds: number): () => void;
   /** Sorted by node, then worker. */
   list(): Subscriber[];
+  /** Calls `listener` after every poll that starts or ends (for publishing the list elsewhere). */
+  onChange(listener: () => void): () => void;
 }
 
 export interface SubscriberRegistryOptions {
@@ -71,6 +73,10 @@ interface Entry extends SubscriberId {
 export function createSubscriberRegistry(options: SubscriberRegistryOptions = {}): SubscriberRegistry {
   const { now = Date.now, marginMs = 10_000, forgetAfterMs = 10 * 60_000, maxSubscribers = 10_000 } = options;
   const entries = new Map<string, Entry>();
+  const listeners = new Set<() => void>();
+  const changed = () => {
+    for (const listener of listeners) listener();
+  };
 
   const isLive = (entry: Entry, at: number) =>
     entry.holding > 0 || at - entry.lastSeenMs <= entry.waitMs + marginMs;
@@ -109,12 +115,14 @@ export function createSubscriberRegistry(options: SubscriberRegistryOptions = {}
       current.lastSeenMs = at;
       current.waitMs = waitSeconds * 1000;
       current.holding += 1;
+      changed();
       let done = false;
       return () => {
         if (done) return;
         done = true;
         current.holding -= 1;
         current.lastSeenMs = Math.max(current.lastSeenMs, now());
+        changed();
       };
     },
 
@@ -133,6 +141,14 @@ export function createSubscriberRegistry(options: SubscriberRegistryOptions = {}
           polling: entry.holding > 0,
           live: isLive(entry, at),
         }));
+    },
+
+    onChange(listener) {
+      const subscription = () => listener();
+      listeners.add(subscription);
+      return () => {
+        listeners.delete(subscription);
+      };
     },
   };
 }

@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { createSubscriberRegistry, type Distributor, type SubscriberRegistry } from "../distributor/index.ts";
+import { defaultReplicaName, type Fleet, soloFleet } from "../fleet/index.ts";
 import { HfiError, type PolicyStore } from "../store/index.ts";
 import { type AuthTokens, requireToken } from "./auth.ts";
 import { type ConfigClients, createConfigClients } from "./clients.ts";
@@ -30,6 +31,8 @@ export interface AppOptions {
   auth?: AuthTokens;
   /** The long-poll subscribers seen; default: a registry of the app's own. */
   subscribers?: SubscriberRegistry;
+  /** The replicas (leader, everyone's proxies); default: this app alone, over `subscribers`. */
+  fleet?: Fleet;
 }
 
 /** The control plane's HTTP API (docs/API_REFERENCE.md), independent of the server that runs it. */
@@ -38,7 +41,8 @@ export function createApp(options: AppOptions): Hono {
   const metrics = options.metrics ?? createMetrics();
   const clients = options.clients ?? createConfigClients();
   const subscribers = options.subscribers ?? createSubscriberRegistry();
-  metrics.observe({ distributor, clients, subscribers });
+  const fleet = options.fleet ?? soloFleet(defaultReplicaName(), subscribers);
+  metrics.observe({ distributor, clients, subscribers, fleet });
   const app = new Hono();
   app.use(requestLog(logger));
   app.use(metrics.requests);
@@ -51,7 +55,7 @@ export function createApp(options: AppOptions): Hono {
   app.route("/v1/policies", policyRoutes({ store, logger }));
   app.route("/v1/halt", haltRoutes({ store, logger }));
   app.route("/v1/config", configRoutes({ distributor, heartbeatMs, subscribers }));
-  app.route("/v1/status", statusRoutes({ distributor, subscribers }));
+  app.route("/v1/status", statusRoutes({ distributor, fleet }));
   app.notFound((c) => {
     const allowed = allowedMethods(app, c.req.path);
     if (allowed.length === 0) {

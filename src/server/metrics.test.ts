@@ -118,3 +118,13 @@ test("hfi_halted follows the halt; hfi_proxies counts live, current and stale pr
     '{state="stale"} 2',
   ]);
 });
+
+test("a lone replica leads: hfi_leader is 1 and it reports hfi_fleet_proxies for the fleet", async () => {
+  const { app, distributor } = await createTestApp();
+  expect(await samples(app, "hfi_leader")).toEqual(["1"]);
+  await app.request("/v1/config?after=0&wait=0&node=a&worker=1");
+  await app.request("/v1/halt", { method: "POST" });
+  await servedAt(distributor, 1);
+  await app.request("/v1/config?after=1&wait=0&node=b&worker=1");
+  expect(await samples(app, "hfi_fleet_proxies")).toEqual(['{state="live"} 2', '{state="current"} 1']);
+});

@@ -2,6 +2,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Distributor, Subscriber, SubscriberRegistry } from "../distributor/index.ts";
+import type { Fleet } from "../fleet/index.ts";
 import type { ConfigClients } from "./clients.ts";
 
 /** The control plane's Prometheus metrics, in a registry of their own (one per app, never global). */
@@ -16,6 +17,7 @@ export interface Metrics {
     distributor: Distributor;
     clients: ConfigClients;
     subscribers?: SubscriberRegistry;
+    fleet?: Fleet;
   }): void;
 }
 
@@ -76,12 +78,35 @@ export function createMetrics(): Metrics {
       const current = sources.distributor.current();
       const proxies = sources.subscribers.list();
       const live = proxies.filter((p) => p.live);
-      // Current: the served rules, by identity (or by revision, from filters that send none).
-      const isCurrent = (p: Subscriber) =>
-        p.ruleSetId !== null ? p.ruleSetId === current.id : p.revision === current.revision;
       this.set({ state: "live" }, live.length);
-      this.set({ state: "current" }, live.filter(isCurrent).length);
+      this.set({ state: "current" }, live.filter((p) => isCurrent(p, current)).length);
       this.set({ state: "stale" }, proxies.length - live.length);
+    },
+  });
+  new Gauge({
+    name: "hfi_leader",
+    help: "1 while this replica leads the fleet (runs the singleton duties), else 0",
+    registers,
+    collect() {
+      if (sources?.fleet) this.set(sources.fleet.leadership.isLeader() ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: "hfi_fleet_proxies",
+    help: "Proxy workers polling any replica, by state: live, current (live, with the served rules); only the leader reports it, so a sum over replicas counts each worker once",
+    labelNames: ["state"] as const,
+    registers,
+    async collect() {
+      this.reset();
+      const fleet = sources?.fleet;
+      if (!sources || !fleet?.leadership.isLeader()) return;
+      const current = sources.distributor.current();
+      // /metrics answers even when etcd does not: the gauge is then left without samples.
+      const proxies = await fleet.proxies.list().catch(() => undefined);
+      if (!proxies) return;
+      const live = proxies.filter((p) => p.live);
+      this.set({ state: "live" }, live.length);
+      this.set({ state: "current" }, live.filter((p) => isCurrent(p, current)).length);
     },
   });
   new Gauge({
@@ -113,6 +138,11 @@ export function createMetrics(): Metrics {
       sources = next;
     },
   };
+}
+
+/** Whether a worker has the served rules: by identity, or by revision from filters that send none. */
+function isCurrent(p: Subscriber, current: { id: string; revision: number }): boolean {
+  return p.ruleSetId !== null ? p.ruleSetId === current.id : p.revision === current.revision;
 }
 
 /** The route pattern that answered (`/v1/policies/:name`), so that labels stay few; "unmatched" for 404s. */

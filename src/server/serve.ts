@@ -2,9 +2,17 @@ import { setTimeout as sleep } from "node:timers/promises";
 import {
   createDistributor,
   createSubscriberRegistry,
+  type SubscriberRegistry,
   type SubscriberRegistryOptions,
 } from "../distributor/index.ts";
-import { HfiError, openStore, type StoreConfig } from "../store/index.ts";
+import {
+  DEFAULT_LEASE_TTL_SECONDS,
+  defaultReplicaName,
+  type Fleet,
+  soloFleet,
+  startEtcdFleet,
+} from "../fleet/index.ts";
+import { HfiError, openStore, type PolicyStore, type StoreConfig } from "../store/index.ts";
 import { createApp } from "./app.ts";
 import { loadTokenFile } from "./auth.ts";
 import { createConfigClients } from "./clients.ts";
@@ -19,6 +27,12 @@ export interface ServerOptions {
   listen?: string;
   /** Where policies live; the server opens the store and closes it on stop. Default: memory. */
   store?: StoreConfig;
+  /**
+   * This replica among others on the same etcd: its name in `/v1/status` and the proxies' `replica`
+   * (default `<hostname>-<pid>`), and the TTL of the leases its leadership and published proxies are
+   * bound to (default 10 s).
+   */
+  fleet?: { replica?: string; leaseTtlSeconds?: number };
   /** Default: JSON lines on stdout. */
   logger?: Logger;
   heartbeatMs?: number;
@@ -59,6 +73,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     cleanup.unshift(() => distributor.close());
     cleanup.unshift(logStoreEvents(store, logger));
     const clients = createConfigClients();
+    const subscribers = createSubscriberRegistry(options.subscribers);
+    const fleet = await openFleet(storeConfig, options.fleet, store, subscribers, logger);
+    cleanup.unshift(() => fleet.close());
     const app = createApp({
       store,
       distributor,
@@ -67,7 +84,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       metrics,
       clients,
       auth,
-      subscribers: createSubscriberRegistry(options.subscribers),
+      subscribers,
+      fleet,
     });
     // The default idleTimeout (10 s) stays for ordinary requests; held ones extend their own (connection.ts).
     const server = await listen({ hostname, port, fetch: app.fetch });
@@ -76,6 +94,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       url,
       listen: `${hostname}:${server.port}`,
       store: storeConfig.type,
+      replica: fleet.leadership.replica,
       auth: auth ? "bearer" : "off",
     });
     if (!auth && !isLoopback(hostname)) {
@@ -109,6 +128,21 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     for (const step of cleanup) await step();
     throw err;
   }
+}
+
+/** With etcd, the replicas on it; otherwise this process alone. */
+async function openFleet(
+  storeConfig: StoreConfig,
+  options: ServerOptions["fleet"],
+  store: PolicyStore,
+  subscribers: SubscriberRegistry,
+  logger: Logger,
+): Promise<Fleet> {
+  const replica = options?.replica ?? defaultReplicaName();
+  if (storeConfig.type !== "etcd") return soloFleet(replica, subscribers);
+  const { endpoints, prefix = "hfi/" } = storeConfig;
+  const leaseTtlSeconds = options?.leaseTtlSeconds ?? DEFAULT_LEASE_TTL_SECONDS;
+  return startEtcdFleet({ endpoints, prefix, replica, leaseTtlSeconds, store, subscribers, logger });
 }
 
 /** Splits `host:port`; a bare `:port` listens on every IPv4 interface. */

@@ -16,6 +16,39 @@ const RUN_ONCE = {
     Promise.resolve().then(() => fn({ signal: new AbortController().signal })),
 } as unknown as Policy;
 
+/** How long a member whose call failed for want of a connection or an answer is passed over. */
+const SKIP_MEMBER_MS = 2000;
+
+/**
+ * Per member: runs each call once, as RUN_ONCE does, but after an outage of a member (no
+ * connection, no answer in time) refuses its calls for SKIP_MEMBER_MS without sending them, which
+ * makes etcd3's pool send them to another member instead — unless every member is being passed
+ * over. Without it the pool keeps picking a dead member of a cluster that still has a quorum, and a
+ * third of all calls fail. A call that reached a member is never sent again elsewhere: it may have
+ * been carried out.
+ */
+function skipFailedMembers(): (host: string) => Policy {
+  const skipUntil = new Map<string, number>();
+  const allSkipped = (now: number) => [...skipUntil.values()].every((until) => now < until);
+  return (host) => {
+    skipUntil.set(host, 0);
+    return {
+      async execute(fn: (context: { signal: AbortSignal }) => unknown) {
+        const now = Date.now();
+        if (now < (skipUntil.get(host) ?? 0) && !allSkipped(now)) {
+          throw new GRPCUnavailableError("etcd member passed over after an outage");
+        }
+        try {
+          return await fn({ signal: new AbortController().signal });
+        } catch (err) {
+          if (isOutage(err)) skipUntil.set(host, Date.now() + SKIP_MEMBER_MS);
+          throw err;
+        }
+      },
+    } as unknown as Policy;
+  };
+}
+
 /** etcd3 client settings for the store. */
 export function clientOptions(endpoints: string[], requestTimeoutMs: number): IOptions {
   return {
@@ -24,7 +57,7 @@ export function clientOptions(endpoints: string[], requestTimeoutMs: number): IO
     // Unary calls get a deadline, so an unreachable cluster fails a request instead of holding it.
     defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + requestTimeoutMs }),
     grpcOptions: { "grpc.max_receive_message_length": -1, "grpc.use_local_subchannel_pool": 1 },
-    faultHandling: { global: RUN_ONCE, host: () => RUN_ONCE, watchBackoff: backoff(100, 2000) },
+    faultHandling: { global: RUN_ONCE, host: skipFailedMembers(), watchBackoff: backoff(100, 2000) },
   };
 }
 

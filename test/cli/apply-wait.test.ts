@@ -149,7 +149,7 @@ test("on timeout apply --wait names each proxy that has not applied it, and exit
     /^error: timed out after 1\.\d\ds: revision \d+ applied by 1\/2 proxies; not by:$/,
   );
   expect(laggards).toEqual([
-    expect.stringMatching(/^ {2}envoy-b\/7: at revision 0, last seen \d+s ago(, polling)?$/),
+    expect.stringMatching(/^ {2}envoy-b\/7: at revision 0, last seen \d+s ago(, polling)?, via replica \S+$/),
   ]);
 });
 

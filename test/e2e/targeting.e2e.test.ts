@@ -103,7 +103,7 @@ describe("proxy identity", () => {
     });
     expect(byNode.anonymous).toMatchObject({ service: "", namespace: "", labels: {} });
     const only = await cli(["status", "--service", "ratings"]);
-    expect(only.stdout).toMatch(/^revision \d+: 2\/2 proxies, halted: no\n$/);
+    expect(only.stdout).toMatch(/^revision \d+: 2\/2 proxies, halted: no, leader: \S+, replicas: 1\n$/);
   });
 });
 

@@ -42,6 +42,11 @@ export interface LocalStackOptions {
    * instead of starting `dist/hfi`; `pids.hfi` is then 0.
    */
   controlPlanePort?: number;
+  /**
+   * Point the `hfi_control_plane` cluster at several loopback ports, round-robin (control plane
+   * replicas the caller runs), instead of starting `dist/hfi`; `pids.hfi` is then 0.
+   */
+  controlPlanePorts?: number[];
   /** Members merged into the filter's plugin configuration (pollWaitSeconds, maxActiveDelays, token, …). */
   pluginConfig?: Record<string, unknown>;
   /** Envoy's node id (bootstrap `node.id`), which the filter reports on its long-polls. */
@@ -62,9 +67,12 @@ export interface LocalStackOptions {
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const logDir = mkdtempSync(join(tmpdir(), "hfi-stack-"));
-  const stub = options.controlPlanePort !== undefined;
+  const stub = options.controlPlanePort !== undefined || options.controlPlanePorts !== undefined;
   const preferred = options.preferredPorts ?? {};
-  const cpPort = options.controlPlanePort ?? (await preferredOrFreePort(preferred.controlPlane));
+  const cpPort =
+    options.controlPlanePort ??
+    options.controlPlanePorts?.[0] ??
+    (await preferredOrFreePort(preferred.controlPlane));
   const [envoyPort, adminPort] = [
     await preferredOrFreePort(preferred.envoy),
     await preferredOrFreePort(preferred.admin),
@@ -96,7 +104,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const configPath = join(logDir, "envoy.yaml");
     const accessLogPath = options.accessLogFormat !== undefined ? join(logDir, "access.log") : undefined;
     const envoyConfig = renderEnvoyConfig(
-      { envoyPort, adminPort, cpPort, upstreamPort: upstream.port ?? 0 },
+      {
+        envoyPort,
+        adminPort,
+        cpPorts: options.controlPlanePorts ?? [cpPort],
+        upstreamPort: upstream.port ?? 0,
+      },
       options.pluginConfig,
       {
         nodeId: options.nodeId,
@@ -156,7 +169,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 interface Ports {
   envoyPort: number;
   adminPort: number;
-  cpPort: number;
+  /** The control plane's port, or its replicas' (the cluster balances round-robin over them). */
+  cpPorts: number[];
   upstreamPort: number;
 }
 
@@ -223,8 +237,13 @@ export function renderEnvoyConfig(
   }
   if (extras.statsConfig) config.stats_config = { ...config.stats_config, ...extras.statsConfig };
   for (const cluster of config.static_resources.clusters) {
-    const port = cluster.name === "hfi_control_plane" ? ports.cpPort : ports.upstreamPort;
-    cluster.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value = port;
+    const targets = cluster.name === "hfi_control_plane" ? ports.cpPorts : [ports.upstreamPort];
+    const [endpoint] = cluster.load_assignment.endpoints[0].lb_endpoints;
+    cluster.load_assignment.endpoints[0].lb_endpoints = targets.map((port) => {
+      const copy = structuredClone(endpoint);
+      copy.endpoint.address.socket_address.port_value = port;
+      return copy;
+    });
   }
   if (extras.grpcUpstream) addGrpcUpstream(config, hcm, extras.grpcUpstream);
   return stringify(config);

@@ -7,6 +7,8 @@ import {
   startServer,
 } from "../../server/index.ts";
 import type { StoreConfig } from "../../store/index.ts";
+import { parseDuration } from "../common/duration.ts";
+import { CommandError } from "../common/errors.ts";
 
 export default defineCommand({
   meta: { name: "serve", description: "Run the control plane (policy API + config distribution)" },
@@ -28,6 +30,13 @@ export default defineCommand({
       type: "string",
       default: "hfi/",
       description: "etcd key prefix; policies live at <prefix>policies/<name>",
+    },
+    "lease-ttl": {
+      type: "string",
+      valueHint: "duration",
+      default: "10s",
+      description:
+        "With --store etcd: TTL of each replica's etcd lease (whole seconds); a dead leader is replaced, and a dead replica's proxies leave hfi status, this long after it stopped",
     },
     "log-format": { type: "enum", options: ["json", "pretty"], default: "json", description: "Log format" },
     "log-level": {
@@ -53,6 +62,7 @@ export default defineCommand({
     const server = await startServer({
       listen: args.listen,
       store,
+      fleet: { leaseTtlSeconds: leaseTtl(args["lease-ttl"]) },
       logger,
       authTokenFile: args["auth-token-file"] || process.env.HFI_AUTH_TOKEN_FILE || undefined,
     });
@@ -64,3 +74,12 @@ export default defineCommand({
     process.once("SIGTERM", stop);
   },
 });
+
+/** `--lease-ttl` in seconds: etcd leases have a whole number of seconds, at least one. */
+function leaseTtl(text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined || ms < 1000 || ms % 1000 !== 0) {
+    throw new CommandError(`invalid --lease-ttl "${text}": expected whole seconds, at least 1s (e.g. 10s)`);
+  }
+  return ms / 1000;
+}

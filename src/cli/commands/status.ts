@@ -10,7 +10,8 @@ import { renderTable } from "../common/format/table.ts";
 export default defineCommand({
   meta: {
     name: "status",
-    description: "The revision served, how many proxies have applied it, and whether the fleet is halted",
+    description:
+      "The revision served, how many proxies have applied it, whether the fleet is halted, and its leader",
   },
   args: {
     ...clientArgs,
@@ -23,13 +24,14 @@ export default defineCommand({
   },
   async run({ args }) {
     const client = useClient();
-    const [all, halt] = await Promise.all([client.getProxies(), client.getHalt()]);
+    const [all, halt, fleet] = await Promise.all([client.getProxies(), client.getHalt(), client.getStatus()]);
     const proxies =
       args.service === undefined
         ? all
         : { ...all, proxies: all.proxies.filter((p) => p.service === args.service) };
+    const { replica, leader, replicas } = fleet;
     if (args.output === "json" || args.output === "yaml") {
-      const value = { ...proxies, halt };
+      const value = { ...proxies, halt, replica, leader, replicas };
       process.stdout.write(args.output === "json" ? `${JSON.stringify(value, null, 2)}\n` : stringify(value));
       return;
     }
@@ -39,7 +41,10 @@ export default defineCommand({
     const stale = proxies.proxies.length - live.length;
     const halted = halt.halted ? `yes (${describeHalt(halt)})` : "no";
     const staleNote = stale > 0 ? ` (${stale} not seen lately)` : "";
-    console.log(`revision ${revision}: ${current}/${live.length} proxies${staleNote}, halted: ${halted}`);
+    console.log(
+      `revision ${revision}: ${current}/${live.length} proxies${staleNote}, halted: ${halted}, ` +
+        `leader: ${leader ?? "none (electing)"}, replicas: ${replicas.length}`,
+    );
     if (args.output !== "wide" || proxies.proxies.length === 0) return;
     const now = Date.now();
     const rows = proxies.proxies.map((p) => [
@@ -51,10 +56,11 @@ export default defineCommand({
       humanDuration(now - Date.parse(p.lastSeen)),
       p.polling ? "yes" : "no",
       p.live ? "yes" : "no",
+      p.replica,
     ]);
     console.log(
       renderTable(
-        ["NODE", "WORKER", "SERVICE", "NAMESPACE", "REVISION", "LAST-SEEN", "POLLING", "LIVE"],
+        ["NODE", "WORKER", "SERVICE", "NAMESPACE", "REVISION", "LAST-SEEN", "POLLING", "LIVE", "REPLICA"],
         rows,
       ),
     );

@@ -1,6 +1,6 @@
 import type { ArgDef } from "citty";
+import type { ProxyStatus } from "../../api-types.ts";
 import { type HfiClient, type ProxyFilter, waitForPropagation } from "../../client/index.ts";
-import type { Subscriber } from "../../distributor/index.ts";
 import { parseDuration } from "./duration.ts";
 import { CommandError } from "./errors.ts";
 import { humanDuration } from "./format/age.ts";
@@ -71,10 +71,11 @@ export async function waitForProxies(
   );
 }
 
-function describeLaggard(proxy: Subscriber, now: Date): string {
+function describeLaggard(proxy: ProxyStatus, now: Date): string {
   const at = proxy.revision === null ? "no config yet" : `at revision ${proxy.revision}`;
   const seen = humanDuration(now.getTime() - Date.parse(proxy.lastSeen));
-  return `${proxy.node}/${proxy.worker || "-"}: ${at}, last seen ${seen} ago${proxy.polling ? ", polling" : ""}`;
+  const polling = proxy.polling ? ", polling" : "";
+  return `${proxy.node}/${proxy.worker || "-"}: ${at}, last seen ${seen} ago${polling}, via replica ${proxy.replica}`;
 }
 
 /** `0.42s`, `12.3s`: how long the wait took. */

@@ -43,6 +43,7 @@ describe("GET /openapi.json", () => {
     expect(Object.keys(doc.components.schemas).sort()).toEqual([
       "Error",
       "FaultInjectionPolicy",
+      "FleetStatus",
       "HaltStatus",
       "PolicyList",
       "ProxiesStatus",

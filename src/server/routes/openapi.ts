@@ -289,8 +289,19 @@ function buildDocument(auth: boolean) {
           get: {
             operationId: "getProxies",
             summary:
-              "The proxy workers long-polling this replica: the revision each has applied, when last seen",
-            responses: { "200": ok("Subscribers of this replica", ref("ProxiesStatus")) },
+              "The proxy workers long-polling any replica of the fleet: the revision each has applied, when last seen, which replica",
+            responses: { "200": ok("Subscribers of every live replica", ref("ProxiesStatus")) },
+          },
+        },
+        auth,
+      ),
+      "/v1/status": secured(
+        {
+          get: {
+            operationId: "getStatus",
+            summary:
+              "The fleet: the replica that answers, the leader, every live replica, the revision served",
+            responses: { "200": ok("The fleet", ref("FleetStatus")) },
           },
         },
         auth,
@@ -364,6 +375,20 @@ function buildDocument(auth: boolean) {
             lifted: { type: "object", description: "After DELETE: the halt that was lifted" },
           },
         },
+        FleetStatus: {
+          type: "object",
+          required: ["revision", "halted", "replica", "leader", "replicas"],
+          properties: {
+            revision: { type: "integer", description: "The revision this replica serves" },
+            halted: { type: "boolean" },
+            replica: { type: "string", description: "The replica that answered" },
+            leader: {
+              type: ["string", "null"],
+              description: "The replica that runs the singleton duties; null during a failover",
+            },
+            replicas: { type: "array", items: { type: "string" }, description: "Every live replica" },
+          },
+        },
         ProxiesStatus: {
           type: "object",
           required: ["revision", "id", "halted", "proxies"],
@@ -375,7 +400,16 @@ function buildDocument(auth: boolean) {
               type: "array",
               items: {
                 type: "object",
-                required: ["node", "worker", "revision", "ruleSetId", "lastSeen", "polling", "live"],
+                required: [
+                  "node",
+                  "worker",
+                  "revision",
+                  "ruleSetId",
+                  "lastSeen",
+                  "polling",
+                  "live",
+                  "replica",
+                ],
                 properties: {
                   node: { type: "string" },
                   worker: { type: "string" },
@@ -391,6 +425,7 @@ function buildDocument(auth: boolean) {
                   lastSeen: { type: "string", format: "date-time" },
                   polling: { type: "boolean", description: "A poll of it is held now" },
                   live: { type: "boolean", description: "Polling, or seen within its wait plus 10 s" },
+                  replica: { type: "string", description: "The replica it polls" },
                 },
               },
             },

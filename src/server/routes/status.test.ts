@@ -1,8 +1,22 @@
 import { describe, expect, test } from "bun:test";
 import { createTestApp, jsonOf, servedAt } from "../../../test/support/control-plane.ts";
 import { policyJson } from "../../../test/support/policies.ts";
-import type { ProxiesStatus } from "../../api-types.ts";
+import type { FleetStatus, ProxiesStatus } from "../../api-types.ts";
 import { ANONYMOUS_PROXY } from "../../distributor/index.ts";
+
+describe("GET /v1/status", () => {
+  test("with the memory store the replica is alone and leads", async () => {
+    const { app } = await createTestApp();
+    const status = await jsonOf<FleetStatus>(await app.request("/v1/status"));
+    expect(status).toEqual({
+      revision: 0,
+      halted: false,
+      replica: expect.any(String),
+      leader: status.replica,
+      replicas: [status.replica],
+    });
+  });
+});
 
 describe("GET /v1/status/proxies", () => {
   test("no subscribers yet: the revision and halt state only", async () => {
@@ -44,6 +58,7 @@ describe("GET /v1/status/proxies", () => {
           lastSeen: expect.any(String),
           polling: false,
           live: true,
+          replica: expect.any(String),
         },
         {
           node: "envoy-b",
@@ -55,6 +70,7 @@ describe("GET /v1/status/proxies", () => {
           lastSeen: expect.any(String),
           polling: false,
           live: true,
+          replica: expect.any(String),
         },
       ],
     });

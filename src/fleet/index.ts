@@ -1,0 +1,54 @@
+import { hostname } from "node:os";
+import type { SubscriberRegistry } from "../distributor/index.ts";
+import type { Logger } from "../server/logger.ts";
+import type { PolicyStore } from "../store/index.ts";
+import { type Leadership, soleLeadership } from "./leadership.ts";
+import { localProxyDirectory, type ProxyDirectory } from "./proxies.ts";
+
+export type { Leadership } from "./leadership.ts";
+export type { FleetProxy, ProxyDirectory } from "./proxies.ts";
+
+/** The replicas of one control plane: who leads, and which proxies poll which replica. */
+export interface Fleet {
+  readonly leadership: Leadership;
+  readonly proxies: ProxyDirectory;
+  /** Hands leadership over and withdraws this replica's proxies from the fleet view. */
+  close(): Promise<void>;
+}
+
+/** Default lease TTL of a replica's leadership and published proxies, in seconds. */
+export const DEFAULT_LEASE_TTL_SECONDS = 10;
+
+/** A name that tells replicas apart: the host (the pod, on Kubernetes) and the process. */
+export function defaultReplicaName(): string {
+  return `${hostname()}-${process.pid}`;
+}
+
+/** A replica on its own (the memory store): it leads, and its proxies are the fleet's. */
+export function soloFleet(replica: string, subscribers: SubscriberRegistry): Fleet {
+  return {
+    leadership: soleLeadership(replica),
+    proxies: localProxyDirectory(replica, subscribers),
+    close: async () => {},
+  };
+}
+
+export interface EtcdFleetOptions {
+  endpoints: string[];
+  /** The store's key prefix; the election and the replicas' proxies live under it too. */
+  prefix: string;
+  replica: string;
+  leaseTtlSeconds: number;
+  /** The policies whose expiry the leader enforces. */
+  store: PolicyStore;
+  subscribers: SubscriberRegistry;
+  logger: Logger;
+}
+
+/**
+ * Replicas sharing an etcd cluster: they elect a leader, which runs the expiry clean-up, and each
+ * publishes its proxies. etcd3 is loaded on first use, as the store does.
+ */
+export async function startEtcdFleet(options: EtcdFleetOptions): Promise<Fleet> {
+  return (await import("./etcd-fleet.ts")).startEtcdFleet(options);
+}
