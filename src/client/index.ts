@@ -1,3 +1,10 @@
+export type {
+  ExperimentList,
+  ExperimentSpec,
+  ObservationsList,
+  PolicyObservationView,
+} from "../api-types.ts";
+export type { Experiment, ExperimentResults, ExperimentState, PhaseResult } from "../experiments/index.ts";
 export { type ClientOptions, createClient, type HfiClient, type PutPolicyResult } from "./client.ts";
 export { ApiError } from "./errors.ts";
 export {

@@ -18,8 +18,16 @@ interface Item {
   options?: readonly unknown[];
   requirement?: unknown;
   description?: string;
-  metadata?: { jsonSchema?: JsonSchema };
+  metadata?: { jsonSchema?: JsonSchema; kubernetesSchema?: JsonSchema };
 }
+
+/**
+ * `json-schema`: JSON Schema as OpenAPI 3.1 uses it. `kubernetes`: a structural schema for a
+ * CustomResourceDefinition — every value typed, `enum` for `const`, no `additionalProperties: false`
+ * (the API server prunes or refuses unknown fields itself), and a check's `kubernetesSchema` metadata
+ * (CEL `x-kubernetes-validations`) where JSON Schema's needs what a structural schema forbids.
+ */
+export type SchemaDialect = "json-schema" | "kubernetes";
 
 /**
  * Converts the valibot shapes the policy schema uses into JSON Schema: objects, records, arrays, strings,
@@ -27,23 +35,32 @@ interface Item {
  * cannot be converted; a schema states it for JSON Schema as `v.metadata({ jsonSchema: {…} })`, and
  * its `v.description` says it in words. Unknown shapes throw, so nothing is silently left out.
  */
-export function toJsonSchema(schema: v.GenericSchema): JsonSchema {
-  return convert(schema as unknown as Item);
+export function toJsonSchema(schema: v.GenericSchema, dialect: SchemaDialect = "json-schema"): JsonSchema {
+  const json = convert(schema as unknown as Item, dialect);
+  return dialect === "kubernetes" ? withGoPatterns(json) : json;
 }
 
-function convert(schema: Item): JsonSchema {
+/** The API server's patterns are Go (RE2) syntax, which spells JavaScript's \uXXXX as \x{XXXX}. */
+function withGoPatterns(json: JsonSchema): JsonSchema {
+  return JSON.parse(JSON.stringify(json), (key, value) =>
+    key === "pattern" && typeof value === "string" ? value.replace(/\\u([0-9a-fA-F]{4})/g, "\\x{$1}") : value,
+  );
+}
+
+function convert(schema: Item, dialect: SchemaDialect): JsonSchema {
   const items = schema.pipe ?? [schema];
   // A pipe may validate in stages (`array(unknown)`, then a length, then `array(item)`): the last schema has the shape.
   const shape = [...items].reverse().find((item) => item.kind === "schema") ?? schema;
   // A schema that is itself a pipe (a bounded string refined further) brings its own actions.
-  const json = shape === schema ? convertShape({ ...schema, pipe: undefined }) : convert(shape);
+  const json =
+    shape === schema ? convertShape({ ...schema, pipe: undefined }, dialect) : convert(shape, dialect);
   for (const action of items) {
-    if (action.kind !== "schema") applyAction(json, action);
+    if (action.kind !== "schema") applyAction(json, action, dialect);
   }
   return json;
 }
 
-function convertShape(schema: Item): JsonSchema {
+function convertShape(schema: Item, dialect: SchemaDialect): JsonSchema {
   switch (schema.type) {
     case "string":
     case "number":
@@ -52,32 +69,36 @@ function convertShape(schema: Item): JsonSchema {
     case "unknown":
       return {};
     case "literal":
-      return { const: schema.literal };
-    case "picklist":
-      return { enum: [...(schema.options ?? [])] };
+      return dialect === "kubernetes"
+        ? { type: typeof schema.literal, enum: [schema.literal] }
+        : { const: schema.literal };
+    case "picklist": {
+      const options = [...(schema.options ?? [])];
+      return dialect === "kubernetes" ? { type: typeof options[0], enum: options } : { enum: options };
+    }
     case "array":
-      return { type: "array", items: convert(schema.item as Item) };
+      return { type: "array", items: convert(schema.item as Item, dialect) };
     case "object":
     case "strict_object":
-      return convertObject(schema);
+      return convertObject(schema, dialect);
     case "record":
-      return { type: "object", additionalProperties: convert(schema.value as Item) };
+      return { type: "object", additionalProperties: convert(schema.value as Item, dialect) };
     default:
       throw new Error(`toJsonSchema: valibot ${schema.type} schemas are not supported`);
   }
 }
 
-function convertObject(schema: Item): JsonSchema {
+function convertObject(schema: Item, dialect: SchemaDialect): JsonSchema {
   const properties: Record<string, JsonSchema> = {};
   const required: string[] = [];
   for (const [key, entry] of Object.entries(schema.entries ?? {})) {
     if (entry.type === "optional") {
-      properties[key] = convert(entry.wrapped as Item);
+      properties[key] = convert(entry.wrapped as Item, dialect);
       if (entry.default !== undefined && typeof entry.default !== "function") {
         properties[key].default = entry.default;
       }
     } else {
-      properties[key] = convert(entry);
+      properties[key] = convert(entry, dialect);
       required.push(key);
     }
   }
@@ -85,11 +106,11 @@ function convertObject(schema: Item): JsonSchema {
     type: "object",
     properties,
     ...(required.length > 0 && { required }),
-    ...(schema.type === "strict_object" && { additionalProperties: false }),
+    ...(schema.type === "strict_object" && dialect === "json-schema" && { additionalProperties: false }),
   };
 }
 
-function applyAction(json: JsonSchema, action: Item): void {
+function applyAction(json: JsonSchema, action: Item, dialect: SchemaDialect): void {
   const { requirement } = action;
   switch (action.type) {
     case "max_length":
@@ -122,9 +143,11 @@ function applyAction(json: JsonSchema, action: Item): void {
     case "description":
       json.description = action.description;
       return;
-    case "metadata":
-      Object.assign(json, action.metadata?.jsonSchema);
+    case "metadata": {
+      const { jsonSchema, kubernetesSchema } = action.metadata ?? {};
+      Object.assign(json, dialect === "kubernetes" ? (kubernetesSchema ?? jsonSchema) : jsonSchema);
       return;
+    }
     case "check":
     case "raw_check":
       return; // functions: stated by metadata and description instead

@@ -52,6 +52,22 @@ function integerIn(min: number, max: number) {
   );
 }
 
+/** A check for a Kubernetes structural schema, in CEL, where JSON Schema's form is not allowed there. */
+function celRule(rule: string, message: string, fieldPath?: string) {
+  return celRules([rule, message, fieldPath]);
+}
+
+/** Several CEL checks on one value, each `[rule, message, fieldPath?]`. */
+function celRules(...rules: [rule: string, message: string, fieldPath?: string][]) {
+  return {
+    "x-kubernetes-validations": rules.map(([rule, message, fieldPath]) => ({
+      rule,
+      message,
+      ...(fieldPath && { fieldPath }),
+    })),
+  };
+}
+
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** RFC 9110 token characters without lower-case letters. */
 const UPPER_CASE_METHOD = /^[A-Z0-9!#$%&'*+.^_`|~-]+$/;
@@ -193,7 +209,14 @@ const PercentageSchema = v.pipe(
   v.minValue(0, "must be between 0 and 100"),
   v.maxValue(100, "must be between 0 and 100"),
   v.check((p) => Math.round(p * 100) / 100 === p, "must have at most 2 decimal places"),
-  v.metadata({ jsonSchema: { multipleOf: 0.01 } }),
+  v.metadata({
+    jsonSchema: { multipleOf: 0.01 },
+    // The API server's multipleOf divides in floating point (0.07 / 0.01 is not whole there).
+    kubernetesSchema: celRule(
+      "double(int(self * 100.0 + 0.5)) - self * 100.0 < 0.000001 && self * 100.0 - double(int(self * 100.0 + 0.5)) < 0.000001",
+      "must have at most 2 decimal places",
+    ),
+  }),
   v.description("Percent of matching requests to fault, in steps of 0.01."),
 );
 
@@ -235,6 +258,14 @@ const UniformDelaySchema = v.pipe(
     v.check((d) => delayMs(d.min) <= delayMs(d.max), "must not be less than min"),
     ["max"],
   ),
+  // CEL's duration() reads Go durations, the syntax DurationSchema accepts.
+  v.metadata({
+    kubernetesSchema: celRule(
+      "duration(self.min) <= duration(self.max)",
+      "must not be less than min",
+      ".max",
+    ),
+  }),
 );
 
 /**
@@ -250,6 +281,13 @@ const LognormalDelaySchema = v.pipe(
     ),
     ["p99"],
   ),
+  v.metadata({
+    kubernetesSchema: celRule(
+      "duration(self.p50) < duration(self.p99)",
+      "must be more than p50 (for a delay that does not vary, use fixedDelay)",
+      ".p99",
+    ),
+  }),
 );
 
 const DelaySchema = strictWithOneOf(
@@ -277,6 +315,15 @@ const GrpcStatusSchema = v.pipe(
         { type: "string", enum: GRPC_STATUS_NAMES },
         { type: "integer", minimum: MIN_GRPC_STATUS, maximum: MAX_GRPC_STATUS },
       ],
+    },
+    // A structural schema types a name-or-number only as int-or-string, with exactly this anyOf.
+    kubernetesSchema: {
+      "x-kubernetes-int-or-string": true,
+      anyOf: [{ type: "integer" }, { type: "string" }],
+      ...celRule(
+        `type(self) == int ? self >= ${MIN_GRPC_STATUS} && self <= ${MAX_GRPC_STATUS} : self in [${GRPC_STATUS_NAMES.map((name) => `'${name}'`).join(", ")}]`,
+        `must be a gRPC status name (${GRPC_STATUS_NAMES.join(", ")}) or code ${MIN_GRPC_STATUS}..${MAX_GRPC_STATUS}`,
+      ),
     },
   }),
 );
@@ -328,6 +375,26 @@ const AbortSchema = v.pipe(
       // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then, not a promise
       then: { properties: { body: { maxLength: 0 } } },
     },
+    kubernetesSchema: {
+      oneOf: [{ required: ["httpStatus"] }, { required: ["grpcStatus"] }],
+      ...celRules(
+        [
+          `!has(self.httpStatus) || !(self.httpStatus in [${BODYLESS_STATUSES.join(", ")}]) || !has(self.body) || self.body == ''`,
+          `must be empty with httpStatus ${BODYLESS_STATUSES.join(" or ")}: such a response has no body`,
+          ".body",
+        ],
+        [
+          "!has(self.grpcStatus) || !has(self.body) || self.body == ''",
+          "must not be set with grpcStatus: a gRPC abort's text is grpcMessage",
+          ".body",
+        ],
+        [
+          "!has(self.grpcMessage) || has(self.grpcStatus)",
+          "must not be set without grpcStatus",
+          ".grpcMessage",
+        ],
+      ),
+    },
   }),
 );
 
@@ -372,15 +439,29 @@ const PolicyDurationSchema = v.pipe(
 );
 
 /** Kubernetes label name: alphanumeric at both ends, `-`, `_`, `.` inside, at most 63 characters. */
-const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const LABEL_NAME_PATTERN = "[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?";
+const DNS1123_SUBDOMAIN_PATTERN = "[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
+const LABEL_NAME = new RegExp(`^${LABEL_NAME_PATTERN}$`);
+const DNS1123_SUBDOMAIN = new RegExp(`^${DNS1123_SUBDOMAIN_PATTERN}$`);
+const MAX_LABEL_PREFIX = 253;
+/**
+ * What JSON Schema can state of a label key: its form and its whole length. The prefix's own bound
+ * of 253 characters is beyond it (a pattern cannot count one part without lookarounds).
+ */
+const LABEL_KEY_JSON_SCHEMA = {
+  pattern: `^(${DNS1123_SUBDOMAIN_PATTERN}/)?${LABEL_NAME_PATTERN}$`,
+  maxLength: MAX_LABEL_PREFIX + 1 + 63,
+};
 
 /** A Kubernetes label key, `[prefix/]name`: why it is not one, or undefined when it is. */
 export function labelKeyProblem(key: string): string | undefined {
   const slash = key.indexOf("/");
   const [prefix, name] = slash < 0 ? [undefined, key] : [key.slice(0, slash), key.slice(slash + 1)];
-  if (prefix !== undefined && (prefix.length > 253 || !DNS1123_SUBDOMAIN.test(prefix))) {
-    return "must be a label key: its prefix before '/' must be a DNS-1123 subdomain of at most 253 characters";
+  if (prefix !== undefined && !DNS1123_SUBDOMAIN.test(prefix)) {
+    return "must be a label key: its prefix before '/' must be a DNS-1123 subdomain";
+  }
+  if (prefix !== undefined && prefix.length > MAX_LABEL_PREFIX) {
+    return `must be a label key: its prefix before '/' must be at most ${MAX_LABEL_PREFIX} characters`;
   }
   if (!LABEL_NAME.test(name)) {
     return "must be a label key: at most 63 characters, alphanumeric at both ends, '-', '_', '.' inside";
@@ -419,7 +500,11 @@ const MatchLabelsSchema = v.pipe(
     }
   }),
   v.record(v.string(), LabelValueSchema),
-  v.metadata({ jsonSchema: { maxProperties: MAX_SELECTOR_LABELS } }),
+  v.metadata({
+    jsonSchema: { maxProperties: MAX_SELECTOR_LABELS, propertyNames: LABEL_KEY_JSON_SCHEMA },
+    // A structural schema has no propertyNames: the leader reports a bad key in `Accepted`.
+    kubernetesSchema: { maxProperties: MAX_SELECTOR_LABELS },
+  }),
   v.description(
     "Kubernetes-style labels the proxy must all carry: keys [prefix/]name, values at most 63 characters.",
   ),
@@ -456,6 +541,19 @@ const SpecSchema = strict({
   fault: FaultSchema,
 });
 
+/** A Kubernetes status condition (`Accepted`, `Propagated`), as `kubectl wait --for=condition=` reads it. */
+const ConditionSchema = strict({
+  type: stringOfAtMost(MAX_TOKEN_LENGTH),
+  status: v.picklist(["True", "False", "Unknown"], 'must be "True", "False" or "Unknown"'),
+  reason: stringOfAtMost(MAX_TOKEN_LENGTH),
+  message: stringOfAtMost(1024),
+  lastTransitionTime: v.pipe(
+    stringOfAtMost(MAX_TOKEN_LENGTH),
+    v.isoTimestamp("must be an RFC 3339 timestamp"),
+  ),
+  observedGeneration: v.optional(integerIn(0, Number.MAX_SAFE_INTEGER)),
+});
+
 /** Set by the server; accepted so that `get -o yaml` output can be applied again, and ignored. */
 const StatusSchema = strict({
   expiresAt: v.optional(
@@ -465,6 +563,9 @@ const StatusSchema = strict({
       v.description("When the policy expires: the time of the last apply plus spec.duration."),
     ),
   ),
+  // With the Kubernetes store, what the leader reports on the FaultInjectionPolicy resource.
+  observedGeneration: v.optional(integerIn(0, Number.MAX_SAFE_INTEGER)),
+  conditions: v.optional(v.pipe(v.array(ConditionSchema), v.maxLength(8, "must have at most 8 conditions"))),
 });
 
 export const PolicySchema = strict({

@@ -1,6 +1,15 @@
 import { Hono } from "hono";
+import { consoleRoutes } from "../console/console.ts";
 import { createSubscriberRegistry, type Distributor, type SubscriberRegistry } from "../distributor/index.ts";
+import {
+  createEventLog,
+  createExperiments,
+  type EventLog,
+  type Experiments,
+  recordStoreEvents,
+} from "../experiments/index.ts";
 import { defaultReplicaName, type Fleet, soloFleet } from "../fleet/index.ts";
+import { createObservationLedger, type ObservationLedger } from "../observations/index.ts";
 import { HfiError, type PolicyStore } from "../store/index.ts";
 import { type AuthTokens, requireToken } from "./auth.ts";
 import { type ConfigClients, createConfigClients } from "./clients.ts";
@@ -10,9 +19,12 @@ import { allowedMethods } from "./methods.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { requestLog } from "./request-log.ts";
 import { configRoutes } from "./routes/config.ts";
+import { eventRoutes } from "./routes/events.ts";
+import { experimentRoutes } from "./routes/experiments.ts";
 import { haltRoutes } from "./routes/halt.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
+import { observationRoutes } from "./routes/observations.ts";
 import { openapiRoutes } from "./routes/openapi.ts";
 import { policyRoutes } from "./routes/policies.ts";
 import { statusRoutes } from "./routes/status.ts";
@@ -31,6 +43,12 @@ export interface AppOptions {
   auth?: AuthTokens;
   /** The long-poll subscribers seen; default: a registry of the app's own. */
   subscribers?: SubscriberRegistry;
+  /** What the filters observed; default: a ledger of the app's own. */
+  observations?: ObservationLedger;
+  /** Events for `GET /v1/events`; default: a log of the app's own, fed by the store and the experiments. */
+  events?: EventLog;
+  /** Default: experiments of the app's own over `store`, `observations` and `events`. */
+  experiments?: Experiments;
   /** The replicas (leader, everyone's proxies); default: this app alone, over `subscribers`. */
   fleet?: Fleet;
 }
@@ -41,20 +59,27 @@ export function createApp(options: AppOptions): Hono {
   const metrics = options.metrics ?? createMetrics();
   const clients = options.clients ?? createConfigClients();
   const subscribers = options.subscribers ?? createSubscriberRegistry();
+  const observations = options.observations ?? createObservationLedger();
+  const events = options.events ?? ownEvents(store);
+  const experiments = options.experiments ?? createExperiments({ store, ledger: observations, events });
   const fleet = options.fleet ?? soloFleet(defaultReplicaName(), subscribers);
-  metrics.observe({ distributor, clients, subscribers, fleet });
+  metrics.observe({ distributor, clients, subscribers, fleet, observations, experiments });
   const app = new Hono();
   app.use(requestLog(logger));
   app.use(metrics.requests);
   if (auth) app.use("/v1/*", requireToken(auth));
   app.use("/v1/config", clients.longPoll);
   app.use("/v1/config/stream", clients.stream);
+  app.route("/", consoleRoutes());
   app.route("/", healthRoutes({ store }));
   app.route("/", metricsRoutes(metrics));
   app.route("/", openapiRoutes({ auth: auth !== undefined }));
   app.route("/v1/policies", policyRoutes({ store, logger }));
   app.route("/v1/halt", haltRoutes({ store, logger }));
   app.route("/v1/config", configRoutes({ distributor, heartbeatMs, subscribers }));
+  app.route("/v1/observations", observationRoutes({ ledger: observations }));
+  app.route("/v1/experiments", experimentRoutes({ experiments, logger }));
+  app.route("/v1/events", eventRoutes({ events, heartbeatMs }));
   app.route("/v1/status", statusRoutes({ distributor, fleet }));
   app.notFound((c) => {
     const allowed = allowedMethods(app, c.req.path);
@@ -72,4 +97,11 @@ export function createApp(options: AppOptions): Hono {
   });
   app.onError(handleErrors(logger));
   return app;
+}
+
+/** An event log of the app's own (tests); `startServer` passes one it stops feeding at shutdown. */
+function ownEvents(store: PolicyStore): EventLog {
+  const events = createEventLog();
+  recordStoreEvents(store, events);
+  return events;
 }

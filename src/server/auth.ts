@@ -13,6 +13,8 @@ export interface AuthTokens {
 
 const ROLES: ReadonlySet<string> = new Set<Role>(["reader", "writer"]);
 const READ_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+/** Filters carry a reader token (docs/FILTER.md) and report what they observed with it. */
+const READER_POSTS = new Set(["/v1/observations"]);
 
 /**
  * The token file: one `<role>:<token>` per line, role `writer` (may also read) or `reader`;
@@ -60,8 +62,8 @@ export async function loadTokenFile(path: string): Promise<AuthTokens> {
 }
 
 /**
- * `Authorization: Bearer <token>` on every request it guards: reads need a reader or writer token,
- * anything else a writer token. 401 without a valid token, 403 for a reader token on a write.
+ * `Authorization: Bearer <token>` on every request it guards: reads — and a filter's observation
+ * report — need a reader or writer token, anything else a writer token. 401 without a valid token, 403 for a reader token on a write.
  */
 export function requireToken(tokens: AuthTokens): MiddlewareHandler {
   return async (c, next) => {
@@ -74,7 +76,8 @@ export function requireToken(tokens: AuthTokens): MiddlewareHandler {
         match ? "the bearer token is not valid" : "this server requires an Authorization: Bearer token",
       );
     }
-    if (role !== "writer" && !READ_METHODS.has(c.req.method)) {
+    const readerPost = c.req.method === "POST" && READER_POSTS.has(c.req.path);
+    if (role !== "writer" && !READ_METHODS.has(c.req.method) && !readerPost) {
       throw new HfiError("Forbidden", "a reader token cannot change policies; use a writer token");
     }
     await next();

@@ -11,10 +11,15 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
  * is not UTF-8 is a 400 for the field that holds the bad bytes, never stored in a changed form.
  */
 export async function readBodyText(c: Context, maxBytes: number): Promise<string> {
+  return decodeUtf8Escaped(await readBodyBytes(c, maxBytes));
+}
+
+/** The request body's bytes, at most `maxBytes` (413 PayloadTooLarge beyond, counted as it arrives). */
+export async function readBodyBytes(c: Context, maxBytes: number): Promise<Uint8Array> {
   const tooLarge = () => new HfiError("PayloadTooLarge", `request body exceeds ${maxBytes} bytes`);
   if (Number(c.req.header("content-length") ?? 0) > maxBytes) throw tooLarge();
   const body = c.req.raw.body;
-  if (!body) return "";
+  if (!body) return new Uint8Array(0);
   const chunks: Uint8Array[] = [];
   let size = 0;
   for await (const chunk of body) {
@@ -22,7 +27,7 @@ export async function readBodyText(c: Context, maxBytes: number): Promise<string
     if (size > maxBytes) throw tooLarge();
     chunks.push(chunk);
   }
-  return decodeUtf8Escaped(Buffer.concat(chunks, size));
+  return Buffer.concat(chunks, size);
 }
 
 export function decodeUtf8Escaped(bytes: Uint8Array): string {

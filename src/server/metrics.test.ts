@@ -1,6 +1,7 @@
 import { expect, test } from "bun:test";
 import { createConsola } from "consola";
 import { createTestApp, servedAt } from "../../test/support/control-plane.ts";
+import { encodeReport } from "../../test/support/observation-report.ts";
 import { POLICY_YAML } from "../../test/support/policies.ts";
 import { createApp } from "./app.ts";
 import { createConfigClients } from "./clients.ts";
@@ -127,4 +128,35 @@ test("a lone replica leads: hfi_leader is 1 and it reports hfi_fleet_proxies for
   await servedAt(distributor, 1);
   await app.request("/v1/config?after=1&wait=0&node=b&worker=1");
   expect(await samples(app, "hfi_fleet_proxies")).toEqual(['{state="live"} 2', '{state="current"} 1']);
+});
+
+test("what the filters observed, per policy, and the experiments by state", async () => {
+  const { app } = await createTestApp();
+  const buckets = Array.from({ length: 15 }, () => 0);
+  const statuses = { "200": 6, "503": 4 };
+  await app.request("/v1/observations?node=n&worker=w", {
+    method: "POST",
+    body: encodeReport({
+      seq: 1,
+      policies: [
+        {
+          name: "checkout",
+          matched: 10,
+          aborts: 4,
+          delays: 0,
+          dryRun: 0,
+          statuses,
+          otherStatuses: 0,
+          latencyBuckets: buckets,
+          latencySumUs: 0,
+        },
+      ],
+    }),
+  });
+  expect(await samples(app, "hfi_observed_requests")).toEqual(['{policy="checkout"} 10']);
+  expect(await samples(app, "hfi_observed_responses")).toEqual([
+    '{policy="checkout",status="200"} 6',
+    '{policy="checkout",status="503"} 4',
+  ]);
+  expect(await samples(app, "hfi_experiments")).toContain('{state="Running"} 0');
 });

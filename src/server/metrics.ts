@@ -2,7 +2,9 @@ import type { Context, MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Distributor, Subscriber, SubscriberRegistry } from "../distributor/index.ts";
+import { EXPERIMENT_STATES, type Experiments } from "../experiments/index.ts";
 import type { Fleet } from "../fleet/index.ts";
+import type { ObservationLedger } from "../observations/index.ts";
 import type { ConfigClients } from "./clients.ts";
 
 /** The control plane's Prometheus metrics, in a registry of their own (one per app, never global). */
@@ -18,6 +20,8 @@ export interface Metrics {
     clients: ConfigClients;
     subscribers?: SubscriberRegistry;
     fleet?: Fleet;
+    observations?: ObservationLedger;
+    experiments?: Experiments;
   }): void;
 }
 
@@ -81,6 +85,39 @@ export function createMetrics(): Metrics {
       this.set({ state: "live" }, live.length);
       this.set({ state: "current" }, live.filter((p) => isCurrent(p, current)).length);
       this.set({ state: "stale" }, proxies.length - live.length);
+    },
+  });
+  new Gauge({
+    name: "hfi_observed_requests",
+    help: "Requests each policy matched, as its filters reported them to this replica (docs/FILTER.md, Observations)",
+    labelNames: ["policy"] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const o of sources?.observations?.list() ?? []) this.set({ policy: o.name }, o.matched);
+    },
+  });
+  new Gauge({
+    name: "hfi_observed_responses",
+    help: "Responses to the requests each policy matched, by status code (0: none, a reset)",
+    labelNames: ["policy", "status"] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const o of sources?.observations?.list() ?? []) {
+        for (const [status, n] of Object.entries(o.statuses)) this.set({ policy: o.name, status }, n);
+      }
+    },
+  });
+  new Gauge({
+    name: "hfi_experiments",
+    help: "Experiments this replica runs or ran, by state",
+    labelNames: ["state"] as const,
+    registers,
+    collect() {
+      const experiments = sources?.experiments;
+      if (!experiments) return;
+      for (const state of EXPERIMENT_STATES) this.set({ state }, experiments.list(state).length);
     },
   });
   new Gauge({

@@ -113,6 +113,35 @@ test(
 );
 
 test(
+  "the first change after start, written by another etcd client, answers a replica's held long-poll",
+  async () => {
+    const server = await replica("first/");
+    try {
+      const start = idOf((await fetch(`${server.url}/v1/config`)).headers.get("etag"));
+      const poll = fetch(`${server.url}/v1/config?id=${start}&wait=20`);
+      // Straight into etcd through its HTTP gateway: no request to this replica but the held poll.
+      const value = {
+        ...policyJson("direct"),
+        metadata: { name: "direct", creationTimestamp: "2026-01-01T00:00:00Z", generation: 1 },
+      };
+      const b64 = (text: string) => Buffer.from(text).toString("base64");
+      const written = await fetch(`${etcd.endpoint}/v3/kv/put`, {
+        method: "POST",
+        body: JSON.stringify({ key: b64("first/policies/direct"), value: b64(JSON.stringify(value)) }),
+      });
+      expect(written.status).toBe(200);
+      // Answered with the change, not the 304 that the end of its 20 s wait would bring.
+      const answer = await poll;
+      expect(answer.status).toBe(200);
+      expect(((await answer.json()) as RuleSet).rules.map((r) => r.name)).toEqual(["direct"]);
+    } finally {
+      await server.stop();
+    }
+  },
+  { timeout: 30_000 },
+);
+
+test(
   "while etcd is down: /readyz is 503, the last config is still served, errors are counted; then it recovers",
   async () => {
     const server = await replica("ready/");

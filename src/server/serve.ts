@@ -5,6 +5,7 @@ import {
   type SubscriberRegistry,
   type SubscriberRegistryOptions,
 } from "../distributor/index.ts";
+import { createEventLog, createExperiments, recordStoreEvents } from "../experiments/index.ts";
 import {
   DEFAULT_LEASE_TTL_SECONDS,
   defaultReplicaName,
@@ -12,7 +13,8 @@ import {
   soloFleet,
   startEtcdFleet,
 } from "../fleet/index.ts";
-import { HfiError, openStore, type PolicyStore, type StoreConfig } from "../store/index.ts";
+import { createObservationLedger } from "../observations/index.ts";
+import { HfiError, openStore, type PolicyStore, type StoreConfig, type StoreHooks } from "../store/index.ts";
 import { createApp } from "./app.ts";
 import { loadTokenFile } from "./auth.ts";
 import { createConfigClients } from "./clients.ts";
@@ -21,6 +23,7 @@ import { listen } from "./listen.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { createMetrics } from "./metrics.ts";
 import { precompileRegexes } from "./policy-validation.ts";
+import { propagationOf } from "./propagation.ts";
 
 export interface ServerOptions {
   /** `host:port`, `[ipv6]:port` or `:port`; port 0 picks a free one. Default `0.0.0.0:8080`. */
@@ -62,8 +65,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const auth = options.authTokenFile ? await loadTokenFile(options.authTokenFile) : undefined;
   const metrics = createMetrics();
   const storeConfig = options.store ?? { type: "memory" };
+  const propagation: StoreHooks["propagation"] = {};
   const store = await openStore(storeConfig, {
     logger,
+    propagation,
     onWatcherError: (err) => logger.error("policy watch listener failed", err),
     onError: (operation) => metrics.storeError(operation),
   });
@@ -76,7 +81,16 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     const subscribers = createSubscriberRegistry(options.subscribers);
     const fleet = await openFleet(storeConfig, options.fleet, store, subscribers, logger);
     cleanup.unshift(() => fleet.close());
+    propagation.of = propagationOf(distributor, subscribers, fleet.leadership.replica);
+    const observations = createObservationLedger();
+    const events = createEventLog();
+    cleanup.unshift(recordStoreEvents(store, events));
+    const experiments = createExperiments({ store, ledger: observations, events });
+    cleanup.unshift(() => experiments.close());
     const app = createApp({
+      observations,
+      events,
+      experiments,
       store,
       distributor,
       logger,

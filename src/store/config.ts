@@ -1,7 +1,7 @@
 import type { ConsolaInstance } from "consola";
 import type { StoreClock } from "./clock.ts";
 import { createMemoryStore } from "./memory.ts";
-import type { PolicyStore } from "./types.ts";
+import type { PolicyStore, StoredPolicy } from "./types.ts";
 
 /** Where `hfi serve` keeps policies: `hfi serve --store …` and its flags, as one value. */
 export type StoreConfig =
@@ -18,6 +18,19 @@ export type StoreConfig =
       prefix?: string;
       /** Deadline of each etcd call; past it the request is answered 503. Default 5000. */
       requestTimeoutMs?: number;
+    }
+  | {
+      type: "kubernetes";
+      /** A kubeconfig file; without one, the pod's service account (in-cluster). */
+      kubeconfig?: string;
+      /** The kubeconfig context; default its current context. */
+      context?: string;
+      /** Whose FaultInjectionPolicies to serve; default the kubeconfig context's, or the pod's. */
+      namespace?: string;
+      /** Of the Lease the replicas elect their leader with. Default 15. */
+      leaseDurationSeconds?: number;
+      /** Deadline of each API call; past it the request is answered 503. Default 5000. */
+      requestTimeoutMs?: number;
     };
 
 /** What the server gives every store it opens. */
@@ -27,11 +40,23 @@ export interface StoreHooks {
   onWatcherError: (err: unknown) => void;
   /** Every failed backend call, by operation; for metrics. */
   onError: (operation: string, err: unknown) => void;
+  /**
+   * How far each policy has got to the proxies, for a store that reports it (Kubernetes: the
+   * Propagated condition); set once the server has its distributor, which needs the store first.
+   */
+  propagation?: { of?: PropagationOf };
 }
 
+/** Of the live proxies a policy targets, how many have applied the revision that brought it. */
+export interface PolicyPropagation {
+  applied: number;
+  targeted: number;
+}
+export type PropagationOf = (policy: StoredPolicy, revision: number) => PolicyPropagation;
+
 /**
- * Opens the store `config` names; the caller closes it. etcd.ts is loaded only when used: importing
- * etcd3 reads its .proto files, which nothing else needs.
+ * Opens the store `config` names; the caller closes it. etcd.ts and kubernetes.ts are loaded only
+ * when used: importing etcd3 reads its .proto files, which nothing else needs.
  */
 export async function openStore(config: StoreConfig, hooks: StoreHooks): Promise<PolicyStore> {
   switch (config.type) {
@@ -39,8 +64,27 @@ export async function openStore(config: StoreConfig, hooks: StoreHooks): Promise
       return createMemoryStore({ clock: config.clock, onWatcherError: hooks.onWatcherError });
     case "etcd": {
       const { type: _type, ...options } = config;
+      const { propagation: _unused, ...etcdHooks } = hooks;
       const { createEtcdStore } = await import("./etcd.ts");
-      return createEtcdStore({ ...options, ...hooks });
+      return createEtcdStore({ ...options, ...etcdHooks });
+    }
+    case "kubernetes": {
+      const { createKubeClient, inClusterConnection, kubeconfigConnection } = await import(
+        "../kubernetes/client.ts"
+      );
+      const { createKubernetesStore } = await import("./kubernetes.ts");
+      const connection = config.kubeconfig
+        ? kubeconfigConnection(config.kubeconfig, config.context)
+        : inClusterConnection();
+      return createKubernetesStore({
+        client: createKubeClient(connection, config.requestTimeoutMs),
+        namespace: config.namespace ?? connection.namespace,
+        requestTimeoutMs: config.requestTimeoutMs,
+        // The replicas elect a leader through a Lease; it writes status and ends timed policies.
+        writeStatus: true,
+        leaderElection: { leaseDurationSeconds: config.leaseDurationSeconds },
+        ...hooks,
+      });
     }
   }
 }

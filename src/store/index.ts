@@ -1,6 +1,12 @@
 export { type ErrorCode, HfiError, isHfiError } from "../errors.ts";
 export { type StoreClock, systemClock } from "./clock.ts";
-export { openStore, type StoreConfig, type StoreHooks } from "./config.ts";
+export {
+  openStore,
+  type PolicyPropagation,
+  type PropagationOf,
+  type StoreConfig,
+  type StoreHooks,
+} from "./config.ts";
 export type { EtcdStoreOptions } from "./etcd.ts";
 export { describeHalt } from "./lifecycle.ts";
 export { createMemoryStore, type MemoryStoreOptions } from "./memory.ts";

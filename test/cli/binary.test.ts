@@ -151,7 +151,7 @@ test("serve --store etcd works without the build machine's node_modules (etcd3's
   }
 }, 30_000);
 
-test("serve validates policies in a worker inside the binary: /healthz and polls answer while a regex bomb is refused", async () => {
+test("serve validates policies in a worker inside the binary: /healthz and polls answer while a regex bomb is refused; the console needs no files", async () => {
   const [port] = await freePorts(1);
   // A private mount namespace hides the sources: the worker must come from the binary itself.
   const hide = `mount -t tmpfs none ${join(ROOT, "src")} && exec "$@"`;
@@ -180,6 +180,9 @@ test("serve validates policies in a worker inside the binary: /healthz and polls
       "/v1/config 200",
       "bomb 400",
     ]);
+    // The web console is inlined in the binary too.
+    const script = await fetch(`${url}/ui/console.js`);
+    expect([script.status, (await script.text()).includes("/v1/config/stream")]).toEqual([200, true]);
   } finally {
     proc.kill();
     await proc.exited;

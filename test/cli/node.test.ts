@@ -58,7 +58,7 @@ test("node runs apply and get against a real control plane; the bin shim runs th
   );
 });
 
-test("`hfi serve` runs on Node through @hono/node-server, held long-polls included, and stops on SIGTERM", async () => {
+test("`hfi serve` runs on Node through @hono/node-server, held long-polls and the console included, and stops on SIGTERM", async () => {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const proc = Bun.spawn([...NODE_CLI, "serve", "--listen", `127.0.0.1:${port}`], {
@@ -67,6 +67,9 @@ test("`hfi serve` runs on Node through @hono/node-server, held long-polls includ
   });
   try {
     await waitUntilHealthy(url);
+    // The web console is in the Node bundle too.
+    const script = await fetch(`${url}/ui/console.js`);
+    expect([script.status, (await script.text()).includes("/v1/config/stream")]).toEqual([200, true]);
     // A fresh store is at revision 0: a long-poll after 0 is held for its full wait, then 304.
     const started = performance.now();
     const held = await fetch(`${url}/v1/config?after=0&wait=1`);

@@ -75,6 +75,8 @@ test("every example is covered here", () => {
     "game-day.yaml",
     "grpc-abort.yaml",
     "percentage.yaml",
+    // A search loop over experiments: test/e2e/recommender.e2e.test.ts runs it.
+    "recommender",
   ]);
 });
 

@@ -6,7 +6,16 @@
  */
 import { describe, expect, test } from "bun:test";
 import { Action, type ProxyWasmHost, type Stream } from "../proxy-wasm-host/index.ts";
-import { CONFIG, fixture, header, hostWithRules, pushRules, req, ruleNamed } from "../support/filter-host.ts";
+import {
+  CONFIG,
+  fixture,
+  header,
+  hostWithRules,
+  pushRules,
+  req,
+  ruleNamed,
+  WITHOUT_OBSERVATIONS,
+} from "../support/filter-host.ts";
 
 const CASES = fixture("filter-cases.ruleset.json");
 const NS_PER_MS = 1_000_000n;
@@ -23,7 +32,7 @@ const gauge = (host: ProxyWasmHost) => host.metric("hfi.faults.delays_active")?.
 
 describe("delay", () => {
   test("pauses a matching POST for its delay and resumes it at the deadline; GET passes at once", async () => {
-    const host = await hostWithRules(CASES.text);
+    const host = await hostWithRules(CASES.text, WITHOUT_OBSERVATIONS);
     const get = host.request(req("GET", "/delay/post"));
     expect(get.action).toBe(Action.Continue);
 
@@ -67,7 +76,7 @@ describe("delay", () => {
   });
 
   test("the tick period is re-set only when a deadline comes due before the armed timer, not per request", async () => {
-    const host = await hostWithRules(CASES.text);
+    const host = await hostWithRules(CASES.text, WITHOUT_OBSERVATIONS);
     const before = host.tickSets.length;
     for (let i = 0; i < 100; i++) {
       host.request(req("POST", "/delay/post"));
@@ -169,7 +178,7 @@ describe("delay", () => {
   });
 
   test("a halt releases every paused request at once: delays continue, delay-then-abort continues unanswered", async () => {
-    const host = await hostWithRules(CASES.text);
+    const host = await hostWithRules(CASES.text, WITHOUT_OBSERVATIONS);
     const delayed = [0, 1, 2].map(() => host.request(req("POST", "/delay/post")));
     const abortable = host.request(req("GET", "/delay/abort"));
     const paused = [...delayed, abortable];
@@ -264,7 +273,7 @@ describe("delay", () => {
   });
 
   test("one timer serves both a poll retry and the delays, each on time", async () => {
-    const host = await hostWithRules(CASES.text);
+    const host = await hostWithRules(CASES.text, WITHOUT_OBSERVATIONS);
     host.respond(host.httpCalls[0]!.token, { status: 503 });
     expect(host.httpCalls).toHaveLength(0);
     const retryAt = host.nextTickAtNs!;

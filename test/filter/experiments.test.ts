@@ -5,7 +5,14 @@
  */
 import { describe, expect, test } from "bun:test";
 import { Action } from "../proxy-wasm-host/index.ts";
-import { fixture, hostWithRules, pushRules, req, ruleNamed } from "../support/filter-host.ts";
+import {
+  fixture,
+  hostWithRules,
+  pushRules,
+  req,
+  ruleNamed,
+  WITHOUT_OBSERVATIONS,
+} from "../support/filter-host.ts";
 
 const EXPERIMENTS = fixture("experiments.ruleset.json");
 const HALTED = fixture("halted.ruleset.json");
@@ -13,7 +20,7 @@ const dryRunCount = (name: string) => `hfi.policy.${name}.dryrun_matches_total`;
 
 describe("halted", () => {
   test("a halted rule set is applied but injects nothing; the next one resumes injection", async () => {
-    const host = await hostWithRules(HALTED.text);
+    const host = await hostWithRules(HALTED.text, WITHOUT_OBSERVATIONS);
     expect(host.metric("hfi.config.revision")?.value).toBe(BigInt(HALTED.ruleSet.revision));
     for (const path of ["/api/checkout", "/anything"]) {
       const stream = host.request(req("POST", path));

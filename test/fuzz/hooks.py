@@ -26,8 +26,13 @@ UNSTATABLE_RULES = (
     # duration: likewise whole seconds in 1s..168h
     "must be a whole number of seconds",
     "must be between 1s and 168h",
+    # a label key's prefix: its own length, within the key's (propertyNames states the form and the whole)
+    "its prefix before '/' must be at most",
     # percentage: multipleOf 0.01 on a binary double (k * 0.01 is not always k hundredths)
     "must have at most 2 decimal places",
+    # delay distributions: an order between two durations (uniform max not below min, p99 above p50)
+    "must not be less than min",
+    "must be more than p50",
 )
 
 

@@ -189,9 +189,12 @@ export class ProxyWasmHost {
     this.#streams.respondToStream(stream, headers, chunks);
   }
 
-  /** The stream ends: Envoy's log → done → delete sequence. */
-  finish(stream: Stream): void {
-    this.#streams.finish(stream);
+  /**
+   * The stream ends: Envoy's log → done → delete sequence. `status`: the upstream's, for a stream
+   * whose response headers were not delivered with `responseHeaders`.
+   */
+  finish(stream: Stream, status?: number): void {
+    this.#streams.finish(stream, status);
   }
 
   /** The host forgets a stream without telling the module (never seen from Envoy; a defensive case). */

@@ -13,6 +13,8 @@ export interface HttpCall {
   cluster: string;
   headers: HeaderPairs;
   body: string;
+  /** The body's bytes, for a binary one (an observation report). */
+  bodyBytes: Uint8Array;
   timeoutMs: number;
 }
 
@@ -140,7 +142,14 @@ export class RootContext {
         if (!has(":method") || !has(":path") || !has(":authority")) return Status.BadArgument;
         const token = this.#nextToken++;
         const cluster = vm.readString(uPtr, uLen);
-        this.httpCalls.push({ token, cluster, headers, body: vm.readString(bPtr, bLen), timeoutMs });
+        this.httpCalls.push({
+          token,
+          cluster,
+          headers,
+          body: vm.readString(bPtr, bLen),
+          bodyBytes: vm.read(bPtr, bLen),
+          timeoutMs,
+        });
         vm.view().setUint32(tokenPtr, token, true);
         return Status.Ok;
       },

@@ -161,9 +161,16 @@ export class HttpStreams {
 
   /**
    * The stream ends (normally, or by a client reset — also mid-delay): Envoy's log → done → delete
-   * sequence, after which the context is unknown to the host (set_effective_context fails).
+   * sequence, after which the context is unknown to the host (set_effective_context fails). The
+   * access-log phase sees the response headers: the local response's status if the module sent one,
+   * else those that arrived, else `status` (the upstream's, not delivered with `responseHeaders`);
+   * none for a stream reset before any response.
    */
-  finish(stream: Stream): void {
+  finish(stream: Stream, status?: number): void {
+    if (stream.localResponse) stream.responseHeaders = [[":status", String(stream.localResponse.status)]];
+    else if (stream.responseHeaders === undefined && status !== undefined) {
+      stream.responseHeaders = [[":status", String(status)]];
+    }
     this.vm.call("proxy_on_log", stream.id);
     this.vm.call("proxy_on_done", stream.id);
     this.vm.call("proxy_on_delete", stream.id);

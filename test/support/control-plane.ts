@@ -11,19 +11,32 @@ import {
 } from "../../src/distributor/index.ts";
 import type { FieldIssue } from "../../src/policy/index.ts";
 import { createApp } from "../../src/server/app.ts";
+import type { AuthTokens } from "../../src/server/auth.ts";
 import { createLogger, type RunningServer, type ServerOptions, startServer } from "../../src/server/index.ts";
 import { createMemoryStore, type PolicyStore } from "../../src/store/index.ts";
 
 /** An app over a fresh memory store, with its log entries captured. */
 export async function createTestApp(
-  options: { store?: PolicyStore; heartbeatMs?: number; subscribers?: SubscriberRegistryOptions } = {},
+  options: {
+    store?: PolicyStore;
+    heartbeatMs?: number;
+    subscribers?: SubscriberRegistryOptions;
+    auth?: AuthTokens;
+  } = {},
 ) {
   const logs: LogObject[] = [];
   const logger = createConsola({ level: 4, reporters: [{ log: (entry) => logs.push(entry) }] });
   const store = options.store ?? createMemoryStore();
   const distributor = await createDistributor(store, { logger, coalesceMs: 0 });
   const subscribers = createSubscriberRegistry(options.subscribers);
-  const app = createApp({ store, distributor, logger, heartbeatMs: options.heartbeatMs, subscribers });
+  const app = createApp({
+    store,
+    distributor,
+    logger,
+    heartbeatMs: options.heartbeatMs,
+    subscribers,
+    auth: options.auth,
+  });
   return { app, store, distributor, subscribers, logs };
 }
 

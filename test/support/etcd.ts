@@ -24,6 +24,8 @@ export interface TestEtcd {
   freeze(): void;
   /** SIGCONT after `freeze()`. */
   thaw(): void;
+  /** Compacts the history up to the current revision: a watch from before it fails (compacted). */
+  compact(): Promise<void>;
   /** Kills the member and removes its data dir. */
   stop(): Promise<void>;
 }
@@ -141,6 +143,16 @@ function member(
     kill,
     freeze: () => proc?.kill("SIGSTOP"),
     thaw: () => proc?.kill("SIGCONT"),
+    async compact() {
+      // etcd's JSON gateway: a range read for the current revision, then a compaction to it.
+      const post = async (path: string, body: object) => {
+        const res = await fetch(`${endpoint}${path}`, { method: "POST", body: JSON.stringify(body) });
+        if (!res.ok) throw new Error(`etcd ${path}: ${res.status} ${await res.text()}`);
+        return (await res.json()) as { header: { revision: string } };
+      };
+      const { header } = await post("/v3/kv/range", { key: btoa("/") });
+      await post("/v3/kv/compaction", { revision: header.revision, physical: true });
+    },
     async stop() {
       await kill();
       rmSync(dataDir, { recursive: true, force: true });

@@ -33,6 +33,13 @@ export const CONFIG = {
   pollWaitSeconds: 25,
 };
 
+/**
+ * Observations off: with them on, the root's timer also fires once per report interval
+ * (test/filter/observations.test.ts); a test that watches the timer for polls and delays alone
+ * turns them off.
+ */
+export const WITHOUT_OBSERVATIONS = { config: { ...CONFIG, reportIntervalMs: 0 } };
+
 /** A golden RuleSet fixture: its text as served, and parsed. */
 export function fixture(name: string): { text: string; ruleSet: RuleSet } {
   const text = readFileSync(join(ROOT, "test/fixtures/rulesets", name), "utf8");

@@ -63,6 +63,8 @@ export interface LocalStackOptions {
   grpcUpstream?: GrpcUpstream;
   /** Ports to take when they are free (the demo's 8080, 10000, 9901); any free port otherwise. */
   preferredPorts?: { controlPlane?: number; envoy?: number; admin?: number };
+  /** The upstream's handler instead of the sample's (e.g. a demo system behind Envoy). */
+  upstream?: (req: Request) => Response | Promise<Response>;
 }
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
@@ -78,7 +80,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await preferredOrFreePort(preferred.admin),
   ];
   const children: Spawned[] = [];
-  const upstream = startSampleUpstream();
+  const upstream = options.upstream
+    ? Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: options.upstream })
+    : startSampleUpstream();
   const controlPlaneUrl = `http://127.0.0.1:${cpPort}`;
   let hfi: Spawned | undefined;
   const pids = { hfi: 0, envoy: 0 };
@@ -289,12 +293,17 @@ function startSampleUpstream() {
     fetch(req) {
       const url = new URL(req.url);
       const fault = req.headers.get("x-hfi-fault");
-      return Response.json({
-        upstream: "sample",
-        method: req.method,
-        path: url.pathname,
-        ...(fault !== null ? { fault } : {}),
-      });
+      // `/status/NNN` answers with that status, for tests of what the filter observes upstream.
+      const status = /^\/status\/([2-5]\d\d)$/.exec(url.pathname)?.[1];
+      return Response.json(
+        {
+          upstream: "sample",
+          method: req.method,
+          path: url.pathname,
+          ...(fault !== null ? { fault } : {}),
+        },
+        { status: status ? Number(status) : 200 },
+      );
     },
   });
 }

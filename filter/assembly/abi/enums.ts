@@ -27,6 +27,7 @@ export const enum BufferType {
 
 export const enum MapType {
   HttpRequestHeaders = 0,
+  HttpResponseHeaders = 2,
   HttpCallResponseHeaders = 6,
 }
 

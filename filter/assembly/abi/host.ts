@@ -185,8 +185,13 @@ export function setEffectiveContext(id: u32): bool {
   return imports.proxy_set_effective_context(id) == Status.Ok;
 }
 
-/** Starts an HTTP callout to an Envoy cluster; the token, or -1 when the host refused the call. */
-export function httpCall(cluster: string, headers: string[], timeoutMs: u32): i64 {
+/** Starts an HTTP callout to an Envoy cluster, with a body if given; the token, or -1 when the host refused the call. */
+export function httpCall(
+  cluster: string,
+  headers: string[],
+  timeoutMs: u32,
+  body: ArrayBuffer | null = null,
+): i64 {
   const upstream = String.UTF8.encode(cluster);
   const pairs = serializePairs(headers);
   const status = imports.proxy_http_call(
@@ -194,8 +199,8 @@ export function httpCall(cluster: string, headers: string[], timeoutMs: u32): i6
     upstream.byteLength,
     changetype<usize>(pairs),
     pairs.byteLength,
-    0,
-    0,
+    changetype<usize>(body),
+    body != null ? <usize>body.byteLength : 0,
     0,
     0,
     timeoutMs,

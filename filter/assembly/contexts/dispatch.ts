@@ -3,7 +3,7 @@ import { HeadersAction } from "../abi/enums";
 import { randomU64 } from "../abi/host";
 import { seedRandom } from "../random";
 import { createContext, deleteContext, ensureRoot, findRoot, rootOfStream } from "./registry";
-import { onStreamRequestHeaders, streamDone } from "./stream";
+import { onStreamRequestHeaders, streamDone, streamLogged } from "./stream";
 
 /** May run once per plugin in the same VM; reseeding is harmless. */
 export function onVmStart(): bool {
@@ -32,6 +32,10 @@ export function onTick(rootId: u32): void {
 export function onHttpCallResponse(rootId: u32, token: u32, numHeaders: u32, bodySize: usize): void {
   const root = findRoot(rootId);
   if (root != null) root.onHttpCallResponse(token, numHeaders, bodySize);
+}
+
+export function onLog(contextId: u32): void {
+  streamLogged(contextId);
 }
 
 export function onDone(contextId: u32): bool {

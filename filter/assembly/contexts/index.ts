@@ -4,6 +4,7 @@ export {
   onDelete,
   onDone,
   onHttpCallResponse,
+  onLog,
   onRequestHeaders,
   onTick,
   onVmStart,

@@ -4,6 +4,7 @@ import { parsePluginConfig } from "../config";
 import { DelayedRequest, DelayQueue, drawDelayMs } from "../delay";
 import { FAULT_HEADER, injectAbort } from "../fault";
 import { Metrics } from "../metrics";
+import { ABORTS, DELAYS, DRY_RUN, MATCHED, PolicyStats, Reporter } from "../observe";
 import { ActiveRules, Rule, RuleSet } from "../rules";
 import { Subscriber } from "../subscriber";
 import { readIdentity } from "../subscriber/identity";
@@ -13,13 +14,15 @@ const NS_PER_MS: u64 = 1_000_000;
 
 /**
  * One plugin instance in one worker VM: its configuration, the rules in force, the metrics, the
- * subscriber that keeps the rules current, and the requests it holds paused. Owns the VM timer,
- * which runs only while a poll retry or a delay deadline is pending.
+ * subscriber that keeps the rules current, the reporter of observations, and the requests it holds
+ * paused. Owns the VM timer, which runs only while a poll retry, a report or a delay deadline is
+ * pending.
  */
 export class RootContext {
   readonly rules: ActiveRules = new ActiveRules();
   private metrics: Metrics | null = null;
   private subscriber: Subscriber | null = null;
+  private reporter: Reporter | null = null;
   private readonly delays: DelayQueue = new DelayQueue();
   /** Scratch list of the requests a new rule set releases; empty between rule sets. */
   private readonly released: DelayedRequest[] = [];
@@ -39,9 +42,11 @@ export class RootContext {
       return false;
     }
     const metrics = new Metrics();
-    const subscriber = new Subscriber(config, this.rules, metrics, readIdentity(config));
+    const identity = readIdentity(config);
+    const subscriber = new Subscriber(config, this.rules, metrics, identity);
     this.metrics = metrics;
     this.subscriber = subscriber;
+    if (config.reportIntervalMs > 0) this.reporter = new Reporter(config, identity.query());
     this.maxActiveDelays = config.maxActiveDelays;
     this.namesPolicyInFilterState = config.filterState;
     const now = nowNs();
@@ -55,6 +60,8 @@ export class RootContext {
     this.resumeDue(now);
     const subscriber = this.subscriber;
     if (subscriber != null) subscriber.onTick(now / NS_PER_MS);
+    const reporter = this.reporter;
+    if (reporter != null) reporter.onTick(now / NS_PER_MS);
     this.reschedule(now, true);
   }
 
@@ -62,10 +69,15 @@ export class RootContext {
     const subscriber = this.subscriber;
     if (subscriber == null) return;
     const now = nowNs();
-    const before = this.rules.current;
-    subscriber.onResponse(token, numHeaders, bodySize, now / NS_PER_MS);
-    const after = this.rules.current;
-    if (after !== before && after != null) this.releaseWithdrawn(after, now);
+    const reporter = this.reporter;
+    if (reporter != null && reporter.owns(token)) {
+      reporter.onResponse(numHeaders, now / NS_PER_MS);
+    } else {
+      const before = this.rules.current;
+      subscriber.onResponse(token, numHeaders, bodySize, now / NS_PER_MS);
+      const after = this.rules.current;
+      if (after !== before && after != null) this.releaseWithdrawn(after, now);
+    }
     this.reschedule(now, false);
   }
 
@@ -73,18 +85,41 @@ export class RootContext {
   onDone(): void {
     this.resumeDue(NO_WAKE);
     this.subscriber = null;
+    this.reporter = null;
     this.reschedule(nowNs(), false);
+  }
+
+  /** `rule` is the first match of a request: its policy's stats, or null when nothing is observed. */
+  matched(rule: Rule): PolicyStats | null {
+    const stats = rule.counters.stats;
+    if (stats == null || this.reporter == null) return null;
+    stats.count(MATCHED);
+    this.touched(stats);
+    return stats;
+  }
+
+  /** A request its policy's `stats` matched ended with `status`, `latencyNs` after its headers arrived. */
+  responded(stats: PolicyStats, status: u32, latencyNs: u64): void {
+    stats.recordResponse(status, latencyNs);
+    this.touched(stats);
   }
 
   abortInjected(rule: Rule): void {
     const metrics = this.metrics;
     if (metrics != null) metrics.abortInjected(rule);
+    const stats = rule.counters.stats;
+    if (stats == null) return;
+    stats.count(ABORTS);
+    // After a delay, a report may have gone out since the request matched.
+    this.touched(stats);
   }
 
   /** A dry-run rule would have faulted this request. */
   dryRunMatched(rule: Rule): void {
     const metrics = this.metrics;
     if (metrics != null) metrics.dryRunMatched(rule);
+    const stats = rule.counters.stats;
+    if (stats != null) stats.count(DRY_RUN);
   }
 
   /**
@@ -104,6 +139,8 @@ export class RootContext {
     const entry = new DelayedRequest(contextId, now, now + <u64>ms * NS_PER_MS, rule, ms);
     this.delays.push(entry);
     metrics.delayStarted(rule);
+    const stats = rule.counters.stats;
+    if (stats != null) stats.count(DELAYS);
     this.reschedule(now, false);
     return entry;
   }
@@ -183,12 +220,23 @@ export class RootContext {
     continueRequest();
   }
 
+  /** The first change since the last report arms the timer for the next one. */
+  private touched(stats: PolicyStats): void {
+    const reporter = this.reporter;
+    if (reporter != null) reporter.touched(stats);
+  }
+
   private reschedule(now: u64, inTick: bool): void {
     let wake = NO_WAKE;
     const subscriber = this.subscriber;
     if (subscriber != null) {
       const pollAtMs = subscriber.nextWakeMs();
       if (pollAtMs >= 0) wake = <u64>pollAtMs * NS_PER_MS;
+    }
+    const reporter = this.reporter;
+    if (reporter != null) {
+      const reportAtMs = reporter.nextWakeMs();
+      if (reportAtMs >= 0) wake = min(wake, <u64>reportAtMs * NS_PER_MS);
     }
     if (this.delays.size > 0) wake = min(wake, this.delays.peek().deadlineNs);
     this.timer.schedule(now, wake, inTick);

@@ -4,6 +4,8 @@
  * request path compares or sends are kept as UTF-8 bytes, encoded once when the rule set arrives.
  */
 
+import { PolicyStats } from "../observe/stats";
+
 /**
  * Shared with the control plane and generated from its definitions at build time
  * (src/build-filter/shared-constants.ts): the format this filter writes rules for and the oldest it
@@ -150,6 +152,8 @@ export class PolicyCounters {
   aborts: u32 = NO_METRIC;
   delays: u32 = NO_METRIC;
   dryRunMatches: u32 = NO_METRIC;
+  /** What is observed of the policy's traffic (observe/); null until bound. */
+  stats: PolicyStats | null = null;
 }
 
 /** Counters of a rule not bound yet: all undefined. */

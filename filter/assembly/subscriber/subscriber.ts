@@ -15,7 +15,7 @@
 import { BufferType, LogLevel, MapType } from "../abi/enums";
 import { getHeader, httpCall, log, logEnabled, readBuffer } from "../abi/host";
 import { HostBlock } from "../abi/memory";
-import { PluginConfig } from "../config";
+import { controlPlaneHeaders, PluginConfig } from "../config";
 import { Metrics } from "../metrics";
 import { ActiveRules, Decoded, decodeRuleSet } from "../rules";
 import { backoffMs } from "./backoff";
@@ -60,20 +60,7 @@ export class Subscriber {
     identity: Identity,
   ) {
     this.identityQuery = identity.query();
-    const headers = [
-      ":method",
-      "GET",
-      ":path",
-      "",
-      ":authority",
-      config.authority,
-      "accept",
-      "application/json",
-    ];
-    if (config.token.length > 0) {
-      headers.push("authorization");
-      headers.push("Bearer " + config.token);
-    }
+    const headers = controlPlaneHeaders(config, "GET");
     this.headers = headers;
   }
 

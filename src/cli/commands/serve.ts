@@ -16,9 +16,10 @@ export default defineCommand({
     listen: { type: "string", description: "Address to listen on (host:port)", default: "0.0.0.0:8080" },
     store: {
       type: "enum",
-      options: ["memory", "etcd"],
+      options: ["memory", "etcd", "kubernetes"],
       default: "memory",
-      description: "Where policies live: memory (one process, lost on exit) or etcd (shared by replicas)",
+      description:
+        "Where policies live: memory (one process, lost on exit), etcd (shared by replicas) or kubernetes (FaultInjectionPolicy resources)",
     },
     "etcd-endpoints": {
       type: "string",
@@ -31,12 +32,24 @@ export default defineCommand({
       default: "hfi/",
       description: "etcd key prefix; policies live at <prefix>policies/<name>",
     },
+    kubeconfig: {
+      type: "string",
+      valueHint: "file",
+      description: "With --store kubernetes: a kubeconfig to reach the API server with (default: in-cluster)",
+    },
+    context: { type: "string", description: "With --store kubernetes: the kubeconfig context to use" },
+    namespace: {
+      type: "string",
+      alias: ["n"],
+      description:
+        "With --store kubernetes: the namespace of the policies (default: the context's, or the pod's)",
+    },
     "lease-ttl": {
       type: "string",
       valueHint: "duration",
       default: "10s",
       description:
-        "With --store etcd: TTL of each replica's etcd lease (whole seconds); a dead leader is replaced, and a dead replica's proxies leave hfi status, this long after it stopped",
+        "With --store etcd: TTL of each replica's etcd lease (whole seconds); a dead leader is replaced, and a dead replica's proxies leave hfi status, this long after it stopped. With --store kubernetes: the leader Lease's duration",
     },
     "log-format": { type: "enum", options: ["json", "pretty"], default: "json", description: "Log format" },
     "log-level": {
@@ -57,8 +70,14 @@ export default defineCommand({
       level: LOG_LEVELS[args["log-level"] as LogLevelName],
     });
     const endpoints = args["etcd-endpoints"].split(",").map((url) => url.trim());
-    const store: StoreConfig =
-      args.store === "etcd" ? { type: "etcd", endpoints, prefix: args["etcd-prefix"] } : { type: "memory" };
+    const store = storeConfig(args.store, {
+      endpoints,
+      prefix: args["etcd-prefix"],
+      kubeconfig: args.kubeconfig || undefined,
+      context: args.context || undefined,
+      namespace: args.namespace || undefined,
+      leaseDurationSeconds: leaseTtl(args["lease-ttl"]),
+    });
     const server = await startServer({
       listen: args.listen,
       store,
@@ -74,6 +93,23 @@ export default defineCommand({
     process.once("SIGTERM", stop);
   },
 });
+
+function storeConfig(
+  type: string,
+  flags: {
+    endpoints: string[];
+    prefix: string;
+    kubeconfig?: string;
+    context?: string;
+    namespace?: string;
+    leaseDurationSeconds: number;
+  },
+): StoreConfig {
+  const { endpoints, prefix, ...kubernetes } = flags;
+  if (type === "etcd") return { type: "etcd", endpoints, prefix };
+  if (type === "kubernetes") return { type: "kubernetes", ...kubernetes };
+  return { type: "memory" };
+}
 
 /** `--lease-ttl` in seconds: etcd leases have a whole number of seconds, at least one. */
 function leaseTtl(text: string): number {

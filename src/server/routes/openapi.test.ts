@@ -42,10 +42,15 @@ describe("GET /openapi.json", () => {
     expect(doc.openapi).toBe("3.1.0");
     expect(Object.keys(doc.components.schemas).sort()).toEqual([
       "Error",
+      "Experiment",
+      "ExperimentList",
+      "ExperimentResults",
       "FaultInjectionPolicy",
       "FleetStatus",
       "HaltStatus",
+      "ObservationsList",
       "PolicyList",
+      "PolicyObservation",
       "ProxiesStatus",
       "RuleSet",
     ]);
@@ -90,6 +95,11 @@ describe("GET /openapi.json", () => {
     ["neither delay nor abort", { spec: { fault: { abort: undefined, percentage: 5 } } }],
     ["a bad duration", { spec: { fault: { delay: { fixedDelay: "2 seconds" } } } }],
     ["a bad name", { metadata: { name: "Bad_Name" } }],
+    ["an empty label key", { spec: { selector: { matchLabels: { "": "x" } } } }],
+    [
+      "a label key with an upper-case prefix",
+      { spec: { selector: { matchLabels: { "Example.com/app": "x" } } } },
+    ],
     ["no spec", { spec: undefined }],
   ])("its policy schema rejects %s", async (_, change) => {
     const { components } = await openapi();
@@ -168,6 +178,12 @@ function problems(value: unknown, schema: JsonSchema, defs: Record<string, JsonS
         break;
       case "maxProperties":
         if (isObject(value) && Object.keys(value).length > (rule as number)) fail("too many properties");
+        break;
+      case "propertyNames":
+        if (isObject(value)) {
+          for (const key of Object.keys(value))
+            out.push(...problems(key, rule as JsonSchema, defs, `${at}[${JSON.stringify(key)}]`));
+        }
         break;
       case "minLength":
         if (typeof value === "string" && [...value].length < (rule as number)) fail("too short");

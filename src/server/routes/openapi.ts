@@ -1,6 +1,8 @@
 import { Hono } from "hono";
 import * as v from "valibot";
 import { ERROR_CODE_NAMES } from "../../errors.ts";
+import { EXPERIMENT_STATES, STOP_METRICS } from "../../experiments/index.ts";
+import { LATENCY_BOUNDS_MS } from "../../observations/index.ts";
 import { PolicyNameSchema, PolicySchema } from "../../policy/index.ts";
 import { type JsonSchema, toJsonSchema } from "../../policy/json-schema.ts";
 import { HFI_VERSION } from "../../version.ts";
@@ -35,6 +37,7 @@ const NAME_PARAMETER = {
   description: "metadata.name of the policy; a name that no policy can have is simply not found",
   schema: toJsonSchema(PolicyNameSchema),
 };
+const ID_PARAMETER = { name: "id", in: "path", required: true, schema: { type: "string" } };
 /** A count in a query: JSON numbers are exact up to 2^53 - 1, and so is what the server accepts. */
 const COUNT = { type: "integer", minimum: 0, maximum: Number.MAX_SAFE_INTEGER };
 const policyBody = (schema: JsonSchema) => ({
@@ -139,6 +142,34 @@ function buildDocument(auth: boolean) {
           operationId: "openapi",
           summary: "This document",
           responses: { "200": ok("OpenAPI 3.1 document", { type: "object" }) },
+        },
+      },
+      "/": {
+        get: {
+          operationId: "root",
+          summary: "Redirects to the web console",
+          responses: { "302": { description: "To /ui" } },
+        },
+      },
+      "/ui": {
+        get: {
+          operationId: "console",
+          summary: "The web console (docs/CONSOLE.md): a page that reads this API with the user's token",
+          responses: { "200": { description: "HTML", content: { "text/html": {} } } },
+        },
+      },
+      "/ui/console.js": {
+        get: {
+          operationId: "consoleScript",
+          summary: "The web console's script",
+          responses: { "200": { description: "JavaScript", content: { "text/javascript": {} } } },
+        },
+      },
+      "/ui/console.css": {
+        get: {
+          operationId: "consoleStyle",
+          summary: "The web console's style sheet",
+          responses: { "200": { description: "CSS", content: { "text/css": {} } } },
         },
       },
       "/v1/policies": secured(
@@ -306,6 +337,193 @@ function buildDocument(auth: boolean) {
         },
         auth,
       ),
+      "/v1/observations": secured(
+        {
+          post: {
+            operationId: "reportObservations",
+            summary:
+              "A filter worker's observation report: per-policy deltas since its previous one (reader token suffices)",
+            parameters: [
+              {
+                name: "node",
+                in: "query",
+                required: true,
+                description: "The reporting proxy's node id",
+                schema: { type: "string" },
+              },
+              {
+                name: "worker",
+                in: "query",
+                required: true,
+                description: "The reporting worker's id",
+                schema: { type: "string" },
+              },
+            ],
+            requestBody: {
+              required: true,
+              description: "Binary (docs/FILTER.md, Observations): a HFO1 header, then 488 bytes per policy",
+              content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } },
+            },
+            responses: {
+              "200": ok("Accepted; `counted` is false for a resent `seq`, already counted", {
+                type: "object",
+                required: ["seq", "counted"],
+                properties: { seq: { type: "integer" }, counted: { type: "boolean" } },
+              }),
+              "400": failure("A malformed report, or node or worker missing"),
+              "413": failure("A report of more than 256 entries"),
+            },
+          },
+          get: {
+            operationId: "listObservations",
+            summary: "What the filters reporting to this replica observed, per policy, with a summary",
+            responses: { "200": ok("Every policy observed, by name", ref("ObservationsList")) },
+          },
+        },
+        auth,
+      ),
+      "/v1/observations/{name}": secured(
+        {
+          get: {
+            operationId: "getObservation",
+            parameters: [NAME_PARAMETER],
+            summary: "What the filters observed of one policy, with a summary",
+            responses: {
+              "200": ok("The policy's totals and summary", ref("PolicyObservation")),
+              "404": failure("Nothing observed for that policy"),
+            },
+          },
+        },
+        auth,
+      ),
+      "/v1/experiments": secured(
+        {
+          post: {
+            operationId: "startExperiment",
+            summary:
+              "Start an experiment: inline policies, a duration, an optional dry-run baseline, stop conditions",
+            parameters: [
+              {
+                name: "Idempotency-Key",
+                in: "header",
+                required: false,
+                description: "Same key and body: the same experiment (200); same key, other body: 409",
+                schema: { type: "string", maxLength: 256 },
+              },
+            ],
+            requestBody: {
+              required: true,
+              content: json({
+                type: "object",
+                required: ["policies", "duration"],
+                additionalProperties: false,
+                properties: {
+                  name: { type: "string", maxLength: 253 },
+                  policies: { type: "array", minItems: 1, maxItems: 16, items: ref("FaultInjectionPolicy") },
+                  duration: { type: "string", description: "Whole seconds, 1s to 24h" },
+                  baseline: { type: "string", description: "Whole seconds, 1s to 10m: a dry run first" },
+                  stopConditions: {
+                    type: "array",
+                    maxItems: 8,
+                    items: {
+                      type: "object",
+                      required: ["metric", "threshold"],
+                      additionalProperties: false,
+                      properties: {
+                        metric: { enum: [...STOP_METRICS] },
+                        threshold: { type: "number", minimum: 0 },
+                        for: { type: "string", description: "0s, or whole seconds up to 1h" },
+                      },
+                    },
+                  },
+                },
+              }),
+            },
+            responses: {
+              "201": ok("Started", ref("Experiment")),
+              "200": ok("The experiment this Idempotency-Key started", ref("Experiment")),
+              "400": failure("Malformed request, named in details"),
+              "409": failure("The Idempotency-Key was used with another body"),
+              "413": failure("A body over 1 MiB"),
+              "423": failure("The fleet is halted"),
+            },
+          },
+          get: {
+            operationId: "listExperiments",
+            summary: "Experiments, oldest first",
+            parameters: [
+              { name: "state", in: "query", required: false, schema: { enum: [...EXPERIMENT_STATES] } },
+            ],
+            responses: {
+              "200": ok("Experiments", ref("ExperimentList")),
+              "400": failure("Unknown state"),
+            },
+          },
+        },
+        auth,
+      ),
+      "/v1/experiments/{id}": secured(
+        {
+          get: {
+            operationId: "getExperiment",
+            parameters: [ID_PARAMETER],
+            summary: "One experiment",
+            responses: {
+              "200": ok("The experiment", ref("Experiment")),
+              "404": failure("No such experiment"),
+            },
+          },
+        },
+        auth,
+      ),
+      "/v1/experiments/{id}/stop": secured(
+        {
+          post: {
+            operationId: "stopExperiment",
+            parameters: [ID_PARAMETER],
+            summary: "Stop it: its policies are deleted; an ended one is left as it is",
+            responses: {
+              "200": ok("The experiment", ref("Experiment")),
+              "404": failure("No such experiment"),
+            },
+          },
+        },
+        auth,
+      ),
+      "/v1/experiments/{id}/results": secured(
+        {
+          get: {
+            operationId: "getExperimentResults",
+            parameters: [ID_PARAMETER],
+            summary: "What was observed per phase, and the observation a Recommender scores",
+            responses: {
+              "200": ok("Results", ref("ExperimentResults")),
+              "404": failure("No such experiment"),
+            },
+          },
+        },
+        auth,
+      ),
+      "/v1/events": secured(
+        {
+          get: {
+            operationId: "streamEvents",
+            summary:
+              "Experiment, policy and halt events as Server-Sent Events; `id:` increasing; honours Last-Event-ID",
+            parameters: [
+              {
+                name: "Last-Event-ID",
+                in: "header",
+                required: false,
+                description: "The last id received: the retained events after it are sent first",
+                schema: { type: "string" },
+              },
+            ],
+            responses: { "200": { description: "An event stream", content: { "text/event-stream": {} } } },
+          },
+        },
+        auth,
+      ),
       "/v1/config/stream": secured(
         {
           get: {
@@ -363,6 +581,109 @@ function buildDocument(auth: boolean) {
           },
         },
         Error: toJsonSchema(ErrorBodySchema),
+        PolicyObservation: {
+          type: "object",
+          description: "One policy's totals across the proxies reporting to this replica (docs/FILTER.md)",
+          required: [
+            "name",
+            "matched",
+            "aborts",
+            "delays",
+            "dryRun",
+            "statuses",
+            "otherStatuses",
+            "latencyBuckets",
+            "latencySumUs",
+            "updatedAt",
+            "summary",
+          ],
+          properties: {
+            name: { type: "string" },
+            matched: { type: "integer" },
+            aborts: { type: "integer" },
+            delays: { type: "integer" },
+            dryRun: { type: "integer" },
+            statuses: {
+              type: "object",
+              additionalProperties: { type: "integer" },
+              description: '"0": no response',
+            },
+            otherStatuses: { type: "integer" },
+            latencyBuckets: {
+              type: "array",
+              items: { type: "integer" },
+              description: `Exclusive upper bounds (ms): ${LATENCY_BOUNDS_MS.join(", ")}, then the rest`,
+            },
+            latencySumUs: { type: "integer" },
+            updatedAt: { type: "string", format: "date-time" },
+            summary: {
+              type: "object",
+              properties: {
+                requests: { type: "integer" },
+                injected: { type: "integer" },
+                dryRunMatches: { type: "integer" },
+                statusCounts: { type: "object", additionalProperties: { type: "integer" } },
+                errorRate: { type: "number" },
+                latencyMs: {
+                  type: "object",
+                  description: "p50, p95, p99 (bucket upper bounds) and mean; null without data",
+                },
+                dominantStatus: { type: ["integer", "null"] },
+              },
+            },
+          },
+        },
+        Experiment: {
+          type: "object",
+          required: ["id", "name", "state", "reason", "createdAt", "policies", "phases", "history"],
+          properties: {
+            id: { type: "string" },
+            name: { type: "string" },
+            state: { enum: [...EXPERIMENT_STATES] },
+            reason: { type: "string" },
+            createdAt: { type: "string", format: "date-time" },
+            endsAt: { type: "string", format: "date-time" },
+            endedAt: { type: "string", format: "date-time" },
+            policies: { type: "array", items: { type: "string" }, description: "As applied: <name>-<id>" },
+            durationSeconds: { type: "integer" },
+            baselineSeconds: { type: "integer" },
+            stopConditions: { type: "array", items: { type: "string" } },
+            phases: { type: "object" },
+            history: { type: "array", items: { type: "object" } },
+          },
+        },
+        ExperimentList: {
+          type: "object",
+          required: ["items"],
+          properties: { items: { type: "array", items: ref("Experiment") } },
+        },
+        ExperimentResults: {
+          type: "object",
+          required: ["id", "state", "reason", "phases", "observation"],
+          properties: {
+            id: { type: "string" },
+            state: { enum: [...EXPERIMENT_STATES] },
+            reason: { type: "string" },
+            phases: {
+              type: "object",
+              description:
+                "baseline and running: startedAt, endedAt, requests, injected, dryRunMatches, statusCounts, errorRate, latencyMs",
+            },
+            observation: {
+              type: ["object", "null"],
+              properties: {
+                dominantStatus: { type: ["integer", "null"] },
+                meanLatencyMs: { type: ["number", "null"] },
+                errorRate: { type: "number" },
+              },
+            },
+          },
+        },
+        ObservationsList: {
+          type: "object",
+          required: ["policies"],
+          properties: { policies: { type: "array", items: ref("PolicyObservation") } },
+        },
         HaltStatus: {
           type: "object",
           required: ["halted"],

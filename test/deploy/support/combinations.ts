@@ -12,6 +12,7 @@ export const COMBINATIONS: Record<string, { values: object; external?: string[] 
       store: { type: "etcd", etcd: { endpoints: ["http://etcd-0.etcd:2379", "http://etcd-1.etcd:2379"] } },
     },
   },
+  kubernetes: { values: { store: { type: "kubernetes" } } },
   "auth (inline tokens)": {
     values: { auth: { enabled: true, writerToken: "w-secret", readerToken: "r-secret" } },
   },

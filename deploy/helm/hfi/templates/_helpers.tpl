@@ -43,11 +43,11 @@ app.kubernetes.io/component: {{ .component }}
 {{- printf "%s.%s.svc.cluster.local" (include "hfi.controlPlane.name" .) .Release.Namespace -}}
 {{- end -}}
 
-{{/* Replicas: 1 for memory, 2 for etcd unless set; more than one memory replica is refused. */}}
+{{/* Replicas: 1 for memory, 2 for etcd and kubernetes unless set; more than one memory replica is refused. */}}
 {{- define "hfi.controlPlane.replicas" -}}
-{{- $replicas := .Values.controlPlane.replicas | default (ternary 2 1 (eq .Values.store.type "etcd")) | int -}}
+{{- $replicas := .Values.controlPlane.replicas | default (ternary 1 2 (eq .Values.store.type "memory")) | int -}}
 {{- if and (eq .Values.store.type "memory") (gt $replicas 1) -}}
-{{- fail "controlPlane.replicas > 1 needs store.type=etcd: with the memory store every replica would keep its own policies" -}}
+{{- fail "controlPlane.replicas > 1 needs store.type=etcd or kubernetes: with the memory store every replica would keep its own policies" -}}
 {{- end -}}
 {{- $replicas -}}
 {{- end -}}

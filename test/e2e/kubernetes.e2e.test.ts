@@ -1,0 +1,197 @@
+/**
+ * End to end with Kubernetes as the store: a real kube-apiserver (two, on one etcd, as in an HA
+ * control plane), `kubectl`, the real dist/hfi (`serve --store kubernetes`), the real Envoy and filter.
+ */
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { startTestKubeApiServer, type TestKubeApiServer } from "../support/kube-apiserver.ts";
+import { type LocalStack, startLocalStack } from "../support/local-stack.ts";
+import { HFI_BIN, ROOT } from "../support/paths.ts";
+import { freePort } from "../support/ports.ts";
+import { spawnLogged, terminate, waitForUrl } from "../support/process.ts";
+import { expectSoon, send as sendThrough } from "../support/requests.ts";
+
+// Each test runs kubectl or waits for a real API server, which take seconds on a busy machine.
+setDefaultTimeout(30_000);
+const PROPAGATION_LIMIT_MS = 5000;
+/** From an API server's return to its changes in Envoy: its start-up, then the watch's reconnect. */
+const RECOVERY_LIMIT_MS = 20_000;
+
+let kube: TestKubeApiServer;
+/** A second API server on the same etcd, for changes made while the first is down. */
+let peer: TestKubeApiServer;
+let namespace: string;
+let stack: LocalStack;
+
+beforeAll(async () => {
+  kube = await startTestKubeApiServer();
+  await kube.installCrds();
+  namespace = await kube.createNamespace("e2e");
+  stack = await startLocalStack({
+    concurrency: 2,
+    serveArgs: ["--store", "kubernetes", "--kubeconfig", kube.kubeconfig, "--namespace", namespace],
+  });
+  peer = await startTestKubeApiServer({ etcd: kube.etcd });
+}, 240_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  await peer?.stop();
+  await kube?.stop();
+});
+
+const send = (path: string, method = "GET") => sendThrough(stack.envoyUrl, path, method);
+const expectStatusSoon = (path: string, method: string, status: number) =>
+  expectSoon(
+    () => send(path, method),
+    (s) => s.status === status,
+    10,
+    PROPAGATION_LIMIT_MS,
+  );
+
+async function kubectl(server: TestKubeApiServer, args: string[], stdin?: string): Promise<string> {
+  const result = await server.kubectl(["-n", namespace, ...args], stdin);
+  expect(result.stderr).toBe("");
+  expect(result.exitCode).toBe(0);
+  return result.stdout;
+}
+
+function abortPolicy(name: string, prefix: string, httpStatus: number): string {
+  return JSON.stringify({
+    apiVersion: "hfi.dev/v1alpha1",
+    kind: "FaultInjectionPolicy",
+    metadata: { name },
+    spec: { match: { path: { prefix } }, fault: { abort: { httpStatus } } },
+  });
+}
+
+test("kubectl apply -f examples/abort.yaml faults in Envoy; kubectl delete stops it", async () => {
+  expect((await send("/api/checkout/pay", "POST")).status).toBe(200);
+  await kubectl(kube, ["apply", "-f", join(ROOT, "examples/abort.yaml")]);
+  const aborted = await expectStatusSoon("/api/checkout/pay", "POST", 503);
+  expect(aborted.fault).toBe("checkout-abort");
+  expect(aborted.body).toBe("fault injected by hfi");
+
+  // hfi's own API reads the same resource.
+  const listed = (await (await fetch(`${stack.controlPlaneUrl}/v1/policies`)).json()) as {
+    items: { metadata: { name: string } }[];
+  };
+  expect(listed.items.map((p) => p.metadata.name)).toEqual(["checkout-abort"]);
+
+  await kubectl(kube, ["delete", "fip", "checkout-abort"]);
+  expect((await expectStatusSoon("/api/checkout/pay", "POST", 200)).fault).toBeNull();
+}, 30_000);
+
+test("kubectl wait --for=condition=Propagated returns once the Envoy has the policy", async () => {
+  await kubectl(kube, ["apply", "-f", "-"], abortPolicy("waited", "/waited", 503));
+  const wait = await kubectl(kube, ["wait", "--for=condition=Propagated", "--timeout=30s", "fip/waited"]);
+  expect(wait).toContain("condition met");
+  // Every worker has it already: the very first requests fault.
+  for (let i = 0; i < 10; i++) expect((await send("/waited")).status).toBe(503);
+  const status = JSON.parse(await kubectl(kube, ["get", "fip", "waited", "-o", "json"])).status;
+  const propagated = status.conditions.find((c: { type: string }) => c.type === "Propagated");
+  expect(propagated).toMatchObject({ status: "True", reason: "Applied", observedGeneration: 1 });
+  // Each Envoy worker polls on its own (and the main thread too): all of them have it.
+  const [, applied, targeted] = /^(\d+)\/(\d+) targeted proxies have it$/.exec(propagated.message) ?? [];
+  expect(Number(targeted)).toBeGreaterThanOrEqual(2);
+  expect(applied).toBe(targeted);
+  await kubectl(kube, ["delete", "fip", "waited"]);
+}, 60_000);
+
+test("an invalid policy is refused by the API server, naming the field, and Envoy is unchanged", async () => {
+  const result = await kube.kubectl(["-n", namespace, "apply", "-f", "-"], abortPolicy("bad", "/", 700));
+  expect(result.exitCode).not.toBe(0);
+  expect(result.stderr).toContain("spec.fault.abort.httpStatus");
+  expect((await send("/")).status).toBe(200);
+});
+
+test("with the API server down Envoy keeps its rules; changes made meanwhile arrive when it is back (410 → relist)", async () => {
+  await kubectl(kube, ["apply", "-f", "-"], abortPolicy("kept", "/kept", 503));
+  await kubectl(kube, ["apply", "-f", "-"], abortPolicy("removed", "/removed", 502));
+  await expectStatusSoon("/kept", "GET", 503);
+  await expectStatusSoon("/removed", "GET", 502);
+
+  await kube.kill();
+  // While hfi's API server is down, the other one changes the policies; etcd compacts the history,
+  // so hfi's watch cannot resume where it stopped (410 Gone) and it has to list again.
+  await kubectl(peer, ["delete", "fip", "removed"]);
+  await kubectl(peer, ["apply", "-f", "-"], abortPolicy("added", "/added", 504));
+  await kube.etcd.compact();
+  await Bun.sleep(1000);
+  expect((await send("/kept")).status).toBe(503);
+  expect((await send("/removed")).status).toBe(502);
+
+  await kube.start();
+  await expectSoon(
+    () => send("/added"),
+    (s) => s.status === 504,
+    10,
+    RECOVERY_LIMIT_MS,
+  );
+  await expectStatusSoon("/removed", "GET", 200);
+  expect((await send("/kept")).status).toBe(503);
+  const log = await Bun.file(join(stack.logDir, "hfi.log")).text();
+  expect(log).toContain("410 Gone");
+}, 120_000);
+
+test("two hfi replicas elect a leader through a Lease; after a kill -9 of the leader the other leads and ends timed policies", async () => {
+  const ns = await kube.createNamespace("replicas");
+  const replicas = await Promise.all(
+    [0, 1].map(async (i) => {
+      const port = await freePort();
+      const spawned = spawnLogged(
+        [
+          HFI_BIN,
+          "serve",
+          "--listen",
+          `127.0.0.1:${port}`,
+          "--store",
+          "kubernetes",
+          "--kubeconfig",
+          kube.kubeconfig,
+          "--namespace",
+          ns,
+          "--lease-ttl",
+          "3s",
+        ],
+        join(stack.logDir, `replica-${i}.log`),
+      );
+      await waitForUrl(`http://127.0.0.1:${port}/readyz`, spawned);
+      return spawned;
+    }),
+  );
+  try {
+    const holder = async () => {
+      const lease = await kube.kubectl(["get", "lease", "hfi-leader", "-n", ns, "-o", "json"]);
+      return lease.exitCode === 0 ? (JSON.parse(lease.stdout).spec.holderIdentity as string) : "";
+    };
+    const leaderOf = async (among: number[]) => {
+      const deadline = Date.now() + 20_000;
+      while (Date.now() < deadline) {
+        const identity = await holder();
+        const found = among.find((i) => identity === `${hostname()}_${replicas[i]?.proc.pid}`);
+        if (found !== undefined) return found;
+        await Bun.sleep(100);
+      }
+      throw new Error(`none of replicas ${among} holds the Lease (holder: ${await holder()})`);
+    };
+    const first = await leaderOf([0, 1]);
+    replicas[first]?.proc.kill("SIGKILL");
+    const second = await leaderOf([1 - first]);
+    expect(second).toBe(1 - first);
+
+    // The new leader does the leader's work: a timed policy applied with kubectl ends on time.
+    const timed = JSON.stringify({
+      apiVersion: "hfi.dev/v1alpha1",
+      kind: "FaultInjectionPolicy",
+      metadata: { name: "timed", namespace: ns },
+      spec: { duration: "2s", fault: { abort: { httpStatus: 503 } } },
+    });
+    expect((await kube.kubectl(["apply", "-f", "-"], timed)).exitCode).toBe(0);
+    const wait = await kube.kubectl(["wait", "-n", ns, "--for=delete", "--timeout=20s", "fip/timed"]);
+    expect(wait.exitCode).toBe(0);
+  } finally {
+    for (const replica of replicas) await terminate(replica.proc);
+  }
+}, 90_000);
