@@ -371,9 +371,16 @@ const AbortSchema = v.pipe(
   v.metadata({
     jsonSchema: {
       oneOf: [{ required: ["httpStatus"] }, { required: ["grpcStatus"] }],
-      if: { properties: { httpStatus: { enum: BODYLESS_STATUSES } }, required: ["httpStatus"] },
-      // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then, not a promise
-      then: { properties: { body: { maxLength: 0 } } },
+      // biome-ignore-start lint/suspicious/noThenProperty: JSON Schema's if/then, not a promise
+      allOf: [
+        {
+          if: { properties: { httpStatus: { enum: BODYLESS_STATUSES } }, required: ["httpStatus"] },
+          then: { properties: { body: { maxLength: 0 } } },
+        },
+        { if: { required: ["grpcStatus"] }, then: { properties: { body: { maxLength: 0 } } } },
+        { if: { required: ["grpcMessage"] }, then: { required: ["grpcStatus"] } },
+      ],
+      // biome-ignore-end lint/suspicious/noThenProperty: JSON Schema's if/then, not a promise
     },
     kubernetesSchema: {
       oneOf: [{ required: ["httpStatus"] }, { required: ["grpcStatus"] }],
