@@ -16,6 +16,7 @@ import { delayAccuracy } from "./delay-accuracy.ts";
 import { experimentStop } from "./experiment-stop.ts";
 import { fanout } from "./fanout.ts";
 import { fanoutTargeted } from "./fanout-targeted.ts";
+import { filterSize } from "./filter-size.ts";
 import { fleet } from "./fleet.ts";
 import { footprint } from "./footprint.ts";
 import { halt } from "./halt.ts";
@@ -35,6 +36,7 @@ const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<BenchResult>> = 
   compile,
   "api-throughput": apiThroughput,
   footprint,
+  "filter-size": filterSize,
   "delay-accuracy": delayAccuracy,
   console: consoleBench,
   observations,

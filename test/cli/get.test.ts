@@ -189,3 +189,32 @@ test("an empty store: the table says so on stderr, yaml and json print an empty 
     await empty.stop();
   }
 });
+
+test("FAULTS shows a drawn delay by its distribution (min..max, or p50/p99) and a gRPC abort by its status", async () => {
+  const alone = await startControlPlane();
+  const local = { HFI_CONTROL_PLANE_ADDR: alone.url };
+  try {
+    const uniform = policyYaml("jitter", "fault: { delay: { uniform: { min: 10ms, max: 50ms } } }");
+    const lognormal = policyYaml(
+      "tail",
+      "fault: { percentage: 5, delay: { lognormal: { p50: 20ms, p99: 300ms } }, abort: { httpStatus: 503 } }",
+    );
+    const grpc = policyYaml("outage", "fault: { abort: { grpcStatus: UNAVAILABLE, grpcMessage: down } }");
+    await hfi(["policy", "apply", "-f", "-"], {
+      env: local,
+      stdin: `${uniform}---\n${lognormal}---\n${grpc}`,
+    });
+    const run = await hfi(["policy", "get"], { env: local });
+    expect(ageless(run.stdout)).toBe(
+      [
+        "NAME     PRIORITY   MATCHES   FAULTS                                  AGE",
+        "jitter   0          <all>     delay=10ms..50ms                        AGE",
+        "outage   0          <all>     abort=grpc:UNAVAILABLE                  AGE",
+        "tail     0          <all>     delay=p50:20ms/p99:300ms,abort=503@5%   AGE",
+        "",
+      ].join("\n"),
+    );
+  } finally {
+    await alone.stop();
+  }
+});

@@ -90,6 +90,12 @@ describe("GET /openapi.json", () => {
     ["an unknown field", { spec: { extra: 1 } }],
     ["a status out of range", { spec: { fault: { abort: { httpStatus: 700 } } } }],
     ["a body with a 304", { spec: { fault: { abort: { httpStatus: 304, body: "nope" } } } }],
+    ["a grpcMessage without grpcStatus", { spec: { fault: { abort: { grpcMessage: "nope" } } } }],
+    [
+      "a body with grpcStatus",
+      { spec: { fault: { abort: { httpStatus: undefined, grpcStatus: "UNAVAILABLE", body: "nope" } } } },
+    ],
+    ["both httpStatus and grpcStatus", { spec: { fault: { abort: { grpcStatus: 14 } } } }],
     ["two path matchers", { spec: { match: { path: { exact: "/a", prefix: "/a" } } } }],
     ["a header with no matcher", { spec: { match: { headers: [{ name: "x" }] } } }],
     ["neither delay nor abort", { spec: { fault: { abort: undefined, percentage: 5 } } }],
