@@ -98,9 +98,13 @@ export function matchRule(match: RuleMatch, request: RequestView): bool {
     const value = request.path();
     if (!matchBytes(path, value.ptr, value.len)) return false;
   }
-  const headers = match.headers;
+  return matchHeaders(match.headers, request);
+}
+
+/** Whether every one of `headers` holds in `view` (request or response headers). */
+export function matchHeaders(headers: HeaderMatch[], view: RequestView): bool {
   for (let i = 0, n = headers.length; i < n; i++) {
-    if (!matchHeader(unchecked(headers[i]), request)) return false;
+    if (!matchHeader(unchecked(headers[i]), view)) return false;
   }
   return true;
 }

@@ -18,6 +18,11 @@ export class Metrics {
     "hfi.faults.delay_duration_milliseconds",
   );
   private readonly delaysActive: u32 = defineMetric(MetricType.Gauge, "hfi.faults.delays_active");
+  private readonly responsesTotal: u32 = defineMetric(MetricType.Counter, "hfi.faults.responses_total");
+  private readonly responsesUntouchedTotal: u32 = defineMetric(
+    MetricType.Counter,
+    "hfi.faults.responses_untouched_total",
+  );
   private readonly overflowTotal: u32 = defineMetric(MetricType.Counter, "hfi.faults.overflow_total");
   private readonly configRevision: u32 = defineMetric(MetricType.Gauge, "hfi.config.revision");
   private readonly configUpdatesTotal: u32 = defineMetric(MetricType.Counter, "hfi.config.updates_total");
@@ -53,6 +58,17 @@ export class Metrics {
     incrementMetric(this.overflowTotal, 1);
   }
 
+  /** `rule`'s response fault rewrote a response. */
+  responseFaulted(rule: Rule): void {
+    incrementMetric(this.responsesTotal, 1);
+    incrementMetric(rule.counters.responses, 1);
+  }
+
+  /** A response fault was due but the response could not be rewritten: it went on untouched. */
+  responseUntouched(): void {
+    incrementMetric(this.responsesUntouchedTotal, 1);
+  }
+
   /** A dry-run rule would have faulted this request. */
   dryRunMatched(rule: Rule): void {
     incrementMetric(rule.counters.dryRunMatches, 1);
@@ -60,8 +76,8 @@ export class Metrics {
 
   /**
    * Gives every rule of `ruleSet` its policy's counters and observation stats, defining those it can count in that are not
-   * defined yet: `dryrun_matches_total` for a dry-run rule, else `aborts_total` and/or
-   * `delays_total` by its fault. Called before the rule set is swapped in.
+   * defined yet: `dryrun_matches_total` for a dry-run rule, else `aborts_total`,
+   * `delays_total` and `responses_total` by its fault. Called before the rule set is swapped in.
    */
   bind(ruleSet: RuleSet): void {
     const rules = ruleSet.rules;
@@ -86,6 +102,9 @@ export class Metrics {
         }
         if (rule.fault.delay != null && counters.delays == NO_METRIC) {
           counters.delays = policyCounter(name, "delays_total");
+        }
+        if (rule.fault.response != null && counters.responses == NO_METRIC) {
+          counters.responses = policyCounter(name, "responses_total");
         }
       }
       rule.counters = counters;

@@ -71,7 +71,7 @@ describe("validatePolicy", () => {
     ["spec.match.method.exact", "must be an upper-case HTTP method", "post"],
     ["spec.fault.percentage", "must be between 0 and 100", 100.5],
     ["spec.fault.percentage", "must have at most 2 decimal places", 12.345],
-    ["spec.fault", "at least one of delay, abort is required", { percentage: 5 }],
+    ["spec.fault", "at least one of delay, abort, response is required", { percentage: 5 }],
     ["spec.fault.delay", "exactly one of fixedDelay, uniform, lognormal is required", {}],
     [
       "spec.fault.delay",
@@ -113,6 +113,104 @@ describe("validatePolicy", () => {
   ])("%s: %s", (path, message, value) => {
     const issues = issuesOf(withField(path, value));
     expect(issues).toContainEqual({ path, message: expect.stringContaining(message) });
+  });
+
+  const responseFault = (spec: Record<string, unknown>) => ({
+    ...valid,
+    spec: { match: { path: { prefix: "/api/cart" } }, fault: { response: { status: 500 } }, ...spec },
+  });
+
+  test("a response fault with response conditions is valid", () => {
+    const result = validatePolicy(
+      responseFault({
+        match: {
+          path: { prefix: "/api/cart" },
+          response: { status: { codes: [200] }, headers: [{ name: "A", exact: "b" }] },
+        },
+        fault: {
+          percentage: 1,
+          response: {
+            status: 500,
+            headers: { set: [{ name: "Retry-After", value: "5" }], remove: ["ETag"] },
+          },
+        },
+      }),
+    );
+    expect(result.success).toBe(true);
+  });
+
+  test.each([
+    ["spec.fault.response.status", "must be at most 599", { response: { status: 600 } }],
+    [
+      "spec.fault.response.status",
+      "must not be 204: the upstream's body would still follow",
+      { response: { status: 204 } },
+    ],
+    ["spec.fault.response", "at least one of status, headers is required", { response: {} }],
+    [
+      "spec.fault.response.headers.set[0].name",
+      "must not be Content-Length: the proxy keeps the response's framing",
+      { response: { headers: { set: [{ name: "Content-Length", value: "1" }] } } },
+    ],
+    [
+      "spec.fault.response.headers.remove[0]",
+      "must not be transfer-encoding",
+      { response: { headers: { remove: ["transfer-encoding"] } } },
+    ],
+    [
+      "spec.fault.response.headers.set[0].name",
+      "must not be x-hfi-fault: the filter sets it",
+      { response: { headers: { set: [{ name: "x-hfi-fault", value: "me" }] } } },
+    ],
+    [
+      "spec.fault.response.headers.set[0].name",
+      "must be an HTTP header name",
+      { response: { headers: { set: [{ name: ":status", value: "200" }] } } },
+    ],
+    [
+      "spec.fault.response.headers.set[0].value",
+      "must be a header value",
+      { response: { headers: { set: [{ name: "a", value: "x\r\ny: z" }] } } },
+    ],
+    [
+      "spec.fault.response",
+      "must not be set with abort: an aborted request gets no response from the upstream",
+      { abort: { httpStatus: 503 }, response: { status: 500 } },
+    ],
+  ])("%s: %s", (path, message, fault) => {
+    const issues = issuesOf(responseFault({ fault }));
+    expect(issues).toContainEqual({ path, message: expect.stringContaining(message) });
+  });
+
+  test.each([
+    [
+      "spec.match.response.status",
+      "exactly one of codes, or min with max, is required",
+      { status: { codes: [200], min: 200 } },
+    ],
+    [
+      "spec.match.response.status",
+      "exactly one of codes, or min with max, is required",
+      { status: { min: 500 } },
+    ],
+    ["spec.match.response.status.max", "must not be less than min", { status: { min: 500, max: 499 } }],
+    ["spec.match.response.status.codes[0]", "must be at most 599", { status: { codes: [600] } }],
+    ["spec.match.response.status.codes", "must list at least one status code", { status: { codes: [] } }],
+    ["spec.match.response", "at least one of status, headers is required", {}],
+  ])("%s: %s", (path, message, response) => {
+    const issues = issuesOf(responseFault({ match: { response } }));
+    expect(issues).toContainEqual({ path, message: expect.stringContaining(message) });
+  });
+
+  test("match.response without a response fault is refused, naming spec.match.response", () => {
+    const issues = issuesOf({
+      ...valid,
+      spec: { match: { response: { status: { codes: [200] } } }, fault: { abort: { httpStatus: 503 } } },
+    });
+    expect(issues).toContainEqual({
+      path: "spec.match.response",
+      message: "needs fault.response: it only decides whether a response fault applies",
+    });
   });
 
   test.each([204, 304])(

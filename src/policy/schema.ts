@@ -23,6 +23,10 @@ export const MAX_PATH_LENGTH = 4096;
 export const MAX_HEADER_NAME_LENGTH = 256;
 /** Longest `exact` or `prefix` header value in a condition, in characters. */
 export const MAX_HEADER_VALUE_LENGTH = 8192;
+/** Most status codes in `spec.match.response.status.codes`. */
+export const MAX_STATUS_CODES = 32;
+/** Most headers a response fault sets, and most it removes. */
+export const MAX_RESPONSE_HEADER_EDITS = 32;
 /** Longest method, duration, timestamp or revision string: far more than any valid one needs. */
 const MAX_TOKEN_LENGTH = 64;
 /** Most labels in `spec.selector.matchLabels`. */
@@ -193,11 +197,66 @@ const HostMatchSchema = strictWithOneOf(
   ["exact", "suffix", "regex"],
 );
 
+/** The upstream's status: one of `codes`, or from `min` to `max` (both included). */
+const ResponseStatusMatchSchema = v.pipe(
+  strict({
+    codes: v.optional(
+      v.pipe(
+        v.array(integerIn(100, 599)),
+        v.minLength(1, "must list at least one status code"),
+        v.maxLength(MAX_STATUS_CODES, `must list at most ${MAX_STATUS_CODES} status codes`),
+      ),
+    ),
+    min: v.optional(integerIn(100, 599)),
+    max: v.optional(integerIn(100, 599)),
+  }),
+  v.check(
+    (status) =>
+      status.codes !== undefined
+        ? status.min === undefined && status.max === undefined
+        : status.min !== undefined && status.max !== undefined,
+    "exactly one of codes, or min with max, is required",
+  ),
+  v.forward(
+    v.check((status) => (status.min ?? 0) <= (status.max ?? 599), "must not be less than min"),
+    ["max"],
+  ),
+  v.metadata({
+    jsonSchema: {
+      oneOf: [
+        { required: ["codes"], not: { anyOf: [{ required: ["min"] }, { required: ["max"] }] } },
+        { required: ["min", "max"], not: { required: ["codes"] } },
+      ],
+    },
+    kubernetesSchema: celRules(
+      [
+        "has(self.codes) ? !has(self.min) && !has(self.max) : has(self.min) && has(self.max)",
+        "exactly one of codes, or min with max, is required",
+      ],
+      ["!has(self.min) || !has(self.max) || self.min <= self.max", "must not be less than min", ".max"],
+    ),
+  }),
+);
+
+/** Conditions on the upstream's response: they decide whether a response fault applies, never the match. */
+const ResponseMatchSchema = v.pipe(
+  strict({
+    status: v.optional(ResponseStatusMatchSchema),
+    headers: v.optional(HeadersSchema),
+  }),
+  v.check(
+    (match) => match.status !== undefined || match.headers !== undefined,
+    "at least one of status, headers is required",
+  ),
+  v.metadata({ jsonSchema: { anyOf: [{ required: ["status"] }, { required: ["headers"] }] } }),
+);
+
 const MatchSchema = strict({
   host: v.optional(HostMatchSchema),
   path: v.optional(PathMatchSchema),
   method: v.optional(MethodMatchSchema),
   headers: v.optional(HeadersSchema),
+  response: v.optional(ResponseMatchSchema),
 });
 
 /**
@@ -406,18 +465,132 @@ const AbortSchema = v.pipe(
   }),
 );
 
-/** With both, the delay runs first, then the abort (as Envoy and Istio do). */
+/**
+ * Response headers a fault may not set or remove: the connection's framing (Envoy and the codecs own
+ * it, and the body that follows is the upstream's), and the header the filter writes itself.
+ */
+export const RESERVED_RESPONSE_HEADERS: readonly string[] = [
+  "connection",
+  "content-length",
+  "keep-alive",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "x-hfi-fault",
+];
+
+const ResponseHeaderNameSchema = v.pipe(
+  stringOfAtMost(MAX_HEADER_NAME_LENGTH),
+  v.regex(HEADER_NAME, "must be an HTTP header name"),
+  v.check(
+    (name) => !RESERVED_RESPONSE_HEADERS.includes(name.toLowerCase()),
+    (issue) =>
+      `must not be ${issue.input}: ${issue.input.toLowerCase() === "x-hfi-fault" ? "the filter sets it" : "the proxy keeps the response's framing and connection headers right itself"}`,
+  ),
+  v.metadata({
+    jsonSchema: { pattern: HEADER_NAME.source, not: { enum: RESERVED_RESPONSE_HEADERS } },
+    kubernetesSchema: celRule(
+      `!(self.lowerAscii() in [${RESERVED_RESPONSE_HEADERS.map((name) => `'${name}'`).join(", ")}])`,
+      `must not be one of ${RESERVED_RESPONSE_HEADERS.join(", ")}: the proxy and the filter own them`,
+    ),
+  }),
+);
+
+/** RFC 9110 field value: visible ASCII and inner spaces or tabs. */
+const HEADER_VALUE = /^(?:[\x21-\x7e](?:[\x20-\x7e\t]*[\x21-\x7e])?)?$/;
+
+const ResponseHeadersSchema = strict({
+  set: v.optional(
+    v.pipe(
+      v.array(
+        strict({
+          name: ResponseHeaderNameSchema,
+          value: v.pipe(
+            stringOfAtMost(MAX_HEADER_VALUE_LENGTH),
+            v.regex(HEADER_VALUE, "must be a header value: visible ASCII, inner spaces and tabs"),
+          ),
+        }),
+      ),
+      v.maxLength(MAX_RESPONSE_HEADER_EDITS, `must have at most ${MAX_RESPONSE_HEADER_EDITS} headers`),
+      v.description("Headers set on the response, each replacing every value of its name."),
+    ),
+  ),
+  remove: v.optional(
+    v.pipe(
+      v.array(ResponseHeaderNameSchema),
+      v.maxLength(MAX_RESPONSE_HEADER_EDITS, `must have at most ${MAX_RESPONSE_HEADER_EDITS} headers`),
+      v.description("Names of headers taken off the response (every value), before `set` is applied."),
+    ),
+  ),
+});
+
+/** What happens to the upstream's response of a faulted request (spec.match.response may narrow it). */
+const ResponseFaultSchema = v.pipe(
+  strict({
+    status: v.optional(
+      v.pipe(
+        integerIn(200, 599),
+        v.check(
+          (status) => !BODYLESS_STATUSES.includes(status),
+          (issue) => `must not be ${issue.input}: the upstream's body would still follow`,
+        ),
+        v.metadata({
+          jsonSchema: { not: { enum: BODYLESS_STATUSES } },
+          kubernetesSchema: celRule(
+            `!(self in [${BODYLESS_STATUSES.join(", ")}])`,
+            `must not be ${BODYLESS_STATUSES.join(" or ")}: the upstream's body would still follow`,
+          ),
+        }),
+        v.description("The status code the client gets instead of the upstream's."),
+      ),
+    ),
+    headers: v.optional(ResponseHeadersSchema),
+  }),
+  v.check(
+    (response) => response.status !== undefined || response.headers !== undefined,
+    "at least one of status, headers is required",
+  ),
+  v.metadata({ jsonSchema: { anyOf: [{ required: ["status"] }, { required: ["headers"] }] } }),
+);
+
+/**
+ * With both, the delay runs first, then the abort (as Envoy and Istio do). A response fault applies
+ * to the upstream's answer, so an abort (which answers the request itself) cannot have one.
+ */
 const FaultSchema = v.pipe(
   strict({
     percentage: v.optional(PercentageSchema, 100),
     delay: v.optional(DelaySchema),
     abort: v.optional(AbortSchema),
+    response: v.optional(ResponseFaultSchema),
   }),
   v.check(
-    (fault) => fault.delay !== undefined || fault.abort !== undefined,
-    "at least one of delay, abort is required",
+    (fault) => fault.delay !== undefined || fault.abort !== undefined || fault.response !== undefined,
+    "at least one of delay, abort, response is required",
   ),
-  v.metadata({ jsonSchema: { anyOf: [{ required: ["delay"] }, { required: ["abort"] }] } }),
+  v.forward(
+    v.check(
+      (fault) => fault.response === undefined || fault.abort === undefined,
+      "must not be set with abort: an aborted request gets no response from the upstream",
+    ),
+    ["response"],
+  ),
+  v.metadata({
+    jsonSchema: {
+      anyOf: [{ required: ["delay"] }, { required: ["abort"] }, { required: ["response"] }],
+      not: { required: ["abort", "response"] },
+    },
+    kubernetesSchema: {
+      anyOf: [{ required: ["delay"] }, { required: ["abort"] }, { required: ["response"] }],
+      ...celRule(
+        "!has(self.abort) || !has(self.response)",
+        "must not be set with abort: an aborted request gets no response from the upstream",
+        ".response",
+      ),
+    },
+  }),
 );
 
 /** `enforce` injects; `dryRun` only evaluates and counts matches. Absent means `enforce`. */
@@ -540,14 +713,35 @@ const SelectorSchema = strict({
   matchLabels: v.optional(MatchLabelsSchema),
 });
 
-const SpecSchema = strict({
-  selector: v.optional(SelectorSchema),
-  priority: v.optional(integerIn(-2_147_483_648, 2_147_483_647), 0),
-  mode: v.optional(ModeSchema),
-  duration: v.optional(PolicyDurationSchema),
-  match: v.optional(MatchSchema),
-  fault: FaultSchema,
-});
+const SpecSchema = v.pipe(
+  strict({
+    selector: v.optional(SelectorSchema),
+    priority: v.optional(integerIn(-2_147_483_648, 2_147_483_647), 0),
+    mode: v.optional(ModeSchema),
+    duration: v.optional(PolicyDurationSchema),
+    match: v.optional(MatchSchema),
+    fault: FaultSchema,
+  }),
+  v.forward(
+    v.check(
+      (spec) => spec.match?.response === undefined || spec.fault.response !== undefined,
+      "needs fault.response: it only decides whether a response fault applies",
+    ),
+    ["match", "response"],
+  ),
+  v.metadata({
+    jsonSchema: {
+      if: { properties: { match: { required: ["response"] } }, required: ["match"] },
+      // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then, not a promise
+      then: { properties: { fault: { required: ["response"] } } },
+    },
+    kubernetesSchema: celRule(
+      "!has(self.match) || !has(self.match.response) || has(self.fault.response)",
+      "needs fault.response: it only decides whether a response fault applies",
+      ".match.response",
+    ),
+  }),
+);
 
 /** A Kubernetes status condition (`Accepted`, `Propagated`), as `kubectl wait --for=condition=` reads it. */
 const ConditionSchema = strict({

@@ -9,6 +9,7 @@ import {
   RULESET_FORMAT,
   RULESET_FORMAT_WITHOUT_FAULTS_V2,
   RULESET_FORMAT_WITHOUT_HOST,
+  RULESET_FORMAT_WITHOUT_RESPONSE,
   type RuleSet,
 } from "./format.ts";
 
@@ -80,10 +81,19 @@ describe("compileRuleSet", () => {
   test.each([
     ["a fixed delay and an HTTP abort", [{}], RULESET_FORMAT_WITHOUT_HOST],
     ["a host condition", [{ match: { host: { exact: "a" } } }], RULESET_FORMAT_WITHOUT_FAULTS_V2],
-    ["a drawn delay", [{ fault: { delay: { uniform: { min: "1ms", max: "2ms" } } } }], RULESET_FORMAT],
+    [
+      "a drawn delay",
+      [{ fault: { delay: { uniform: { min: "1ms", max: "2ms" } } } }],
+      RULESET_FORMAT_WITHOUT_RESPONSE,
+    ],
     [
       "a gRPC abort beside a host condition",
       [{ fault: { abort: { grpcStatus: 14 } } }, { match: { host: { exact: "a" } } }],
+      RULESET_FORMAT_WITHOUT_RESPONSE,
+    ],
+    [
+      "a response fault beside a gRPC abort",
+      [{ fault: { response: { status: 500 } } }, { fault: { abort: { grpcStatus: 14 } } }],
       RULESET_FORMAT,
     ],
   ])("a rule set with %s is served in the oldest format that carries it", (_, specs, format) => {

@@ -13,9 +13,12 @@ import {
   type HeaderValueMatch,
   type HostMatch,
   MILLIONTHS_PER_HUNDRED_PERCENT,
+  type ResponseFault,
+  type ResponseMatch,
   RULESET_FORMAT,
   RULESET_FORMAT_WITHOUT_FAULTS_V2,
   RULESET_FORMAT_WITHOUT_HOST,
+  RULESET_FORMAT_WITHOUT_RESPONSE,
   type Rule,
   type RuleFault,
   type RuleSet,
@@ -57,9 +60,10 @@ export function assembleRuleSet(
 }
 
 function oldestFormatFor(rules: Rule[]): RuleSet["format"] {
+  if (rules.some(({ fault }) => fault.response !== undefined)) return RULESET_FORMAT;
   const drawnOrGrpc = ({ fault }: Rule) =>
     (fault.delay !== undefined && !("fixedDelayMs" in fault.delay)) || fault.abort?.grpcStatus !== undefined;
-  if (rules.some(drawnOrGrpc)) return RULESET_FORMAT;
+  if (rules.some(drawnOrGrpc)) return RULESET_FORMAT_WITHOUT_RESPONSE;
   return rules.some((rule) => rule.match.host)
     ? RULESET_FORMAT_WITHOUT_FAULTS_V2
     : RULESET_FORMAT_WITHOUT_HOST;
@@ -82,10 +86,8 @@ function compileRule(policy: Policy): Rule {
       ...(match.host && { host: compileHostMatch(match.host) }),
       ...(match.path && { path: compileStringMatch(match.path) }),
       ...(match.method && { method: match.method.exact }),
-      headers: (match.headers ?? []).map((header) => ({
-        name: header.name.toLowerCase(),
-        match: compileHeaderMatch(header),
-      })),
+      headers: compileHeaderConditions(match.headers),
+      ...(match.response && { response: compileResponseMatch(match.response) }),
     },
     fault: compileFault(fault),
     ...(policy.status?.expiresAt !== undefined && { expiresAt: validTimestamp(policy.status.expiresAt) }),
@@ -111,11 +113,34 @@ function compileHeaderMatch(header: HeaderCondition): HeaderValueMatch {
   return header.present ? { type: "present" } : compileStringMatch(header);
 }
 
-function compileFault({ percentage, delay, abort }: PolicySpec["fault"]): RuleFault {
+function compileHeaderConditions(headers: readonly HeaderCondition[] = []) {
+  return headers.map((header) => ({ name: header.name.toLowerCase(), match: compileHeaderMatch(header) }));
+}
+
+function compileResponseMatch({
+  status,
+  headers,
+}: NonNullable<NonNullable<PolicySpec["match"]>["response"]>): ResponseMatch {
+  const statuses = status?.codes
+    ? [...new Set(status.codes)].sort((a, b) => a - b).map((code) => ({ min: code, max: code }))
+    : status && [{ min: status.min ?? 0, max: status.max ?? 0 }];
+  return { ...(statuses && { statuses }), headers: compileHeaderConditions(headers) };
+}
+
+function compileFault({ percentage, delay, abort, response }: PolicySpec["fault"]): RuleFault {
   return {
     percentageMillionths: toMillionths(percentage),
     ...(delay && { delay: compileDelay(delay) }),
     ...(abort && { abort: compileAbort(abort) }),
+    ...(response && { response: compileResponse(response) }),
+  };
+}
+
+function compileResponse({ status, headers }: NonNullable<PolicySpec["fault"]["response"]>): ResponseFault {
+  return {
+    ...(status !== undefined && { status }),
+    setHeaders: (headers?.set ?? []).map(({ name, value }) => ({ name: name.toLowerCase(), value })),
+    removeHeaders: [...new Set((headers?.remove ?? []).map((name) => name.toLowerCase()))],
   };
 }
 

@@ -14,9 +14,10 @@ import type { Dfa } from "../regex/index.ts";
  * Bumped on any change the current filter could misread; the filter rejects formats it does not know.
  * A rule set is served in the oldest format that carries it (assembleRuleSet), so filters from before
  * a change keep working until a policy needs it: 1 the first; 2 adds `match.host`; 3 adds delays
- * drawn from a distribution (`delay.uniform`, `delay.lognormal`) and gRPC aborts (`abort.grpcStatus`).
+ * drawn from a distribution (`delay.uniform`, `delay.lognormal`) and gRPC aborts (`abort.grpcStatus`);
+ * 4 adds response faults (`fault.response`, `match.response`).
  */
-export const RULESET_FORMAT = 3;
+export const RULESET_FORMAT = 4;
 /**
  * The format before `match.host` (2). A rule set without host conditions is served in it, so that
  * filters from before host matching keep working until a policy needs the new format.
@@ -24,6 +25,8 @@ export const RULESET_FORMAT = 3;
 export const RULESET_FORMAT_WITHOUT_HOST = 1;
 /** The format before drawn delays and gRPC aborts (3), for a rule set with host conditions and neither. */
 export const RULESET_FORMAT_WITHOUT_FAULTS_V2 = 2;
+/** The format before response faults (4), for a rule set with drawn delays or gRPC aborts and none. */
+export const RULESET_FORMAT_WITHOUT_RESPONSE = 3;
 /** The oldest format the filter still reads, so a filter can be upgraded before its control plane. */
 export const OLDEST_READABLE_RULESET_FORMAT = RULESET_FORMAT_WITHOUT_HOST;
 
@@ -65,6 +68,26 @@ export interface RuleMatch {
   method?: string;
   /** All must match. */
   headers: HeaderMatch[];
+  /** Conditions on the upstream's response that gate the rule's response fault (never the match). Format 4 on. */
+  response?: ResponseMatch;
+}
+
+/** All given must hold when the response headers arrive. */
+export interface ResponseMatch {
+  /** The upstream's status is in one of these ranges (both ends included); absent = any status. */
+  statuses?: { min: number; max: number }[];
+  /** Conditions on the response headers, as on request headers. */
+  headers: HeaderMatch[];
+}
+
+/**
+ * What the upstream's response headers become: `removeHeaders` (lower-cased names) go, then
+ * `setHeaders` replace every value of their name, then `status` replaces `:status`.
+ */
+export interface ResponseFault {
+  status?: number;
+  setHeaders: { name: string; value: string }[];
+  removeHeaders: string[];
 }
 
 /**
@@ -88,12 +111,16 @@ export type DelayFault =
   | { uniform: { minMs: number; maxMs: number } }
   | { lognormal: { p50Ms: number; p99Ms: number } };
 
-/** At least one of `delay` and `abort`; with both, the delay runs first, then the abort. */
+/**
+ * At least one of `delay`, `abort` and `response`; with delay and abort, the delay runs first, then
+ * the abort. `response` (format 4 on) never comes with `abort`.
+ */
 export interface RuleFault {
   /** 0..1_000_000; a request is faulted when a uniform draw in [0, 1_000_000) is below it. */
   percentageMillionths: number;
   delay?: DelayFault;
   abort?: AbortFault;
+  response?: ResponseFault;
 }
 
 export interface Rule {
@@ -111,6 +138,7 @@ export interface Rule {
 export interface RuleSet {
   format:
     | typeof RULESET_FORMAT
+    | typeof RULESET_FORMAT_WITHOUT_RESPONSE
     | typeof RULESET_FORMAT_WITHOUT_FAULTS_V2
     | typeof RULESET_FORMAT_WITHOUT_HOST;
   /** Store revision the rules were compiled from; monotonic within one store. */

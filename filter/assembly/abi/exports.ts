@@ -28,6 +28,10 @@ export function proxy_on_request_headers(contextId: u32, numHeaders: u32, endOfS
   return contexts.onRequestHeaders(contextId);
 }
 
+export function proxy_on_response_headers(contextId: u32, numHeaders: u32, endOfStream: bool): u32 {
+  return contexts.onResponseHeaders(contextId);
+}
+
 export function proxy_on_tick(rootContextId: u32): void {
   contexts.onTick(rootContextId);
 }

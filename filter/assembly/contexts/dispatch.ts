@@ -3,7 +3,7 @@ import { HeadersAction } from "../abi/enums";
 import { randomU64 } from "../abi/host";
 import { seedRandom } from "../random";
 import { createContext, deleteContext, ensureRoot, findRoot, rootOfStream } from "./registry";
-import { onStreamRequestHeaders, streamDone, streamLogged } from "./stream";
+import { onStreamRequestHeaders, onStreamResponseHeaders, streamDone, streamLogged } from "./stream";
 
 /** May run once per plugin in the same VM; reseeding is harmless. */
 export function onVmStart(): bool {
@@ -22,6 +22,11 @@ export function onConfigure(rootId: u32, configSize: usize): bool {
 export function onRequestHeaders(contextId: u32): HeadersAction {
   const root = rootOfStream(contextId);
   return root != null ? onStreamRequestHeaders(root, contextId) : HeadersAction.Continue;
+}
+
+/** Only a stream a response rule matched has anything to do here: the rest return at once. */
+export function onResponseHeaders(contextId: u32): HeadersAction {
+  return onStreamResponseHeaders(contextId);
 }
 
 export function onTick(rootId: u32): void {

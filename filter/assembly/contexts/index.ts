@@ -6,6 +6,7 @@ export {
   onHttpCallResponse,
   onLog,
   onRequestHeaders,
+  onResponseHeaders,
   onTick,
   onVmStart,
 } from "./dispatch";

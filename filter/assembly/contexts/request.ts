@@ -14,8 +14,9 @@ const METHOD_HEAD: u32 = 0x74656d3a;
 const METHOD_TAIL: u32 = 0x646f68; // "hod" at offset 4
 
 /**
- * RequestView over the request headers Envoy holds during on_request_headers. One instance serves
- * every request of the VM: begin() before matching, end() after, which frees what the host handed
+ * RequestView over the request headers Envoy holds during on_request_headers (or, built for
+ * MapType.HttpResponseHeaders, over the response headers during on_response_headers, for the header
+ * conditions of `match.response`). One instance per map serves every stream of the VM: begin() before matching, end() after, which frees what the host handed
  * over. Nothing is copied: values are read where the host wrote them.
  *
  * The whole header map comes from one proxy_get_header_map_pairs call, made the first time a rule
@@ -36,6 +37,10 @@ export class HostRequest extends RequestView {
   private pairsRead: bool = false;
   private nameBits: u64 = 0;
   private clockMs: i64 = -1;
+
+  constructor(private readonly map: MapType = MapType.HttpRequestHeaders) {
+    super();
+  }
 
   begin(): HostRequest {
     this.pairsRead = false;
@@ -139,7 +144,7 @@ export class HostRequest extends RequestView {
     host.ptr = 0;
     host.len = 0;
     const block = this.pairsBlock;
-    if (!readHeaderPairs(MapType.HttpRequestHeaders, block) || block.len < 4) return;
+    if (!readHeaderPairs(this.map, block) || block.len < 4) return;
     const base = block.ptr;
     const count = <u64>load<u32>(base);
     const end = <u64>block.len;

@@ -114,6 +114,22 @@ export class RootContext {
     this.touched(stats);
   }
 
+  /** `rule`'s response fault rewrote a response: counted with the aborts in observations (both replace what the client gets). */
+  responseFaulted(rule: Rule): void {
+    const metrics = this.metrics;
+    if (metrics != null) metrics.responseFaulted(rule);
+    const stats = rule.counters.stats;
+    if (stats == null) return;
+    stats.count(ABORTS);
+    this.touched(stats);
+  }
+
+  /** A response fault was due but the host refused the rewrite: the response went on untouched. */
+  responseUntouched(): void {
+    const metrics = this.metrics;
+    if (metrics != null) metrics.responseUntouched();
+  }
+
   /** A dry-run rule would have faulted this request. */
   dryRunMatched(rule: Rule): void {
     const metrics = this.metrics;

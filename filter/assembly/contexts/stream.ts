@@ -4,10 +4,13 @@ import { DelayedRequest } from "../delay";
 import { FAULT_HEADER, injectAbort, isSampled } from "../fault";
 import { findRule } from "../matcher";
 import { NO_RESPONSE, PolicyStats, statusCode } from "../observe";
+import { Rule, RuleSet } from "../rules";
 import { HostRequest } from "./request";
+import { applyResponseFault, responseMatches } from "./response";
 import { RootContext } from "./root";
 
 const request = new HostRequest();
+const response = new HostRequest(MapType.HttpResponseHeaders);
 /** Filter-state property with the policy that faulted the request: `wasm.hfi_policy` in Envoy. */
 const POLICY_PROPERTY = String.UTF8.encode("hfi_policy");
 
@@ -17,6 +20,10 @@ const POLICY_PROPERTY = String.UTF8.encode("hfi_policy");
  */
 class StreamState {
   delayed: DelayedRequest | null = null;
+  /** The rule whose response fault waits for the response headers; null once they came (or none). */
+  responseRule: Rule | null = null;
+  /** The rule set `responseRule` was matched under: while it is still in force, the rule is too. */
+  responseRuleSet: RuleSet | null = null;
 
   constructor(
     readonly root: RootContext,
@@ -60,11 +67,20 @@ export function onStreamRequestHeaders(root: RootContext, id: u32): HeadersActio
     streams.set(id, state);
   }
   if (!isSampled(rule.fault)) return HeadersAction.Continue;
+  const fault = rule.fault;
+  if (fault.response != null) {
+    // The response decides: its conditions, and for a dry run whether it counts.
+    if (state == null) {
+      state = new StreamState(root, null, 0);
+      streams.set(id, state);
+    }
+    state.responseRule = rule;
+    state.responseRuleSet = ruleSet;
+  }
   if (rule.dryRun) {
-    root.dryRunMatched(rule);
+    if (fault.response == null) root.dryRunMatched(rule);
     return HeadersAction.Continue;
   }
-  const fault = rule.fault;
   const delay = fault.delay;
   if (delay != null) {
     const delayed = root.startDelay(id, rule);
@@ -86,6 +102,41 @@ export function onStreamRequestHeaders(root: RootContext, id: u32): HeadersActio
   injectAbort(abort);
   root.abortInjected(rule);
   return HeadersAction.Pause;
+}
+
+/**
+ * Stream `id` has its response headers. Only a stream whose rule has a response fault (and was in
+ * its share) did anything at request time to be found here; every other stream returns at once. The
+ * fault applies if its policy is still enforced (a halt or a deletion since the request withdraws
+ * it) and the response meets the rule's `match.response`; a dry-run rule only counts it.
+ */
+export function onStreamResponseHeaders(id: u32): HeadersAction {
+  if (streams.size == 0 || !streams.has(id)) return HeadersAction.Continue;
+  const state = streams.get(id);
+  const rule = state.responseRule;
+  if (rule == null) return HeadersAction.Continue;
+  state.responseRule = null;
+  const root = state.root;
+  const current = root.rules.current;
+  if (current !== state.responseRuleSet) {
+    if (current == null || current.halted || (!rule.dryRun && !current.enforces(rule.name))) {
+      return HeadersAction.Continue;
+    }
+  }
+  state.responseRuleSet = null;
+  const conditions = rule.match.response;
+  if (conditions != null) {
+    const matches = responseMatches(conditions, response.begin());
+    response.end();
+    if (!matches) return HeadersAction.Continue;
+  }
+  if (rule.dryRun) {
+    root.dryRunMatched(rule);
+    return HeadersAction.Continue;
+  }
+  if (applyResponseFault(rule)) root.responseFaulted(rule);
+  else root.responseUntouched();
+  return HeadersAction.Continue;
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import { asObject, JsonArray, JsonObject, JsonValue } from "../json";
 import { FieldReader, integerAt, integerIn, isLowerCaseName, NOT_AN_INTEGER, optional } from "./fields";
-import { Dfa, HeaderMatch, MatchType, RuleMatch, StringMatch } from "./ruleset";
+import { Dfa, HeaderMatch, MatchType, ResponseMatch, RuleMatch, StringMatch } from "./ruleset";
 
 /** Largest DFA accepted, in states; the control plane caps its DFAs well below this. */
 export const MAX_DFA_STATES: i32 = 16_384;
@@ -40,18 +40,58 @@ export class MatchReader extends FieldReader {
       }
       method = String.UTF8.encode(text);
     }
-    const items = obj.getArray("headers");
+    const headers = this.headers("match.headers", obj.getArray("headers"));
+    if (headers == null) return null;
+    let response: ResponseMatch | null = null;
+    const responseValue = optional(obj, "response");
+    if (responseValue != null) {
+      response = this.responseMatch(asObject(responseValue));
+      if (response == null) return null;
+    }
+    return new RuleMatch(host, path, method, headers, response);
+  }
+
+  private headers(field: string, items: JsonArray | null): HeaderMatch[] | null {
     if (items == null) {
-      this.fail("match.headers", "an array");
+      this.fail(field, "an array");
       return null;
     }
     const headers = new Array<HeaderMatch>(items.length);
     for (let i = 0; i < headers.length; i++) {
-      const header = this.header(i, items.at(i));
+      const header = this.header(field, i, items.at(i));
       if (header == null) return null;
       unchecked((headers[i] = header));
     }
-    return new RuleMatch(host, path, method, cheapestFirst(headers));
+    return cheapestFirst(headers);
+  }
+
+  private responseMatch(obj: JsonObject | null): ResponseMatch | null {
+    if (obj == null) {
+      this.fail("match.response", "an object");
+      return null;
+    }
+    let ranges = new StaticArray<u32>(0);
+    if (optional(obj, "statuses") != null) {
+      const items = obj.getArray("statuses");
+      ranges = new StaticArray<u32>(items != null ? items.length * 2 : 0);
+      for (let i = 0, n = items != null ? items.length : 0; i < n; i++) {
+        const range = asObject(items!.at(i));
+        const min = range != null ? integerIn(range.get("min"), 100, 599) : NOT_AN_INTEGER;
+        const max = range != null ? integerIn(range.get("max"), min, 599) : NOT_AN_INTEGER;
+        if (min == NOT_AN_INTEGER || max == NOT_AN_INTEGER) {
+          this.fail("match.response.statuses[" + i.toString() + "]", "{min, max}: 100 ≤ min ≤ max ≤ 599");
+          return null;
+        }
+        unchecked((ranges[2 * i] = <u32>min));
+        unchecked((ranges[2 * i + 1] = <u32>max));
+      }
+      if (items == null || items.length == 0) {
+        this.fail("match.response.statuses", "a non-empty array");
+        return null;
+      }
+    }
+    const headers = this.headers("match.response.headers", obj.getArray("headers"));
+    return headers != null ? new ResponseMatch(ranges, headers) : null;
   }
 
   private hostMatch(value: JsonValue): StringMatch | null {
@@ -77,8 +117,8 @@ export class MatchReader extends FieldReader {
     return null;
   }
 
-  private header(index: i32, value: JsonValue): HeaderMatch | null {
-    const field = "match.headers[" + index.toString() + "]";
+  private header(list: string, index: i32, value: JsonValue): HeaderMatch | null {
+    const field = list + "[" + index.toString() + "]";
     const obj = asObject(value);
     const name = obj != null ? obj.getString("name") : null;
     if (obj == null || name == null || !isLowerCaseName(name)) {

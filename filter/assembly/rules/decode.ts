@@ -11,14 +11,24 @@ import {
   asObject,
   firstUnreadMember,
   forgetReads,
+  JsonKind,
   JsonObject,
+  JsonString,
   JsonValue,
   lastParseError,
   parseJsonAt,
   STRICT_DECODE,
 } from "../json";
 import { DelayReader } from "./decode-delay";
-import { integerIn, isHeaderValue, isInteger, NOT_AN_INTEGER, optional, optionalFlag } from "./fields";
+import {
+  integerIn,
+  isHeaderValue,
+  isInteger,
+  isLowerCaseName,
+  NOT_AN_INTEGER,
+  optional,
+  optionalFlag,
+} from "./fields";
 import { buildPrefilter, firstConditioned } from "./prefilter";
 import {
   AbortFault,
@@ -29,11 +39,17 @@ import {
   MIN_GRPC_STATUS,
   NEVER_EXPIRES,
   OLDEST_READABLE_RULESET_FORMAT,
+  ResponseFault,
   RULESET_FORMAT,
   Rule,
   RuleFault,
   RuleSet,
 } from "./ruleset";
+
+/** A header name a response fault may touch: lower-case, and not a pseudo-header such as `:status`. */
+function isResponseHeaderName(name: string): bool {
+  return isLowerCaseName(name) && name.charCodeAt(0) != 0x3a;
+}
 
 export class Decoded {
   ruleSet: RuleSet | null = null;
@@ -167,11 +183,81 @@ class RuleReader extends DelayReader {
       abort = this.abort(name, abortValue);
       if (abort == null) return null;
     }
-    if (delay == null && abort == null) {
-      this.fail("fault", "a delay, an abort, or both");
+    let response: ResponseFault | null = null;
+    const responseValue = optional(obj, "response");
+    if (responseValue != null) {
+      if (abort != null) {
+        this.fail("fault.response", "no response fault beside an abort");
+        return null;
+      }
+      response = this.response(asObject(responseValue));
+      if (response == null) return null;
+    }
+    if (delay == null && abort == null && response == null) {
+      this.fail("fault", "a delay, an abort or a response fault");
       return null;
     }
-    return new RuleFault(<u32>millionths, delay, abort);
+    return new RuleFault(<u32>millionths, delay, abort, response);
+  }
+
+  private response(obj: JsonObject | null): ResponseFault | null {
+    if (obj == null) {
+      this.fail("fault.response", "an object");
+      return null;
+    }
+    let status: i64 = 0;
+    const statusValue = optional(obj, "status");
+    if (statusValue != null) {
+      status = integerIn(statusValue, 200, 599);
+      if (status == NOT_AN_INTEGER || status == 204 || status == 304) {
+        this.fail("fault.response.status", "an integer 200..599 but 204 and 304");
+        return null;
+      }
+    }
+    const setItems = obj.getArray("setHeaders");
+    if (setItems == null) {
+      this.fail("fault.response.setHeaders", "an array");
+      return null;
+    }
+    const setPairs = new Array<ArrayBuffer>(setItems.length * 2);
+    for (let i = 0, n = setItems.length; i < n; i++) {
+      const item = asObject(setItems.at(i));
+      const name = item != null ? item.getString("name") : null;
+      const value = item != null ? item.getString("value") : null;
+      if (name == null || !isResponseHeaderName(name) || value == null) {
+        this.fail(
+          "fault.response.setHeaders[" + i.toString() + "]",
+          "{name, value}: a lower-case header name, not a pseudo-header, and a string",
+        );
+        return null;
+      }
+      unchecked((setPairs[2 * i] = String.UTF8.encode(name)));
+      unchecked((setPairs[2 * i + 1] = String.UTF8.encode(value)));
+    }
+    const removeItems = obj.getArray("removeHeaders");
+    if (removeItems == null) {
+      this.fail("fault.response.removeHeaders", "an array");
+      return null;
+    }
+    const removeNames = new Array<ArrayBuffer>(removeItems.length);
+    for (let i = 0, n = removeItems.length; i < n; i++) {
+      const item = removeItems.at(i);
+      const name = item.kind == JsonKind.String ? changetype<JsonString>(item).value : "";
+      if (!isResponseHeaderName(name)) {
+        this.fail(
+          "fault.response.removeHeaders[" + i.toString() + "]",
+          "a lower-case header name, not a pseudo-header",
+        );
+        return null;
+      }
+      unchecked((removeNames[i] = String.UTF8.encode(name)));
+    }
+    return new ResponseFault(
+      <u32>status,
+      status != 0 ? String.UTF8.encode(status.toString()) : new ArrayBuffer(0),
+      setPairs,
+      removeNames,
+    );
   }
 
   private abort(name: string, value: JsonValue): AbortFault | null {

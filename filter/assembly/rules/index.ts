@@ -26,6 +26,8 @@ export {
   NO_METRIC,
   OLDEST_READABLE_RULESET_FORMAT,
   PolicyCounters,
+  ResponseFault,
+  ResponseMatch,
   RULESET_FORMAT,
   Rule,
   RuleFault,

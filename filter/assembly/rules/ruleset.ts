@@ -84,6 +84,35 @@ export class RuleMatch {
     readonly method: ArrayBuffer | null,
     /** All must match; cheapest first (the decoder orders them: present, exact, prefix, regex). */
     readonly headers: HeaderMatch[],
+    /** Gates the rule's response fault once the response headers arrive; never part of the match. */
+    readonly response: ResponseMatch | null,
+  ) {}
+}
+
+/** Conditions on the upstream's response headers; all must hold. */
+export class ResponseMatch {
+  constructor(
+    /** Status ranges as [min, max] pairs, both ends included; empty = any status. */
+    readonly statusRanges: StaticArray<u32>,
+    /** As on request headers, cheapest first. */
+    readonly headers: HeaderMatch[],
+  ) {}
+}
+
+/**
+ * What a faulted request's response headers become: `removeNames` go, `setPairs` replace every value
+ * of their names, `status` (0 = the upstream's) replaces `:status`, and `x-hfi-fault` names the rule.
+ * Everything is UTF-8 bytes, encoded once when the rule set arrives.
+ */
+export class ResponseFault {
+  constructor(
+    /** 200..599, or 0 to keep the upstream's. */
+    readonly status: u32,
+    /** `status` as the decimal bytes `:status` takes; empty when 0. */
+    readonly statusBytes: ArrayBuffer,
+    /** Names and values alternating: name 0, value 0, name 1, … */
+    readonly setPairs: ArrayBuffer[],
+    readonly removeNames: ArrayBuffer[],
   ) {}
 }
 
@@ -131,13 +160,17 @@ export class DelayFault {
   }
 }
 
-/** At least one of delay and abort; with both, the delay runs first, then the abort. */
+/**
+ * At least one of delay, abort and response; with delay and abort, the delay runs first, then the
+ * abort. A response fault never comes with an abort.
+ */
 export class RuleFault {
   constructor(
     /** 0..1_000_000; a request is faulted when a uniform draw in [0, 1_000_000) is below it. */
     readonly percentageMillionths: u32,
     readonly delay: DelayFault | null,
     readonly abort: AbortFault | null,
+    readonly response: ResponseFault | null,
   ) {}
 }
 
@@ -152,6 +185,7 @@ export class PolicyCounters {
   aborts: u32 = NO_METRIC;
   delays: u32 = NO_METRIC;
   dryRunMatches: u32 = NO_METRIC;
+  responses: u32 = NO_METRIC;
   /** What is observed of the policy's traffic (observe/); null until bound. */
   stats: PolicyStats | null = null;
 }

@@ -222,6 +222,9 @@ function problems(value: unknown, schema: JsonSchema, defs: Record<string, JsonS
       case "maxItems":
         if (Array.isArray(value) && value.length > (rule as number)) fail("too many items");
         break;
+      case "minItems":
+        if (Array.isArray(value) && value.length < (rule as number)) fail("too few items");
+        break;
       case "pattern":
         if (typeof value === "string" && !new RegExp(rule as string, "u").test(value)) fail(`not /${rule}/`);
         break;

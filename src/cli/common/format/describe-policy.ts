@@ -24,6 +24,10 @@ export interface PolicyView {
       path?: StringMatchView;
       method?: { exact?: string };
       headers?: (StringMatchView & { name: string })[];
+      response?: {
+        status?: { codes?: number[]; min?: number; max?: number };
+        headers?: (StringMatchView & { name: string })[];
+      };
     };
     fault: {
       percentage?: number;
@@ -33,6 +37,7 @@ export interface PolicyView {
         lognormal?: { p50?: string; p99?: string };
       };
       abort?: { httpStatus?: number; grpcStatus?: unknown };
+      response?: { status?: number; headers?: { set?: unknown[]; remove?: unknown[] } };
     };
   };
   status?: { expiresAt?: string };
@@ -40,7 +45,8 @@ export interface PolicyView {
 
 /**
  * `host=reviews,POST,/api/checkout*,x-user=test`: host (`host=*.example.com` a suffix, `host~` a regex),
- * method, path (`*` marks a prefix, `~` a regex), headers.
+ * method, path (`*` marks a prefix, `~` a regex), headers; then the conditions on the response, as
+ * `status=200|201` (`status=500..599` a range) and `response:name=value`.
  */
 export function describeMatch(match: PolicyView["spec"]["match"]): string {
   const parts: string[] = [];
@@ -52,11 +58,20 @@ export function describeMatch(match: PolicyView["spec"]["match"]): string {
   }
   if (match?.method?.exact) parts.push(match.method.exact);
   if (match?.path) parts.push(describeValue(match.path));
-  for (const header of match?.headers ?? []) {
-    const value = describeValue(header);
-    parts.push(value === "" ? header.name : `${header.name}${value.startsWith("~") ? "" : "="}${value}`);
+  for (const header of match?.headers ?? []) parts.push(describeHeader(header));
+  const status = match?.response?.status;
+  if (status) {
+    parts.push(
+      `status=${status.codes ? status.codes.join("|") : `${status.min ?? "?"}..${status.max ?? "?"}`}`,
+    );
   }
+  for (const header of match?.response?.headers ?? []) parts.push(`response:${describeHeader(header)}`);
   return parts.length > 0 ? parts.join(",") : "<all>";
+}
+
+function describeHeader(header: StringMatchView & { name: string }): string {
+  const value = describeValue(header);
+  return value === "" ? header.name : `${header.name}${value.startsWith("~") ? "" : "="}${value}`;
 }
 
 /** `v` exact, `v*` prefix, `~v` regex, "" for "present". */
@@ -67,13 +82,21 @@ function describeValue(match: StringMatchView): string {
   return "";
 }
 
-/** `delay=2s,abort=503@50%`: the faults in the order they run, then the share of requests. */
+/**
+ * `delay=2s,abort=503@50%`: the faults in the order they run, then the share of requests. A response
+ * fault shows as `response=500`, `response=headers` (header edits only) or `response=500+headers`.
+ */
 export function describeFault(fault: PolicyView["spec"]["fault"]): string {
   const parts: string[] = [];
   if (fault.delay) parts.push(`delay=${describeDelay(fault.delay)}`);
   if (fault.abort) {
     const { httpStatus, grpcStatus } = fault.abort;
     parts.push(`abort=${grpcStatus !== undefined ? `grpc:${grpcStatus}` : (httpStatus ?? "?")}`);
+  }
+  if (fault.response) {
+    const { status, headers } = fault.response;
+    const edits = (headers?.set?.length ?? 0) + (headers?.remove?.length ?? 0) > 0 ? ["headers"] : [];
+    parts.push(`response=${[...(status !== undefined ? [status] : []), ...edits].join("+") || "?"}`);
   }
   const percentage = fault.percentage ?? 100;
   return `${parts.join(",") || "<none>"}${percentage === 100 ? "" : `@${percentage}%`}`;

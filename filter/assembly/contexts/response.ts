@@ -1,0 +1,58 @@
+/** A response fault at the response headers: its conditions, and the rewrite. */
+import { MapType } from "../abi/enums";
+import { removeHeader, replaceHeader } from "../abi/host";
+import { FAULT_HEADER } from "../fault";
+import { matchHeaders, RequestView } from "../matcher";
+import { ResponseMatch, Rule } from "../rules";
+
+const STATUS = String.UTF8.encode(":status");
+
+/** Whether `response` (the response headers) meets `conditions`: a status in range, and every header condition. */
+export function responseMatches(conditions: ResponseMatch, response: RequestView): bool {
+  const ranges = conditions.statusRanges;
+  if (ranges.length > 0) {
+    const status = statusOf(response);
+    let inRange = false;
+    for (let i = 0, n = ranges.length; i < n && !inRange; i += 2) {
+      inRange = status >= unchecked(ranges[i]) && status <= unchecked(ranges[i + 1]);
+    }
+    if (!inRange) return false;
+  }
+  return matchHeaders(conditions.headers, response);
+}
+
+/**
+ * Rewrites the response headers by `rule`'s response fault — removals, then settings, then the
+ * status — and names the rule in `x-hfi-fault`, as an abort does. False when the host refused the
+ * first change: the response then goes on untouched.
+ */
+export function applyResponseFault(rule: Rule): bool {
+  const fault = rule.fault.response;
+  if (fault == null) return false;
+  if (!replaceHeader(MapType.HttpResponseHeaders, FAULT_HEADER, rule.nameBytes)) return false;
+  const removed = fault.removeNames;
+  for (let i = 0, n = removed.length; i < n; i++) {
+    removeHeader(MapType.HttpResponseHeaders, unchecked(removed[i]));
+  }
+  const set = fault.setPairs;
+  for (let i = 0, n = set.length; i < n; i += 2) {
+    replaceHeader(MapType.HttpResponseHeaders, unchecked(set[i]), unchecked(set[i + 1]));
+  }
+  if (fault.status != 0) replaceHeader(MapType.HttpResponseHeaders, STATUS, fault.statusBytes);
+  return true;
+}
+
+/** The `:status` as a number; 0 when absent or not three digits. */
+function statusOf(response: RequestView): u32 {
+  const position = response.findHeader(STATUS, 0);
+  if (position < 0) return 0;
+  const value = response.headerValue(position);
+  if (value.len != 3) return 0;
+  let status: u32 = 0;
+  for (let i: usize = 0; i < 3; i++) {
+    const digit = <u32>load<u8>(value.ptr + i) - 0x30;
+    if (digit > 9) return 0;
+    status = status * 10 + digit;
+  }
+  return status;
+}

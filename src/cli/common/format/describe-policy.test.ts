@@ -1,0 +1,28 @@
+import { describe, expect, test } from "bun:test";
+import { describeFault, describeMatch } from "./describe-policy.ts";
+
+describe("the FAULTS and MATCHES of a response fault", () => {
+  test.each([
+    [{ response: { status: 500 }, percentage: 1 }, "response=500@1%"],
+    [{ response: { headers: { remove: ["etag"] } } }, "response=headers"],
+    [
+      { delay: { fixedDelay: "2s" }, response: { status: 502, headers: { set: [{}] } } },
+      "delay=2s,response=502+headers",
+    ],
+  ])("%j shows as %s", (fault, shown) => {
+    expect(describeFault(fault)).toBe(shown);
+  });
+
+  test.each([
+    [
+      { path: { prefix: "/api/cart" }, response: { status: { codes: [200, 201] } } },
+      "/api/cart*,status=200|201",
+    ],
+    [
+      { response: { status: { min: 500, max: 599 }, headers: [{ name: "content-type", prefix: "text/" }] } },
+      "status=500..599,response:content-type=text/*",
+    ],
+  ])("%j shows as %s", (match, shown) => {
+    expect(describeMatch(match)).toBe(shown);
+  });
+});

@@ -1,0 +1,216 @@
+/**
+ * Response faults (responses.ruleset.json): decided at request headers (the percentage drawn once),
+ * applied in on_response_headers when the upstream's response meets `match.response`; streams no
+ * response rule took pay nothing there; a halt or deletion since the request withdraws the fault;
+ * a bad response part fails the rule set whole.
+ */
+import { describe, expect, test } from "bun:test";
+import { parseReport } from "../../src/observations/index.ts";
+import { Action, type HeaderPairs, type ProxyWasmHost } from "../proxy-wasm-host/index.ts";
+import { CONFIG, fixture, header, hostWithRules, pushRules, req } from "../support/filter-host.ts";
+
+const RESPONSES = fixture("responses.ruleset.json");
+const JSON_200: HeaderPairs = [
+  [":status", "200"],
+  ["content-type", "application/json; charset=utf-8"],
+  ["content-length", "2"],
+  ["etag", '"v1"'],
+  ["cache-control", "max-age=600"],
+];
+
+/** The response headers the client gets for `path` when the upstream answers with `headers`. */
+function respond(host: ProxyWasmHost, path: string, headers: HeaderPairs) {
+  const stream = host.request(req("GET", path));
+  host.respondToStream(stream, headers, ["{}"]);
+  host.finish(stream);
+  return { stream, sent: stream.responseHeadersSent ?? [] };
+}
+
+const rejection = (host: ProxyWasmHost) => host.logs.find((l) => l.message.startsWith("rejected"))?.message;
+
+describe("response faults", () => {
+  test("the status is replaced and the rule named; the body and the rest of the headers go on", async () => {
+    const host = await hostWithRules(RESPONSES.text);
+    const stream = host.request(req("GET", "/api/orders/7"));
+    expect(stream.action).toBe(Action.Pause);
+    host.runFor(10);
+    expect(stream.continued).toBe(true);
+    host.respondToStream(stream, JSON_200, ["{}"]);
+    const sent = stream.responseHeadersSent ?? [];
+    expect(stream.responseAction).toBe(Action.Continue);
+    expect(header(sent, ":status")).toBe("502");
+    expect(header(sent, "x-hfi-fault")).toBe("slow-then-502");
+    expect(header(sent, "etag")).toBe('"v1"');
+    expect(stream.responseBody.sent).toBe("{}");
+    expect(host.metric("hfi.policy.slow-then-502.responses_total")?.value).toBe(1n);
+    expect(host.metric("hfi.faults.responses_total")?.value).toBe(1n);
+  });
+
+  test("headers are removed, then set, when the status and a response header match", async () => {
+    const host = await hostWithRules(RESPONSES.text);
+    const { sent } = respond(host, "/api/catalog/1", JSON_200);
+    expect(sent).toEqual([
+      [":status", "200"],
+      ["content-type", "application/json; charset=utf-8"],
+      ["content-length", "2"],
+      ["x-hfi-fault", "stale-cache"],
+      ["cache-control", "max-age=0"],
+      ["x-served-by", "hfi"],
+    ]);
+  });
+
+  test.each([
+    ["a status out of range", [[":status", "404"], ...JSON_200.slice(1)]],
+    [
+      "a header condition that fails",
+      [
+        [":status", "200"],
+        ["content-type", "text/html"],
+      ],
+    ],
+    ["no header the condition needs", [[":status", "204"]]],
+  ] as [string, HeaderPairs][])("match.response: %s leaves the response alone", async (_, headers) => {
+    const host = await hostWithRules(RESPONSES.text);
+    const { sent } = respond(host, "/api/catalog/1", headers);
+    expect(sent).toEqual(headers);
+    expect(host.metric("hfi.faults.responses_total")?.value).toBe(0n);
+  });
+
+  test("the share is drawn once, at request headers: about half of the matching 200s and 201s become 500s", async () => {
+    const host = await hostWithRules(RESPONSES.text, { randomSeed: 7 });
+    const statuses = Array.from({ length: 400 }, (_, i) => {
+      const upstream = i % 2 === 0 ? "200" : "201";
+      return header(respond(host, "/api/cart", [[":status", upstream]]).sent, ":status");
+    });
+    const faulted = statuses.filter((s) => s === "500").length;
+    expect(faulted).toBeGreaterThan(150);
+    expect(faulted).toBeLessThan(250);
+    expect(statuses.filter((s) => s !== "500").every((s) => s === "200" || s === "201")).toBe(true);
+    // Outside the status set, never, in or out of the share.
+    const others = Array.from({ length: 50 }, () => respond(host, "/api/cart", [[":status", "503"]]).sent);
+    expect(others.every((sent) => header(sent, ":status") === "503")).toBe(true);
+  });
+
+  test("a dry run counts the response it would have rewritten and leaves it alone", async () => {
+    const host = await hostWithRules(RESPONSES.text);
+    const { sent } = respond(host, "/api/teapot", [[":status", "200"]]);
+    expect(sent).toEqual([[":status", "200"]]);
+    expect(host.metric("hfi.policy.teapot-dry-run.dryrun_matches_total")?.value).toBe(1n);
+  });
+
+  test("a stream no response rule took makes no hostcall in on_response_headers", async () => {
+    const host = await hostWithRules(RESPONSES.text);
+    const stream = host.request(req("GET", "/elsewhere"));
+    const before = new Map(host.calls);
+    host.responseHeaders(stream, JSON_200);
+    expect([...host.calls].filter(([name, n]) => n !== before.get(name))).toEqual([]);
+    expect(stream.responseHeadersSent).toEqual(JSON_200);
+  });
+
+  test.each([
+    ["a halt", (rs: typeof RESPONSES.ruleSet) => ({ ...rs, halted: true })],
+    [
+      "the policy's deletion",
+      (rs: typeof RESPONSES.ruleSet) => ({ ...rs, rules: rs.rules.filter((r) => r.name !== "stale-cache") }),
+    ],
+  ])("%s between request and response withdraws the fault", async (_, change) => {
+    const host = await hostWithRules(RESPONSES.text);
+    const stream = host.request(req("GET", "/api/catalog/1"));
+    pushRules(
+      host,
+      JSON.stringify({ ...change(RESPONSES.ruleSet), revision: RESPONSES.ruleSet.revision + 1 }),
+    );
+    expect(rejection(host)).toBeUndefined();
+    host.respondToStream(stream, JSON_200, ["{}"]);
+    expect(stream.responseHeadersSent).toEqual(JSON_200);
+  });
+
+  test("a new rule set that still enforces the policy keeps the fault", async () => {
+    const host = await hostWithRules(RESPONSES.text);
+    const stream = host.request(req("GET", "/api/catalog/1"));
+    pushRules(host, JSON.stringify({ ...RESPONSES.ruleSet, revision: RESPONSES.ruleSet.revision + 1 }));
+    host.respondToStream(stream, JSON_200, ["{}"]);
+    expect(header(stream.responseHeadersSent ?? [], "x-hfi-fault")).toBe("stale-cache");
+  });
+
+  test("a rewritten response counts as injected (with the aborts) in its policy's observations", async () => {
+    const host = await hostWithRules(RESPONSES.text, { config: { ...CONFIG, reportIntervalMs: 100 } });
+    for (let i = 0; i < 3; i++) respond(host, "/api/catalog/1", JSON_200);
+    respond(host, "/api/catalog/1", [[":status", "404"]]);
+    host.runFor(200);
+    const report = host.httpCalls.find((c) =>
+      (header(c.headers, ":path") ?? "").startsWith("/v1/observations"),
+    );
+    expect(report).toBeDefined();
+    const policy = parseReport(report?.bodyBytes ?? new Uint8Array()).policies.find(
+      (p) => p.name === "stale-cache",
+    );
+    expect(policy).toMatchObject({ matched: 4, aborts: 3, delays: 0, statuses: { "200": 3, "404": 1 } });
+  });
+});
+
+describe("the response part of a rule set", () => {
+  const withRule = (edit: (rule: Record<string, unknown>) => void) => {
+    const bad = structuredClone(RESPONSES.ruleSet) as unknown as {
+      revision: number;
+      rules: Record<string, unknown>[];
+    };
+    bad.revision += 1;
+    edit(bad.rules[2] as Record<string, unknown>);
+    return JSON.stringify(bad);
+  };
+  const fault = (rule: Record<string, unknown>) => rule.fault as Record<string, Record<string, unknown>>;
+
+  test.each([
+    [
+      "a status of 204",
+      (r: Record<string, unknown>) => {
+        fault(r).response!.status = 204;
+      },
+      "rules[2].fault.response.status: expected an integer 200..599 but 204 and 304",
+    ],
+    [
+      "a pseudo-header to set",
+      (r: Record<string, unknown>) => {
+        fault(r).response!.setHeaders = [{ name: ":status", value: "200" }];
+      },
+      "rules[2].fault.response.setHeaders[0]: expected {name, value}",
+    ],
+    [
+      "an upper-case name to remove",
+      (r: Record<string, unknown>) => {
+        fault(r).response!.removeHeaders = ["ETag"];
+      },
+      "rules[2].fault.response.removeHeaders[0]: expected a lower-case header name",
+    ],
+    [
+      "an abort beside it",
+      (r: Record<string, unknown>) => {
+        fault(r).abort = { httpStatus: 503, body: "" };
+      },
+      "rules[2].fault.response: expected no response fault beside an abort",
+    ],
+    [
+      "an empty status list",
+      (r: Record<string, unknown>) => {
+        ((r.match as Record<string, Record<string, unknown>>).response as Record<string, unknown>).statuses =
+          [];
+      },
+      "rules[2].match.response.statuses: expected a non-empty array",
+    ],
+    [
+      "a range upside down",
+      (r: Record<string, unknown>) => {
+        ((r.match as Record<string, Record<string, unknown>>).response as Record<string, unknown>).statuses =
+          [{ min: 300, max: 200 }];
+      },
+      "rules[2].match.response.statuses[0]: expected {min, max}",
+    ],
+  ])("%s fails the rule set, naming the field, and the old rules stay", async (_, edit, message) => {
+    const host = await hostWithRules(RESPONSES.text);
+    pushRules(host, withRule(edit));
+    expect(rejection(host)).toContain(message);
+    expect(host.metric("hfi.config.revision")?.value).toBe(BigInt(RESPONSES.ruleSet.revision));
+    expect(header(respond(host, "/api/catalog/1", JSON_200).sent, "x-hfi-fault")).toBe("stale-cache");
+  });
+});
