@@ -100,10 +100,12 @@ export class Metrics {
         if (rule.fault.abort != null && counters.aborts == NO_METRIC) {
           counters.aborts = policyCounter(name, "aborts_total");
         }
-        if (rule.fault.delay != null && counters.delays == NO_METRIC) {
+        const response = rule.fault.response;
+        const delays = rule.fault.delay != null || (response != null && response.delay != null);
+        if (delays && counters.delays == NO_METRIC) {
           counters.delays = policyCounter(name, "delays_total");
         }
-        if (rule.fault.response != null && counters.responses == NO_METRIC) {
+        if (response != null && counters.responses == NO_METRIC) {
           counters.responses = policyCounter(name, "responses_total");
         }
       }

@@ -146,7 +146,17 @@ describe("validatePolicy", () => {
       "must not be 204: the upstream's body would still follow",
       { response: { status: 204 } },
     ],
-    ["spec.fault.response", "at least one of status, headers is required", { response: {} }],
+    ["spec.fault.response", "at least one of status, headers, delay is required", { response: {} }],
+    [
+      "spec.fault.response.delay.fixedDelay",
+      "must be between 1ms and 1h",
+      { response: { delay: { fixedDelay: "2h" } } },
+    ],
+    [
+      "spec.fault.response.delay.uniform.max",
+      "must not be less than min",
+      { response: { delay: { uniform: { min: "2s", max: "1s" } } } },
+    ],
     [
       "spec.fault.response.headers.set[0].name",
       "must not be Content-Length: the proxy keeps the response's framing",

@@ -547,12 +547,16 @@ const ResponseFaultSchema = v.pipe(
       ),
     ),
     headers: v.optional(ResponseHeadersSchema),
+    delay: v.optional(DelaySchema),
   }),
   v.check(
-    (response) => response.status !== undefined || response.headers !== undefined,
-    "at least one of status, headers is required",
+    (response) =>
+      response.status !== undefined || response.headers !== undefined || response.delay !== undefined,
+    "at least one of status, headers, delay is required",
   ),
-  v.metadata({ jsonSchema: { anyOf: [{ required: ["status"] }, { required: ["headers"] }] } }),
+  v.metadata({
+    jsonSchema: { anyOf: [{ required: ["status"] }, { required: ["headers"] }, { required: ["delay"] }] },
+  }),
 );
 
 /**

@@ -136,11 +136,16 @@ function compileFault({ percentage, delay, abort, response }: PolicySpec["fault"
   };
 }
 
-function compileResponse({ status, headers }: NonNullable<PolicySpec["fault"]["response"]>): ResponseFault {
+function compileResponse({
+  status,
+  headers,
+  delay,
+}: NonNullable<PolicySpec["fault"]["response"]>): ResponseFault {
   return {
     ...(status !== undefined && { status }),
     setHeaders: (headers?.set ?? []).map(({ name, value }) => ({ name: name.toLowerCase(), value })),
     removeHeaders: [...new Set((headers?.remove ?? []).map((name) => name.toLowerCase()))],
+    ...(delay && { delay: compileDelay(delay) }),
   };
 }
 

@@ -81,13 +81,15 @@ export interface ResponseMatch {
 }
 
 /**
- * What the upstream's response headers become: `removeHeaders` (lower-cased names) go, then
- * `setHeaders` replace every value of their name, then `status` replaces `:status`.
+ * What the upstream's response headers become: held for `delay` first (drawn per response, as a
+ * request delay), then `removeHeaders` (lower-cased names) go, `setHeaders` replace every value of
+ * their name, and `status` replaces `:status`.
  */
 export interface ResponseFault {
   status?: number;
   setHeaders: { name: string; value: string }[];
   removeHeaders: string[];
+  delay?: DelayFault;
 }
 
 /**

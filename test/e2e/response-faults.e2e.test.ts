@@ -2,7 +2,9 @@
  * Response faults in the real Envoy 1.40 (one worker) with the release filter, `dist/hfi serve` and
  * a real upstream serving plain (content-length), chunked and gzip responses: the status is replaced
  * and headers set or removed when the upstream's response meets `match.response`, the body reaches
- * the client whole and framed right, and a response outside the conditions is untouched.
+ * the client whole and framed right, and a response outside the conditions is untouched. A response
+ * delay holds the response after the upstream answered, then rewrites it; a halt releases a held
+ * response at once, untouched.
  * Requires `npm run build` and scripts/setup.sh.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -13,9 +15,14 @@ import { expectSoon } from "../support/requests.ts";
 
 const BODY = JSON.stringify({ items: Array.from({ length: 200 }, (_, i) => ({ sku: `sku-${i}`, qty: i })) });
 
+/** When the upstream answered each `/plain/...` path (performance.now(), this process's clock). */
+const answeredAt = new Map<string, number>();
+
 /** `/plain/...`, `/chunked/...` and `/gzip/...` bodies of BODY; `/missing/...` a 404. */
 function upstream(req: Request): Response {
-  const [, kind] = new URL(req.url).pathname.split("/");
+  const { pathname } = new URL(req.url);
+  const [, kind] = pathname.split("/");
+  answeredAt.set(pathname, performance.now());
   const headers = { "content-type": "application/json", etag: '"v1"', "cache-control": "max-age=600" };
   if (kind === "missing") return Response.json({ error: "no such cart" }, { status: 404, headers });
   if (kind === "gzip") {
@@ -50,6 +57,18 @@ beforeAll(async () => {
     },
   });
   expect(res.status).toBe(201);
+  const slow = await putPolicy(stack.controlPlaneUrl, "slow-response", {
+    priority: 10,
+    match: { path: { prefix: "/plain/slow" } },
+    fault: { response: { delay: { fixedDelay: "300ms" }, status: 503 } },
+  });
+  expect(slow.status).toBe(201);
+  const held = await putPolicy(stack.controlPlaneUrl, "held-response", {
+    priority: 10,
+    match: { path: { prefix: "/plain/held" } },
+    fault: { response: { delay: { fixedDelay: "1h" } } },
+  });
+  expect(held.status).toBe(201);
   await expectSoon(
     () => fetch(`${stack.envoyUrl}/plain/cart`, { headers: { connection: "close" } }),
     (r) => r.status === 500,
@@ -151,12 +170,43 @@ describe("response faults in real Envoy", () => {
     expect(JSON.parse(res.rest.toString())).toEqual({ error: "no such cart" });
   }, 30_000);
 
+  test("a response delay holds the response after the upstream answered, then rewrites it", async () => {
+    const sentAt = performance.now();
+    const res = await rawGet("/plain/slow/1");
+    const receivedAt = performance.now();
+    expect([res.status, res.headers.get("x-hfi-fault"), res.rest.toString()]).toEqual([
+      503,
+      "slow-response",
+      BODY,
+    ]);
+    // Lower bounds only: the client got it no sooner than the delay after the upstream answered.
+    const upstreamAt = answeredAt.get("/plain/slow/1") ?? Number.NaN;
+    expect(upstreamAt).toBeGreaterThanOrEqual(sentAt);
+    expect(receivedAt - upstreamAt).toBeGreaterThanOrEqual(300);
+  }, 30_000);
+
+  test("a halt releases a held response at once, untouched (its delay is an hour)", async () => {
+    const pending = rawGet("/plain/held/1");
+    await expectSoon(
+      async () => answeredAt.has("/plain/held/1"),
+      (answered) => answered,
+      1,
+      10_000,
+    );
+    const halt = await fetch(`${stack.controlPlaneUrl}/v1/halt`, { method: "POST", body: "{}" });
+    expect(halt.status).toBe(201);
+    const res = await pending;
+    expect([res.status, res.headers.has("x-hfi-fault"), res.rest.toString()]).toEqual([200, false, BODY]);
+    await fetch(`${stack.controlPlaneUrl}/v1/halt`, { method: "DELETE" });
+  }, 30_000);
+
   test("Envoy counts the rewrites in the policy's counter", async () => {
     const stats = await (await fetch(`${stack.adminUrl}/stats?filter=responses_total`)).text();
     const count = (name: string) => Number(new RegExp(`${name}: (\\d+)`).exec(stats)?.[1] ?? -1);
     expect(count("wasmcustom.hfi.policy.cart-500s.responses_total")).toBeGreaterThanOrEqual(4);
+    expect(count("wasmcustom.hfi.policy.slow-response.responses_total")).toBe(1);
     expect(count("wasmcustom.hfi.faults.responses_total")).toBe(
-      count("wasmcustom.hfi.policy.cart-500s.responses_total"),
+      count("wasmcustom.hfi.policy.cart-500s.responses_total") + 1,
     );
   }, 30_000);
 });

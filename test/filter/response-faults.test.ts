@@ -7,7 +7,15 @@
 import { describe, expect, test } from "bun:test";
 import { parseReport } from "../../src/observations/index.ts";
 import { Action, type HeaderPairs, type ProxyWasmHost } from "../proxy-wasm-host/index.ts";
-import { CONFIG, fixture, header, hostWithRules, pushRules, req } from "../support/filter-host.ts";
+import {
+  CONFIG,
+  fixture,
+  header,
+  hostWithRules,
+  pushRules,
+  req,
+  WITHOUT_OBSERVATIONS,
+} from "../support/filter-host.ts";
 
 const RESPONSES = fixture("responses.ruleset.json");
 const JSON_200: HeaderPairs = [
@@ -149,14 +157,97 @@ describe("response faults", () => {
   });
 });
 
+describe("response delays", () => {
+  test("the response headers are held for the delay after the upstream answered, then rewritten and released", async () => {
+    const host = await hostWithRules(RESPONSES.text, WITHOUT_OBSERVATIONS);
+    const stream = host.request(req("GET", "/api/slow"));
+    expect(stream.action).toBe(Action.Continue);
+    host.runFor(50);
+    host.respondToStream(stream, JSON_200, ["{", "}"]);
+    expect(stream.responseAction).toBe(Action.Pause);
+    expect(stream.responseHeadersSent).toBeUndefined();
+    expect(host.metric("hfi.faults.delays_active")?.value).toBe(1n);
+    host.runFor(19);
+    expect(stream.responseHeadersSent).toBeUndefined();
+    host.runFor(2);
+    expect(header(stream.responseHeadersSent ?? [], ":status")).toBe("503");
+    expect(header(stream.responseHeadersSent ?? [], "x-hfi-fault")).toBe("slow-response");
+    expect(stream.responseBody.sent).toBe("{}");
+    expect(stream.responseBody.ended).toBe(true);
+    expect(host.metric("hfi.faults.delays_active")?.value).toBe(0n);
+    expect(host.metric("hfi.policy.slow-response.delays_total")?.value).toBe(1n);
+    expect(host.metric("hfi.policy.slow-response.responses_total")?.value).toBe(1n);
+  });
+
+  test("a drawn response delay stays within its range and only delays", async () => {
+    const host = await hostWithRules(RESPONSES.text, WITHOUT_OBSERVATIONS);
+    for (let i = 0; i < 20; i++) {
+      const stream = host.request(req("GET", "/api/search"));
+      host.respondToStream(stream, JSON_200, ["{}"]);
+      host.runFor(4);
+      expect(stream.responseHeadersSent).toBeUndefined();
+      host.runFor(7);
+      expect(stream.responseHeadersSent).toEqual([...JSON_200, ["x-hfi-fault", "jittery-search"]]);
+      host.finish(stream);
+    }
+  });
+
+  test.each([
+    ["a halt", (rs: typeof RESPONSES.ruleSet) => ({ ...rs, halted: true })],
+    [
+      "the policy's deletion",
+      (rs: typeof RESPONSES.ruleSet) => ({
+        ...rs,
+        rules: rs.rules.filter((r) => r.name !== "slow-response"),
+      }),
+    ],
+  ])("%s releases a held response at once, untouched", async (_, change) => {
+    const host = await hostWithRules(RESPONSES.text, WITHOUT_OBSERVATIONS);
+    const stream = host.request(req("GET", "/api/slow"));
+    host.respondToStream(stream, JSON_200, ["{}"]);
+    expect(stream.responseHeadersSent).toBeUndefined();
+    pushRules(
+      host,
+      JSON.stringify({ ...change(RESPONSES.ruleSet), revision: RESPONSES.ruleSet.revision + 1 }),
+    );
+    expect(stream.responseHeadersSent).toEqual(JSON_200);
+    expect(stream.responseBody.sent).toBe("{}");
+    expect(host.metric("hfi.faults.delays_active")?.value).toBe(0n);
+    expect(host.metric("hfi.faults.responses_total")?.value).toBe(0n);
+  });
+
+  test("a client gone while its response is held leaves the queue", async () => {
+    const host = await hostWithRules(RESPONSES.text, WITHOUT_OBSERVATIONS);
+    const stream = host.request(req("GET", "/api/slow"));
+    host.responseHeaders(stream, JSON_200);
+    host.finish(stream);
+    expect(host.metric("hfi.faults.delays_active")?.value).toBe(0n);
+    host.runFor(50);
+    expect(host.strayCalls).toEqual([]);
+  });
+
+  test("at maxActiveDelays a response passes at once, untouched, counted as overflow", async () => {
+    const host = await hostWithRules(RESPONSES.text, {
+      config: { ...WITHOUT_OBSERVATIONS.config, maxActiveDelays: 1 },
+    });
+    const held = host.request(req("GET", "/api/slow"));
+    host.responseHeaders(held, JSON_200);
+    const passed = host.request(req("GET", "/api/slow"));
+    host.responseHeaders(passed, JSON_200);
+    expect([held.responseHeadersSent, passed.responseHeadersSent]).toEqual([undefined, JSON_200]);
+    expect(host.metric("hfi.faults.overflow_total")?.value).toBe(1n);
+  });
+});
+
 describe("the response part of a rule set", () => {
+  const at = RESPONSES.ruleSet.rules.findIndex((r) => r.name === "stale-cache");
   const withRule = (edit: (rule: Record<string, unknown>) => void) => {
     const bad = structuredClone(RESPONSES.ruleSet) as unknown as {
       revision: number;
       rules: Record<string, unknown>[];
     };
     bad.revision += 1;
-    edit(bad.rules[2] as Record<string, unknown>);
+    edit(bad.rules[at] as Record<string, unknown>);
     return JSON.stringify(bad);
   };
   const fault = (rule: Record<string, unknown>) => rule.fault as Record<string, Record<string, unknown>>;
@@ -167,28 +258,28 @@ describe("the response part of a rule set", () => {
       (r: Record<string, unknown>) => {
         fault(r).response!.status = 204;
       },
-      "rules[2].fault.response.status: expected an integer 200..599 but 204 and 304",
+      `rules[${at}].fault.response.status: expected an integer 200..599 but 204 and 304`,
     ],
     [
       "a pseudo-header to set",
       (r: Record<string, unknown>) => {
         fault(r).response!.setHeaders = [{ name: ":status", value: "200" }];
       },
-      "rules[2].fault.response.setHeaders[0]: expected {name, value}",
+      `rules[${at}].fault.response.setHeaders[0]: expected {name, value}`,
     ],
     [
       "an upper-case name to remove",
       (r: Record<string, unknown>) => {
         fault(r).response!.removeHeaders = ["ETag"];
       },
-      "rules[2].fault.response.removeHeaders[0]: expected a lower-case header name",
+      `rules[${at}].fault.response.removeHeaders[0]: expected a lower-case header name`,
     ],
     [
       "an abort beside it",
       (r: Record<string, unknown>) => {
         fault(r).abort = { httpStatus: 503, body: "" };
       },
-      "rules[2].fault.response: expected no response fault beside an abort",
+      `rules[${at}].fault.response: expected no response fault beside an abort`,
     ],
     [
       "an empty status list",
@@ -196,7 +287,7 @@ describe("the response part of a rule set", () => {
         ((r.match as Record<string, Record<string, unknown>>).response as Record<string, unknown>).statuses =
           [];
       },
-      "rules[2].match.response.statuses: expected a non-empty array",
+      `rules[${at}].match.response.statuses: expected a non-empty array`,
     ],
     [
       "a range upside down",
@@ -204,7 +295,14 @@ describe("the response part of a rule set", () => {
         ((r.match as Record<string, Record<string, unknown>>).response as Record<string, unknown>).statuses =
           [{ min: 300, max: 200 }];
       },
-      "rules[2].match.response.statuses[0]: expected {min, max}",
+      `rules[${at}].match.response.statuses[0]: expected {min, max}`,
+    ],
+    [
+      "a response delay out of range",
+      (r: Record<string, unknown>) => {
+        fault(r).response!.delay = { fixedDelayMs: 0 };
+      },
+      `rules[${at}].fault.response.delay.fixedDelayMs: expected an integer 1..3600000`,
     ],
   ])("%s fails the rule set, naming the field, and the old rules stay", async (_, edit, message) => {
     const host = await hostWithRules(RESPONSES.text);

@@ -33,6 +33,7 @@ export const enum MapType {
 
 export const enum StreamType {
   HttpRequest = 0,
+  HttpResponse = 1,
 }
 
 export const enum MetricType {

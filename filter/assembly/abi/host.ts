@@ -177,6 +177,11 @@ export function continueRequest(): bool {
   return imports.proxy_continue_stream(StreamType.HttpRequest) == Status.Ok;
 }
 
+/** Lets the held response headers of the current (or effective) stream go on; Envoy acts once the callback returns. */
+export function continueResponse(): bool {
+  return imports.proxy_continue_stream(StreamType.HttpResponse) == Status.Ok;
+}
+
 /**
  * Makes later hostcalls of this callback act on context `id`; false when the host no longer knows
  * it (the stream is gone), in which case nothing may be done on its behalf.

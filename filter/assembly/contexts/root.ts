@@ -1,13 +1,22 @@
 import { BufferType, LogLevel, MapType } from "../abi/enums";
-import { continueRequest, getBuffer, log, nowNs, replaceHeader, setEffectiveContext } from "../abi/host";
+import {
+  continueRequest,
+  continueResponse,
+  getBuffer,
+  log,
+  nowNs,
+  replaceHeader,
+  setEffectiveContext,
+} from "../abi/host";
 import { parsePluginConfig } from "../config";
 import { DelayedRequest, DelayQueue, drawDelayMs } from "../delay";
 import { FAULT_HEADER, injectAbort } from "../fault";
 import { Metrics } from "../metrics";
 import { ABORTS, DELAYS, DRY_RUN, MATCHED, PolicyStats, Reporter } from "../observe";
-import { ActiveRules, Rule, RuleSet } from "../rules";
+import { ActiveRules, DelayFault, Rule, RuleSet } from "../rules";
 import { Subscriber } from "../subscriber";
 import { readIdentity } from "../subscriber/identity";
+import { applyResponseFault } from "./response";
 import { NO_WAKE, Timer } from "./timer";
 
 const NS_PER_MS: u64 = 1_000_000;
@@ -114,8 +123,14 @@ export class RootContext {
     this.touched(stats);
   }
 
+  /** Applies `rule`'s response fault to the current (or effective) stream's response headers, and counts it. */
+  rewriteResponse(rule: Rule): void {
+    if (applyResponseFault(rule)) this.responseFaulted(rule);
+    else this.responseUntouched();
+  }
+
   /** `rule`'s response fault rewrote a response: counted with the aborts in observations (both replace what the client gets). */
-  responseFaulted(rule: Rule): void {
+  private responseFaulted(rule: Rule): void {
     const metrics = this.metrics;
     if (metrics != null) metrics.responseFaulted(rule);
     const stats = rule.counters.stats;
@@ -125,7 +140,7 @@ export class RootContext {
   }
 
   /** A response fault was due but the host refused the rewrite: the response went on untouched. */
-  responseUntouched(): void {
+  private responseUntouched(): void {
     const metrics = this.metrics;
     if (metrics != null) metrics.responseUntouched();
   }
@@ -139,20 +154,20 @@ export class RootContext {
   }
 
   /**
-   * Queues stream `contextId` for `rule`'s delay (the caller pauses it). Null at the cap on concurrent
-   * delays: the request then passes untouched, counted as overflow.
+   * Queues stream `contextId` for `delay`, one of `rule`'s (the caller pauses the request, or holds
+   * the response when `response`). Null at the cap on concurrent delays: the request (or response)
+   * then passes untouched, counted as overflow.
    */
-  startDelay(contextId: u32, rule: Rule): DelayedRequest | null {
+  startDelay(contextId: u32, rule: Rule, delay: DelayFault, response: bool): DelayedRequest | null {
     const metrics = this.metrics;
-    const delay = rule.fault.delay;
-    if (metrics == null || delay == null) return null;
+    if (metrics == null) return null;
     if (this.delays.size >= this.maxActiveDelays) {
       metrics.delayOverflowed();
       return null;
     }
     const now = nowNs();
     const ms = drawDelayMs(delay);
-    const entry = new DelayedRequest(contextId, now, now + <u64>ms * NS_PER_MS, rule, ms);
+    const entry = new DelayedRequest(contextId, now, now + <u64>ms * NS_PER_MS, rule, ms, response);
     this.delays.push(entry);
     metrics.delayStarted(rule);
     const stats = rule.counters.stats;
@@ -184,7 +199,7 @@ export class RootContext {
   /**
    * `ruleSet` was just swapped in: every paused request whose policy it no longer enforces (halted;
    * deleted, as the server does when an experiment's duration ends; or turned dry-run) continues at
-   * once, a delay-then-abort without its abort. A policy still enforced keeps its requests under the
+   * once, a delay-then-abort without its abort, a held response without its rewrite. A policy still enforced keeps its requests under the
    * rule they were paused with.
    */
   private releaseWithdrawn(ruleSet: RuleSet, now: u64): void {
@@ -214,7 +229,8 @@ export class RootContext {
 
   /**
    * Ends `entry`'s delay: the request continues, or gets its rule's abort when `abortDue`. One that
-   * continues early without its abort is marked as delayed, like a delay alone.
+   * continues early without its abort is marked as delayed, like a delay alone. A held response is
+   * rewritten when `abortDue` (its delay ran its course), and goes on.
    */
   private endDelay(entry: DelayedRequest, now: u64, abortDue: bool): void {
     const metrics = this.metrics;
@@ -222,6 +238,11 @@ export class RootContext {
     if (metrics != null) metrics.delayEnded((end - entry.startNs + NS_PER_MS / 2) / NS_PER_MS);
     // A stream the host no longer knows must not be acted on: continue would hit the root instead.
     if (!setEffectiveContext(entry.contextId)) return;
+    if (entry.response) {
+      if (abortDue) this.rewriteResponse(entry.rule);
+      continueResponse();
+      return;
+    }
     const fault = entry.rule.fault;
     const abort = fault.abort;
     if (abort != null && abortDue) {

@@ -6,7 +6,7 @@ import { findRule } from "../matcher";
 import { NO_RESPONSE, PolicyStats, statusCode } from "../observe";
 import { Rule, RuleSet } from "../rules";
 import { HostRequest } from "./request";
-import { applyResponseFault, responseMatches } from "./response";
+import { responseMatches } from "./response";
 import { RootContext } from "./root";
 
 const request = new HostRequest();
@@ -83,7 +83,7 @@ export function onStreamRequestHeaders(root: RootContext, id: u32): HeadersActio
   }
   const delay = fault.delay;
   if (delay != null) {
-    const delayed = root.startDelay(id, rule);
+    const delayed = root.startDelay(id, rule, delay, false);
     if (delayed == null) return HeadersAction.Continue;
     if (state == null) {
       state = new StreamState(root, null, 0);
@@ -108,7 +108,9 @@ export function onStreamRequestHeaders(root: RootContext, id: u32): HeadersActio
  * Stream `id` has its response headers. Only a stream whose rule has a response fault (and was in
  * its share) did anything at request time to be found here; every other stream returns at once. The
  * fault applies if its policy is still enforced (a halt or a deletion since the request withdraws
- * it) and the response meets the rule's `match.response`; a dry-run rule only counts it.
+ * it) and the response meets the rule's `match.response`; a dry-run rule only counts it. With a
+ * response delay the headers are held (PAUSE) and the root rewrites and releases them at the
+ * deadline — or releases them untouched if a rule set withdraws the policy first.
  */
 export function onStreamResponseHeaders(id: u32): HeadersAction {
   if (streams.size == 0 || !streams.has(id)) return HeadersAction.Continue;
@@ -134,9 +136,16 @@ export function onStreamResponseHeaders(id: u32): HeadersAction {
     root.dryRunMatched(rule);
     return HeadersAction.Continue;
   }
-  if (applyResponseFault(rule)) root.responseFaulted(rule);
-  else root.responseUntouched();
-  return HeadersAction.Continue;
+  const fault = rule.fault.response!;
+  const delay = fault.delay;
+  if (delay == null) {
+    root.rewriteResponse(rule);
+    return HeadersAction.Continue;
+  }
+  const delayed = root.startDelay(id, rule, delay, true);
+  if (delayed == null) return HeadersAction.Continue;
+  state.delayed = delayed;
+  return HeadersAction.Pause;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { Rule } from "../rules";
 
-/** A paused request: which stream, until when, and the rule it was paused under. */
+/** A paused request (or held response): which stream, until when, and the rule it was paused under. */
 export class DelayedRequest {
   /** Position in the queue's heap; -1 once it left the queue (resumed or cancelled). */
   position: i32 = -1;
@@ -13,6 +13,8 @@ export class DelayedRequest {
     readonly rule: Rule,
     /** The delay drawn for this request, in ms (what `x-hfi-fault` tells the upstream). */
     readonly delayMs: u32,
+    /** The response headers are held (a response delay), not the request. */
+    readonly response: bool,
   ) {}
 
   get queued(): bool {

@@ -12,20 +12,21 @@ import { DelayFault, DelayKind, MAX_DELAY_MS, MIN_DELAY_MS } from "./ruleset";
 const Z_99: f64 = 2.3263478740408408;
 
 export class DelayReader extends MatchReader {
-  protected delay(name: string, value: JsonValue): DelayFault | null {
+  /** `field` is where the delay is in the rule (`fault.delay`, `fault.response.delay`), for errors. */
+  protected delay(field: string, name: string, value: JsonValue): DelayFault | null {
     const obj = asObject(value);
     const fixed = obj != null ? optional(obj, "fixedDelayMs") : null;
     const uniform = obj != null ? optional(obj, "uniform") : null;
     const lognormal = obj != null ? optional(obj, "lognormal") : null;
     const given = (fixed != null ? 1 : 0) + (uniform != null ? 1 : 0) + (lognormal != null ? 1 : 0);
     if (given != 1) {
-      this.fail("fault.delay", "one of fixedDelayMs, uniform, lognormal");
+      this.fail(field, "one of fixedDelayMs, uniform, lognormal");
       return null;
     }
-    if (uniform != null) return this.uniform(name, asObject(uniform));
-    if (lognormal != null) return this.lognormal(name, asObject(lognormal));
+    if (uniform != null) return this.uniform(field, name, asObject(uniform));
+    if (lognormal != null) return this.lognormal(field, name, asObject(lognormal));
     const ms = integerIn(fixed, MIN_DELAY_MS, MAX_DELAY_MS);
-    if (ms == NOT_AN_INTEGER) return this.outOfRange("fault.delay.fixedDelayMs", MIN_DELAY_MS);
+    if (ms == NOT_AN_INTEGER) return this.outOfRange(field + ".fixedDelayMs", MIN_DELAY_MS);
     return new DelayFault(
       DelayKind.Fixed,
       <u32>ms,
@@ -36,19 +37,19 @@ export class DelayReader extends MatchReader {
     );
   }
 
-  private uniform(name: string, obj: JsonObject | null): DelayFault | null {
+  private uniform(field: string, name: string, obj: JsonObject | null): DelayFault | null {
     const min = obj != null ? integerIn(obj.get("minMs"), MIN_DELAY_MS, MAX_DELAY_MS) : NOT_AN_INTEGER;
-    if (min == NOT_AN_INTEGER) return this.outOfRange("fault.delay.uniform.minMs", MIN_DELAY_MS);
+    if (min == NOT_AN_INTEGER) return this.outOfRange(field + ".uniform.minMs", MIN_DELAY_MS);
     const max = integerIn(obj!.get("maxMs"), min, MAX_DELAY_MS);
-    if (max == NOT_AN_INTEGER) return this.outOfRange("fault.delay.uniform.maxMs", min);
+    if (max == NOT_AN_INTEGER) return this.outOfRange(field + ".uniform.maxMs", min);
     return new DelayFault(DelayKind.Uniform, <u32>min, <u32>max, 0, name, new ArrayBuffer(0));
   }
 
-  private lognormal(name: string, obj: JsonObject | null): DelayFault | null {
+  private lognormal(field: string, name: string, obj: JsonObject | null): DelayFault | null {
     const p50 = obj != null ? integerIn(obj.get("p50Ms"), MIN_DELAY_MS, MAX_DELAY_MS) : NOT_AN_INTEGER;
-    if (p50 == NOT_AN_INTEGER) return this.outOfRange("fault.delay.lognormal.p50Ms", MIN_DELAY_MS);
+    if (p50 == NOT_AN_INTEGER) return this.outOfRange(field + ".lognormal.p50Ms", MIN_DELAY_MS);
     const p99 = integerIn(obj!.get("p99Ms"), p50 + 1, MAX_DELAY_MS);
-    if (p99 == NOT_AN_INTEGER) return this.outOfRange("fault.delay.lognormal.p99Ms", p50 + 1);
+    if (p99 == NOT_AN_INTEGER) return this.outOfRange(field + ".lognormal.p99Ms", p50 + 1);
     const sigma = Math.log(<f64>p99 / <f64>p50) / Z_99;
     return new DelayFault(DelayKind.Lognormal, <u32>p50, <u32>p50, sigma, name, new ArrayBuffer(0));
   }

@@ -174,7 +174,7 @@ class RuleReader extends DelayReader {
     let delay: DelayFault | null = null;
     const delayValue = optional(obj, "delay");
     if (delayValue != null) {
-      delay = this.delay(name, delayValue);
+      delay = this.delay("fault.delay", name, delayValue);
       if (delay == null) return null;
     }
     let abort: AbortFault | null = null;
@@ -190,7 +190,7 @@ class RuleReader extends DelayReader {
         this.fail("fault.response", "no response fault beside an abort");
         return null;
       }
-      response = this.response(asObject(responseValue));
+      response = this.response(name, asObject(responseValue));
       if (response == null) return null;
     }
     if (delay == null && abort == null && response == null) {
@@ -200,7 +200,7 @@ class RuleReader extends DelayReader {
     return new RuleFault(<u32>millionths, delay, abort, response);
   }
 
-  private response(obj: JsonObject | null): ResponseFault | null {
+  private response(name: string, obj: JsonObject | null): ResponseFault | null {
     if (obj == null) {
       this.fail("fault.response", "an object");
       return null;
@@ -222,16 +222,16 @@ class RuleReader extends DelayReader {
     const setPairs = new Array<ArrayBuffer>(setItems.length * 2);
     for (let i = 0, n = setItems.length; i < n; i++) {
       const item = asObject(setItems.at(i));
-      const name = item != null ? item.getString("name") : null;
+      const header = item != null ? item.getString("name") : null;
       const value = item != null ? item.getString("value") : null;
-      if (name == null || !isResponseHeaderName(name) || value == null) {
+      if (header == null || !isResponseHeaderName(header) || value == null) {
         this.fail(
           "fault.response.setHeaders[" + i.toString() + "]",
           "{name, value}: a lower-case header name, not a pseudo-header, and a string",
         );
         return null;
       }
-      unchecked((setPairs[2 * i] = String.UTF8.encode(name)));
+      unchecked((setPairs[2 * i] = String.UTF8.encode(header)));
       unchecked((setPairs[2 * i + 1] = String.UTF8.encode(value)));
     }
     const removeItems = obj.getArray("removeHeaders");
@@ -239,24 +239,31 @@ class RuleReader extends DelayReader {
       this.fail("fault.response.removeHeaders", "an array");
       return null;
     }
+    let delay: DelayFault | null = null;
+    const delayValue = optional(obj, "delay");
+    if (delayValue != null) {
+      delay = this.delay("fault.response.delay", name, delayValue);
+      if (delay == null) return null;
+    }
     const removeNames = new Array<ArrayBuffer>(removeItems.length);
     for (let i = 0, n = removeItems.length; i < n; i++) {
       const item = removeItems.at(i);
-      const name = item.kind == JsonKind.String ? changetype<JsonString>(item).value : "";
-      if (!isResponseHeaderName(name)) {
+      const header = item.kind == JsonKind.String ? changetype<JsonString>(item).value : "";
+      if (!isResponseHeaderName(header)) {
         this.fail(
           "fault.response.removeHeaders[" + i.toString() + "]",
           "a lower-case header name, not a pseudo-header",
         );
         return null;
       }
-      unchecked((removeNames[i] = String.UTF8.encode(name)));
+      unchecked((removeNames[i] = String.UTF8.encode(header)));
     }
     return new ResponseFault(
       <u32>status,
       status != 0 ? String.UTF8.encode(status.toString()) : new ArrayBuffer(0),
       setPairs,
       removeNames,
+      delay,
     );
   }
 

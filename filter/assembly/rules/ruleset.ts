@@ -100,9 +100,10 @@ export class ResponseMatch {
 }
 
 /**
- * What a faulted request's response headers become: `removeNames` go, `setPairs` replace every value
- * of their names, `status` (0 = the upstream's) replaces `:status`, and `x-hfi-fault` names the rule.
- * Everything is UTF-8 bytes, encoded once when the rule set arrives.
+ * What a faulted request's response headers become: held for `delay` first, if any; then
+ * `removeNames` go, `setPairs` replace every value of their names, `status` (0 = the upstream's)
+ * replaces `:status`, and `x-hfi-fault` names the rule. Everything is UTF-8 bytes, encoded once when
+ * the rule set arrives.
  */
 export class ResponseFault {
   constructor(
@@ -113,6 +114,7 @@ export class ResponseFault {
     /** Names and values alternating: name 0, value 0, name 1, … */
     readonly setPairs: ArrayBuffer[],
     readonly removeNames: ArrayBuffer[],
+    readonly delay: DelayFault | null,
   ) {}
 }
 

@@ -6,6 +6,10 @@ describe("the FAULTS and MATCHES of a response fault", () => {
     [{ response: { status: 500 }, percentage: 1 }, "response=500@1%"],
     [{ response: { headers: { remove: ["etag"] } } }, "response=headers"],
     [
+      { response: { delay: { uniform: { min: "10ms", max: "50ms" } }, status: 503 } },
+      "response=10ms..50ms+503",
+    ],
+    [
       { delay: { fixedDelay: "2s" }, response: { status: 502, headers: { set: [{}] } } },
       "delay=2s,response=502+headers",
     ],

@@ -37,7 +37,11 @@ export interface PolicyView {
         lognormal?: { p50?: string; p99?: string };
       };
       abort?: { httpStatus?: number; grpcStatus?: unknown };
-      response?: { status?: number; headers?: { set?: unknown[]; remove?: unknown[] } };
+      response?: {
+        status?: number;
+        headers?: { set?: unknown[]; remove?: unknown[] };
+        delay?: NonNullable<PolicyView["spec"]["fault"]["delay"]>;
+      };
     };
   };
   status?: { expiresAt?: string };
@@ -84,7 +88,8 @@ function describeValue(match: StringMatchView): string {
 
 /**
  * `delay=2s,abort=503@50%`: the faults in the order they run, then the share of requests. A response
- * fault shows as `response=500`, `response=headers` (header edits only) or `response=500+headers`.
+ * fault shows what it does in the order it runs: its delay, its status, `headers` for header edits —
+ * `response=500`, `response=headers`, `response=2s+500+headers`.
  */
 export function describeFault(fault: PolicyView["spec"]["fault"]): string {
   const parts: string[] = [];
@@ -94,9 +99,13 @@ export function describeFault(fault: PolicyView["spec"]["fault"]): string {
     parts.push(`abort=${grpcStatus !== undefined ? `grpc:${grpcStatus}` : (httpStatus ?? "?")}`);
   }
   if (fault.response) {
-    const { status, headers } = fault.response;
-    const edits = (headers?.set?.length ?? 0) + (headers?.remove?.length ?? 0) > 0 ? ["headers"] : [];
-    parts.push(`response=${[...(status !== undefined ? [status] : []), ...edits].join("+") || "?"}`);
+    const { status, headers, delay } = fault.response;
+    const steps = [
+      ...(delay ? [describeDelay(delay)] : []),
+      ...(status !== undefined ? [String(status)] : []),
+      ...((headers?.set?.length ?? 0) + (headers?.remove?.length ?? 0) > 0 ? ["headers"] : []),
+    ];
+    parts.push(`response=${steps.join("+") || "?"}`);
   }
   const percentage = fault.percentage ?? 100;
   return `${parts.join(",") || "<none>"}${percentage === 100 ? "" : `@${percentage}%`}`;
