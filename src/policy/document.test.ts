@@ -146,7 +146,7 @@ describe("validatePolicy", () => {
       "must not be 204: the upstream's body would still follow",
       { response: { status: 204 } },
     ],
-    ["spec.fault.response", "at least one of status, headers, delay is required", { response: {} }],
+    ["spec.fault.response", "at least one of status, headers, delay, body is required", { response: {} }],
     [
       "spec.fault.response.delay.fixedDelay",
       "must be between 1ms and 1h",

@@ -548,14 +548,25 @@ const ResponseFaultSchema = v.pipe(
     ),
     headers: v.optional(ResponseHeadersSchema),
     delay: v.optional(DelaySchema),
+    body: v.optional(AbortTextSchema("The body the client gets instead of the upstream's")),
   }),
   v.check(
     (response) =>
-      response.status !== undefined || response.headers !== undefined || response.delay !== undefined,
-    "at least one of status, headers, delay is required",
+      response.status !== undefined ||
+      response.headers !== undefined ||
+      response.delay !== undefined ||
+      response.body !== undefined,
+    "at least one of status, headers, delay, body is required",
   ),
   v.metadata({
-    jsonSchema: { anyOf: [{ required: ["status"] }, { required: ["headers"] }, { required: ["delay"] }] },
+    jsonSchema: {
+      anyOf: [
+        { required: ["status"] },
+        { required: ["headers"] },
+        { required: ["delay"] },
+        { required: ["body"] },
+      ],
+    },
   }),
 );
 

@@ -140,12 +140,14 @@ function compileResponse({
   status,
   headers,
   delay,
+  body,
 }: NonNullable<PolicySpec["fault"]["response"]>): ResponseFault {
   return {
     ...(status !== undefined && { status }),
     setHeaders: (headers?.set ?? []).map(({ name, value }) => ({ name: name.toLowerCase(), value })),
     removeHeaders: [...new Set((headers?.remove ?? []).map((name) => name.toLowerCase()))],
     ...(delay && { delay: compileDelay(delay) }),
+    ...(body !== undefined && { body }),
   };
 }
 

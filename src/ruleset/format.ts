@@ -90,6 +90,8 @@ export interface ResponseFault {
   setHeaders: { name: string; value: string }[];
   removeHeaders: string[];
   delay?: DelayFault;
+  /** Replaces the upstream's body (when it has one): `content-length` becomes its length, `content-encoding` goes. */
+  body?: string;
 }
 
 /**

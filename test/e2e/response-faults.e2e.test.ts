@@ -4,7 +4,8 @@
  * and headers set or removed when the upstream's response meets `match.response`, the body reaches
  * the client whole and framed right, and a response outside the conditions is untouched. A response
  * delay holds the response after the upstream answered, then rewrites it; a halt releases a held
- * response at once, untouched.
+ * response at once, untouched. A body replacement sends the rule's body, framed by its own
+ * content-length, whatever the upstream's framing and encoding.
  * Requires `npm run build` and scripts/setup.sh.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -69,9 +70,22 @@ beforeAll(async () => {
     fault: { response: { delay: { fixedDelay: "1h" } } },
   });
   expect(held.status).toBe(201);
+  const maintenance = await putPolicy(stack.controlPlaneUrl, "maintenance-page", {
+    priority: 10,
+    match: { path: { regex: "/(plain|chunked|gzip)/maintenance" } },
+    fault: {
+      response: {
+        status: 503,
+        headers: { set: [{ name: "content-type", value: "text/plain" }] },
+        body: "down for maintenance",
+      },
+    },
+  });
+  expect(maintenance.status).toBe(201);
+  // The last policy stored is in force, so every one before it is too.
   await expectSoon(
-    () => fetch(`${stack.envoyUrl}/plain/cart`, { headers: { connection: "close" } }),
-    (r) => r.status === 500,
+    () => fetch(`${stack.envoyUrl}/plain/maintenance`, { headers: { connection: "close" } }),
+    (r) => r.status === 503,
     3,
     10_000,
   );
@@ -198,15 +212,40 @@ describe("response faults in real Envoy", () => {
     const res = await pending;
     expect([res.status, res.headers.has("x-hfi-fault"), res.rest.toString()]).toEqual([200, false, BODY]);
     await fetch(`${stack.controlPlaneUrl}/v1/halt`, { method: "DELETE" });
+    await expectSoon(
+      () => fetch(`${stack.envoyUrl}/plain/maintenance`, { headers: { connection: "close" } }),
+      (r) => r.status === 503,
+      3,
+      10_000,
+    );
   }, 30_000);
+
+  test.each(["plain", "chunked", "gzip"])(
+    "a %s body is replaced whole: content-length is the new body's, no content-encoding",
+    async (kind) => {
+      const res = await rawGet(`/${kind}/maintenance`);
+      expect([res.status, res.headers.get("content-type"), res.headers.get("content-length")]).toEqual([
+        503,
+        "text/plain",
+        "20",
+      ]);
+      expect([res.headers.has("content-encoding"), res.headers.has("transfer-encoding")]).toEqual([
+        false,
+        false,
+      ]);
+      expect(res.rest.toString()).toBe("down for maintenance");
+    },
+    30_000,
+  );
 
   test("Envoy counts the rewrites in the policy's counter", async () => {
     const stats = await (await fetch(`${stack.adminUrl}/stats?filter=responses_total`)).text();
     const count = (name: string) => Number(new RegExp(`${name}: (\\d+)`).exec(stats)?.[1] ?? -1);
-    expect(count("wasmcustom.hfi.policy.cart-500s.responses_total")).toBeGreaterThanOrEqual(4);
+    expect(count("wasmcustom.hfi.policy.cart-500s.responses_total")).toBe(4);
     expect(count("wasmcustom.hfi.policy.slow-response.responses_total")).toBe(1);
+    expect(count("wasmcustom.hfi.policy.maintenance-page.responses_total")).toBeGreaterThanOrEqual(6);
     expect(count("wasmcustom.hfi.faults.responses_total")).toBe(
-      count("wasmcustom.hfi.policy.cart-500s.responses_total") + 1,
+      4 + 1 + count("wasmcustom.hfi.policy.maintenance-page.responses_total"),
     );
   }, 30_000);
 });

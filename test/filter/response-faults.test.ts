@@ -239,6 +239,72 @@ describe("response delays", () => {
   });
 });
 
+describe("body replacement", () => {
+  const GZIP_200: HeaderPairs = [
+    [":status", "200"],
+    ["content-type", "application/json"],
+    ["content-encoding", "gzip"],
+    ["content-length", "7"],
+  ];
+
+  test("the first chunk becomes the rule's body and the rest nothing; content-length is the new body's", async () => {
+    const host = await hostWithRules(RESPONSES.text);
+    const stream = host.request(req("GET", "/api/maintenance"));
+    host.respondToStream(stream, GZIP_200, ["\x1f\x8b\x08", "\x00\x00", "\x00\x00"]);
+    expect(new Map(stream.responseHeadersSent)).toEqual(
+      new Map([
+        [":status", "503"],
+        ["content-type", "text/plain"],
+        ["x-hfi-fault", "maintenance-page"],
+        ["content-length", "20"],
+      ]),
+    );
+    expect(stream.responseBody.sent).toBe("down for maintenance");
+    expect(stream.responseBody.ended).toBe(true);
+  });
+
+  test("a chunked response (no content-length) gets one", async () => {
+    const host = await hostWithRules(RESPONSES.text);
+    const stream = host.request(req("GET", "/api/maintenance"));
+    host.respondToStream(stream, [[":status", "200"]], ["a", "b", ""]);
+    expect(header(stream.responseHeadersSent ?? [], "content-length")).toBe("20");
+    expect(stream.responseBody.sent).toBe("down for maintenance");
+  });
+
+  test("headers that end the stream (a HEAD, a 304) keep their content-length; no body is added", async () => {
+    const host = await hostWithRules(RESPONSES.text);
+    const stream = host.request(req("HEAD", "/api/maintenance"));
+    host.responseHeaders(
+      stream,
+      [
+        [":status", "200"],
+        ["content-length", "512"],
+      ],
+      true,
+    );
+    expect(new Map(stream.responseHeadersSent)).toEqual(
+      new Map([
+        [":status", "503"],
+        ["content-length", "512"],
+        ["content-type", "text/plain"],
+        ["x-hfi-fault", "maintenance-page"],
+      ]),
+    );
+    expect(stream.responseBody.sent).toBe("");
+  });
+
+  test("a client gone mid-body leaves nothing behind; other streams' bodies are untouched", async () => {
+    const host = await hostWithRules(RESPONSES.text);
+    const gone = host.request(req("GET", "/api/maintenance"));
+    host.responseHeaders(gone, [[":status", "200"]]);
+    host.responseBody(gone, "upstream", false);
+    host.finish(gone);
+    const other = host.request(req("GET", "/elsewhere"));
+    host.respondToStream(other, [[":status", "200"]], ["kept ", "as sent"]);
+    expect(other.responseBody.sent).toBe("kept as sent");
+  });
+});
+
 describe("the response part of a rule set", () => {
   const at = RESPONSES.ruleSet.rules.findIndex((r) => r.name === "stale-cache");
   const withRule = (edit: (rule: Record<string, unknown>) => void) => {

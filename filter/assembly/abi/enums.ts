@@ -20,7 +20,13 @@ export const enum HeadersAction {
   Pause = 1,
 }
 
+/** FilterDataStatus as Envoy reads the result of on_*_body. */
+export const enum DataAction {
+  Continue = 0,
+}
+
 export const enum BufferType {
+  HttpResponseBody = 1,
   HttpCallResponseBody = 4,
   PluginConfiguration = 7,
 }

@@ -29,7 +29,11 @@ export function proxy_on_request_headers(contextId: u32, numHeaders: u32, endOfS
 }
 
 export function proxy_on_response_headers(contextId: u32, numHeaders: u32, endOfStream: bool): u32 {
-  return contexts.onResponseHeaders(contextId);
+  return contexts.onResponseHeaders(contextId, endOfStream);
+}
+
+export function proxy_on_response_body(contextId: u32, bodySize: u32, endOfStream: bool): u32 {
+  return contexts.onResponseBody(contextId, bodySize, endOfStream);
 }
 
 export function proxy_on_tick(rootContextId: u32): void {

@@ -138,6 +138,16 @@ export function readBuffer(type: BufferType, size: usize, into: HostBlock): bool
   return true;
 }
 
+/**
+ * Replaces bytes `start`..`start + length` of a host buffer (a body in its callback) with `data`;
+ * start 0 and the buffer's size replace it whole.
+ */
+export function setBuffer(type: BufferType, start: usize, length: usize, data: ArrayBuffer): bool {
+  return (
+    imports.proxy_set_buffer_bytes(type, start, length, changetype<usize>(data), data.byteLength) == Status.Ok
+  );
+}
+
 /** The first `size` bytes of a host buffer, or null when the host has none in this callback. */
 export function getBuffer(type: BufferType, size: usize): ArrayBuffer | null {
   clearOut();

@@ -23,6 +23,16 @@ export declare function proxy_get_buffer_bytes(
 ): u32;
 
 // @ts-ignore: decorator
+@external("env", "proxy_set_buffer_bytes")
+export declare function proxy_set_buffer_bytes(
+  bufferType: u32,
+  start: usize,
+  length: usize,
+  dataPtr: usize,
+  dataLen: usize,
+): u32;
+
+// @ts-ignore: decorator
 @external("env", "proxy_get_header_map_value")
 export declare function proxy_get_header_map_value(
   mapType: u32,

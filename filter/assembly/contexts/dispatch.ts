@@ -1,8 +1,9 @@
 /** What each proxy_on_* export does, resolved to the context it concerns. Unknown ids are no-ops. */
-import { HeadersAction } from "../abi/enums";
+import { DataAction, HeadersAction } from "../abi/enums";
 import { randomU64 } from "../abi/host";
 import { seedRandom } from "../random";
 import { createContext, deleteContext, ensureRoot, findRoot, rootOfStream } from "./registry";
+import { replaceBodyChunk } from "./response";
 import { onStreamRequestHeaders, onStreamResponseHeaders, streamDone, streamLogged } from "./stream";
 
 /** May run once per plugin in the same VM; reseeding is harmless. */
@@ -25,8 +26,13 @@ export function onRequestHeaders(contextId: u32): HeadersAction {
 }
 
 /** Only a stream a response rule matched has anything to do here: the rest return at once. */
-export function onResponseHeaders(contextId: u32): HeadersAction {
-  return onStreamResponseHeaders(contextId);
+export function onResponseHeaders(contextId: u32, endOfStream: bool): HeadersAction {
+  return onStreamResponseHeaders(contextId, endOfStream);
+}
+
+/** Only a stream whose response body a response fault replaces has anything to do here. */
+export function onResponseBody(contextId: u32, size: usize, endOfStream: bool): DataAction {
+  return replaceBodyChunk(contextId, size, endOfStream);
 }
 
 export function onTick(rootId: u32): void {

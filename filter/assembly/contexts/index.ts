@@ -6,6 +6,7 @@ export {
   onHttpCallResponse,
   onLog,
   onRequestHeaders,
+  onResponseBody,
   onResponseHeaders,
   onTick,
   onVmStart,

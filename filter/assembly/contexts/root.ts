@@ -123,9 +123,12 @@ export class RootContext {
     this.touched(stats);
   }
 
-  /** Applies `rule`'s response fault to the current (or effective) stream's response headers, and counts it. */
-  rewriteResponse(rule: Rule): void {
-    if (applyResponseFault(rule)) this.responseFaulted(rule);
+  /**
+   * Applies `rule`'s response fault to the response of stream `contextId` (the current or effective
+   * one), and counts it; `bodyFollows` when its headers did not end the stream.
+   */
+  rewriteResponse(rule: Rule, contextId: u32, bodyFollows: bool): void {
+    if (applyResponseFault(rule, contextId, bodyFollows)) this.responseFaulted(rule);
     else this.responseUntouched();
   }
 
@@ -158,7 +161,13 @@ export class RootContext {
    * the response when `response`). Null at the cap on concurrent delays: the request (or response)
    * then passes untouched, counted as overflow.
    */
-  startDelay(contextId: u32, rule: Rule, delay: DelayFault, response: bool): DelayedRequest | null {
+  startDelay(
+    contextId: u32,
+    rule: Rule,
+    delay: DelayFault,
+    response: bool,
+    bodyFollows: bool,
+  ): DelayedRequest | null {
     const metrics = this.metrics;
     if (metrics == null) return null;
     if (this.delays.size >= this.maxActiveDelays) {
@@ -167,7 +176,8 @@ export class RootContext {
     }
     const now = nowNs();
     const ms = drawDelayMs(delay);
-    const entry = new DelayedRequest(contextId, now, now + <u64>ms * NS_PER_MS, rule, ms, response);
+    const deadline = now + <u64>ms * NS_PER_MS;
+    const entry = new DelayedRequest(contextId, now, deadline, rule, ms, response, bodyFollows);
     this.delays.push(entry);
     metrics.delayStarted(rule);
     const stats = rule.counters.stats;
@@ -239,7 +249,7 @@ export class RootContext {
     // A stream the host no longer knows must not be acted on: continue would hit the root instead.
     if (!setEffectiveContext(entry.contextId)) return;
     if (entry.response) {
-      if (abortDue) this.rewriteResponse(entry.rule);
+      if (abortDue) this.rewriteResponse(entry.rule, entry.contextId, entry.bodyFollows);
       continueResponse();
       return;
     }

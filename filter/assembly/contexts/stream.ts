@@ -6,7 +6,7 @@ import { findRule } from "../matcher";
 import { NO_RESPONSE, PolicyStats, statusCode } from "../observe";
 import { Rule, RuleSet } from "../rules";
 import { HostRequest } from "./request";
-import { responseMatches } from "./response";
+import { forgetBody, responseMatches } from "./response";
 import { RootContext } from "./root";
 
 const request = new HostRequest();
@@ -83,7 +83,7 @@ export function onStreamRequestHeaders(root: RootContext, id: u32): HeadersActio
   }
   const delay = fault.delay;
   if (delay != null) {
-    const delayed = root.startDelay(id, rule, delay, false);
+    const delayed = root.startDelay(id, rule, delay, false, false);
     if (delayed == null) return HeadersAction.Continue;
     if (state == null) {
       state = new StreamState(root, null, 0);
@@ -112,7 +112,7 @@ export function onStreamRequestHeaders(root: RootContext, id: u32): HeadersActio
  * response delay the headers are held (PAUSE) and the root rewrites and releases them at the
  * deadline — or releases them untouched if a rule set withdraws the policy first.
  */
-export function onStreamResponseHeaders(id: u32): HeadersAction {
+export function onStreamResponseHeaders(id: u32, endOfStream: bool): HeadersAction {
   if (streams.size == 0 || !streams.has(id)) return HeadersAction.Continue;
   const state = streams.get(id);
   const rule = state.responseRule;
@@ -139,10 +139,10 @@ export function onStreamResponseHeaders(id: u32): HeadersAction {
   const fault = rule.fault.response!;
   const delay = fault.delay;
   if (delay == null) {
-    root.rewriteResponse(rule);
+    root.rewriteResponse(rule, id, !endOfStream);
     return HeadersAction.Continue;
   }
-  const delayed = root.startDelay(id, rule, delay, true);
+  const delayed = root.startDelay(id, rule, delay, true, !endOfStream);
   if (delayed == null) return HeadersAction.Continue;
   state.delayed = delayed;
   return HeadersAction.Pause;
@@ -171,6 +171,7 @@ export function streamDone(id: u32): bool {
   if (streams.size == 0 || !streams.has(id)) return false;
   const state = streams.get(id);
   streams.delete(id);
+  forgetBody(id);
   const delayed = state.delayed;
   if (delayed != null) state.root.cancelDelay(delayed);
   return true;

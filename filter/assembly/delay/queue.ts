@@ -15,6 +15,8 @@ export class DelayedRequest {
     readonly delayMs: u32,
     /** The response headers are held (a response delay), not the request. */
     readonly response: bool,
+    /** For a held response: a body follows its headers (they did not end the stream). */
+    readonly bodyFollows: bool,
   ) {}
 
   get queued(): bool {

@@ -171,6 +171,15 @@ class RuleReader extends DelayReader {
       this.fail("fault.percentageMillionths", "an integer 0..1000000");
       return null;
     }
+    let body: ArrayBuffer | null = null;
+    if (optional(obj, "body") != null) {
+      const text = obj.getString("body");
+      if (text == null) {
+        this.fail("fault.response.body", "a string");
+        return null;
+      }
+      body = String.UTF8.encode(text);
+    }
     let delay: DelayFault | null = null;
     const delayValue = optional(obj, "delay");
     if (delayValue != null) {
@@ -239,6 +248,15 @@ class RuleReader extends DelayReader {
       this.fail("fault.response.removeHeaders", "an array");
       return null;
     }
+    let body: ArrayBuffer | null = null;
+    if (optional(obj, "body") != null) {
+      const text = obj.getString("body");
+      if (text == null) {
+        this.fail("fault.response.body", "a string");
+        return null;
+      }
+      body = String.UTF8.encode(text);
+    }
     let delay: DelayFault | null = null;
     const delayValue = optional(obj, "delay");
     if (delayValue != null) {
@@ -264,6 +282,8 @@ class RuleReader extends DelayReader {
       setPairs,
       removeNames,
       delay,
+      body,
+      body != null ? String.UTF8.encode(body.byteLength.toString()) : new ArrayBuffer(0),
     );
   }
 

@@ -102,8 +102,8 @@ export class ResponseMatch {
 /**
  * What a faulted request's response headers become: held for `delay` first, if any; then
  * `removeNames` go, `setPairs` replace every value of their names, `status` (0 = the upstream's)
- * replaces `:status`, and `x-hfi-fault` names the rule. Everything is UTF-8 bytes, encoded once when
- * the rule set arrives.
+ * replaces `:status`, `x-hfi-fault` names the rule, and `body`, if any, replaces the upstream's body.
+ * Everything is UTF-8 bytes, encoded once when the rule set arrives.
  */
 export class ResponseFault {
   constructor(
@@ -115,6 +115,10 @@ export class ResponseFault {
     readonly setPairs: ArrayBuffer[],
     readonly removeNames: ArrayBuffer[],
     readonly delay: DelayFault | null,
+    /** The body the client gets instead of the upstream's; null keeps the upstream's. */
+    readonly body: ArrayBuffer | null,
+    /** `body`'s length as the decimal bytes `content-length` takes; empty without a body. */
+    readonly bodyLength: ArrayBuffer,
   ) {}
 }
 

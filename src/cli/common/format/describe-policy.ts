@@ -41,6 +41,7 @@ export interface PolicyView {
         status?: number;
         headers?: { set?: unknown[]; remove?: unknown[] };
         delay?: NonNullable<PolicyView["spec"]["fault"]["delay"]>;
+        body?: string;
       };
     };
   };
@@ -89,7 +90,7 @@ function describeValue(match: StringMatchView): string {
 /**
  * `delay=2s,abort=503@50%`: the faults in the order they run, then the share of requests. A response
  * fault shows what it does in the order it runs: its delay, its status, `headers` for header edits —
- * `response=500`, `response=headers`, `response=2s+500+headers`.
+ * `response=500`, `response=headers`, `response=2s+500+headers+body`.
  */
 export function describeFault(fault: PolicyView["spec"]["fault"]): string {
   const parts: string[] = [];
@@ -104,6 +105,7 @@ export function describeFault(fault: PolicyView["spec"]["fault"]): string {
       ...(delay ? [describeDelay(delay)] : []),
       ...(status !== undefined ? [String(status)] : []),
       ...((headers?.set?.length ?? 0) + (headers?.remove?.length ?? 0) > 0 ? ["headers"] : []),
+      ...(fault.response.body !== undefined ? ["body"] : []),
     ];
     parts.push(`response=${steps.join("+") || "?"}`);
   }
