@@ -154,6 +154,20 @@ describe("response faults", () => {
       (p) => p.name === "stale-cache",
     );
     expect(policy).toMatchObject({ matched: 4, aborts: 3, delays: 0, statuses: { "200": 3, "404": 1 } });
+    // A response delay alone is a delay, not an abort.
+    host.respond(report?.token ?? 0, { status: 200 });
+    const slow = host.request(req("GET", "/api/search"));
+    host.respondToStream(slow, JSON_200, ["{}"]);
+    host.runFor(20);
+    host.finish(slow);
+    host.runFor(200);
+    const later = host.httpCalls.filter((c) =>
+      (header(c.headers, ":path") ?? "").startsWith("/v1/observations"),
+    );
+    const search = later
+      .flatMap((c) => parseReport(c.bodyBytes).policies)
+      .find((p) => p.name === "jittery-search");
+    expect(search).toMatchObject({ matched: 1, aborts: 0, delays: 1 });
   });
 });
 

@@ -132,12 +132,17 @@ export class RootContext {
     else this.responseUntouched();
   }
 
-  /** `rule`'s response fault rewrote a response: counted with the aborts in observations (both replace what the client gets). */
+  /**
+   * `rule`'s response fault was applied to a response. One that changed what the client gets
+   * (status, headers, body) counts with the aborts in observations, as an abort replaces the
+   * upstream's answer; a response delay alone was counted as a delay when it started.
+   */
   private responseFaulted(rule: Rule): void {
     const metrics = this.metrics;
     if (metrics != null) metrics.responseFaulted(rule);
     const stats = rule.counters.stats;
-    if (stats == null) return;
+    const fault = rule.fault.response;
+    if (stats == null || fault == null || !fault.rewrites) return;
     stats.count(ABORTS);
     this.touched(stats);
   }

@@ -120,6 +120,11 @@ export class ResponseFault {
     /** `body`'s length as the decimal bytes `content-length` takes; empty without a body. */
     readonly bodyLength: ArrayBuffer,
   ) {}
+
+  /** Whether it changes what the client gets (status, headers or body), beyond a delay. */
+  get rewrites(): bool {
+    return this.status != 0 || this.setPairs.length > 0 || this.removeNames.length > 0 || this.body != null;
+  }
 }
 
 export class AbortFault {
