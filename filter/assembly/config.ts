@@ -2,7 +2,7 @@
  * Plugin configuration, a JSON string in the Envoy filter config (google.protobuf.StringValue):
  * {"cluster":"hfi_control_plane","authority":"hfi-control-plane:8080","pollWaitSeconds":25,
  * "maxActiveDelays":1000,"token":"…","service":"reviews","namespace":"shop","labels":{"app":"reviews"},
- * "filterState":false,"reportIntervalMs":1000}.
+ * "filterState":false,"reportIntervalMs":1000,"maxPatchBodyBytes":65536}.
  * Only `cluster` is required; unknown members are ignored. The token is a secret: no message ever
  * includes it. `service`, `namespace` and `labels` say who this proxy is, for policy selectors; each
  * one set here wins over what Envoy's node metadata says (subscriber/identity.ts).
@@ -20,6 +20,10 @@ const MAX_MAX_ACTIVE_DELAYS: f64 = 1_000_000;
 const DEFAULT_REPORT_INTERVAL_MS: f64 = 1000;
 const MIN_REPORT_INTERVAL_MS: f64 = 100;
 const MAX_REPORT_INTERVAL_MS: f64 = 60_000;
+/** Largest response body a merge patch is applied to; a larger one passes untouched. */
+const DEFAULT_MAX_PATCH_BODY_BYTES: f64 = 64 * 1024;
+/** Envoy's own default buffer limit per stream (per_connection_buffer_limit_bytes). */
+const MAX_MAX_PATCH_BODY_BYTES: f64 = 1024 * 1024;
 
 export class PluginConfig {
   constructor(
@@ -45,6 +49,8 @@ export class PluginConfig {
     readonly filterState: bool,
     /** Least time between two observation reports of one worker; 0: nothing is observed. */
     readonly reportIntervalMs: u32,
+    /** Largest response body a response fault's merge patch is applied to; larger ones pass untouched. */
+    readonly maxPatchBodyBytes: u32,
   ) {}
 }
 
@@ -132,6 +138,16 @@ export function parsePluginConfig(bytes: ArrayBuffer): ParsedConfig {
       return invalid("reportIntervalMs: expected 0 or 100..60000");
     }
   }
+  let maxPatchBodyBytes = DEFAULT_MAX_PATCH_BODY_BYTES;
+  if (obj.has("maxPatchBodyBytes")) {
+    maxPatchBodyBytes = obj.getNumber("maxPatchBodyBytes");
+    if (
+      !(maxPatchBodyBytes >= 1 && maxPatchBodyBytes <= MAX_MAX_PATCH_BODY_BYTES) ||
+      Math.floor(maxPatchBodyBytes) != maxPatchBodyBytes
+    ) {
+      return invalid("maxPatchBodyBytes: expected an integer 1..1048576");
+    }
+  }
   return new ParsedConfig(
     new PluginConfig(
       cluster,
@@ -144,6 +160,7 @@ export function parsePluginConfig(bytes: ArrayBuffer): ParsedConfig {
       labels,
       filterState == 1,
       <u32>reportIntervalMs,
+      <u32>maxPatchBodyBytes,
     ),
     "",
   );

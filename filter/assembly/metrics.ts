@@ -23,6 +23,18 @@ export class Metrics {
     MetricType.Counter,
     "hfi.faults.responses_untouched_total",
   );
+  private readonly patchesCompressed: u32 = defineMetric(
+    MetricType.Counter,
+    "hfi.faults.patches_skipped_compressed_total",
+  );
+  private readonly patchesOversize: u32 = defineMetric(
+    MetricType.Counter,
+    "hfi.faults.patches_skipped_oversize_total",
+  );
+  private readonly patchesInvalid: u32 = defineMetric(
+    MetricType.Counter,
+    "hfi.faults.patches_skipped_invalid_total",
+  );
   private readonly overflowTotal: u32 = defineMetric(MetricType.Counter, "hfi.faults.overflow_total");
   private readonly configRevision: u32 = defineMetric(MetricType.Gauge, "hfi.config.revision");
   private readonly configUpdatesTotal: u32 = defineMetric(MetricType.Counter, "hfi.config.updates_total");
@@ -67,6 +79,21 @@ export class Metrics {
   /** A response fault was due but the response could not be rewritten: it went on untouched. */
   responseUntouched(): void {
     incrementMetric(this.responsesUntouchedTotal, 1);
+  }
+
+  /** A merge patch was due on a compressed body (content-encoding): the body went on unpatched. */
+  patchSkippedCompressed(): void {
+    incrementMetric(this.patchesCompressed, 1);
+  }
+
+  /** A merge patch was due on a body over `maxPatchBodyBytes`: it went on unpatched. */
+  patchSkippedOversize(): void {
+    incrementMetric(this.patchesOversize, 1);
+  }
+
+  /** A merge patch was due on a body that is not JSON: it went on unpatched. */
+  patchSkippedInvalid(): void {
+    incrementMetric(this.patchesInvalid, 1);
   }
 
   /** A dry-run rule would have faulted this request. */

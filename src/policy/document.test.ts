@@ -146,7 +146,11 @@ describe("validatePolicy", () => {
       "must not be 204: the upstream's body would still follow",
       { response: { status: 204 } },
     ],
-    ["spec.fault.response", "at least one of status, headers, delay, body is required", { response: {} }],
+    [
+      "spec.fault.response",
+      "at least one of status, headers, delay, body, jsonPatch is required",
+      { response: {} },
+    ],
     [
       "spec.fault.response.delay.fixedDelay",
       "must be between 1ms and 1h",
@@ -181,6 +185,26 @@ describe("validatePolicy", () => {
       "spec.fault.response.headers.set[0].value",
       "must be a header value",
       { response: { headers: { set: [{ name: "a", value: "x\r\ny: z" }] } } },
+    ],
+    [
+      "spec.fault.response.jsonPatch",
+      "must be an object, an RFC 7386 merge patch",
+      { response: { jsonPatch: [{ op: "replace" }] } },
+    ],
+    [
+      "spec.fault.response.jsonPatch",
+      "must not be set with body: body replaces the whole body already",
+      { response: { body: "x", jsonPatch: { a: 1 } } },
+    ],
+    [
+      "spec.fault.response.jsonPatch",
+      "must nest objects and arrays at most 16 deep",
+      { response: { jsonPatch: JSON.parse(`${'{"a":'.repeat(17)}1${"}".repeat(17)}`) } },
+    ],
+    [
+      "spec.fault.response.jsonPatch",
+      "must be at most 65536 bytes as JSON",
+      { response: { jsonPatch: { a: "x".repeat(65536) } } },
     ],
     [
       "spec.fault.response",

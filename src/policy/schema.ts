@@ -526,6 +526,35 @@ const ResponseHeadersSchema = strict({
   ),
 });
 
+/** Deepest nesting of objects and arrays in a merge patch (the filter reads JSON up to 32 levels). */
+export const MAX_MERGE_PATCH_DEPTH = 16;
+
+function nestingDepth(value: unknown): number {
+  if (typeof value !== "object" || value === null) return 0;
+  return 1 + Math.max(0, ...Object.values(value).map(nestingDepth));
+}
+
+/** An RFC 7386 merge patch: an object whose members are set in a JSON body (null removes one). */
+const MergePatchSchema = v.pipe(
+  v.unknown(),
+  v.check(
+    (patch) => typeof patch === "object" && patch !== null && !Array.isArray(patch),
+    "must be an object, an RFC 7386 merge patch (to replace the whole body, use body)",
+  ),
+  v.check(
+    (patch) => new TextEncoder().encode(JSON.stringify(patch)).length <= MAX_ABORT_BODY_BYTES,
+    `must be at most ${MAX_ABORT_BODY_BYTES} bytes as JSON`,
+  ),
+  v.check(
+    (patch) => nestingDepth(patch) <= MAX_MERGE_PATCH_DEPTH,
+    `must nest objects and arrays at most ${MAX_MERGE_PATCH_DEPTH} deep`,
+  ),
+  v.metadata({
+    jsonSchema: { type: "object" },
+    kubernetesSchema: { type: "object", "x-kubernetes-preserve-unknown-fields": true },
+  }),
+);
+
 /** What happens to the upstream's response of a faulted request (spec.match.response may narrow it). */
 const ResponseFaultSchema = v.pipe(
   strict({
@@ -549,14 +578,23 @@ const ResponseFaultSchema = v.pipe(
     headers: v.optional(ResponseHeadersSchema),
     delay: v.optional(DelaySchema),
     body: v.optional(AbortTextSchema("The body the client gets instead of the upstream's")),
+    jsonPatch: v.optional(MergePatchSchema),
   }),
   v.check(
     (response) =>
       response.status !== undefined ||
       response.headers !== undefined ||
       response.delay !== undefined ||
-      response.body !== undefined,
-    "at least one of status, headers, delay, body is required",
+      response.body !== undefined ||
+      response.jsonPatch !== undefined,
+    "at least one of status, headers, delay, body, jsonPatch is required",
+  ),
+  v.forward(
+    v.check(
+      (response) => response.body === undefined || response.jsonPatch === undefined,
+      "must not be set with body: body replaces the whole body already",
+    ),
+    ["jsonPatch"],
   ),
   v.metadata({
     jsonSchema: {
@@ -565,7 +603,23 @@ const ResponseFaultSchema = v.pipe(
         { required: ["headers"] },
         { required: ["delay"] },
         { required: ["body"] },
+        { required: ["jsonPatch"] },
       ],
+      not: { required: ["body", "jsonPatch"] },
+    },
+    kubernetesSchema: {
+      anyOf: [
+        { required: ["status"] },
+        { required: ["headers"] },
+        { required: ["delay"] },
+        { required: ["body"] },
+        { required: ["jsonPatch"] },
+      ],
+      ...celRule(
+        "!has(self.body) || !has(self.jsonPatch)",
+        "must not be set with body: body replaces the whole body already",
+        ".jsonPatch",
+      ),
     },
   }),
 );

@@ -141,6 +141,7 @@ function compileResponse({
   headers,
   delay,
   body,
+  jsonPatch,
 }: NonNullable<PolicySpec["fault"]["response"]>): ResponseFault {
   return {
     ...(status !== undefined && { status }),
@@ -148,6 +149,7 @@ function compileResponse({
     removeHeaders: [...new Set((headers?.remove ?? []).map((name) => name.toLowerCase()))],
     ...(delay && { delay: compileDelay(delay) }),
     ...(body !== undefined && { body }),
+    ...(jsonPatch !== undefined && { mergePatch: JSON.stringify(jsonPatch) }),
   };
 }
 

@@ -92,6 +92,8 @@ export interface ResponseFault {
   delay?: DelayFault;
   /** Replaces the upstream's body (when it has one): `content-length` becomes its length, `content-encoding` goes. */
   body?: string;
+  /** An RFC 7386 merge patch (a JSON object, as text) for a JSON body; never with `body`. */
+  mergePatch?: string;
 }
 
 /**

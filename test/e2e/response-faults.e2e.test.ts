@@ -5,7 +5,8 @@
  * the client whole and framed right, and a response outside the conditions is untouched. A response
  * delay holds the response after the upstream answered, then rewrites it; a halt releases a held
  * response at once, untouched. A body replacement sends the rule's body, framed by its own
- * content-length, whatever the upstream's framing and encoding.
+ * content-length, whatever the upstream's framing and encoding. A JSON merge patch rewrites plain
+ * and chunked JSON bodies; gzip and oversized bodies pass untouched, counted.
  * Requires `npm run build` and scripts/setup.sh.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -15,11 +16,13 @@ import { putPolicy } from "../support/policies.ts";
 import { expectSoon } from "../support/requests.ts";
 
 const BODY = JSON.stringify({ items: Array.from({ length: 200 }, (_, i) => ({ sku: `sku-${i}`, qty: i })) });
+/** Over the filter's default maxPatchBodyBytes (64 KiB). */
+const BIG = JSON.stringify({ items: Array.from({ length: 4000 }, (_, i) => ({ sku: `sku-${i}`, qty: i })) });
 
 /** When the upstream answered each `/plain/...` path (performance.now(), this process's clock). */
 const answeredAt = new Map<string, number>();
 
-/** `/plain/...`, `/chunked/...` and `/gzip/...` bodies of BODY; `/missing/...` a 404. */
+/** `/plain/...`, `/chunked/...` and `/gzip/...` bodies of BODY; `/missing/...` a 404; `/big/...` and `/bigchunked/...` BIG. */
 function upstream(req: Request): Response {
   const { pathname } = new URL(req.url);
   const [, kind] = pathname.split("/");
@@ -29,8 +32,9 @@ function upstream(req: Request): Response {
   if (kind === "gzip") {
     return new Response(gzipSync(BODY), { headers: { ...headers, "content-encoding": "gzip" } });
   }
-  if (kind === "chunked") {
-    const bytes = new TextEncoder().encode(BODY);
+  if (kind === "big") return new Response(BIG, { headers });
+  if (kind === "chunked" || kind === "bigchunked") {
+    const bytes = new TextEncoder().encode(kind === "chunked" ? BODY : BIG);
     const stream = new ReadableStream({
       async start(controller) {
         for (let at = 0; at < bytes.length; at += 1000) {
@@ -82,10 +86,16 @@ beforeAll(async () => {
     },
   });
   expect(maintenance.status).toBe(201);
+  const prices = await putPolicy(stack.controlPlaneUrl, "free-prices", {
+    priority: 10,
+    match: { path: { regex: "/(plain|chunked|gzip|big|bigchunked)/price" } },
+    fault: { response: { jsonPatch: { items: null, total: 0, meta: { patched: true } } } },
+  });
+  expect(prices.status).toBe(201);
   // The last policy stored is in force, so every one before it is too.
   await expectSoon(
-    () => fetch(`${stack.envoyUrl}/plain/maintenance`, { headers: { connection: "close" } }),
-    (r) => r.status === 503,
+    () => fetch(`${stack.envoyUrl}/plain/price`, { headers: { connection: "close" } }),
+    (r) => r.headers.get("x-hfi-fault") === "free-prices",
     3,
     10_000,
   );
@@ -238,14 +248,61 @@ describe("response faults in real Envoy", () => {
     30_000,
   );
 
+  test.each(["plain", "chunked"])(
+    "a %s JSON body is merge-patched, and framed chunked without its content-length",
+    async (kind) => {
+      const res = await rawGet(`/${kind}/price`);
+      expect([res.status, res.headers.get("transfer-encoding"), res.headers.has("content-length")]).toEqual([
+        200,
+        "chunked",
+        false,
+      ]);
+      expect(JSON.parse(dechunk(res.rest).toString())).toEqual({ total: 0, meta: { patched: true } });
+    },
+    30_000,
+  );
+
+  test("a gzip body is never patched: it passes as the upstream sent it, counted", async () => {
+    const res = await rawGet("/gzip/price");
+    expect([res.status, res.headers.get("content-encoding"), res.headers.get("x-hfi-fault")]).toEqual([
+      200,
+      "gzip",
+      "free-prices",
+    ]);
+    expect(Bun.gunzipSync(res.rest).length).toBe(BODY.length);
+  }, 30_000);
+
+  test.each(["big", "bigchunked"])(
+    "a %s body over 64 KiB passes untouched, counted",
+    async (kind) => {
+      const res = await rawGet(`/${kind}/price`);
+      const body = res.headers.has("content-length") ? res.rest : dechunk(res.rest);
+      expect([res.status, body.length]).toEqual([200, BIG.length]);
+      expect(body.toString()).toBe(BIG);
+    },
+    30_000,
+  );
+
+  test("Envoy counts the patches it could not apply", async () => {
+    const stats = await (await fetch(`${stack.adminUrl}/stats?filter=patches_skipped`)).text();
+    const count = (name: string) => Number(new RegExp(`${name}: (\\d+)`).exec(stats)?.[1] ?? -1);
+    expect(count("wasmcustom.hfi.faults.patches_skipped_compressed_total")).toBe(1);
+    expect(count("wasmcustom.hfi.faults.patches_skipped_oversize_total")).toBe(2);
+    expect(count("wasmcustom.hfi.faults.patches_skipped_invalid_total")).toBe(0);
+  }, 30_000);
+
   test("Envoy counts the rewrites in the policy's counter", async () => {
     const stats = await (await fetch(`${stack.adminUrl}/stats?filter=responses_total`)).text();
     const count = (name: string) => Number(new RegExp(`${name}: (\\d+)`).exec(stats)?.[1] ?? -1);
     expect(count("wasmcustom.hfi.policy.cart-500s.responses_total")).toBe(4);
     expect(count("wasmcustom.hfi.policy.slow-response.responses_total")).toBe(1);
     expect(count("wasmcustom.hfi.policy.maintenance-page.responses_total")).toBeGreaterThanOrEqual(6);
+    expect(count("wasmcustom.hfi.policy.free-prices.responses_total")).toBeGreaterThanOrEqual(8);
     expect(count("wasmcustom.hfi.faults.responses_total")).toBe(
-      4 + 1 + count("wasmcustom.hfi.policy.maintenance-page.responses_total"),
+      4 +
+        1 +
+        count("wasmcustom.hfi.policy.maintenance-page.responses_total") +
+        count("wasmcustom.hfi.policy.free-prices.responses_total"),
     );
   }, 30_000);
 });

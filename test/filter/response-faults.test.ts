@@ -6,7 +6,8 @@
  */
 import { describe, expect, test } from "bun:test";
 import { parseReport } from "../../src/observations/index.ts";
-import { Action, type HeaderPairs, type ProxyWasmHost } from "../proxy-wasm-host/index.ts";
+import { DataAction } from "../proxy-wasm-host/enums.ts";
+import { Action, type HeaderPairs, ProxyWasmHost } from "../proxy-wasm-host/index.ts";
 import {
   CONFIG,
   fixture,
@@ -14,6 +15,7 @@ import {
   hostWithRules,
   pushRules,
   req,
+  WASM,
   WITHOUT_OBSERVATIONS,
 } from "../support/filter-host.ts";
 
@@ -316,6 +318,103 @@ describe("body replacement", () => {
     const other = host.request(req("GET", "/elsewhere"));
     host.respondToStream(other, [[":status", "200"]], ["kept ", "as sent"]);
     expect(other.responseBody.sent).toBe("kept as sent");
+  });
+});
+
+describe("JSON merge patch", () => {
+  const JSON_HEADERS: HeaderPairs = [
+    [":status", "200"],
+    ["content-type", "application/json"],
+  ];
+  const patched = (host: ProxyWasmHost, headers: HeaderPairs, chunks: string[]) => {
+    const stream = host.request(req("GET", "/api/price/7"));
+    host.respondToStream(stream, headers, chunks);
+    return stream;
+  };
+
+  test("a JSON body buffered to its end is patched (RFC 7386); content-length goes", async () => {
+    const host = await hostWithRules(RESPONSES.text);
+    const body =
+      '{"sku":"a\\u00e9\\n","price":12.5,"discount":{"pct":10},"meta":{"patched":false,"v":1},"n":[1,2.25,-3e-7]}';
+    const stream = patched(
+      host,
+      [...JSON_HEADERS, ["content-length", String(body.length)]],
+      [body.slice(0, 20), body.slice(20)],
+    );
+    expect(stream.responseBody.actions).toEqual([DataAction.StopIterationAndBuffer, DataAction.Continue]);
+    expect(header(stream.responseHeadersSent ?? [], "content-length")).toBeUndefined();
+    expect(JSON.parse(stream.responseBody.sent)).toEqual({
+      sku: "aé\n",
+      price: 0,
+      meta: { patched: true, v: 1, tags: ["hfi", "test"], note: 'quote " and tab\t' },
+      n: [1, 2.25, -3e-7],
+    });
+    // Numbers the patch leaves alone are written back as they came.
+    expect(stream.responseBody.sent).toContain('"n":[1,2.25,-3e-7]');
+  });
+
+  test.each([
+    [
+      "an array",
+      "[1,2]",
+      { price: 0, meta: { patched: true, tags: ["hfi", "test"], note: 'quote " and tab\t' } },
+    ],
+    [
+      "a duplicate member",
+      '{"price":1,"price":2,"x":null}',
+      { price: 0, x: null, meta: { patched: true, tags: ["hfi", "test"], note: 'quote " and tab\t' } },
+    ],
+  ])("%s as the body: patched as RFC 7386 says", async (_, body, expected) => {
+    const host = await hostWithRules(RESPONSES.text);
+    const stream = patched(host, JSON_HEADERS, [body]);
+    expect(JSON.parse(stream.responseBody.sent)).toEqual(expected);
+    expect(stream.responseBody.sent.match(/"price"/g)).toHaveLength(1);
+  });
+
+  test("a body that is not JSON goes on untouched, counted", async () => {
+    const host = await hostWithRules(RESPONSES.text);
+    const stream = patched(host, JSON_HEADERS, ["<html>", "</html>"]);
+    expect(stream.responseBody.sent).toBe("<html></html>");
+    expect(host.metric("hfi.faults.patches_skipped_invalid_total")?.value).toBe(1n);
+  });
+
+  test("a compressed body is never patched: it keeps its content-length, counted; the rest of the fault applies", async () => {
+    const host = await hostWithRules(RESPONSES.text);
+    const gzip: HeaderPairs = [...JSON_HEADERS, ["content-encoding", "gzip"], ["content-length", "4"]];
+    const stream = patched(host, gzip, ["\x1f\x8b\x08\x00"]);
+    expect(stream.responseBody.sent).toBe("\x1f\x8b\x08\x00");
+    expect(stream.responseBody.actions).toEqual([DataAction.Continue]);
+    expect(header(stream.responseHeadersSent ?? [], "content-length")).toBe("4");
+    expect(header(stream.responseHeadersSent ?? [], "x-hfi-fault")).toBe("free-prices");
+    expect(host.metric("hfi.faults.patches_skipped_compressed_total")?.value).toBe(1n);
+  });
+
+  test("over maxPatchBodyBytes, declared or as it arrives, a body goes on untouched, counted", async () => {
+    const host = await hostWithRules(RESPONSES.text, { config: { ...CONFIG, maxPatchBodyBytes: 16 } });
+    const big = `{"pad":"${"x".repeat(40)}"}`;
+    const declared = patched(host, [...JSON_HEADERS, ["content-length", String(big.length)]], [big]);
+    expect([
+      declared.responseBody.sent,
+      header(declared.responseHeadersSent ?? [], "content-length"),
+    ]).toEqual([big, String(big.length)]);
+    const chunked = patched(host, JSON_HEADERS, [big.slice(0, 10), big.slice(10, 30), big.slice(30)]);
+    expect(chunked.responseBody.sent).toBe(big);
+    expect(chunked.responseBody.actions).toEqual([
+      DataAction.StopIterationAndBuffer,
+      DataAction.Continue,
+      DataAction.Continue,
+    ]);
+    expect(host.metric("hfi.faults.patches_skipped_oversize_total")?.value).toBe(2n);
+  });
+
+  test("a maxPatchBodyBytes out of range refuses the plugin configuration", async () => {
+    const host = await ProxyWasmHost.load(WASM, {
+      pluginConfig: JSON.stringify({ ...CONFIG, maxPatchBodyBytes: 0 }),
+    });
+    expect(host.start()).toBe(false);
+    expect(
+      host.logs.some((l) => l.message.includes("maxPatchBodyBytes: expected an integer 1..1048576")),
+    ).toBe(true);
   });
 });
 

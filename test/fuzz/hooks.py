@@ -40,6 +40,9 @@ UNSTATABLE_RULES = (
     # delay distributions: an order between two durations (uniform max not below min, p99 above p50)
     "must not be less than min",
     "must be more than p50",
+    # a response fault's merge patch: its size as JSON, and its nesting
+    "bytes as JSON",
+    "must nest objects and arrays at most",
     # response header names the filter will not touch, in any letter case (the schema lists them lower-case)
     "the proxy keeps the response's framing and connection headers right itself",
     "the filter sets it",

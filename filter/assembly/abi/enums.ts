@@ -23,6 +23,7 @@ export const enum HeadersAction {
 /** FilterDataStatus as Envoy reads the result of on_*_body. */
 export const enum DataAction {
   Continue = 0,
+  StopIterationAndBuffer = 1,
 }
 
 export const enum BufferType {

@@ -3,7 +3,6 @@ import { DataAction, HeadersAction } from "../abi/enums";
 import { randomU64 } from "../abi/host";
 import { seedRandom } from "../random";
 import { createContext, deleteContext, ensureRoot, findRoot, rootOfStream } from "./registry";
-import { replaceBodyChunk } from "./response";
 import { onStreamRequestHeaders, onStreamResponseHeaders, streamDone, streamLogged } from "./stream";
 
 /** May run once per plugin in the same VM; reseeding is harmless. */
@@ -30,9 +29,10 @@ export function onResponseHeaders(contextId: u32, endOfStream: bool): HeadersAct
   return onStreamResponseHeaders(contextId, endOfStream);
 }
 
-/** Only a stream whose response body a response fault replaces has anything to do here. */
+/** Only a stream whose response body a response fault changes has anything to do here. */
 export function onResponseBody(contextId: u32, size: usize, endOfStream: bool): DataAction {
-  return replaceBodyChunk(contextId, size, endOfStream);
+  const root = rootOfStream(contextId);
+  return root != null ? root.onResponseBody(contextId, size, endOfStream) : DataAction.Continue;
 }
 
 export function onTick(rootId: u32): void {

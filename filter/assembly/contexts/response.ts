@@ -1,20 +1,14 @@
-/** A response fault at the response headers: its conditions, and the rewrite; and the body it replaces. */
-import { BufferType, DataAction, MapType } from "../abi/enums";
-import { removeHeader, replaceHeader, setBuffer } from "../abi/host";
+/** A response fault at the response headers: its conditions, and the rewrite. */
+import { MapType } from "../abi/enums";
+import { getHeader, removeHeader, replaceHeader } from "../abi/host";
 import { FAULT_HEADER } from "../fault";
 import { matchHeaders, RequestView } from "../matcher";
+import { Metrics } from "../metrics";
 import { ResponseMatch, Rule } from "../rules";
+import { CONTENT_LENGTH, patchBody, replaceBody } from "./response-body";
 
 const STATUS = String.UTF8.encode(":status");
-const CONTENT_LENGTH = String.UTF8.encode("content-length");
 const CONTENT_ENCODING = String.UTF8.encode("content-encoding");
-const NOTHING = new ArrayBuffer(0);
-
-/**
- * Streams whose response body is being replaced, by context id: what the next body chunk becomes —
- * the rule's body for the first, nothing for the rest. No entry for any other stream.
- */
-const replacements = new Map<u32, ArrayBuffer>();
 
 /** Whether `response` (the response headers) meets `conditions`: a status in range, and every header condition. */
 export function responseMatches(conditions: ResponseMatch, response: RequestView): bool {
@@ -32,13 +26,20 @@ export function responseMatches(conditions: ResponseMatch, response: RequestView
 
 /**
  * Rewrites the response headers of stream `contextId` by `rule`'s response fault — removals, then
- * settings, then the status — and names the rule in `x-hfi-fault`, as an abort does. With a body to
- * replace and a body following (`bodyFollows`), `content-length` becomes the new body's and
- * `content-encoding` goes (the new body is sent as written), and the body chunks are replaced as
- * they come (replaceBodyChunk). False when the host refused the first change: the response then
- * goes on untouched.
+ * settings, then the status — and names the rule in `x-hfi-fault`, as an abort does. With a body
+ * following (`bodyFollows`): a body to replace makes `content-length` the new body's and takes
+ * `content-encoding` off (the new body is sent as written); a merge patch takes `content-length` off
+ * (the patched length is not known yet) unless the body cannot be patched — compressed, or declared
+ * longer than `maxPatchBodyBytes` — which is counted and left alone. False when the host refused
+ * the first change: the response then goes on untouched.
  */
-export function applyResponseFault(rule: Rule, contextId: u32, bodyFollows: bool): bool {
+export function applyResponseFault(
+  rule: Rule,
+  contextId: u32,
+  bodyFollows: bool,
+  maxPatchBodyBytes: u32,
+  metrics: Metrics | null,
+): bool {
   const fault = rule.fault.response;
   if (fault == null) return false;
   if (!replaceHeader(MapType.HttpResponseHeaders, FAULT_HEADER, rule.nameBytes)) return false;
@@ -51,31 +52,39 @@ export function applyResponseFault(rule: Rule, contextId: u32, bodyFollows: bool
     replaceHeader(MapType.HttpResponseHeaders, unchecked(set[i]), unchecked(set[i + 1]));
   }
   if (fault.status != 0) replaceHeader(MapType.HttpResponseHeaders, STATUS, fault.statusBytes);
+  if (!bodyFollows) return true;
   const body = fault.body;
-  if (body != null && bodyFollows) {
+  if (body != null) {
     replaceHeader(MapType.HttpResponseHeaders, CONTENT_LENGTH, fault.bodyLength);
     removeHeader(MapType.HttpResponseHeaders, CONTENT_ENCODING);
-    replacements.set(contextId, body);
+    replaceBody(contextId, body);
+  }
+  const patch = fault.mergePatch;
+  if (patch != null) {
+    const encoding = getHeader(MapType.HttpResponseHeaders, "content-encoding");
+    const declared = getHeader(MapType.HttpResponseHeaders, "content-length");
+    if (encoding != null && encoding != "identity") {
+      if (metrics != null) metrics.patchSkippedCompressed();
+    } else if (declared != null && longerThan(declared, maxPatchBodyBytes)) {
+      if (metrics != null) metrics.patchSkippedOversize();
+    } else {
+      removeHeader(MapType.HttpResponseHeaders, CONTENT_LENGTH);
+      patchBody(contextId, patch);
+    }
   }
   return true;
 }
 
-/**
- * proxy_on_response_body of stream `contextId`: a body being replaced has its first chunk replaced
- * by the rule's body and every later one emptied, so nothing of the upstream's is buffered or sent;
- * every other stream's chunk goes on untouched.
- */
-export function replaceBodyChunk(contextId: u32, size: usize, endOfStream: bool): DataAction {
-  if (replacements.size == 0 || !replacements.has(contextId)) return DataAction.Continue;
-  setBuffer(BufferType.HttpResponseBody, 0, size, replacements.get(contextId));
-  if (endOfStream) replacements.delete(contextId);
-  else replacements.set(contextId, NOTHING);
-  return DataAction.Continue;
-}
-
-/** Stream `contextId` is over: a replacement it did not finish goes. */
-export function forgetBody(contextId: u32): void {
-  if (replacements.size > 0) replacements.delete(contextId);
+/** Whether a `content-length` value says more than `max` bytes (one that is not a number does not). */
+function longerThan(declared: string, max: u32): bool {
+  let length: u64 = 0;
+  for (let i = 0, n = declared.length; i < n; i++) {
+    const digit = <u32>declared.charCodeAt(i) - 0x30;
+    if (digit > 9) return false;
+    length = length * 10 + digit;
+    if (length > <u64>max) return true;
+  }
+  return false;
 }
 
 /** The `:status` as a number; 0 when absent or not three digits. */

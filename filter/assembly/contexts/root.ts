@@ -1,4 +1,4 @@
-import { BufferType, LogLevel, MapType } from "../abi/enums";
+import { BufferType, DataAction, LogLevel, MapType } from "../abi/enums";
 import {
   continueRequest,
   continueResponse,
@@ -17,6 +17,7 @@ import { ActiveRules, DelayFault, Rule, RuleSet } from "../rules";
 import { Subscriber } from "../subscriber";
 import { readIdentity } from "../subscriber/identity";
 import { applyResponseFault } from "./response";
+import { onBodyChunk } from "./response-body";
 import { NO_WAKE, Timer } from "./timer";
 
 const NS_PER_MS: u64 = 1_000_000;
@@ -37,6 +38,7 @@ export class RootContext {
   private readonly released: DelayedRequest[] = [];
   private readonly timer: Timer = new Timer();
   private maxActiveDelays: i32 = 0;
+  private maxPatchBodyBytes: u32 = 0;
   /** The plugin's `filterState`: name the faulting policy in the `hfi_policy` filter state. */
   namesPolicyInFilterState: bool = false;
 
@@ -57,6 +59,7 @@ export class RootContext {
     this.subscriber = subscriber;
     if (config.reportIntervalMs > 0) this.reporter = new Reporter(config, identity.query());
     this.maxActiveDelays = config.maxActiveDelays;
+    this.maxPatchBodyBytes = config.maxPatchBodyBytes;
     this.namesPolicyInFilterState = config.filterState;
     const now = nowNs();
     subscriber.start(now / NS_PER_MS);
@@ -128,8 +131,15 @@ export class RootContext {
    * one), and counts it; `bodyFollows` when its headers did not end the stream.
    */
   rewriteResponse(rule: Rule, contextId: u32, bodyFollows: bool): void {
-    if (applyResponseFault(rule, contextId, bodyFollows)) this.responseFaulted(rule);
-    else this.responseUntouched();
+    const metrics = this.metrics;
+    if (applyResponseFault(rule, contextId, bodyFollows, this.maxPatchBodyBytes, metrics)) {
+      this.responseFaulted(rule);
+    } else this.responseUntouched();
+  }
+
+  /** A chunk of stream `contextId`'s response body (response-body.ts). */
+  onResponseBody(contextId: u32, size: usize, endOfStream: bool): DataAction {
+    return onBodyChunk(contextId, size, endOfStream, this.maxPatchBodyBytes, this.metrics);
   }
 
   /**

@@ -6,7 +6,8 @@ import { findRule } from "../matcher";
 import { NO_RESPONSE, PolicyStats, statusCode } from "../observe";
 import { Rule, RuleSet } from "../rules";
 import { HostRequest } from "./request";
-import { forgetBody, responseMatches } from "./response";
+import { responseMatches } from "./response";
+import { forgetBody } from "./response-body";
 import { RootContext } from "./root";
 
 const request = new HostRequest();

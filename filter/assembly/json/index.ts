@@ -1,4 +1,6 @@
+export { mergePatch } from "./merge-patch";
 export { lastParseError, MAX_VALUES, parseJson, parseJsonAt } from "./parse";
+export { serializeJson } from "./serialize";
 export { firstUnreadMember, forgetReads, STRICT_DECODE } from "./strict";
 export {
   asObject,

@@ -218,7 +218,8 @@ class Reader {
 
   /**
    * A number, converted without strtod (which would double the module's size): exact for integers
-   * up to 2^53 — all the RuleSet has — and within a few ulps otherwise. Sets badNumber on failure.
+   * up to 2^53 — all the RuleSet has — and the nearest double for up to 15 significant digits with
+   * an exponent within ±22 (scaleByPowerOfTen); within a few ulps otherwise. Sets badNumber on failure.
    */
   private numberValue(): f64 {
     this.badNumber = true;
@@ -293,7 +294,26 @@ class Reader {
   }
 }
 
+/** Every power of ten a double holds exactly. */
+const EXACT_POWERS_OF_TEN: StaticArray<f64> = [
+  1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
+  1e20, 1e21, 1e22,
+];
+/** Every integer up to this is a double exactly. */
+const EXACT_MANTISSA: f64 = 9007199254740992;
+
+/**
+ * x·10^exponent. With an exact mantissa (at most 2^53: 15 significant digits always are) and an
+ * exact power (|exponent| ≤ 22), one correctly rounded multiplication or division gives the nearest
+ * double, as strtod would (Clinger's fast path): so a body's `12.5` or `-3e-7` is written back as it
+ * came. Beyond that, repeated steps: within a few ulps.
+ */
 function scaleByPowerOfTen(x: f64, exponent: i32): f64 {
+  if (x <= EXACT_MANTISSA && exponent >= -22 && exponent <= 22) {
+    return exponent >= 0
+      ? x * unchecked(EXACT_POWERS_OF_TEN[exponent])
+      : x / unchecked(EXACT_POWERS_OF_TEN[-exponent]);
+  }
   for (; exponent > 0 && x != 0 && x != Infinity; exponent--) x *= 10;
   for (; exponent < 0 && x != 0; exponent++) x /= 10;
   return x;

@@ -16,6 +16,7 @@ import {
   JsonString,
   JsonValue,
   lastParseError,
+  parseJson,
   parseJsonAt,
   STRICT_DECODE,
 } from "../json";
@@ -180,6 +181,15 @@ class RuleReader extends DelayReader {
       }
       body = String.UTF8.encode(text);
     }
+    let patch: JsonValue | null = null;
+    if (optional(obj, "mergePatch") != null) {
+      const text = obj.getString("mergePatch");
+      patch = text != null && body == null ? parseJson(String.UTF8.encode(text)) : null;
+      if (patch == null || patch.kind != JsonKind.Object) {
+        this.fail("fault.response.mergePatch", "a JSON object as text, and no body beside it");
+        return null;
+      }
+    }
     let delay: DelayFault | null = null;
     const delayValue = optional(obj, "delay");
     if (delayValue != null) {
@@ -257,6 +267,15 @@ class RuleReader extends DelayReader {
       }
       body = String.UTF8.encode(text);
     }
+    let patch: JsonValue | null = null;
+    if (optional(obj, "mergePatch") != null) {
+      const text = obj.getString("mergePatch");
+      patch = text != null && body == null ? parseJson(String.UTF8.encode(text)) : null;
+      if (patch == null || patch.kind != JsonKind.Object) {
+        this.fail("fault.response.mergePatch", "a JSON object as text, and no body beside it");
+        return null;
+      }
+    }
     let delay: DelayFault | null = null;
     const delayValue = optional(obj, "delay");
     if (delayValue != null) {
@@ -284,6 +303,7 @@ class RuleReader extends DelayReader {
       delay,
       body,
       body != null ? String.UTF8.encode(body.byteLength.toString()) : new ArrayBuffer(0),
+      patch,
     );
   }
 

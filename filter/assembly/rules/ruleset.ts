@@ -4,6 +4,7 @@
  * request path compares or sends are kept as UTF-8 bytes, encoded once when the rule set arrives.
  */
 
+import { JsonValue } from "../json";
 import { PolicyStats } from "../observe/stats";
 
 /**
@@ -102,7 +103,8 @@ export class ResponseMatch {
 /**
  * What a faulted request's response headers become: held for `delay` first, if any; then
  * `removeNames` go, `setPairs` replace every value of their names, `status` (0 = the upstream's)
- * replaces `:status`, `x-hfi-fault` names the rule, and `body`, if any, replaces the upstream's body.
+ * replaces `:status`, `x-hfi-fault` names the rule, and `body`, if any, replaces the upstream's body
+ * (or `mergePatch` patches a JSON one).
  * Everything is UTF-8 bytes, encoded once when the rule set arrives.
  */
 export class ResponseFault {
@@ -119,11 +121,19 @@ export class ResponseFault {
     readonly body: ArrayBuffer | null,
     /** `body`'s length as the decimal bytes `content-length` takes; empty without a body. */
     readonly bodyLength: ArrayBuffer,
+    /** An RFC 7386 merge patch (an object) for a JSON body; null for none. Never with `body`. */
+    readonly mergePatch: JsonValue | null,
   ) {}
 
   /** Whether it changes what the client gets (status, headers or body), beyond a delay. */
   get rewrites(): bool {
-    return this.status != 0 || this.setPairs.length > 0 || this.removeNames.length > 0 || this.body != null;
+    return (
+      this.status != 0 ||
+      this.setPairs.length > 0 ||
+      this.removeNames.length > 0 ||
+      this.body != null ||
+      this.mergePatch != null
+    );
   }
 }
 

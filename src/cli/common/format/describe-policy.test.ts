@@ -6,6 +6,7 @@ describe("the FAULTS and MATCHES of a response fault", () => {
     [{ response: { status: 500 }, percentage: 1 }, "response=500@1%"],
     [{ response: { headers: { remove: ["etag"] } } }, "response=headers"],
     [{ response: { status: 503, body: "down" } }, "response=503+body"],
+    [{ response: { jsonPatch: { price: 0 } } }, "response=patch"],
     [
       { response: { delay: { uniform: { min: "10ms", max: "50ms" } }, status: 503 } },
       "response=10ms..50ms+503",

@@ -42,6 +42,7 @@ export interface PolicyView {
         headers?: { set?: unknown[]; remove?: unknown[] };
         delay?: NonNullable<PolicyView["spec"]["fault"]["delay"]>;
         body?: string;
+        jsonPatch?: unknown;
       };
     };
   };
@@ -90,7 +91,7 @@ function describeValue(match: StringMatchView): string {
 /**
  * `delay=2s,abort=503@50%`: the faults in the order they run, then the share of requests. A response
  * fault shows what it does in the order it runs: its delay, its status, `headers` for header edits —
- * `response=500`, `response=headers`, `response=2s+500+headers+body`.
+ * `response=500`, `response=headers`, `response=2s+500+headers+body`, `response=patch`.
  */
 export function describeFault(fault: PolicyView["spec"]["fault"]): string {
   const parts: string[] = [];
@@ -106,6 +107,7 @@ export function describeFault(fault: PolicyView["spec"]["fault"]): string {
       ...(status !== undefined ? [String(status)] : []),
       ...((headers?.set?.length ?? 0) + (headers?.remove?.length ?? 0) > 0 ? ["headers"] : []),
       ...(fault.response.body !== undefined ? ["body"] : []),
+      ...(fault.response.jsonPatch !== undefined ? ["patch"] : []),
     ];
     parts.push(`response=${steps.join("+") || "?"}`);
   }
