@@ -118,15 +118,16 @@ export function onStreamResponseHeaders(id: u32, endOfStream: bool): HeadersActi
   const state = streams.get(id);
   const rule = state.responseRule;
   if (rule == null) return HeadersAction.Continue;
+  const matchedUnder = state.responseRuleSet;
   state.responseRule = null;
+  state.responseRuleSet = null;
   const root = state.root;
   const current = root.rules.current;
-  if (current !== state.responseRuleSet) {
+  if (current !== matchedUnder) {
     if (current == null || current.halted || (!rule.dryRun && !current.enforces(rule.name))) {
       return HeadersAction.Continue;
     }
   }
-  state.responseRuleSet = null;
   const conditions = rule.match.response;
   if (conditions != null) {
     const matches = responseMatches(conditions, response.begin());
@@ -137,7 +138,8 @@ export function onStreamResponseHeaders(id: u32, endOfStream: bool): HeadersActi
     root.dryRunMatched(rule);
     return HeadersAction.Continue;
   }
-  const fault = rule.fault.response!;
+  const fault = rule.fault.response;
+  if (fault == null) return HeadersAction.Continue;
   const delay = fault.delay;
   if (delay == null) {
     root.rewriteResponse(rule, id, !endOfStream);
