@@ -4,7 +4,7 @@
  * Rounds with the variant order rotated; per variant a warm-up, then latency at 1 connection, then
  * throughput at 32 connections with Envoy's CPU time (utime + stime from /proc/<pid>/stat) per request.
  * The variants (router-only, native-idle, hfi-100, hfi-1000, wasm-noop, native-abort, hfi-abort,
- * native-delay-Nms, hfi-delay-Nms) and the machinery (Envoy config, RuleSet stub, rounds, wrk, CPU)
+ * hfi-response-status, hfi-response-pass, native-delay-Nms, hfi-delay-Nms) and the machinery (Envoy config, RuleSet stub, rounds, wrk, CPU)
  * are in bench/variants.ts; what the figures mean and why targets are missed, in bench/README.md.
  */
 import { readFileSync } from "node:fs";
@@ -165,6 +165,16 @@ function summarize(
       "CPU µs/request, hfi-abort ÷ native-abort",
       ratio("hfi-abort", "native-abort", "cpuPerRequest32"),
       "ratio",
+    ),
+    roundsRow(
+      "CPU µs/request, hfi-response-status ÷ hfi-response-pass (a response status rewrite over the same rule at 0%)",
+      ratio("hfi-response-status", "hfi-response-pass", "cpuPerRequest32"),
+      "ratio",
+    ),
+    roundsRow(
+      "CPU µs/request, hfi-response-status − hfi-response-pass",
+      diff("hfi-response-status", "hfi-response-pass", "cpuPerRequest32"),
+      "µs",
     ),
   ];
   for (const ms of [10, 50]) {

@@ -27,7 +27,11 @@ export function nonMatchingRules(count: number): Rule[] {
 }
 
 /** One rule that faults every request: an abort, a delay, or both. */
-export function faultAllRule(fault: { abortStatus?: number; delayMs?: number }): Rule {
+export function faultAllRule(fault: {
+  abortStatus?: number;
+  delayMs?: number;
+  responseStatus?: number;
+}): Rule {
   return {
     name: "bench-fault-all",
     priority: 0,
@@ -36,6 +40,9 @@ export function faultAllRule(fault: { abortStatus?: number; delayMs?: number }):
       percentageMillionths: 1_000_000,
       ...(fault.delayMs !== undefined && { delay: { fixedDelayMs: fault.delayMs } }),
       ...(fault.abortStatus !== undefined && { abort: { httpStatus: fault.abortStatus, body: "" } }),
+      ...(fault.responseStatus !== undefined && {
+        response: { status: fault.responseStatus, setHeaders: [], removeHeaders: [] },
+      }),
     },
   };
 }

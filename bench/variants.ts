@@ -127,6 +127,25 @@ export const VARIANTS = {
     rules: [faultAllRule({ abortStatus: 503 })],
     expectStatus: 503,
   },
+  hfiResponseStatus: {
+    key: "hfi-response-status",
+    label: "hfi response status 200 → 503, 100%",
+    kind: "hfi",
+    rules: [faultAllRule({ responseStatus: 503 })],
+    expectStatus: 503,
+  },
+  hfiResponsePass: {
+    key: "hfi-response-pass",
+    label: "hfi response status rule matching every request at 0%",
+    kind: "hfi",
+    rules: [
+      {
+        ...faultAllRule({ responseStatus: 503 }),
+        fault: { ...faultAllRule({ responseStatus: 503 }).fault, percentageMillionths: 0 },
+      },
+    ],
+    expectStatus: 200,
+  },
   nativeDelay10: nativeDelay(10, "H10"),
   hfiDelay10: hfiDelay(10, "I10"),
   nativeDelay50: nativeDelay(50, "H50"),
