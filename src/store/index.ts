@@ -10,6 +10,13 @@ export {
 export type { EtcdStoreOptions } from "./etcd.ts";
 export { describeHalt } from "./lifecycle.ts";
 export { createMemoryStore, type MemoryStoreOptions } from "./memory.ts";
+export {
+  byNamespaceAndName,
+  DEFAULT_NAMESPACE,
+  resolveNamespace,
+  SINGLE_NAMESPACE,
+  type StoreNamespaces,
+} from "./namespaces.ts";
 export type {
   Halt,
   HaltEvent,

@@ -3,8 +3,9 @@ import * as v from "valibot";
 import { ERROR_CODE_NAMES } from "../../errors.ts";
 import { EXPERIMENT_STATES, STOP_METRICS } from "../../experiments/index.ts";
 import { LATENCY_BOUNDS_MS } from "../../observations/index.ts";
-import { PolicyNameSchema, PolicySchema } from "../../policy/index.ts";
+import { NamespaceNameSchema, PolicyNameSchema, PolicySchema } from "../../policy/index.ts";
 import { type JsonSchema, toJsonSchema } from "../../policy/json-schema.ts";
+import type { StoreNamespaces } from "../../store/index.ts";
 import { HFI_VERSION } from "../../version.ts";
 import { HaltRequestSchema } from "./halt.ts";
 
@@ -37,6 +38,41 @@ const NAME_PARAMETER = {
   description: "metadata.name of the policy; a name that no policy can have is simply not found",
   schema: toJsonSchema(PolicyNameSchema),
 };
+/** The namespaces this server holds: any (every namespace), or its own alone. */
+function namespaceSchema({ home, all }: StoreNamespaces): JsonSchema {
+  return all ? toJsonSchema(NamespaceNameSchema) : { type: "string", enum: [home] };
+}
+
+function namespaceParameter(namespaces: StoreNamespaces) {
+  return {
+    name: "namespace",
+    in: "query",
+    required: false,
+    description: `The policy's namespace; absent: the control plane's ("${namespaces.home}")${namespaces.all ? "" : ", the only one it serves"}`,
+    schema: namespaceSchema(namespaces),
+  };
+}
+
+/** The policy schema, its metadata.namespace one this server holds. */
+function policySchema(namespaces: StoreNamespaces): JsonSchema {
+  const schema = toJsonSchema(PolicySchema) as JsonSchema & {
+    properties: { metadata: { properties: Record<string, JsonSchema> } };
+  };
+  const { metadata } = schema.properties;
+  const namespace = {
+    ...namespaceSchema(namespaces),
+    description:
+      "The policy's namespace; absent: the request's. On a write with ?namespace=, it must be that one.",
+  };
+  return {
+    ...schema,
+    properties: {
+      ...schema.properties,
+      metadata: { ...metadata, properties: { ...metadata.properties, namespace } },
+    },
+  };
+}
+
 const ID_PARAMETER = { name: "id", in: "path", required: true, schema: { type: "string" } };
 /** A count in a query: JSON numbers are exact up to 2^53 - 1, and so is what the server accepts. */
 const COUNT = { type: "integer", minimum: 0, maximum: Number.MAX_SAFE_INTEGER };
@@ -59,7 +95,8 @@ const WRITE_FAILURES = {
       "(RE2 subset, at most 1024 DFA states, within the request's 2 s compile budget), fixedDelay must be a " +
       "whole number of milliseconds from 1ms to 1h, duration whole seconds from 1s to 168h, percentage a " +
       "number with at most 2 decimal places, strings valid Unicode (no lone surrogates, UTF-8 bodies), " +
-      "no key twice in one object, and on PUT metadata.name must equal the name in the URL",
+      "no key twice in one object, on PUT metadata.name must equal the name in the URL, and " +
+      "metadata.namespace, when given with ?namespace=, must equal it",
   ),
   "413": failure("Body over 1 MiB, or the policy over 1 MiB as JSON (YAML aliases expanded, as stored)"),
   "415": failure("Content-Type is neither JSON nor YAML"),
@@ -106,7 +143,8 @@ function secured<T extends Record<string, { responses: object }>>(item: T, auth:
   ) as unknown as T;
 }
 
-function buildDocument(auth: boolean) {
+function buildDocument(auth: boolean, namespaces: StoreNamespaces) {
+  const NAMESPACE_PARAMETER = namespaceParameter(namespaces);
   return {
     openapi: "3.1.0",
     info: {
@@ -176,12 +214,26 @@ function buildDocument(auth: boolean) {
         {
           get: {
             operationId: "listPolicies",
-            summary: "List policies",
-            responses: { "200": ok("Policies sorted by name", ref("PolicyList")) },
+            summary: "List the policies of a namespace, or of every namespace",
+            parameters: [
+              NAMESPACE_PARAMETER,
+              {
+                name: "allNamespaces",
+                in: "query",
+                required: false,
+                description: "true: the policies of every namespace the server holds; not with namespace",
+                schema: { type: "boolean", default: false },
+              },
+            ],
+            responses: {
+              "200": ok("Policies sorted by namespace, then name", ref("PolicyList")),
+              "400": failure("namespace is not one this server holds, or is given with allNamespaces=true"),
+            },
           },
           post: {
             operationId: "createPolicy",
             summary: "Create a policy",
+            parameters: [NAMESPACE_PARAMETER],
             requestBody: NEW_POLICY_BODY,
             responses: {
               "201": stored("Created; the stored object"),
@@ -193,7 +245,7 @@ function buildDocument(auth: boolean) {
         auth,
       ),
       "/v1/policies/{name}": {
-        parameters: [NAME_PARAMETER],
+        parameters: [NAME_PARAMETER, NAMESPACE_PARAMETER],
         ...secured(
           {
             get: {
@@ -204,6 +256,7 @@ function buildDocument(auth: boolean) {
                   ...ok("The policy", ref("FaultInjectionPolicy")),
                   links: { DeletePolicy: POLICY_LINKS.DeletePolicy, PutPolicyBack: PUT_BACK },
                 },
+                "400": failure("namespace is not one this server holds"),
                 "404": failure("NotFound"),
               },
             },
@@ -225,6 +278,7 @@ function buildDocument(auth: boolean) {
               summary: "Delete a policy",
               responses: {
                 "200": ok("The deleted policy", ref("FaultInjectionPolicy")),
+                "400": failure("namespace is not one this server holds"),
                 "404": failure("NotFound"),
               },
             },
@@ -548,7 +602,7 @@ function buildDocument(auth: boolean) {
         },
       }),
       schemas: {
-        FaultInjectionPolicy: toJsonSchema(PolicySchema),
+        FaultInjectionPolicy: policySchema(namespaces),
         PolicyList: {
           type: "object",
           required: ["items", "revision"],
@@ -761,11 +815,11 @@ function buildDocument(auth: boolean) {
  * `GET /openapi.json`: the API of this server described, its schemas generated from the valibot
  * schemas that validate; with `auth`, its bearer tokens too.
  */
-export function openapiRoutes({ auth }: { auth: boolean }): Hono {
+export function openapiRoutes({ auth, namespaces }: { auth: boolean; namespaces: StoreNamespaces }): Hono {
   const app = new Hono();
   let document: ReturnType<typeof buildDocument> | undefined;
   app.get("/openapi.json", (c) => {
-    document ??= buildDocument(auth);
+    document ??= buildDocument(auth, namespaces);
     return c.json(document);
   });
   return app;
