@@ -29,9 +29,11 @@ export function resolveNamespace(
     return namespace ?? namespaces.home;
   }
   const message = `must be "${namespaces.home}": this control plane serves that namespace only`;
-  throw new HfiError("InvalidInput", `${field} "${namespace}" is not served here`, [
-    { path: field, message },
-  ]);
+  throw new HfiError(
+    "InvalidInput",
+    `${field} "${namespace}" is not served here: this control plane serves namespace "${namespaces.home}" only`,
+    [{ path: field, message }],
+  );
 }
 
 /** Namespace, then name: the order of every list of policies. */

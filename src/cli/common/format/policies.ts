@@ -15,25 +15,28 @@ export interface FormatOptions {
   single: boolean;
   /** The store revision a list was read at. */
   revision?: number;
+  /** A table of several namespaces' policies: a NAMESPACE column first, as `kubectl get -A` has. */
+  namespaces?: boolean;
 }
 
 /** `hfi policy get` output; yaml and json read back with `hfi policy apply -f`. */
 export function formatPolicies(
   policies: StoredPolicy[],
-  { format, now, single, revision }: FormatOptions,
+  { format, now, single, revision, namespaces = false }: FormatOptions,
 ): string {
   if (format === "yaml" || format === "json") {
     const value = single && policies.length === 1 ? policies[0] : policyList(policies, revision);
     return format === "json" ? `${JSON.stringify(value, null, 2)}\n` : stringify(value);
   }
   const views: PolicyView[] = policies;
-  const header = ["NAME", "PRIORITY", "MATCHES", "FAULTS", "AGE"];
+  const header = [...(namespaces ? ["NAMESPACE"] : []), "NAME", "PRIORITY", "MATCHES", "FAULTS", "AGE"];
   // Only when some policy has a duration, so that lists without any read as before.
   const expires = views.some((p) => p.status?.expiresAt !== undefined);
   if (expires) header.push("EXPIRES");
   if (format === "wide") header.push("GENERATION", "RESOURCE-VERSION", "CREATED", "SELECTOR");
   const rows = views.map((p) => {
     const row = [
+      ...(namespaces ? [p.metadata.namespace ?? "<none>"] : []),
       p.metadata.name,
       String(p.spec.priority ?? 0),
       describeMatch(p.spec.match),
