@@ -25,8 +25,13 @@ export type StoreConfig =
       kubeconfig?: string;
       /** The kubeconfig context; default its current context. */
       context?: string;
-      /** Whose FaultInjectionPolicies to serve; default the kubeconfig context's, or the pod's. */
+      /**
+       * The control plane's namespace (its halt, its leader Lease, and the policies it serves);
+       * default the kubeconfig context's, or the pod's.
+       */
       namespace?: string;
+      /** Serve the FaultInjectionPolicies of every namespace, not only `namespace`'s. */
+      allNamespaces?: boolean;
       /** Of the Lease the replicas elect their leader with. Default 15. */
       leaseDurationSeconds?: number;
       /** Deadline of each API call; past it the request is answered 503. Default 5000. */
@@ -79,6 +84,7 @@ export async function openStore(config: StoreConfig, hooks: StoreHooks): Promise
       return createKubernetesStore({
         client: createKubeClient(connection, config.requestTimeoutMs),
         namespace: config.namespace ?? connection.namespace,
+        allNamespaces: config.allNamespaces,
         requestTimeoutMs: config.requestTimeoutMs,
         // The replicas elect a leader through a Lease; it writes status and ends timed policies.
         writeStatus: true,
