@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import type { SubscriberRegistry } from "../distributor/index.ts";
 import type { Logger } from "../server/logger.ts";
-import type { PolicyStore } from "../store/index.ts";
+import type { PolicyStore, StoreElection } from "../store/index.ts";
 import { type Leadership, soleLeadership } from "./leadership.ts";
 import { localProxyDirectory, type ProxyDirectory } from "./proxies.ts";
 
@@ -28,6 +28,28 @@ export function defaultReplicaName(): string {
 export function soloFleet(replica: string, subscribers: SubscriberRegistry): Fleet {
   return {
     leadership: soleLeadership(replica),
+    proxies: localProxyDirectory(replica, subscribers),
+    close: async () => {},
+  };
+}
+
+/**
+ * A replica whose store elects the leader (Kubernetes: a Lease, held in the replica's name): the
+ * store says who leads, and its proxies are the ones polling it. Closing the store hands over.
+ */
+export function electedFleet(
+  replica: string,
+  election: StoreElection,
+  subscribers: SubscriberRegistry,
+): Fleet {
+  return {
+    leadership: {
+      replica,
+      isLeader: () => election.isLeader(),
+      leader: () => election.leader(),
+      onChange: (listener) => election.onChange(listener),
+      close: async () => {},
+    },
     proxies: localProxyDirectory(replica, subscribers),
     close: async () => {},
   };

@@ -9,6 +9,7 @@ import { createEventLog, createExperiments, recordStoreEvents } from "../experim
 import {
   DEFAULT_LEASE_TTL_SECONDS,
   defaultReplicaName,
+  electedFleet,
   type Fleet,
   soloFleet,
   startEtcdFleet,
@@ -66,9 +67,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const metrics = createMetrics();
   const storeConfig = options.store ?? { type: "memory" };
   const propagation: StoreHooks["propagation"] = {};
+  const replica = options.fleet?.replica ?? defaultReplicaName();
   const store = await openStore(storeConfig, {
     logger,
     propagation,
+    replica,
     onWatcherError: (err) => logger.error("policy watch listener failed", err),
     onError: (operation) => metrics.storeError(operation),
   });
@@ -79,7 +82,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     cleanup.unshift(logStoreEvents(store, logger));
     const clients = createConfigClients();
     const subscribers = createSubscriberRegistry(options.subscribers);
-    const fleet = await openFleet(storeConfig, options.fleet, store, subscribers, logger);
+    const fleet = await openFleet(storeConfig, replica, options.fleet, store, subscribers, logger);
     cleanup.unshift(() => fleet.close());
     propagation.of = propagationOf(distributor, subscribers, fleet.leadership.replica);
     const observations = createObservationLedger();
@@ -144,15 +147,19 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   }
 }
 
-/** With etcd, the replicas on it; otherwise this process alone. */
+/**
+ * With etcd, the replicas on it; with a store that elects the leader itself (Kubernetes), this
+ * process led by whom the store says; otherwise this process alone.
+ */
 async function openFleet(
   storeConfig: StoreConfig,
+  replica: string,
   options: ServerOptions["fleet"],
   store: PolicyStore,
   subscribers: SubscriberRegistry,
   logger: Logger,
 ): Promise<Fleet> {
-  const replica = options?.replica ?? defaultReplicaName();
+  if (store.election) return electedFleet(replica, store.election, subscribers);
   if (storeConfig.type !== "etcd") return soloFleet(replica, subscribers);
   const { endpoints, prefix = "hfi/" } = storeConfig;
   const leaseTtlSeconds = options?.leaseTtlSeconds ?? DEFAULT_LEASE_TTL_SECONDS;

@@ -50,6 +50,8 @@ export interface StoreHooks {
    * Propagated condition); set once the server has its distributor, which needs the store first.
    */
   propagation?: { of?: PropagationOf };
+  /** This replica's name: with the Kubernetes store, the Lease's holder while it leads. */
+  replica?: string;
 }
 
 /** Of the live proxies a policy targets, how many have applied the revision that brought it. */
@@ -69,7 +71,7 @@ export async function openStore(config: StoreConfig, hooks: StoreHooks): Promise
       return createMemoryStore({ clock: config.clock, onWatcherError: hooks.onWatcherError });
     case "etcd": {
       const { type: _type, ...options } = config;
-      const { propagation: _unused, ...etcdHooks } = hooks;
+      const { propagation: _unused, replica: _fleetsOwn, ...etcdHooks } = hooks;
       const { createEtcdStore } = await import("./etcd.ts");
       return createEtcdStore({ ...options, ...etcdHooks });
     }
@@ -78,6 +80,7 @@ export async function openStore(config: StoreConfig, hooks: StoreHooks): Promise
         "../kubernetes/client.ts"
       );
       const { createKubernetesStore } = await import("./kubernetes.ts");
+      const { replica, ...storeHooks } = hooks;
       const connection = config.kubeconfig
         ? kubeconfigConnection(config.kubeconfig, config.context)
         : inClusterConnection();
@@ -88,8 +91,8 @@ export async function openStore(config: StoreConfig, hooks: StoreHooks): Promise
         requestTimeoutMs: config.requestTimeoutMs,
         // The replicas elect a leader through a Lease; it writes status and ends timed policies.
         writeStatus: true,
-        leaderElection: { leaseDurationSeconds: config.leaseDurationSeconds },
-        ...hooks,
+        leaderElection: { leaseDurationSeconds: config.leaseDurationSeconds, identity: replica },
+        ...storeHooks,
       });
     }
   }

@@ -26,6 +26,7 @@ export type {
   PolicyStore,
   PutResult,
   StoredPolicy,
+  StoreElection,
   StoreState,
   Unsubscribe,
   WatchEvent,

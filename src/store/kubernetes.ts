@@ -41,6 +41,7 @@ export interface KubernetesStoreOptions {
   /**
    * Elect a leader among the stores on this namespace through the Lease `hfi-leader`: only the leader
    * writes status, stamps expiries and deletes expired policies. Without it every store does.
+   * `identity`: this replica's name, the Lease's holder while it leads.
    */
   leaderElection?: { leaseDurationSeconds?: number; identity?: string };
   /** With `writeStatus`: the Propagated condition, from how far each policy has got to the proxies. */
@@ -142,6 +143,7 @@ export async function createKubernetesStore(options: KubernetesStoreOptions): Pr
   const expiryTimers = new Map<string, ReturnType<typeof setTimeout>>();
   const invalidLogged = new Set<string>();
   const stop = new AbortController();
+  const electionListeners = new Set<(leading: boolean) => void>();
   const election =
     options.leaderElection &&
     startLeaseElection({
@@ -149,9 +151,10 @@ export async function createKubernetesStore(options: KubernetesStoreOptions): Pr
       namespace,
       ...options.leaderElection,
       logger,
-      // The new leader catches up on what its predecessor may have left: statuses, expiries.
       onChange: (leading) => {
+        for (const listener of electionListeners) listener(leading);
         if (!leading) return;
+        // The new leader catches up on what its predecessor may have left: statuses, expiries.
         for (const object of policies.values())
           applyPolicy("put", object, Number(object.metadata.resourceVersion));
       },
@@ -648,6 +651,17 @@ export async function createKubernetesStore(options: KubernetesStoreOptions): Pr
 
   return {
     namespaces,
+    ...(election && {
+      election: {
+        leader: () => election.holder(),
+        isLeader: () => election.isLeader(),
+        onChange(listener) {
+          electionListeners.add(listener);
+          listener(election.isLeader());
+          return () => electionListeners.delete(listener);
+        },
+      },
+    }),
 
     create: (policy) =>
       write("create", async () => {
@@ -743,6 +757,7 @@ export async function createKubernetesStore(options: KubernetesStoreOptions): Pr
     async close() {
       stop.abort();
       await election?.close();
+      electionListeners.clear();
       watchers.clear();
       clearTimeout(holdTimer);
       clearInterval(propagationRefresh);

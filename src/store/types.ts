@@ -82,8 +82,19 @@ export type Unsubscribe = () => void;
  * its last write (watchers see a "delete" with reason "expired"). Writing it again, even unchanged,
  * restarts the clock. A `status` sent by the client is ignored: the store owns it.
  */
+/** Leader election among the replicas sharing a store, for a store that runs one itself (Kubernetes: a Lease). */
+export interface StoreElection {
+  /** The leading replica's name as last seen; undefined while none leads (a failover). */
+  leader(): string | undefined;
+  isLeader(): boolean;
+  /** Calls `listener` with true when this replica starts leading, false when it stops. */
+  onChange(listener: (leading: boolean) => void): Unsubscribe;
+}
+
 export interface PolicyStore {
   readonly namespaces: StoreNamespaces;
+  /** Absent for stores that elect no leader (memory) or leave it to the fleet (etcd). */
+  readonly election?: StoreElection;
   /** Fails with AlreadyExists if the name is taken, Locked while halted. */
   create(policy: Policy): Promise<StoredPolicy>;
   /**

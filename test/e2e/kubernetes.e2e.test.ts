@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { hfi } from "../support/cli.ts";
 import { startTestKubeApiServer, type TestKubeApiServer } from "../support/kube-apiserver.ts";
 import { type LocalStack, startLocalStack } from "../support/local-stack.ts";
 import { HFI_BIN, ROOT } from "../support/paths.ts";
@@ -135,11 +136,12 @@ test("with the API server down Envoy keeps its rules; changes made meanwhile arr
   expect(log).toContain("410 Gone");
 }, 120_000);
 
-test("two hfi replicas elect a leader through a Lease; after a kill -9 of the leader the other leads and ends timed policies", async () => {
+test("two hfi replicas elect a leader through a Lease, which hfi status names; after a kill -9 of the leader the other leads and ends timed policies", async () => {
   const ns = await kube.createNamespace("replicas");
   const replicas = await Promise.all(
     [0, 1].map(async (i) => {
       const port = await freePort();
+      const url = `http://127.0.0.1:${port}`;
       const spawned = spawnLogged(
         [
           HFI_BIN,
@@ -157,10 +159,20 @@ test("two hfi replicas elect a leader through a Lease; after a kill -9 of the le
         ],
         join(stack.logDir, `replica-${i}.log`),
       );
-      await waitForUrl(`http://127.0.0.1:${port}/readyz`, spawned);
-      return spawned;
+      await waitForUrl(`${url}/readyz`, spawned);
+      return { ...spawned, url };
     }),
   );
+  /** Replicas are named `<host>-<pid>`; the leader holds the Lease in that name. */
+  const nameOf = (i: number) => `${hostname()}-${replicas[i]?.proc.pid}`;
+  const statusOf = async (i: number) => {
+    const run = await hfi(["status", "-o", "json"], {
+      command: [HFI_BIN],
+      env: { HFI_CONTROL_PLANE_ADDR: replicas[i]?.url ?? "" },
+    });
+    expect(run.stderr).toBe("");
+    return JSON.parse(run.stdout) as { replica: string; leader: string | null };
+  };
   try {
     const holder = async () => {
       const lease = await kube.kubectl(["get", "lease", "hfi-leader", "-n", ns, "-o", "json"]);
@@ -170,16 +182,29 @@ test("two hfi replicas elect a leader through a Lease; after a kill -9 of the le
       const deadline = Date.now() + 20_000;
       while (Date.now() < deadline) {
         const identity = await holder();
-        const found = among.find((i) => identity === `${hostname()}_${replicas[i]?.proc.pid}`);
+        const found = among.find((i) => identity === nameOf(i));
         if (found !== undefined) return found;
         await Bun.sleep(100);
       }
       throw new Error(`none of replicas ${among} holds the Lease (holder: ${await holder()})`);
     };
     const first = await leaderOf([0, 1]);
+    // Each replica names the Lease's holder as the leader, itself as the replica that answers.
+    await expectSoon(
+      async () => [await statusOf(0), await statusOf(1)],
+      (statuses) => statuses.every((s, i) => s.leader === nameOf(first) && s.replica === nameOf(i)),
+      3,
+      10_000,
+    );
     replicas[first]?.proc.kill("SIGKILL");
     const second = await leaderOf([1 - first]);
     expect(second).toBe(1 - first);
+    await expectSoon(
+      () => statusOf(second),
+      (status) => status.leader === nameOf(second),
+      3,
+      10_000,
+    );
 
     // The new leader does the leader's work: a timed policy applied with kubectl ends on time.
     const timed = JSON.stringify({
