@@ -107,6 +107,90 @@ test("an invalid policy is refused by the API server, naming the field, and Envo
   expect((await send("/")).status).toBe(200);
 });
 
+test("--all-namespaces: a policy of another namespace faults that namespace's Envoy unless its selector says otherwise; hfi policy -n/-A work across namespaces", async () => {
+  const [home, shop, billing] = [
+    await kube.createNamespace("home"),
+    await kube.createNamespace("shop"),
+    await kube.createNamespace("billing"),
+  ];
+  // This Envoy says it is in `shop`.
+  const shopStack = await startLocalStack({
+    serveArgs: [
+      "--store",
+      "kubernetes",
+      "--kubeconfig",
+      kube.kubeconfig,
+      "--namespace",
+      home,
+      "--all-namespaces",
+    ],
+    pluginConfig: { namespace: shop },
+  });
+  try {
+    const cli = (args: string[], stdin?: string) =>
+      hfi(args, { command: [HFI_BIN], env: { HFI_CONTROL_PLANE_ADDR: shopStack.controlPlaneUrl }, stdin });
+    const inNamespace = (ns: string, name: string, prefix: string, httpStatus: number, selector?: object) =>
+      JSON.stringify({
+        apiVersion: "hfi.dev/v1alpha1",
+        kind: "FaultInjectionPolicy",
+        metadata: { name, namespace: ns },
+        spec: {
+          ...(selector && { selector }),
+          match: { path: { prefix } },
+          fault: { abort: { httpStatus } },
+        },
+      });
+    for (const doc of [
+      inNamespace(home, "fleet-wide", "/fleet", 500),
+      inNamespace(shop, "own", "/shop", 502),
+      inNamespace(billing, "own", "/billing", 503),
+      inNamespace(billing, "to-shop", "/cross", 504, { namespace: shop }),
+    ]) {
+      expect((await kube.kubectl(["apply", "-f", "-"], doc)).exitCode).toBe(0);
+    }
+    const statusSoon = (path: string, status: number) =>
+      expectSoon(
+        () => sendThrough(shopStack.envoyUrl, path),
+        (s) => s.status === status,
+        10,
+        PROPAGATION_LIMIT_MS,
+      );
+    expect((await statusSoon("/fleet", 500)).fault).toBe("fleet-wide");
+    expect((await statusSoon("/shop", 502)).fault).toBe("own");
+    expect((await statusSoon("/cross", 504)).fault).toBe("to-shop");
+    // billing's own policy targets billing's proxies, not this one.
+    for (let i = 0; i < 10; i++) expect((await sendThrough(shopStack.envoyUrl, "/billing")).status).toBe(200);
+
+    const all = await cli(["policy", "get", "-A"]);
+    expect(all.stderr).toBe("");
+    const rows = all.stdout.split("\n").map((line) => line.split(/ +/).slice(0, 2).join(" "));
+    expect(rows[0]).toBe("NAMESPACE NAME");
+    expect(rows.filter((row) => [home, shop, billing].includes(row.split(" ")[0] ?? ""))).toEqual(
+      [`${home} fleet-wide`, `${shop} own`, `${billing} own`, `${billing} to-shop`].sort(),
+    );
+    const inBilling = await cli(["policy", "get", "-n", billing, "-o", "wide"]);
+    expect(inBilling.stdout).toContain(`namespace=${billing}`);
+    expect(inBilling.stdout).toContain(`namespace=${shop}`);
+
+    expect((await cli(["policy", "delete", "own", "-n", shop])).stdout).toBe(
+      "faultinjectionpolicy.hfi.dev/own deleted\n",
+    );
+    expect((await statusSoon("/shop", 200)).fault).toBeNull();
+    const applied = await cli(
+      ["policy", "apply", "-n", shop, "-f", "-"],
+      abortPolicy("again", "/again", 418),
+    );
+    expect(applied.stdout).toBe("faultinjectionpolicy.hfi.dev/again created\n");
+    expect((await statusSoon("/again", 418)).fault).toBe("again");
+    const fromKubectl = JSON.parse(
+      (await kube.kubectl(["get", "fip", "again", "-n", shop, "-o", "json"])).stdout,
+    );
+    expect(fromKubectl.metadata.namespace).toBe(shop);
+  } finally {
+    await shopStack.stop();
+  }
+}, 120_000);
+
 test("with the API server down Envoy keeps its rules; changes made meanwhile arrive when it is back (410 → relist)", async () => {
   await kubectl(kube, ["apply", "-f", "-"], abortPolicy("kept", "/kept", 503));
   await kubectl(kube, ["apply", "-f", "-"], abortPolicy("removed", "/removed", 502));
