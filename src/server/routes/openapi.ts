@@ -221,13 +221,14 @@ function buildDocument(auth: boolean, namespaces: StoreNamespaces) {
                 name: "allNamespaces",
                 in: "query",
                 required: false,
-                description: "true: the policies of every namespace the server holds; not with namespace",
+                description:
+                  "true: the policies of every namespace the server holds, whatever namespace says",
                 schema: { type: "boolean", default: false },
               },
             ],
             responses: {
               "200": ok("Policies sorted by namespace, then name", ref("PolicyList")),
-              "400": failure("namespace is not one this server holds, or is given with allNamespaces=true"),
+              "400": failure("namespace is not one this server holds, or allNamespaces is not a boolean"),
             },
           },
           post: {

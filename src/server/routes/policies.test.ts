@@ -178,7 +178,14 @@ describe("namespaces (the memory store holds one: default)", () => {
       expect(res.status).toBe(201);
       expect((await jsonOf<StoredPolicy>(res)).metadata.namespace).toBe("default");
     }
-    for (const query of ["", "?namespace=default", "?allNamespaces=true", "?allNamespaces=false"]) {
+    for (const query of [
+      "",
+      "?namespace=default",
+      "?allNamespaces=true",
+      "?allNamespaces=false",
+      // allNamespaces is over namespace, as kubectl's -A is over -n.
+      "?namespace=default&allNamespaces=true",
+    ]) {
       const { items } = await jsonOf<PolicyList>(await app.request(`/v1/policies${query}`));
       expect(items.map((p) => `${p.metadata.namespace}/${p.metadata.name}`)).toEqual([
         "default/a",
@@ -202,7 +209,6 @@ describe("namespaces (the memory store holds one: default)", () => {
       ["PUT", "/v1/policies/a", withNamespace("a", "shop"), "metadata.namespace"],
       // The document's namespace and the request's disagree, as the Kubernetes API server refuses it.
       ["PUT", "/v1/policies/a?namespace=default", withNamespace("a", "shop"), "metadata.namespace"],
-      ["GET", "/v1/policies?namespace=default&allNamespaces=true", undefined, "allNamespaces"],
       ["GET", "/v1/policies?allNamespaces=yes", undefined, "allNamespaces"],
     ] as const;
     for (const [method, path, sent, field] of refusals) {

@@ -18,7 +18,7 @@ const MAX_STORED_POLICY_BYTES = MAX_POLICY_BYTES - 1024;
 /**
  * `/v1/policies`: the FaultInjectionPolicy resource, kubectl-style. `?namespace=` names the namespace
  * (default: the control plane's, or on a write the body's `metadata.namespace`); a list with
- * `?allNamespaces=true` has every namespace's policies.
+ * `?allNamespaces=true` has every namespace's policies, whatever `namespace` says.
  */
 export function policyRoutes({ store, logger }: { store: PolicyStore; logger: Logger }): Hono {
   const app = new Hono();
@@ -96,12 +96,8 @@ export function policyRoutes({ store, logger }: { store: PolicyStore; logger: Lo
       ]);
     }
     const namespace = requested(c);
-    if (all === "true" && namespace !== undefined) {
-      throw new HfiError("InvalidInput", "give namespace or allNamespaces=true, not both", [
-        { path: "allNamespaces", message: "must not be true with namespace" },
-      ]);
-    }
     const { items, revision } = await store.list();
+    // Over namespace, as kubectl's --all-namespaces is over --namespace.
     if (all === "true") return c.json({ items, revision });
     const wanted = namespace ?? store.namespaces.home;
     return c.json({ items: items.filter((p) => p.metadata.namespace === wanted), revision });
