@@ -10,6 +10,8 @@ export interface FleetProxy extends Subscriber {
 
 /** The proxies polling every live replica of the fleet (GET /v1/status/proxies, `hfi status`, `--wait`). */
 export interface ProxyDirectory {
+  /** "fleet": every replica's proxies, shared through the store (etcd); "replica": this replica's alone. */
+  readonly covers: "fleet" | "replica";
   /** One entry per worker (node, worker), as its latest poll of any replica left it; sorted by node, then worker. */
   list(): Promise<FleetProxy[]>;
   /** The live replicas' names, sorted. */
@@ -20,6 +22,7 @@ export interface ProxyDirectory {
 /** One replica alone: the proxies are the ones polling it. */
 export function localProxyDirectory(replica: string, subscribers: SubscriberRegistry): ProxyDirectory {
   return {
+    covers: "replica",
     list: async () => subscribers.list().map((proxy) => ({ ...proxy, replica })),
     replicas: async () => [replica],
     close: async () => {},
@@ -131,6 +134,7 @@ export async function startEtcdProxyDirectory(options: EtcdProxyDirectoryOptions
   }
 
   return {
+    covers: "fleet",
     async list() {
       // Our own list is fresher in memory than in etcd, and there even when a write failed.
       const proxies = subscribers.list().map((proxy) => ({ ...proxy, replica }));

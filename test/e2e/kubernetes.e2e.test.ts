@@ -280,6 +280,13 @@ test("two hfi replicas elect a leader through a Lease, which hfi status names; a
       3,
       10_000,
     );
+    // hfi_leader is 1 on the leader alone; each replica reports its own proxies (none poll these).
+    const metricsOf = async (i: number) => await (await fetch(`${replicas[i]?.url}/metrics`)).text();
+    for (const i of [0, 1]) {
+      const metrics = await metricsOf(i);
+      expect([i, /^hfi_leader (\d)$/m.exec(metrics)?.[1]]).toEqual([i, i === first ? "1" : "0"]);
+      expect([i, /^hfi_fleet_proxies\{state="live"\} (\d+)$/m.exec(metrics)?.[1]]).toEqual([i, "0"]);
+    }
     replicas[first]?.proc.kill("SIGKILL");
     const second = await leaderOf([1 - first]);
     expect(second).toBe(1 - first);
