@@ -3,7 +3,6 @@
  * imports the other. Policies and their lists are the store's types (`StoredPolicy`, `PolicyList`).
  */
 
-import type { Subscriber } from "./distributor/index.ts";
 import type { Experiment } from "./experiments/index.ts";
 import type { FleetProxy } from "./fleet/index.ts";
 import type { ObservationSummary, PolicyObservation } from "./observations/index.ts";

@@ -90,5 +90,13 @@ export function toHfiError(err: unknown, mayHaveHappened?: string): HfiError {
     return new HfiError("Unavailable", `etcd did not answer in time${outcome}`);
   }
   const first = (message.split("\n")[0] ?? "").replace(/\s*Resolution note:.*$/, "");
-  return new HfiError("Unavailable", `etcd unreachable: ${first}`);
+  const outcome = mayHaveHappened && !NEVER_SENT.test(message) ? `; ${mayHaveHappened}` : "";
+  return new HfiError("Unavailable", `etcd unreachable: ${first}${outcome}`);
 }
+
+/**
+ * UNAVAILABLE that left before the request reached a member: no connection, a member passed over
+ * (skipFailedMembers), a stream the server refused unread. Any other (a connection dropped with the
+ * call in flight) may come after etcd carried the change out.
+ */
+const NEVER_SENT = /No connection established|passed over after an outage|Stream refused/;

@@ -68,7 +68,7 @@ test("a stop condition fires on the observed error rate and the faults end in En
   while (faultsOff === undefined && performance.now() < deadline) {
     const answer = await send(stack.envoyUrl, "/stop/checkout/pay");
     sent.push(answer);
-    if (answer.fault === "checkout-down-" + experiment.id) firstFault ??= answer.at;
+    if (answer.fault === `checkout-down-${experiment.id}`) firstFault ??= answer.at;
     else if (firstFault !== undefined) faultsOff = answer.at;
   }
   expect(firstFault).toBeDefined();
