@@ -3,6 +3,8 @@ export {
   type ExperimentRequest,
   MAX_BASELINE_MS,
   MAX_EXPERIMENT_MS,
+  MAX_EXPERIMENT_POLICIES,
+  MAX_EXPERIMENT_POLICY_NAME,
   parseExperimentRequest,
   STOP_METRICS,
   type StopCondition,

@@ -5,6 +5,7 @@
 import * as v from "valibot";
 import {
   type FieldIssue,
+  maxCharacters,
   type Policy,
   parsePolicyDuration,
   toFieldIssues,
@@ -59,7 +60,7 @@ const StopConditionSchema = v.strictObject(
 const RequestSchema = v.strictObject(
   {
     name: v.optional(
-      v.pipe(v.string("must be a string"), v.maxLength(253, "must be at most 253 characters")),
+      v.pipe(v.string("must be a string"), maxCharacters(253, "must be at most 253 characters")),
       "",
     ),
     policies: v.pipe(

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { POLICY_KIND, PolicySchema } from "../policy/index.ts";
+import { maxCharacters, POLICY_KIND, PolicySchema } from "../policy/index.ts";
 import { type JsonSchema, toJsonSchema } from "../policy/json-schema.ts";
 
 export const API_GROUP = "hfi.dev";
@@ -13,9 +13,19 @@ export const HALT_NAME = "fleet";
 /** The halt's spec: what `hfi halt` records. */
 export const HaltSpecSchema = v.strictObject({
   reason: v.optional(
-    v.pipe(v.string(), v.maxLength(1024), v.description("Why the fleet is halted, for people.")),
+    v.pipe(
+      v.string(),
+      maxCharacters(1024, "must be at most 1024 characters"),
+      v.description("Why the fleet is halted, for people."),
+    ),
   ),
-  by: v.optional(v.pipe(v.string(), v.maxLength(1024), v.description("Who halted, as they said."))),
+  by: v.optional(
+    v.pipe(
+      v.string(),
+      maxCharacters(1024, "must be at most 1024 characters"),
+      v.description("Who halted, as they said."),
+    ),
+  ),
 });
 
 type CustomResourceDefinition = {

@@ -322,3 +322,24 @@ describe("validatePolicy: experiments (mode, duration, status)", () => {
     expect(result.success && result.output.status).toEqual({ expiresAt: "2026-11-27T22:13:57.290Z" });
   });
 });
+
+describe("validatePolicy: lengths count characters, as JSON Schema and Kubernetes do", () => {
+  test("64 emoji are 64 characters (128 UTF-16 units): within a 64-character limit; 65 are not", () => {
+    const condition = (reason: string) => ({
+      type: "Accepted",
+      status: "True",
+      reason,
+      message: "",
+      lastTransitionTime: "2026-12-03T00:00:00Z",
+    });
+    expect(validatePolicy(withField("status.conditions", [condition("😀".repeat(64))])).success).toBe(true);
+    expect(issuesOf(withField("status.conditions", [condition("😀".repeat(65))]))).toEqual([
+      { path: "status.conditions[0].reason", message: "must be at most 64 characters" },
+    ]);
+  });
+
+  test("a header value of 8192 astral characters is within its limit", () => {
+    const headers = [{ name: "x-user", exact: "𝄞".repeat(8192) }];
+    expect(validatePolicy(withField("spec.match.headers", headers)).success).toBe(true);
+  });
+});

@@ -41,4 +41,4 @@ export {
   type WorkloadIdentity,
 } from "./selector.ts";
 export { jsonBytesExceed, MAX_POLICY_BYTES } from "./size.ts";
-export { findIllFormedString, ILL_FORMED_MESSAGE } from "./unicode.ts";
+export { findIllFormedString, ILL_FORMED_MESSAGE, maxCharacters } from "./unicode.ts";

@@ -2,6 +2,7 @@ import * as v from "valibot";
 import { compileRegex, MAX_DFA_STATES, MAX_REGEX_LENGTH } from "../regex/index.ts";
 import { GO_DURATION, parseDelay, parsePolicyDuration } from "./duration.ts";
 import type { JsonSchema } from "./json-schema.ts";
+import { maxCharacters } from "./unicode.ts";
 
 /**
  * The FaultInjectionPolicy resource (every field in docs/API_REFERENCE.md). Every object
@@ -39,7 +40,7 @@ function strict<const T extends v.ObjectEntries>(entries: T) {
 
 /** Every string field is bounded, so that no field can carry more than it needs. */
 function stringOfAtMost(max: number) {
-  return v.pipe(v.string(), v.maxLength(max, `must be at most ${max} characters`));
+  return v.pipe(v.string(), maxCharacters(max, `must be at most ${max} characters`));
 }
 
 function integerIn(min: number, max: number) {
@@ -75,7 +76,7 @@ export const PolicyNameSchema = v.pipe(
 export const NamespaceNameSchema = v.pipe(
   v.string(),
   v.minLength(1, "must not be empty"),
-  v.maxLength(63, "must be at most 63 characters"),
+  maxCharacters(63, "must be at most 63 characters"),
   v.regex(DNS1123_LABEL, "must be a Kubernetes namespace: a DNS-1123 label"),
 );
 
@@ -97,7 +98,7 @@ const UrlPathSchema = v.pipe(stringOfAtMost(MAX_PATH_LENGTH), v.startsWith("/", 
 
 const RegexSchema = v.pipe(
   v.string(),
-  v.maxLength(MAX_REGEX_LENGTH, `must be at most ${MAX_REGEX_LENGTH} characters`),
+  maxCharacters(MAX_REGEX_LENGTH, `must be at most ${MAX_REGEX_LENGTH} characters`),
   v.rawCheck(({ dataset, addIssue }) => {
     if (!dataset.typed) return;
     const result = compileRegex(dataset.value);
@@ -165,7 +166,7 @@ const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()+,;=%]+)$/;
 const HostNameSchema = v.pipe(
   v.string(),
   v.minLength(1, "must not be empty"),
-  v.maxLength(MAX_NAME_LENGTH, `must be at most ${MAX_NAME_LENGTH} characters`),
+  maxCharacters(MAX_NAME_LENGTH, `must be at most ${MAX_NAME_LENGTH} characters`),
   // Envoy's and Istio's wildcard spelling, said the way this field says it.
   v.check(
     (host) => !host.startsWith("*."),
@@ -232,7 +233,7 @@ function plainestFirst(plainest: string) {
 
 const DurationSchema = v.pipe(
   v.string("must be a duration string such as 100ms, 2s or 1m30s"),
-  v.maxLength(MAX_TOKEN_LENGTH, `must be at most ${MAX_TOKEN_LENGTH} characters`),
+  maxCharacters(MAX_TOKEN_LENGTH, `must be at most ${MAX_TOKEN_LENGTH} characters`),
   v.rawCheck(({ dataset, addIssue }) => {
     if (!dataset.typed) return;
     // Syntax included: the JSON Schema states it as plainestFirst's anyOf.
@@ -310,7 +311,7 @@ const ModeSchema = v.pipe(
 
 const PolicyDurationSchema = v.pipe(
   v.string("must be a duration string such as 30s, 10m or 2h"),
-  v.maxLength(MAX_TOKEN_LENGTH, `must be at most ${MAX_TOKEN_LENGTH} characters`),
+  maxCharacters(MAX_TOKEN_LENGTH, `must be at most ${MAX_TOKEN_LENGTH} characters`),
   v.rawCheck(({ dataset, addIssue }) => {
     if (!dataset.typed) return;
     const result = parsePolicyDuration(dataset.value);
@@ -356,7 +357,7 @@ export function labelKeyProblem(key: string): string | undefined {
 
 const LabelValueSchema = v.pipe(
   v.string(),
-  v.maxLength(63, "must be at most 63 characters"),
+  maxCharacters(63, "must be at most 63 characters"),
   v.regex(
     /^$|^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/,
     "must be a label value: alphanumeric at both ends, '-', '_', '.' inside",
@@ -401,7 +402,7 @@ const SelectorSchema = strict({
     v.pipe(
       v.string(),
       v.minLength(1, 'must not be empty: leave service out, or write "*", to select every service'),
-      v.maxLength(MAX_NAME_LENGTH, `must be at most ${MAX_NAME_LENGTH} characters`),
+      maxCharacters(MAX_NAME_LENGTH, `must be at most ${MAX_NAME_LENGTH} characters`),
       v.regex(/^[\x21-\x7e]*$/, "must be visible ASCII without spaces"),
       v.description('The proxy\'s service, compared exactly; "*" is any service.'),
     ),

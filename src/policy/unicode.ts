@@ -1,4 +1,27 @@
+import * as v from "valibot";
 import { fieldPath } from "./issues.ts";
+
+/**
+ * `v.maxLength` for strings counted in characters (code points), as JSON Schema's `maxLength` and
+ * the Kubernetes API server count them, rather than in UTF-16 units: "😀" is one character, not two.
+ * It stays a `max_length` action, so the schema converters state it as `maxLength`.
+ */
+export function maxCharacters<TInput extends string, TMessage extends string>(
+  max: number,
+  message: TMessage,
+) {
+  const units = v.maxLength<TInput, number, TMessage>(max, message);
+  return {
+    ...units,
+    "~run"(dataset: Parameters<(typeof units)["~run"]>[0], config: Parameters<(typeof units)["~run"]>[1]) {
+      // Below max UTF-16 units there are below max characters; only a long string needs counting.
+      if (!dataset.typed || dataset.value.length <= max) return dataset;
+      const characters = [...dataset.value].length;
+      if (characters <= max) return dataset;
+      return units["~run"](dataset, config);
+    },
+  } satisfies typeof units;
+}
 
 /** In Unicode mode a surrogate half matches only when it is not part of a pair. */
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u;

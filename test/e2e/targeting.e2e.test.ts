@@ -37,6 +37,8 @@ beforeAll(async () => {
         NAMESPACE: "shop",
         LABELS: { app: "ratings", version: "v1" },
       },
+      // Its polls are counted as requests to the control plane: no observation reports among them.
+      pluginConfig: { reportIntervalMs: 0 },
     }),
     startLocalStack({ concurrency: 1, controlPlanePort, nodeId: "anonymous" }),
   ]);

@@ -93,12 +93,13 @@ async function runSchemathesis(url: string) {
     new Response(proc.stderr).text(),
     proc.exited,
   ]);
-  const counts = /(\d+) generated, (\d+) passed/.exec(output);
+  const generated = /(\d+) generated/.exec(output);
+  const passed = /\d+ generated, (\d+) passed/.exec(output);
   return {
     code,
     output: output + errors,
-    generated: Number(counts?.[1] ?? 0),
-    passed: Number(counts?.[2] ?? 0),
+    generated: Number(generated?.[1] ?? 0),
+    passed: Number(passed?.[1] ?? 0),
   };
 }
 

@@ -1,7 +1,13 @@
 import { type Context, Hono } from "hono";
 import * as v from "valibot";
 import type { HaltStatus } from "../../api-types.ts";
-import { decodeJson, findIllFormedString, ILL_FORMED_MESSAGE, toFieldIssues } from "../../policy/index.ts";
+import {
+  decodeJson,
+  findIllFormedString,
+  ILL_FORMED_MESSAGE,
+  maxCharacters,
+  toFieldIssues,
+} from "../../policy/index.ts";
 import { type Halt, HfiError, type PolicyStore } from "../../store/index.ts";
 import { readBodyText } from "../body.ts";
 import { remoteAddress } from "../connection.ts";
@@ -13,9 +19,11 @@ const MAX_HALT_BODY_BYTES = 8 * 1024;
 export const HaltRequestSchema = v.strictObject(
   {
     reason: v.optional(
-      v.pipe(v.string("must be a string"), v.maxLength(1024, "must be at most 1024 characters")),
+      v.pipe(v.string("must be a string"), maxCharacters(1024, "must be at most 1024 characters")),
     ),
-    by: v.optional(v.pipe(v.string("must be a string"), v.maxLength(256, "must be at most 256 characters"))),
+    by: v.optional(
+      v.pipe(v.string("must be a string"), maxCharacters(256, "must be at most 256 characters")),
+    ),
   },
   (issue) =>
     issue.expected === "never" ? `unknown field ${JSON.stringify(issue.input)}` : "must be an object",

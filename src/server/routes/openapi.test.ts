@@ -179,6 +179,9 @@ function problems(value: unknown, schema: JsonSchema, defs: Record<string, JsonS
       case "maxProperties":
         if (isObject(value) && Object.keys(value).length > (rule as number)) fail("too many properties");
         break;
+      case "not":
+        if (problems(value, rule as JsonSchema, defs, at).length === 0) fail("matches what it must not");
+        break;
       case "propertyNames":
         if (isObject(value)) {
           for (const key of Object.keys(value))

@@ -1,8 +1,14 @@
 import { Hono } from "hono";
 import * as v from "valibot";
 import { ERROR_CODE_NAMES } from "../../errors.ts";
-import { EXPERIMENT_STATES, STOP_METRICS } from "../../experiments/index.ts";
+import {
+  EXPERIMENT_STATES,
+  MAX_EXPERIMENT_POLICIES,
+  MAX_EXPERIMENT_POLICY_NAME,
+  STOP_METRICS,
+} from "../../experiments/index.ts";
 import { LATENCY_BOUNDS_MS } from "../../observations/index.ts";
+import { GO_DURATION } from "../../policy/duration.ts";
 import { NamespaceNameSchema, PolicyNameSchema, PolicySchema } from "../../policy/index.ts";
 import { type JsonSchema, toJsonSchema } from "../../policy/json-schema.ts";
 import type { StoreNamespaces } from "../../store/index.ts";
@@ -74,6 +80,41 @@ function policySchema(namespaces: StoreNamespaces): JsonSchema {
 }
 
 const ID_PARAMETER = { name: "id", in: "path", required: true, schema: { type: "string" } };
+/** How a proxy names itself in a query: 1..256 visible ASCII characters. */
+const IDENTITY_PARAMETER = (name: string, description: string) => ({
+  name,
+  in: "query",
+  required: true,
+  description,
+  schema: { type: "string", pattern: "^[\\x21-\\x7e]{1,256}$" },
+});
+/**
+ * A duration of whole seconds within bounds: Go syntax, with the plainest valid ones first (as the
+ * policy's durations are stated; "whole seconds within bounds" is arithmetic JSON Schema cannot do).
+ */
+const wholeSeconds = (plainest: string, description: string): JsonSchema => ({
+  type: "string",
+  maxLength: 64,
+  anyOf: [{ pattern: plainest }, { pattern: GO_DURATION.source }],
+  description,
+});
+/** A policy inside an experiment: the experiment sets its mode and duration, and its name is shorter. */
+const EXPERIMENT_POLICY: JsonSchema = {
+  allOf: [
+    ref("FaultInjectionPolicy"),
+    {
+      properties: {
+        metadata: { properties: { name: { maxLength: MAX_EXPERIMENT_POLICY_NAME } } },
+        spec: {
+          properties: {
+            mode: { enum: ["dryRun"], description: "Only an observer: the experiment enforces the rest" },
+          },
+          not: { required: ["duration"] },
+        },
+      },
+    },
+  ],
+};
 /** A count in a query: JSON numbers are exact up to 2^53 - 1, and so is what the server accepts. */
 const COUNT = { type: "integer", minimum: 0, maximum: Number.MAX_SAFE_INTEGER };
 const policyBody = (schema: JsonSchema) => ({
@@ -399,20 +440,8 @@ function buildDocument(auth: boolean, namespaces: StoreNamespaces) {
             summary:
               "A filter worker's observation report: per-policy deltas since its previous one (reader token suffices)",
             parameters: [
-              {
-                name: "node",
-                in: "query",
-                required: true,
-                description: "The reporting proxy's node id",
-                schema: { type: "string" },
-              },
-              {
-                name: "worker",
-                in: "query",
-                required: true,
-                description: "The reporting worker's id",
-                schema: { type: "string" },
-              },
+              IDENTITY_PARAMETER("node", "The reporting proxy's node id"),
+              IDENTITY_PARAMETER("worker", "The reporting worker's id"),
             ],
             requestBody: {
               required: true,
@@ -463,7 +492,7 @@ function buildDocument(auth: boolean, namespaces: StoreNamespaces) {
                 in: "header",
                 required: false,
                 description: "Same key and body: the same experiment (200); same key, other body: 409",
-                schema: { type: "string", maxLength: 256 },
+                schema: { type: "string", minLength: 1, maxLength: 256 },
               },
             ],
             requestBody: {
@@ -474,9 +503,15 @@ function buildDocument(auth: boolean, namespaces: StoreNamespaces) {
                 additionalProperties: false,
                 properties: {
                   name: { type: "string", maxLength: 253 },
-                  policies: { type: "array", minItems: 1, maxItems: 16, items: ref("FaultInjectionPolicy") },
-                  duration: { type: "string", description: "Whole seconds, 1s to 24h" },
-                  baseline: { type: "string", description: "Whole seconds, 1s to 10m: a dry run first" },
+                  policies: {
+                    type: "array",
+                    minItems: 1,
+                    maxItems: MAX_EXPERIMENT_POLICIES,
+                    items: EXPERIMENT_POLICY,
+                    description: "Distinct names",
+                  },
+                  duration: wholeSeconds("^[1-9][0-9]{0,3}s$", "Whole seconds, 1s to 24h"),
+                  baseline: wholeSeconds("^[1-9][0-9]?s$", "Whole seconds, 1s to 10m: a dry run first"),
                   stopConditions: {
                     type: "array",
                     maxItems: 8,
@@ -487,8 +522,12 @@ function buildDocument(auth: boolean, namespaces: StoreNamespaces) {
                       properties: {
                         metric: { enum: [...STOP_METRICS] },
                         threshold: { type: "number", minimum: 0 },
-                        for: { type: "string", description: "0s, or whole seconds up to 1h" },
+                        for: wholeSeconds("^(0|[1-9][0-9]{0,2})s$", "0s, or whole seconds up to 1h"),
                       },
+                      // An error rate is a fraction.
+                      if: { properties: { metric: { const: "errorRate" } } },
+                      // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then, not a promise
+                      then: { properties: { threshold: { maximum: 1 } } },
                     },
                   },
                 },
