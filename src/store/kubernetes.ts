@@ -93,8 +93,10 @@ interface KubeWatchEvent {
 type Resource = "policies" | "halt";
 
 /**
- * Policies as FaultInjectionPolicy custom resources in one namespace, and the halt as its
- * FaultInjectionHalt `fleet`: `kubectl` and GitOps tools change them as well as hfi does. Each
+ * Policies as FaultInjectionPolicy custom resources in one namespace (or in every namespace), and
+ * the halt as the home namespace's FaultInjectionHalt `fleet`: `kubectl` and GitOps tools change
+ * them as well as hfi does. A policy outside the home namespace targets its own namespace's proxies
+ * unless its selector names one (the policies read say so in `spec.selector.namespace`). Each
  * store keeps an informer's cache — list, then watch from the list's resourceVersion with
  * bookmarks, a full relist when the watch has expired (410 Gone) — and serves lists and watch
  * events from it. Revisions are Kubernetes resourceVersions (etcd revisions), the store's revision
