@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import type { SubscriberRegistry } from "../distributor/index.ts";
+import type { KubeClient } from "../kubernetes/client.ts";
 import type { Logger } from "../server/logger.ts";
 import type { PolicyStore, StoreElection } from "../store/index.ts";
 import { type Leadership, soleLeadership } from "./leadership.ts";
@@ -33,15 +34,27 @@ export function soloFleet(replica: string, subscribers: SubscriberRegistry): Fle
   };
 }
 
+export interface KubernetesFleetOptions {
+  client: KubeClient;
+  /** The control plane's namespace: the replicas' Leases live there. */
+  namespace: string;
+  replica: string;
+  /** The store's election (a Lease held in the replica's name): who leads. */
+  election: StoreElection;
+  /** How long a replica's proxies stay in the fleet view after it stopped renewing their Lease. */
+  leaseTtlSeconds: number;
+  subscribers: SubscriberRegistry;
+  logger: Logger;
+}
+
 /**
- * A replica whose store elects the leader (Kubernetes: a Lease, held in the replica's name): the
- * store says who leads, and its proxies are the ones polling it. Closing the store hands over.
+ * Replicas on one Kubernetes API server: the store says who leads, and each publishes its proxies
+ * on a Lease of its own. Closing the store hands the leadership over.
  */
-export function electedFleet(
-  replica: string,
-  election: StoreElection,
-  subscribers: SubscriberRegistry,
-): Fleet {
+export async function startKubernetesFleet(options: KubernetesFleetOptions): Promise<Fleet> {
+  const { election, replica, leaseTtlSeconds, ...rest } = options;
+  const { startKubernetesProxyDirectory } = await import("./kubernetes-proxies.ts");
+  const proxies = await startKubernetesProxyDirectory({ ...rest, replica, ttlSeconds: leaseTtlSeconds });
   return {
     leadership: {
       replica,
@@ -50,8 +63,8 @@ export function electedFleet(
       onChange: (listener) => election.onChange(listener),
       close: async () => {},
     },
-    proxies: localProxyDirectory(replica, subscribers),
-    close: async () => {},
+    proxies,
+    close: () => proxies.close(),
   };
 }
 

@@ -164,7 +164,7 @@ export async function startEtcdProxyDirectory(options: EtcdProxyDirectoryOptions
  * One entry per worker: behind a load balancer a worker polls one replica, then another, and each
  * remembers it; what its latest poll said is what it has.
  */
-function latestPerWorker(proxies: FleetProxy[]): FleetProxy[] {
+export function latestPerWorker(proxies: FleetProxy[]): FleetProxy[] {
   const latest = new Map<string, FleetProxy>();
   for (const proxy of proxies) {
     const key = `${proxy.node}\u0000${proxy.worker}`;
@@ -180,6 +180,6 @@ function isLater(a: FleetProxy, b: FleetProxy): boolean {
   return at !== bt ? at > bt : a.polling && !b.polling;
 }
 
-function compare(a: string, b: string): number {
+export function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }

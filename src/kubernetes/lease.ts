@@ -161,6 +161,6 @@ export function startLeaseElection(options: LeaseElectionOptions): LeaseElection
 }
 
 /** A Kubernetes MicroTime: RFC 3339 with microseconds. */
-function microTime(date: Date): string {
+export function microTime(date: Date): string {
   return date.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 }

@@ -130,7 +130,7 @@ export function createMetrics(): Metrics {
   });
   new Gauge({
     name: "hfi_fleet_proxies",
-    help: "Proxy workers polling any replica, by state: live, current (live, with the served rules); only the leader reports it where replicas share their proxies (etcd), each replica its own otherwise, so a sum over replicas counts each worker once",
+    help: "Proxy workers polling any replica, by state: live, current (live, with the served rules); only the leader reports it where replicas share their proxies (etcd, Kubernetes), so a sum over replicas counts each worker once",
     labelNames: ["state"] as const,
     registers,
     async collect() {

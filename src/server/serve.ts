@@ -9,13 +9,20 @@ import { createEventLog, createExperiments, recordStoreEvents } from "../experim
 import {
   DEFAULT_LEASE_TTL_SECONDS,
   defaultReplicaName,
-  electedFleet,
   type Fleet,
   soloFleet,
   startEtcdFleet,
+  startKubernetesFleet,
 } from "../fleet/index.ts";
 import { createObservationLedger } from "../observations/index.ts";
-import { HfiError, openStore, type PolicyStore, type StoreConfig, type StoreHooks } from "../store/index.ts";
+import {
+  connectKubernetes,
+  HfiError,
+  openStore,
+  type PolicyStore,
+  type StoreConfig,
+  type StoreHooks,
+} from "../store/index.ts";
 import { createApp } from "./app.ts";
 import { loadTokenFile } from "./auth.ts";
 import { createConfigClients } from "./clients.ts";
@@ -147,10 +154,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   }
 }
 
-/**
- * With etcd, the replicas on it; with a store that elects the leader itself (Kubernetes), this
- * process led by whom the store says; otherwise this process alone.
- */
+/** With etcd or Kubernetes, the replicas sharing it; otherwise this process alone. */
 async function openFleet(
   storeConfig: StoreConfig,
   replica: string,
@@ -159,10 +163,22 @@ async function openFleet(
   subscribers: SubscriberRegistry,
   logger: Logger,
 ): Promise<Fleet> {
-  if (store.election) return electedFleet(replica, store.election, subscribers);
+  const leaseTtlSeconds = options?.leaseTtlSeconds ?? DEFAULT_LEASE_TTL_SECONDS;
+  if (storeConfig.type === "kubernetes" && store.election) {
+    const { client, namespace } = await connectKubernetes(storeConfig);
+    const { election } = store;
+    return startKubernetesFleet({
+      client,
+      namespace,
+      replica,
+      election,
+      leaseTtlSeconds,
+      subscribers,
+      logger,
+    });
+  }
   if (storeConfig.type !== "etcd") return soloFleet(replica, subscribers);
   const { endpoints, prefix = "hfi/" } = storeConfig;
-  const leaseTtlSeconds = options?.leaseTtlSeconds ?? DEFAULT_LEASE_TTL_SECONDS;
   return startEtcdFleet({ endpoints, prefix, replica, leaseTtlSeconds, store, subscribers, logger });
 }
 

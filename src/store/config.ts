@@ -1,4 +1,5 @@
 import type { ConsolaInstance } from "consola";
+import type { KubeClient } from "../kubernetes/client.ts";
 import type { StoreClock } from "./clock.ts";
 import { createMemoryStore } from "./memory.ts";
 import type { PolicyStore, StoredPolicy } from "./types.ts";
@@ -61,6 +62,22 @@ export interface PolicyPropagation {
 }
 export type PropagationOf = (policy: StoredPolicy, revision: number) => PolicyPropagation;
 
+/** The API client a `kubernetes` store config names, and the control plane's namespace. */
+export async function connectKubernetes(
+  config: Extract<StoreConfig, { type: "kubernetes" }>,
+): Promise<{ client: KubeClient; namespace: string }> {
+  const { createKubeClient, inClusterConnection, kubeconfigConnection } = await import(
+    "../kubernetes/client.ts"
+  );
+  const connection = config.kubeconfig
+    ? kubeconfigConnection(config.kubeconfig, config.context)
+    : inClusterConnection();
+  return {
+    client: createKubeClient(connection, config.requestTimeoutMs),
+    namespace: config.namespace ?? connection.namespace,
+  };
+}
+
 /**
  * Opens the store `config` names; the caller closes it. etcd.ts and kubernetes.ts are loaded only
  * when used: importing etcd3 reads its .proto files, which nothing else needs.
@@ -76,17 +93,10 @@ export async function openStore(config: StoreConfig, hooks: StoreHooks): Promise
       return createEtcdStore({ ...options, ...etcdHooks });
     }
     case "kubernetes": {
-      const { createKubeClient, inClusterConnection, kubeconfigConnection } = await import(
-        "../kubernetes/client.ts"
-      );
       const { createKubernetesStore } = await import("./kubernetes.ts");
       const { replica, ...storeHooks } = hooks;
-      const connection = config.kubeconfig
-        ? kubeconfigConnection(config.kubeconfig, config.context)
-        : inClusterConnection();
       return createKubernetesStore({
-        client: createKubeClient(connection, config.requestTimeoutMs),
-        namespace: config.namespace ?? connection.namespace,
+        ...(await connectKubernetes(config)),
         allNamespaces: config.allNamespaces,
         requestTimeoutMs: config.requestTimeoutMs,
         // The replicas elect a leader through a Lease; it writes status and ends timed policies.

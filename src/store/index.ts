@@ -1,6 +1,7 @@
 export { type ErrorCode, HfiError, isHfiError } from "../errors.ts";
 export { type StoreClock, systemClock } from "./clock.ts";
 export {
+  connectKubernetes,
   openStore,
   type PolicyPropagation,
   type PropagationOf,

@@ -255,7 +255,7 @@ test("two hfi replicas elect a leader through a Lease, which hfi status names; a
       env: { HFI_CONTROL_PLANE_ADDR: replicas[i]?.url ?? "" },
     });
     expect(run.stderr).toBe("");
-    return JSON.parse(run.stdout) as { replica: string; leader: string | null };
+    return JSON.parse(run.stdout) as { replica: string; leader: string | null; replicas: string[] };
   };
   try {
     const holder = async () => {
@@ -280,19 +280,23 @@ test("two hfi replicas elect a leader through a Lease, which hfi status names; a
       3,
       10_000,
     );
-    // hfi_leader is 1 on the leader alone; each replica reports its own proxies (none poll these).
+    // hfi_leader is 1 on the leader alone, which alone reports the fleet's proxies (none poll these).
     const metricsOf = async (i: number) => await (await fetch(`${replicas[i]?.url}/metrics`)).text();
     for (const i of [0, 1]) {
       const metrics = await metricsOf(i);
       expect([i, /^hfi_leader (\d)$/m.exec(metrics)?.[1]]).toEqual([i, i === first ? "1" : "0"]);
-      expect([i, /^hfi_fleet_proxies\{state="live"\} (\d+)$/m.exec(metrics)?.[1]]).toEqual([i, "0"]);
+      const live = /^hfi_fleet_proxies\{state="live"\} (\d+)$/m.exec(metrics)?.[1];
+      expect([i, live]).toEqual([i, i === first ? "0" : undefined]);
     }
+    // Both see both replicas, through each one's Lease.
+    expect((await statusOf(0)).replicas).toEqual([nameOf(0), nameOf(1)].sort());
     replicas[first]?.proc.kill("SIGKILL");
     const second = await leaderOf([1 - first]);
     expect(second).toBe(1 - first);
     await expectSoon(
       () => statusOf(second),
-      (status) => status.leader === nameOf(second),
+      // The killed replica's Lease runs out too: it leaves the fleet.
+      (status) => status.leader === nameOf(second) && status.replicas.join() === nameOf(second),
       3,
       10_000,
     );

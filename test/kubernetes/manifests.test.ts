@@ -111,6 +111,9 @@ test("helm install with store.type=kubernetes creates the control plane, its Rol
   expect(await can("create", "faultinjectionhalts.hfi.dev")).toBe("yes");
   expect(await can("update", "faultinjectionpolicies.hfi.dev", "hfi-helm", "status")).toBe("yes");
   expect(await can("update", "leases.coordination.k8s.io")).toBe("yes");
+  // Each replica's own Lease lists its proxies; the replicas list each other's.
+  expect(await can("list", "leases.coordination.k8s.io")).toBe("yes");
+  expect(await can("delete", "leases.coordination.k8s.io")).toBe("yes");
   expect(await can("list", "faultinjectionpolicies.hfi.dev", "default")).toBe("no");
   expect(await can("list", "secrets")).toBe("no");
 }, 60_000);

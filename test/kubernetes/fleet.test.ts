@@ -1,0 +1,124 @@
+/**
+ * Replicas of `hfi serve --store kubernetes` on a real kube-apiserver: one leader (the Lease's holder)
+ * that each of them names, every replica listed through its own Lease, the proxies polling any
+ * replica listed by every one, and a replica that stops taking its proxies with it.
+ */
+import { afterAll, afterEach, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
+import { createConsola } from "consola";
+import type { FleetStatus, ProxiesStatus } from "../../src/api-types.ts";
+import { type RunningServer, startServer } from "../../src/server/serve.ts";
+import { startTestKubeApiServer, type TestKubeApiServer } from "../support/kube-apiserver.ts";
+
+// Each test waits for a real API server, which takes seconds on a busy machine.
+setDefaultTimeout(30_000);
+const silent = createConsola({ level: -999 });
+let kube: TestKubeApiServer;
+let running: RunningServer[] = [];
+
+beforeAll(async () => {
+  kube = await startTestKubeApiServer();
+  await kube.installCrds();
+}, 180_000);
+afterEach(async () => {
+  await Promise.all(running.map((server) => server.stop()));
+  running = [];
+});
+afterAll(async () => {
+  await kube?.stop();
+});
+
+/** Replicas on a namespace of their own, so that tests do not see each other's fleet. */
+async function fleet(names: string[], namespace?: string): Promise<RunningServer[]> {
+  namespace ??= await kube.createNamespace("fleet");
+  const servers = await Promise.all(
+    names.map((replica) =>
+      startServer({
+        listen: "127.0.0.1:0",
+        store: { type: "kubernetes", kubeconfig: kube.kubeconfig, namespace, leaseDurationSeconds: 2 },
+        fleet: { replica, leaseTtlSeconds: 2 },
+        logger: silent,
+        heartbeatMs: 60_000,
+        shutdownGraceMs: 0,
+      }),
+    ),
+  );
+  running.push(...servers);
+  return servers;
+}
+
+const statusOf = async (server: RunningServer) =>
+  (await (await fetch(`${server.url}/v1/status`)).json()) as FleetStatus;
+
+const proxiesOf = async (server: RunningServer) =>
+  (await (await fetch(`${server.url}/v1/status/proxies`)).json()) as ProxiesStatus;
+
+async function eventually<T>(
+  probe: () => Promise<T>,
+  ok: (value: T) => boolean,
+  limitMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + limitMs;
+  let last = await probe();
+  while (!ok(last)) {
+    if (Date.now() > deadline) throw new Error(`not within ${limitMs} ms; last: ${JSON.stringify(last)}`);
+    await Bun.sleep(50);
+    last = await probe();
+  }
+  return last;
+}
+
+test("the replicas name one leader, the Lease's holder, and each other; when it stops another one leads", async () => {
+  const namespace = await kube.createNamespace("fleet");
+  const servers = await fleet(["k1", "k2"], namespace);
+  const agreed = (statuses: FleetStatus[]) =>
+    statuses.every((s) => s.leader !== null && s.leader === statuses[0]?.leader && s.replicas.length === 2);
+  const statuses = await eventually(() => Promise.all(servers.map(statusOf)), agreed);
+  expect(statuses.map((s) => [s.replica, s.replicas])).toEqual([
+    ["k1", ["k1", "k2"]],
+    ["k2", ["k1", "k2"]],
+  ]);
+  const leader = statuses[0]?.leader as string;
+  const lease = await kube.kubectl(["get", "lease", "hfi-leader", "-n", namespace, "-o", "json"]);
+  expect(JSON.parse(lease.stdout).spec.holderIdentity).toBe(leader);
+
+  const index = ["k1", "k2"].indexOf(leader);
+  await servers[index]?.stop();
+  const rest = servers[1 - index] as RunningServer;
+  const after = await eventually(
+    () => statusOf(rest),
+    (s) => s.leader === s.replica && s.replicas.length === 1,
+  );
+  expect(after.replicas).toEqual([after.replica]);
+});
+
+test("any replica lists the proxies polling every replica, each with the replica it polls", async () => {
+  const [a, b] = (await fleet(["a", "b"])) as [RunningServer, RunningServer];
+  const held = new AbortController();
+  const { revision } = await proxiesOf(a);
+  // Polls that ask after the revision served are held, as a proxy's are between changes.
+  const poll = (server: RunningServer, node: string) =>
+    fetch(`${server.url}/v1/config?after=${revision}&wait=30&node=${node}&worker=0`, {
+      signal: held.signal,
+    }).catch(() => {});
+  void poll(a, "envoy-1");
+  void poll(b, "envoy-2");
+  try {
+    const seen = (status: ProxiesStatus) => status.proxies.map((p) => [p.node, p.replica, p.polling]);
+    for (const server of [a, b]) {
+      const status = await eventually(
+        () => proxiesOf(server),
+        (s) => s.proxies.length === 2,
+      );
+      expect(seen(status)).toEqual([
+        ["envoy-1", "a", true],
+        ["envoy-2", "b", true],
+      ]);
+    }
+    // A replica that stops deletes its Lease: its proxies leave at once (they poll another from then on).
+    await b.stop();
+    const left = await proxiesOf(a);
+    expect(seen(left)).toEqual([["envoy-1", "a", true]]);
+  } finally {
+    held.abort();
+  }
+});
