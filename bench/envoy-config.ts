@@ -80,7 +80,18 @@ export function wasmFilter(options: {
 }
 
 /** The hfi filter polling the stub; `authority` picks its RuleSet there. */
-export function hfiFilter(options: { authority: string; wasmFile: string; vmId?: string }): Json {
+export function hfiFilter(options: {
+  authority: string;
+  wasmFile: string;
+  vmId?: string;
+  /** 0 turns the filter's observations off; default: HFI_BENCH_REPORT_INTERVAL_MS, else the filter's own. */
+  reportIntervalMs?: number;
+}): Json {
+  const reportIntervalMs =
+    options.reportIntervalMs ??
+    (process.env.HFI_BENCH_REPORT_INTERVAL_MS === undefined
+      ? undefined
+      : Number(process.env.HFI_BENCH_REPORT_INTERVAL_MS));
   return wasmFilter({
     name: `hfi-${options.authority}`,
     vmId: options.vmId ?? `hfi-${options.authority}`,
@@ -89,11 +100,7 @@ export function hfiFilter(options: { authority: string; wasmFile: string; vmId?:
       cluster: STUB_CLUSTER,
       authority: options.authority,
       pollWaitSeconds: 60,
-      // Observations on (the filter's default) unless HFI_BENCH_REPORT_INTERVAL_MS says otherwise;
-      // 0 measures the filter without them.
-      ...(process.env.HFI_BENCH_REPORT_INTERVAL_MS !== undefined && {
-        reportIntervalMs: Number(process.env.HFI_BENCH_REPORT_INTERVAL_MS),
-      }),
+      ...(reportIntervalMs !== undefined && { reportIntervalMs }),
     }),
   });
 }

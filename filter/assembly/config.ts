@@ -2,13 +2,13 @@
  * Plugin configuration, a JSON string in the Envoy filter config (google.protobuf.StringValue):
  * {"cluster":"hfi_control_plane","authority":"hfi-control-plane:8080","pollWaitSeconds":25,
  * "maxActiveDelays":1000,"token":"…","service":"reviews","namespace":"shop","labels":{"app":"reviews"},
- * "reportIntervalMs":1000}.
+ * "filterState":false,"reportIntervalMs":1000}.
  * Only `cluster` is required; unknown members are ignored. The token is a secret: no message ever
  * includes it. `service`, `namespace` and `labels` say who this proxy is, for policy selectors; each
  * one set here wins over what Envoy's node metadata says (subscriber/identity.ts).
  */
 import { asObject, JsonKind, JsonString, parseJson } from "./json";
-import { isHeaderValue } from "./rules/fields";
+import { isHeaderValue, optionalFlag } from "./rules/fields";
 
 const DEFAULT_POLL_WAIT_SECONDS: f64 = 25;
 /** The control plane holds a long-poll for at most 60 s. */
@@ -38,6 +38,11 @@ export class PluginConfig {
     readonly namespace: string,
     /** Its labels as alternating keys and values; null to take them from the node metadata. */
     readonly labels: string[] | null,
+    /**
+     * Whether a faulted request gets the `hfi_policy` filter state (`%FILTER_STATE(wasm.hfi_policy)%`
+     * in an access log). Off by default: it costs a hostcall and an allocation in Envoy per fault.
+     */
+    readonly filterState: bool,
     /** Least time between two observation reports of one worker; 0: nothing is observed. */
     readonly reportIntervalMs: u32,
   ) {}
@@ -112,6 +117,8 @@ export function parsePluginConfig(bytes: ArrayBuffer): ParsedConfig {
       labels.push(changetype<JsonString>(value).value);
     }
   }
+  const filterState = optionalFlag(obj, "filterState");
+  if (filterState < 0) return invalid("filterState: expected a boolean");
   let reportIntervalMs = DEFAULT_REPORT_INTERVAL_MS;
   if (obj.has("reportIntervalMs")) {
     reportIntervalMs = obj.getNumber("reportIntervalMs");
@@ -135,6 +142,7 @@ export function parsePluginConfig(bytes: ArrayBuffer): ParsedConfig {
       service,
       namespace,
       labels,
+      filterState == 1,
       <u32>reportIntervalMs,
     ),
     "",

@@ -1,10 +1,15 @@
 /** Executing a matched rule's fault: the percentage draw and the abort reply. */
 import { sendLocalResponse } from "./abi/host";
 import { randomBelow } from "./random";
-import { AbortFault, MILLIONTHS_PER_HUNDRED_PERCENT, RuleFault } from "./rules";
+import {
+  AbortFault,
+  FAULT_HEADER as FAULT_HEADER_NAME,
+  MILLIONTHS_PER_HUNDRED_PERCENT,
+  RuleFault,
+} from "./rules";
 
 /** Request header naming the fault to the upstream, as the abort reply names it to the client. */
-export const FAULT_HEADER = String.UTF8.encode("x-hfi-fault");
+export const FAULT_HEADER = String.UTF8.encode(FAULT_HEADER_NAME);
 /** Shows up as %RESPONSE_CODE_DETAILS% in Envoy's access log. */
 const ABORT_DETAILS = String.UTF8.encode("hfi_fault_abort");
 
@@ -20,5 +25,5 @@ export function isSampled(fault: RuleFault): bool {
  * rule in `x-hfi-fault`. Everything sent was encoded when the rule set arrived.
  */
 export function injectAbort(abort: AbortFault): void {
-  sendLocalResponse(abort.httpStatus, ABORT_DETAILS, abort.body, abort.headerPairs);
+  sendLocalResponse(abort.httpStatus, ABORT_DETAILS, abort.body, abort.headerPairs, abort.grpcStatus);
 }

@@ -23,3 +23,20 @@ function nextU64(): u64 {
 export function randomBelow(bound: u32): u32 {
   return <u32>(((nextU64() >> 32) * <u64>bound) >> 32);
 }
+
+/** Uniform draw in [0, 1), 53 random bits. */
+export function randomUnit(): f64 {
+  return <f64>(nextU64() >> 11) * (1.0 / <f64>(1 << 53));
+}
+
+/** Standard normal draw (Marsaglia's polar method: no trigonometry, one log per pair of uniforms). */
+export function randomNormal(): f64 {
+  let u: f64 = 0;
+  let s: f64 = 0;
+  do {
+    u = 2 * randomUnit() - 1;
+    const v = 2 * randomUnit() - 1;
+    s = u * u + v * v;
+  } while (s >= 1 || s == 0);
+  return u * Math.sqrt((-2 * Math.log(s)) / s);
+}

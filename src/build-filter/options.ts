@@ -8,7 +8,7 @@ export const OUTPUT_NAME = "hfi-filter.wasm";
  * proxy_log, since Envoy has no `env.abort`. The default incremental runtime is the one fit for a
  * long-lived VM. `baseDir` is the filter directory (real or virtual); `--use abort=` is relative to it.
  */
-export function ascArgs(debug: boolean, baseDir: string): string[] {
+export function ascArgs(debug: boolean, baseDir: string, { strictDecode = false } = {}): string[] {
   return [
     "assembly/index.ts",
     "--baseDir",
@@ -22,6 +22,8 @@ export function ascArgs(debug: boolean, baseDir: string): string[] {
     "--runtime",
     "incremental",
     ...(debug ? ["--debug"] : ["-Oz"]),
+    // A compile-time constant: `isDefined(HFI_STRICT_DECODE)` in filter/assembly/json/strict.ts.
+    ...(strictDecode ? ["--use", "HFI_STRICT_DECODE=1"] : []),
     "--noColors",
   ];
 }

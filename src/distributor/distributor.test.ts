@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { createConsola } from "consola";
 import { createManualClock } from "../../test/support/clock.ts";
 import { NO_IDENTITY, type Policy, type WorkloadIdentity } from "../policy/index.ts";
+import { RULESET_FORMAT_WITHOUT_HOST } from "../ruleset/format.ts";
 import { createMemoryStore, type PolicyStore } from "../store/index.ts";
 import { type ConfigSnapshot, createDistributor } from "./index.ts";
 
@@ -95,7 +96,7 @@ describe("createDistributor: halt and expiry", () => {
     await store.resume();
     const resumed = await distributor.waitForChange({ revision: halt.revision }, 1000);
     expect(resumed?.ruleSet).toEqual({
-      format: 1,
+      format: RULESET_FORMAT_WITHOUT_HOST,
       revision: halt.revision + 1,
       rules: halted?.ruleSet.rules ?? [],
     });

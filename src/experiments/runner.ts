@@ -4,7 +4,7 @@
  * policies as dry runs; running applies them enforced with `spec.duration` set to the experiment's
  * end, so the store deletes them then and every filter skips them by its own clock even if this
  * process is gone. Stop conditions are evaluated here, on the replica that accepted the experiment,
- * over the running phase's observations so far.
+ * over the running phase's observations so far, summed over every replica (src/fleet/observations.ts).
  */
 import { createHash, randomBytes } from "node:crypto";
 import type { ObservationLedger, PolicyObservation } from "../observations/index.ts";

@@ -3,13 +3,14 @@ import { clientOptions } from "../store/etcd-client.ts";
 import { etcdDeleteIfUnchanged, startExpirySweeper } from "./expiry.ts";
 import type { EtcdFleetOptions, Fleet } from "./index.ts";
 import { startEtcdLeadership } from "./leadership.ts";
+import { startEtcdObservations } from "./observations.ts";
 import { startEtcdProxyDirectory } from "./proxies.ts";
 
 /** Deadline of each etcd call the fleet makes. */
 const REQUEST_TIMEOUT_MS = 5000;
 
 export async function startEtcdFleet(options: EtcdFleetOptions): Promise<Fleet> {
-  const { endpoints, prefix, replica, leaseTtlSeconds, store, subscribers, logger } = options;
+  const { endpoints, prefix, replica, leaseTtlSeconds, store, subscribers, ledger, logger } = options;
   const client = new Etcd3(clientOptions(endpoints, REQUEST_TIMEOUT_MS));
   const namespace = client.namespace(prefix);
   try {
@@ -17,6 +18,14 @@ export async function startEtcdFleet(options: EtcdFleetOptions): Promise<Fleet> 
       namespace,
       replica,
       subscribers,
+      ttlSeconds: leaseTtlSeconds,
+      logger,
+    });
+    const observations = await startEtcdObservations({
+      client,
+      prefix,
+      replica,
+      ledger,
       ttlSeconds: leaseTtlSeconds,
       logger,
     });
@@ -31,10 +40,11 @@ export async function startEtcdFleet(options: EtcdFleetOptions): Promise<Fleet> 
     return {
       leadership,
       proxies,
+      observations: observations.ledger,
       async close() {
         stopDuties();
         stopSweeper?.();
-        await Promise.all([leadership.close(), proxies.close()]);
+        await Promise.all([leadership.close(), proxies.close(), observations.close()]);
         client.close();
       },
     };

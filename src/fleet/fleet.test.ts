@@ -6,8 +6,10 @@ import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
 import { createConsola } from "consola";
 import { Etcd3 } from "etcd3";
 import { startTestEtcd, type TestEtcd } from "../../test/support/etcd.ts";
+import { encodeReport } from "../../test/support/observation-report.ts";
 import { policyJson } from "../../test/support/policies.ts";
-import type { FleetStatus, ProxiesStatus } from "../api-types.ts";
+import type { FleetStatus, ObservationsList, PolicyObservationView, ProxiesStatus } from "../api-types.ts";
+import { LATENCY_BUCKETS } from "../observations/index.ts";
 import { type RunningServer, startServer } from "../server/serve.ts";
 
 const silent = createConsola({ level: -999 });
@@ -156,6 +158,128 @@ test("any replica lists the proxies polling every replica, each with the replica
     expect(seen(left)).toEqual([["envoy-1", "a", true]]);
   } finally {
     held.abort();
+  }
+}, 30_000);
+
+/** A filter worker's report of `policy`: `n` requests, each answered with `status`. */
+async function report(server: RunningServer, node: string, seq: number, n: number, status: number) {
+  const body = encodeReport({
+    seq,
+    policies: [
+      {
+        name: "observed",
+        matched: n,
+        aborts: status === 503 ? n : 0,
+        delays: 0,
+        dryRun: 0,
+        statuses: { [status]: n },
+        otherStatuses: 0,
+        latencyBuckets: Array.from({ length: LATENCY_BUCKETS }, (_, k) => (k === 3 ? n : 0)),
+        latencySumUs: n * 5000,
+      },
+    ],
+  });
+  const res = await fetch(`${server.url}/v1/observations?node=${node}&worker=0`, { method: "POST", body });
+  return ((await res.json()) as { counted: boolean }).counted;
+}
+
+const observedOf = async (server: RunningServer) => {
+  const res = await fetch(`${server.url}/v1/observations/observed`);
+  if (res.status === 404) return undefined;
+  const o = (await res.json()) as PolicyObservationView;
+  return { matched: o.matched, aborts: o.aborts, statuses: o.statuses, latencyBuckets: o.latencyBuckets };
+};
+
+test("every replica shows the observations reported to any replica, and a stopped replica's still count", async () => {
+  const [a, b] = (await fleet(["oa", "ob"])) as [RunningServer, RunningServer];
+  expect(await report(a, "envoy-1", 1, 3, 200)).toBe(true);
+  expect(await report(b, "envoy-2", 1, 5, 503)).toBe(true);
+  // A resend is counted once.
+  expect(await report(b, "envoy-2", 1, 5, 503)).toBe(false);
+  const expected = {
+    matched: 8,
+    aborts: 5,
+    statuses: { "200": 3, "503": 5 },
+    latencyBuckets: Array.from({ length: LATENCY_BUCKETS }, (_, k) => (k === 3 ? 8 : 0)),
+  };
+  for (const server of [a, b]) {
+    expect(
+      await eventually(
+        () => observedOf(server),
+        (o) => o?.matched === 8,
+      ),
+    ).toEqual(expected);
+  }
+  const { leader } = await eventually(
+    () => statusOf(a),
+    (s) => s.leader !== null,
+  );
+  const [leading, other] = leader === "oa" ? [a, b] : [b, a];
+  expect(await metric(leading, "hfi_observed_requests")).toEqual(['{policy="observed"} 8']);
+  expect(await metric(other, "hfi_observed_requests")).toEqual([]);
+
+  // A replica that starts later reads what the others published so far.
+  const late = await startServer({
+    listen: "127.0.0.1:0",
+    store: { type: "etcd", endpoints: [etcd.endpoint], prefix: `fleet-${prefixes}/` },
+    fleet: { replica: "oc", leaseTtlSeconds: 2 },
+    logger: silent,
+    shutdownGraceMs: 0,
+  });
+  running.push(late);
+  expect(await observedOf(late)).toEqual(expected);
+
+  // b's key goes with it; a keeps counting what b reported, and adds what comes next.
+  await b.stop();
+  expect(await report(a, "envoy-1", 2, 1, 200)).toBe(true);
+  await Bun.sleep(1500);
+  expect(await observedOf(a)).toMatchObject({ matched: 9, statuses: { "200": 4, "503": 5 } });
+}, 30_000);
+
+test("a replica writes its observation totals at most once a second, of its 512 most recent policies", async () => {
+  const [server] = (await fleet(["reporter"])) as [RunningServer];
+  const prefix = `fleet-${prefixes}/`;
+  const client = new Etcd3({ hosts: etcd.endpoint });
+  try {
+    const started = performance.now();
+    // 6 reports of 128 policies each, 250 ms apart: 768 policies, 6 changes in about 1.5 s.
+    for (let seq = 1; seq <= 6; seq++) {
+      const policies = Array.from({ length: 128 }, (_, i) => ({
+        name: `p-${seq}-${i}`,
+        matched: 1,
+        aborts: 0,
+        delays: 0,
+        dryRun: 0,
+        statuses: { "200": 1 },
+        otherStatuses: 0,
+        latencyBuckets: Array.from({ length: LATENCY_BUCKETS }, () => 0),
+        latencySumUs: 0,
+      }));
+      const body = encodeReport({ seq, policies });
+      const res = await fetch(`${server.url}/v1/observations?node=envoy-1&worker=0`, {
+        method: "POST",
+        body,
+      });
+      expect(res.status).toBe(200);
+      await Bun.sleep(250);
+    }
+    await Bun.sleep(1200);
+    const seconds = (performance.now() - started) / 1000;
+    const { kvs } = await client.getAll().prefix(`${prefix}replica-observations/reporter/`).exec();
+    expect(kvs).toHaveLength(1);
+    const writes = Number(kvs[0]?.version);
+    expect(writes).toBeGreaterThanOrEqual(2);
+    expect(writes).toBeLessThanOrEqual(1 + Math.ceil(seconds));
+    const published = JSON.parse(kvs[0]?.value.toString() ?? "{}") as { policies: { name: string }[] };
+    expect(published.policies).toHaveLength(512);
+    // The oldest report's policies are the ones left out.
+    expect(published.policies.some((p) => p.name.startsWith("p-1-") || p.name.startsWith("p-2-"))).toBe(
+      false,
+    );
+    const listed = (await (await fetch(`${server.url}/v1/observations`)).json()) as ObservationsList;
+    expect(listed.policies).toHaveLength(768);
+  } finally {
+    client.close();
   }
 }, 30_000);
 

@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import type { SubscriberRegistry } from "../distributor/index.ts";
 import type { KubeClient } from "../kubernetes/client.ts";
+import type { ObservationLedger } from "../observations/index.ts";
 import type { Logger } from "../server/logger.ts";
 import type { PolicyStore, StoreElection } from "../store/index.ts";
 import { type Leadership, soleLeadership } from "./leadership.ts";
@@ -9,15 +10,17 @@ import { localProxyDirectory, type ProxyDirectory } from "./proxies.ts";
 export type { Leadership } from "./leadership.ts";
 export type { FleetProxy, ProxyDirectory } from "./proxies.ts";
 
-/** The replicas of one control plane: who leads, and which proxies poll which replica. */
+/** The replicas of one control plane: who leads, which proxies poll which replica, what they observed. */
 export interface Fleet {
   readonly leadership: Leadership;
   readonly proxies: ProxyDirectory;
-  /** Hands leadership over and withdraws this replica's proxies from the fleet view. */
+  /** Reports posted to this replica count here; reads sum every replica's (observations.ts). */
+  readonly observations: ObservationLedger;
+  /** Hands leadership over and withdraws this replica's proxies and observations from the fleet view. */
   close(): Promise<void>;
 }
 
-/** Default lease TTL of a replica's leadership and published proxies, in seconds. */
+/** Default lease TTL of a replica's leadership, published proxies and observations, in seconds. */
 export const DEFAULT_LEASE_TTL_SECONDS = 10;
 
 /** A name that tells replicas apart: the host (the pod, on Kubernetes) and the process. */
@@ -25,11 +28,16 @@ export function defaultReplicaName(): string {
   return `${hostname()}-${process.pid}`;
 }
 
-/** A replica on its own (the memory store): it leads, and its proxies are the fleet's. */
-export function soloFleet(replica: string, subscribers: SubscriberRegistry): Fleet {
+/** A replica on its own (the memory store): it leads, and its proxies and observations are the fleet's. */
+export function soloFleet(
+  replica: string,
+  subscribers: SubscriberRegistry,
+  observations: ObservationLedger,
+): Fleet {
   return {
     leadership: soleLeadership(replica),
     proxies: localProxyDirectory(replica, subscribers),
+    observations,
     close: async () => {},
   };
 }
@@ -44,6 +52,8 @@ export interface KubernetesFleetOptions {
   /** How long a replica's proxies stay in the fleet view after it stopped renewing their Lease. */
   leaseTtlSeconds: number;
   subscribers: SubscriberRegistry;
+  /** The observations reported to this replica; the replicas do not share them (etcd's do). */
+  ledger: ObservationLedger;
   logger: Logger;
 }
 
@@ -52,7 +62,7 @@ export interface KubernetesFleetOptions {
  * on a Lease of its own. Closing the store hands the leadership over.
  */
 export async function startKubernetesFleet(options: KubernetesFleetOptions): Promise<Fleet> {
-  const { election, replica, leaseTtlSeconds, ...rest } = options;
+  const { election, replica, leaseTtlSeconds, ledger, ...rest } = options;
   const { startKubernetesProxyDirectory } = await import("./kubernetes-proxies.ts");
   const proxies = await startKubernetesProxyDirectory({ ...rest, replica, ttlSeconds: leaseTtlSeconds });
   return {
@@ -64,25 +74,28 @@ export async function startKubernetesFleet(options: KubernetesFleetOptions): Pro
       close: async () => {},
     },
     proxies,
+    observations: ledger,
     close: () => proxies.close(),
   };
 }
 
 export interface EtcdFleetOptions {
   endpoints: string[];
-  /** The store's key prefix; the election and the replicas' proxies live under it too. */
+  /** The store's key prefix; the election and the replicas' proxies and observations live under it too. */
   prefix: string;
   replica: string;
   leaseTtlSeconds: number;
   /** The policies whose expiry the leader enforces. */
   store: PolicyStore;
   subscribers: SubscriberRegistry;
+  /** The reports posted to this replica. */
+  ledger: ObservationLedger;
   logger: Logger;
 }
 
 /**
  * Replicas sharing an etcd cluster: they elect a leader, which runs the expiry clean-up, and each
- * publishes its proxies. etcd3 is loaded on first use, as the store does.
+ * publishes its proxies and its observation totals. etcd3 is loaded on first use, as the store does.
  */
 export async function startEtcdFleet(options: EtcdFleetOptions): Promise<Fleet> {
   return (await import("./etcd-fleet.ts")).startEtcdFleet(options);

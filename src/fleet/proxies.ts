@@ -1,7 +1,8 @@
-import type { Lease, Namespace } from "etcd3";
+import type { Namespace } from "etcd3";
 import type { Subscriber, SubscriberRegistry } from "../distributor/index.ts";
 import type { Logger } from "../server/logger.ts";
 import { toHfiError } from "../store/etcd-client.ts";
+import { publishLeasedKey } from "./leased-key.ts";
 
 /** A proxy worker and the replica whose long-poll it is on. */
 export interface FleetProxy extends Subscriber {
@@ -52,77 +53,24 @@ interface Published {
 const REPLICAS = "replicas/";
 
 /**
- * Publishes this replica's subscribers to etcd under a key bound to its own lease, batched (at most
- * one write per `minIntervalMs`, and only when the list changed), and reads every replica's.
- * The list is also re-checked every `minIntervalMs`, so a worker that stopped polling turns
- * not-live in etcd too; when the replica dies its lease expires and its key with it.
+ * Publishes this replica's subscribers under `replicas/<name>`, a key bound to its own lease
+ * (leased-key.ts: batched, at most one write per `minIntervalMs`), and reads every replica's. The
+ * list is re-checked every `minIntervalMs` too, so a worker that stopped polling turns not-live in
+ * etcd as well; when the replica dies its lease expires and its key with it.
  */
 export async function startEtcdProxyDirectory(options: EtcdProxyDirectoryOptions): Promise<ProxyDirectory> {
-  const {
+  const { namespace, replica, subscribers, ttlSeconds, logger, minIntervalMs, gatherMs } = options;
+  const ownKey = await publishLeasedKey({
     namespace,
-    replica,
-    subscribers,
+    key: REPLICAS + replica,
+    value: () => JSON.stringify({ replica, proxies: subscribers.list() } satisfies Published),
     ttlSeconds,
     logger,
-    minIntervalMs = 1000,
-    gatherMs = 20,
-  } = options;
-  const key = REPLICAS + replica;
-  let lease: Lease | undefined;
-  let written: string | undefined;
-  let lastWriteMs = Number.NEGATIVE_INFINITY;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let writing: Promise<void> | undefined;
-  let closed = false;
-  /** Logged once per outage, not once a second. */
-  let failing = false;
-
-  /** The lease the key is written under; a new one after the last was lost. */
-  function currentLease(): Lease {
-    if (lease) return lease;
-    const next = namespace.lease(ttlSeconds);
-    next.on("lost", (err) => {
-      if (closed || lease !== next) return;
-      logger.warn("proxy status lease lost; publishing under a new one", { error: String(err) });
-      lease = undefined;
-      written = undefined;
-      schedule();
-    });
-    lease = next;
-    return next;
-  }
-
-  function schedule(): void {
-    if (closed || timer) return;
-    const delay = Math.max(gatherMs, lastWriteMs + minIntervalMs - Date.now());
-    timer = setTimeout(() => {
-      timer = undefined;
-      writing ??= publish().finally(() => {
-        writing = undefined;
-      });
-    }, delay);
-  }
-
-  async function publish(): Promise<void> {
-    const value = JSON.stringify({ replica, proxies: subscribers.list() } satisfies Published);
-    if (value === written) return;
-    lastWriteMs = Date.now();
-    try {
-      await currentLease().put(key).value(value);
-      written = value;
-      if (failing) logger.info("publishing proxy status again");
-      failing = false;
-    } catch (err) {
-      if (!failing)
-        logger.warn("publishing proxy status failed; retrying", { error: toHfiError(err).message });
-      failing = true;
-      schedule();
-    }
-  }
-
-  const unsubscribe = subscribers.onChange(schedule);
-  const tick = setInterval(schedule, minIntervalMs);
-  await publish();
+    what: "proxy status",
+    minIntervalMs,
+    gatherMs,
+  });
+  const unsubscribe = subscribers.onChange(ownKey.schedule);
 
   async function readAll(): Promise<Published[]> {
     try {
@@ -149,13 +97,9 @@ export async function startEtcdProxyDirectory(options: EtcdProxyDirectoryOptions
       return [...names].sort(compare);
     },
     async close() {
-      closed = true;
       unsubscribe();
-      clearInterval(tick);
-      clearTimeout(timer);
-      await writing;
-      // Revoking deletes the key at once: this replica's proxies move to the others now, not at expiry.
-      await lease?.revoke().catch(() => {});
+      // The key goes at once: this replica's proxies move to the others now, not at expiry.
+      await ownKey.close();
     },
   };
 }

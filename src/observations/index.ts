@@ -1,3 +1,4 @@
+export { type PeerTotals, withPeerTotals } from "./fleet-sum.ts";
 export {
   addInto,
   createObservationLedger,

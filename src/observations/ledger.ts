@@ -32,6 +32,8 @@ export interface ObservationLedger {
   record(node: string, worker: string, report: Report): boolean;
   get(name: string): PolicyObservation | undefined;
   list(): PolicyObservation[];
+  /** Calls `listener` after each report counted; returns a function that stops calling it. */
+  onChange(listener: () => void): () => void;
 }
 
 export function emptyObservation(name: string): PolicyObservation {
@@ -54,6 +56,7 @@ export function createObservationLedger(now: () => Date = () => new Date()): Obs
   const lastSeq = new Map<string, number>();
   /** Totals by policy name, in least-recently-reported order. */
   const policies = new Map<string, PolicyObservation>();
+  const listeners = new Set<() => void>();
 
   return {
     record(node, worker, report) {
@@ -72,6 +75,7 @@ export function createObservationLedger(now: () => Date = () => new Date()): Obs
         total.updatedAt = at;
       }
       evictOldest(policies, MAX_POLICIES);
+      for (const listener of [...listeners]) listener();
       return true;
     },
     get(name) {
@@ -82,6 +86,12 @@ export function createObservationLedger(now: () => Date = () => new Date()): Obs
       return [...policies.values()]
         .map((p) => structuredClone(p))
         .sort((a, b) => a.name.localeCompare(b.name));
+    },
+    onChange(listener) {
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
     },
   };
 }

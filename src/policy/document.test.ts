@@ -72,7 +72,12 @@ describe("validatePolicy", () => {
     ["spec.fault.percentage", "must be between 0 and 100", 100.5],
     ["spec.fault.percentage", "must have at most 2 decimal places", 12.345],
     ["spec.fault", "at least one of delay, abort is required", { percentage: 5 }],
-    ["spec.fault.delay.fixedDelay", "required", undefined],
+    ["spec.fault.delay", "exactly one of fixedDelay, uniform, lognormal is required", {}],
+    [
+      "spec.fault.delay",
+      "exactly one of fixedDelay, uniform, lognormal is required",
+      { fixedDelay: "1s", uniform: { min: "1ms", max: "2ms" } },
+    ],
     ["spec.fault.delay.fixedDelay", "must be a duration such as 100ms, 2s or 1m30s", "2"],
     ["spec.fault.delay.fixedDelay", "must be a duration string", 2000],
     ["spec.fault.delay.fixedDelay", "must be between 1ms and 1h", "61m"],
@@ -127,6 +132,71 @@ describe("validatePolicy", () => {
       );
     },
   );
+
+  test.each([
+    ["uniform", { min: "20ms", max: "10ms" }, "max", "must not be less than min"],
+    ["uniform", { min: "20ms" }, "max", "required"],
+    ["uniform", { min: "0ms", max: "10ms" }, "min", "must be between 1ms and 1h"],
+    ["uniform", { min: "1ms", max: "2ms", step: "1ms" }, "step", 'unknown field "step"'],
+    ["lognormal", { p50: "20ms", p99: "20ms" }, "p99", "must be more than p50"],
+    ["lognormal", { p50: "20ms", p99: "2h" }, "p99", "must be between 1ms and 1h"],
+    ["lognormal", { p50: 20, p99: "300ms" }, "p50", "must be a duration"],
+  ])("delay.%s %j: names spec.fault.delay.<form>.%s", (form, value, field, message) => {
+    const issues = issuesOf(withField("spec.fault.delay", { [form]: value }));
+    expect(issues).toContainEqual({
+      path: `spec.fault.delay.${form}.${field}`,
+      message: expect.stringContaining(message),
+    });
+  });
+
+  test("a delay may be drawn from a distribution; the durations are kept as written", () => {
+    for (const delay of [
+      { uniform: { min: "10ms", max: "10ms" } },
+      { lognormal: { p50: "20ms", p99: "1.5s" } },
+    ]) {
+      const result = validatePolicy(withField("spec.fault", { delay }));
+      expect(result.success && result.output.spec.fault).toEqual({ percentage: 100, delay });
+    }
+  });
+
+  test.each([
+    [
+      { grpcStatus: "UNAVAILBLE" },
+      "spec.fault.abort.grpcStatus",
+      "must be a gRPC status name (CANCELLED, UNKNOWN,",
+    ],
+    [{ grpcStatus: 0 }, "spec.fault.abort.grpcStatus", "or code 1..16"],
+    [{ grpcStatus: "unavailable" }, "spec.fault.abort.grpcStatus", "must be a gRPC status name"],
+    [
+      { httpStatus: 503, grpcStatus: 14 },
+      "spec.fault.abort",
+      "exactly one of httpStatus, grpcStatus is required",
+    ],
+    [{}, "spec.fault.abort", "exactly one of httpStatus, grpcStatus is required"],
+    [{ grpcStatus: 14, body: "x" }, "spec.fault.abort.body", "must not be set with grpcStatus"],
+    [
+      { httpStatus: 503, grpcMessage: "x" },
+      "spec.fault.abort.grpcMessage",
+      "must not be set without grpcStatus",
+    ],
+    [
+      { grpcStatus: 14, grpcMessage: "x".repeat(65537) },
+      "spec.fault.abort.grpcMessage",
+      "at most 65536 bytes",
+    ],
+  ])("abort %j: %s %s", (abort, path, message) => {
+    expect(issuesOf(withField("spec.fault.abort", abort))).toContainEqual({
+      path,
+      message: expect.stringContaining(message),
+    });
+  });
+
+  test("a gRPC abort by name or number, with or without a message", () => {
+    for (const abort of [{ grpcStatus: "UNAVAILABLE", grpcMessage: "down" }, { grpcStatus: 8 }]) {
+      const result = validatePolicy(withField("spec.fault.abort", abort));
+      expect(result.success && result.output.spec.fault.abort).toEqual({ ...abort, body: "" });
+    }
+  });
 
   test("delay alone, and delay with abort, are faults", () => {
     const delayOnly = validatePolicy(withField("spec.fault", { delay: { fixedDelay: "1m30s" } }));

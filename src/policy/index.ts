@@ -15,6 +15,7 @@ export {
   parseGoDurationMs,
   parsePolicyDuration,
 } from "./duration.ts";
+export { GRPC_STATUS_CODES, grpcStatusCode, httpStatusOfGrpc } from "./grpc-status.ts";
 export { type FieldIssue, fieldPath, toFieldIssues } from "./issues.ts";
 export { decodeJson } from "./json.ts";
 export {

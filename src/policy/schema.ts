@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import { compileRegex, MAX_DFA_STATES, MAX_REGEX_LENGTH } from "../regex/index.ts";
 import { GO_DURATION, parseDelay, parsePolicyDuration } from "./duration.ts";
+import { GRPC_STATUS_NAMES, grpcStatusCode, MAX_GRPC_STATUS, MIN_GRPC_STATUS } from "./grpc-status.ts";
 import type { JsonSchema } from "./json-schema.ts";
 import { maxCharacters } from "./unicode.ts";
 
@@ -54,7 +55,18 @@ function integerIn(min: number, max: number) {
 
 /** A check for a Kubernetes structural schema, in CEL, where JSON Schema's form is not allowed there. */
 function celRule(rule: string, message: string, fieldPath?: string) {
-  return { "x-kubernetes-validations": [{ rule, message, ...(fieldPath && { fieldPath }) }] };
+  return celRules([rule, message, fieldPath]);
+}
+
+/** Several CEL checks on one value, each `[rule, message, fieldPath?]`. */
+function celRules(...rules: [rule: string, message: string, fieldPath?: string][]) {
+  return {
+    "x-kubernetes-validations": rules.map(([rule, message, fieldPath]) => ({
+      rule,
+      message,
+      ...(fieldPath && { fieldPath }),
+    })),
+  };
 }
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -244,43 +256,163 @@ const DurationSchema = v.pipe(
   v.description("Go-style duration (100ms, 2s, 1m30s), a whole number of milliseconds from 1ms to 1h."),
 );
 
-const DelaySchema = strict({ fixedDelay: DurationSchema });
+/** Delays as milliseconds for the cross-field checks; validated durations always parse. */
+const delayMs = (text: string): number => {
+  const result = parseDelay(text);
+  return result.success ? result.ms : Number.NaN;
+};
+
+/** Every delay from `min` to `max` (both included, whole milliseconds) equally likely. */
+const UniformDelaySchema = v.pipe(
+  strict({ min: DurationSchema, max: DurationSchema }),
+  v.forward(
+    v.check((d) => delayMs(d.min) <= delayMs(d.max), "must not be less than min"),
+    ["max"],
+  ),
+  // CEL's duration() reads Go durations, the syntax DurationSchema accepts.
+  v.metadata({
+    kubernetesSchema: celRule(
+      "duration(self.min) <= duration(self.max)",
+      "must not be less than min",
+      ".max",
+    ),
+  }),
+);
+
+/**
+ * A log-normal delay given by two quantiles, the form latency is quoted in ("p50 20ms, p99 300ms"):
+ * the median and the 99th percentile of the delays drawn.
+ */
+const LognormalDelaySchema = v.pipe(
+  strict({ p50: DurationSchema, p99: DurationSchema }),
+  v.forward(
+    v.check(
+      (d) => delayMs(d.p50) < delayMs(d.p99),
+      "must be more than p50 (for a delay that does not vary, use fixedDelay)",
+    ),
+    ["p99"],
+  ),
+  v.metadata({
+    kubernetesSchema: celRule(
+      "duration(self.p50) < duration(self.p99)",
+      "must be more than p50 (for a delay that does not vary, use fixedDelay)",
+      ".p99",
+    ),
+  }),
+);
+
+const DelaySchema = strictWithOneOf(
+  {
+    fixedDelay: v.optional(DurationSchema),
+    uniform: v.optional(UniformDelaySchema),
+    lognormal: v.optional(LognormalDelaySchema),
+  },
+  ["fixedDelay", "uniform", "lognormal"],
+);
 
 /** Statuses whose responses never have a body (RFC 9110): one sent anyway breaks the client's connection. */
 export const BODYLESS_STATUSES: readonly number[] = [204, 304];
 
+/** A gRPC status code 1..16 or its name; kept as written, compiled to the code. */
+const GrpcStatusSchema = v.pipe(
+  v.unknown(),
+  v.check(
+    (value) => grpcStatusCode(value) !== undefined,
+    `must be a gRPC status name (${GRPC_STATUS_NAMES.join(", ")}) or code ${MIN_GRPC_STATUS}..${MAX_GRPC_STATUS}`,
+  ),
+  v.metadata({
+    jsonSchema: {
+      oneOf: [
+        { type: "string", enum: GRPC_STATUS_NAMES },
+        { type: "integer", minimum: MIN_GRPC_STATUS, maximum: MAX_GRPC_STATUS },
+      ],
+    },
+    // A structural schema types a name-or-number only as int-or-string, with exactly this anyOf.
+    kubernetesSchema: {
+      "x-kubernetes-int-or-string": true,
+      anyOf: [{ type: "integer" }, { type: "string" }],
+      ...celRule(
+        `type(self) == int ? self >= ${MIN_GRPC_STATUS} && self <= ${MAX_GRPC_STATUS} : self in [${GRPC_STATUS_NAMES.map((name) => `'${name}'`).join(", ")}]`,
+        `must be a gRPC status name (${GRPC_STATUS_NAMES.join(", ")}) or code ${MIN_GRPC_STATUS}..${MAX_GRPC_STATUS}`,
+      ),
+    },
+  }),
+);
+
+const AbortTextSchema = (what: string) =>
+  v.pipe(
+    v.string(),
+    v.maxBytes(MAX_ABORT_BODY_BYTES, `must be at most ${MAX_ABORT_BODY_BYTES} bytes`),
+    v.description(`${what}, at most ${MAX_ABORT_BODY_BYTES} UTF-8 bytes.`),
+  );
+
+/** An HTTP abort (`httpStatus`, `body`) or a gRPC one (`grpcStatus`, `grpcMessage`). */
 const AbortSchema = v.pipe(
   strict({
-    httpStatus: integerIn(200, 599),
-    body: v.optional(
-      v.pipe(
-        v.string(),
-        v.maxBytes(MAX_ABORT_BODY_BYTES, `must be at most ${MAX_ABORT_BODY_BYTES} bytes`),
-        v.description(
-          `Response body, at most ${MAX_ABORT_BODY_BYTES} UTF-8 bytes; empty for httpStatus 204 and 304.`,
-        ),
-      ),
-      "",
-    ),
+    httpStatus: v.optional(integerIn(200, 599)),
+    body: v.optional(AbortTextSchema("Response body; empty for httpStatus 204 and 304"), ""),
+    grpcStatus: v.optional(GrpcStatusSchema),
+    grpcMessage: v.optional(AbortTextSchema("The grpc-message of a gRPC abort")),
   }),
+  v.check(
+    (abort) => (abort.httpStatus === undefined) !== (abort.grpcStatus === undefined),
+    "exactly one of httpStatus, grpcStatus is required",
+  ),
   v.forward(
     v.check(
-      (abort) => abort.body === "" || !BODYLESS_STATUSES.includes(abort.httpStatus),
+      (abort) => abort.body === "" || abort.httpStatus !== undefined,
+      "must not be set with grpcStatus: a gRPC abort's text is grpcMessage",
+    ),
+    ["body"],
+  ),
+  v.forward(
+    v.check(
+      (abort) => abort.grpcMessage === undefined || abort.grpcStatus !== undefined,
+      "must not be set without grpcStatus",
+    ),
+    ["grpcMessage"],
+  ),
+  v.forward(
+    v.check(
+      (abort) => abort.body === "" || !BODYLESS_STATUSES.includes(abort.httpStatus ?? 0),
       (issue) => `must be empty with httpStatus ${issue.input.httpStatus}: such a response has no body`,
     ),
     ["body"],
   ),
   v.metadata({
     jsonSchema: {
-      if: { properties: { httpStatus: { enum: BODYLESS_STATUSES } }, required: ["httpStatus"] },
-      // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then, not a promise
-      then: { properties: { body: { maxLength: 0 } } },
+      oneOf: [{ required: ["httpStatus"] }, { required: ["grpcStatus"] }],
+      // biome-ignore-start lint/suspicious/noThenProperty: JSON Schema's if/then, not a promise
+      allOf: [
+        {
+          if: { properties: { httpStatus: { enum: BODYLESS_STATUSES } }, required: ["httpStatus"] },
+          then: { properties: { body: { maxLength: 0 } } },
+        },
+        { if: { required: ["grpcStatus"] }, then: { properties: { body: { maxLength: 0 } } } },
+        { if: { required: ["grpcMessage"] }, then: { required: ["grpcStatus"] } },
+      ],
+      // biome-ignore-end lint/suspicious/noThenProperty: JSON Schema's if/then, not a promise
     },
-    kubernetesSchema: celRule(
-      `!(self.httpStatus in [${BODYLESS_STATUSES.join(", ")}]) || !has(self.body) || self.body == ''`,
-      `must be empty with httpStatus ${BODYLESS_STATUSES.join(" or ")}: such a response has no body`,
-      ".body",
-    ),
+    kubernetesSchema: {
+      oneOf: [{ required: ["httpStatus"] }, { required: ["grpcStatus"] }],
+      ...celRules(
+        [
+          `!has(self.httpStatus) || !(self.httpStatus in [${BODYLESS_STATUSES.join(", ")}]) || !has(self.body) || self.body == ''`,
+          `must be empty with httpStatus ${BODYLESS_STATUSES.join(" or ")}: such a response has no body`,
+          ".body",
+        ],
+        [
+          "!has(self.grpcStatus) || !has(self.body) || self.body == ''",
+          "must not be set with grpcStatus: a gRPC abort's text is grpcMessage",
+          ".body",
+        ],
+        [
+          "!has(self.grpcMessage) || has(self.grpcStatus)",
+          "must not be set without grpcStatus",
+          ".grpcMessage",
+        ],
+      ),
+    },
   }),
 );
 

@@ -4,7 +4,13 @@ import { parseAllDocuments } from "yaml";
 import { type Policy, validatePolicy } from "../policy/index.ts";
 import { matchDfa } from "../regex/index.ts";
 import { compileRuleSet } from "./compile.ts";
-import type { Dfa, RuleSet } from "./format.ts";
+import {
+  type Dfa,
+  RULESET_FORMAT,
+  RULESET_FORMAT_WITHOUT_FAULTS_V2,
+  RULESET_FORMAT_WITHOUT_HOST,
+  type RuleSet,
+} from "./format.ts";
 
 const FIXTURES = `${import.meta.dir}/../../test/fixtures/rulesets`;
 const FIXTURE_NAMES = readdirSync(FIXTURES)
@@ -68,7 +74,21 @@ describe("compileRuleSet: golden fixtures", () => {
 
 describe("compileRuleSet", () => {
   test("no policies give an empty rule set", () => {
-    expect(compileRuleSet([], 0)).toEqual({ format: 1, revision: 0, rules: [] });
+    expect(compileRuleSet([], 0)).toEqual({ format: RULESET_FORMAT_WITHOUT_HOST, revision: 0, rules: [] });
+  });
+
+  test.each([
+    ["a fixed delay and an HTTP abort", [{}], RULESET_FORMAT_WITHOUT_HOST],
+    ["a host condition", [{ match: { host: { exact: "a" } } }], RULESET_FORMAT_WITHOUT_FAULTS_V2],
+    ["a drawn delay", [{ fault: { delay: { uniform: { min: "1ms", max: "2ms" } } } }], RULESET_FORMAT],
+    [
+      "a gRPC abort beside a host condition",
+      [{ fault: { abort: { grpcStatus: 14 } } }, { match: { host: { exact: "a" } } }],
+      RULESET_FORMAT,
+    ],
+  ])("a rule set with %s is served in the oldest format that carries it", (_, specs, format) => {
+    const policies = specs.map((spec, i) => policy(`p${i}`, spec));
+    expect<number>(compileRuleSet(policies, 1).format).toBe(format);
   });
 
   test.each([
@@ -103,9 +123,13 @@ describe("compileRuleSet", () => {
 
   test("halted is present only while halted, between revision and rules", () => {
     expect(JSON.stringify(compileRuleSet([], 3, { halted: true }))).toBe(
-      '{"format":1,"revision":3,"halted":true,"rules":[]}',
+      `{"format":${RULESET_FORMAT_WITHOUT_HOST},"revision":3,"halted":true,"rules":[]}`,
     );
-    expect(compileRuleSet([], 3, { halted: false })).toEqual({ format: 1, revision: 3, rules: [] });
+    expect(compileRuleSet([], 3, { halted: false })).toEqual({
+      format: RULESET_FORMAT_WITHOUT_HOST,
+      revision: 3,
+      rules: [],
+    });
     expect("halted" in compileRuleSet([], 3)).toBe(false);
   });
 

@@ -1,11 +1,20 @@
-import { type Policy, type PolicySpec, parseDelay } from "../policy/index.ts";
+import {
+  grpcStatusCode,
+  httpStatusOfGrpc,
+  type Policy,
+  type PolicySpec,
+  parseDelay,
+} from "../policy/index.ts";
 import { compileRegex } from "../regex/index.ts";
 import {
+  type AbortFault,
+  type DelayFault,
   type Dfa,
   type HeaderValueMatch,
   type HostMatch,
   MILLIONTHS_PER_HUNDRED_PERCENT,
   RULESET_FORMAT,
+  RULESET_FORMAT_WITHOUT_FAULTS_V2,
   RULESET_FORMAT_WITHOUT_HOST,
   type Rule,
   type RuleFault,
@@ -36,15 +45,24 @@ export function compileRuleSet(
 
 /**
  * A RuleSet of rules compiled already, in evaluation order: in the oldest format that carries them,
- * so filters from before host matching keep working while no rule needs it.
+ * so filters from before host matching, drawn delays or gRPC aborts keep working while no rule needs
+ * them.
  */
 export function assembleRuleSet(
   rules: Rule[],
   revision: number,
   { halted = false }: CompileOptions = {},
 ): RuleSet {
-  const format = rules.some((rule) => rule.match.host) ? RULESET_FORMAT : RULESET_FORMAT_WITHOUT_HOST;
-  return { format, revision, ...(halted && { halted: true }), rules };
+  return { format: oldestFormatFor(rules), revision, ...(halted && { halted: true }), rules };
+}
+
+function oldestFormatFor(rules: Rule[]): RuleSet["format"] {
+  const drawnOrGrpc = ({ fault }: Rule) =>
+    (fault.delay !== undefined && !("fixedDelayMs" in fault.delay)) || fault.abort?.grpcStatus !== undefined;
+  if (rules.some(drawnOrGrpc)) return RULESET_FORMAT;
+  return rules.some((rule) => rule.match.host)
+    ? RULESET_FORMAT_WITHOUT_FAULTS_V2
+    : RULESET_FORMAT_WITHOUT_HOST;
 }
 
 /** Policies in evaluation order (priority desc, then name asc), as the rules they compile to. */
@@ -96,9 +114,37 @@ function compileHeaderMatch(header: HeaderCondition): HeaderValueMatch {
 function compileFault({ percentage, delay, abort }: PolicySpec["fault"]): RuleFault {
   return {
     percentageMillionths: toMillionths(percentage),
-    ...(delay && { delay: { fixedDelayMs: validDelayMs(delay.fixedDelay) } }),
-    ...(abort && { abort: { httpStatus: abort.httpStatus, body: abort.body } }),
+    ...(delay && { delay: compileDelay(delay) }),
+    ...(abort && { abort: compileAbort(abort) }),
   };
+}
+
+function compileAbort({
+  httpStatus,
+  body,
+  grpcStatus,
+  grpcMessage,
+}: NonNullable<PolicySpec["fault"]["abort"]>): AbortFault {
+  if (grpcStatus === undefined) {
+    if (httpStatus === undefined) throw new Error("an abort passed validation with neither status");
+    return { httpStatus, body };
+  }
+  const code = grpcStatusCode(grpcStatus);
+  if (code === undefined)
+    throw new Error(`grpcStatus ${JSON.stringify(grpcStatus)} passed validation but is unknown`);
+  return { httpStatus: httpStatusOfGrpc(code), body: grpcMessage ?? "", grpcStatus: code };
+}
+
+function compileDelay({
+  fixedDelay,
+  uniform,
+  lognormal,
+}: NonNullable<PolicySpec["fault"]["delay"]>): DelayFault {
+  if (uniform) return { uniform: { minMs: validDelayMs(uniform.min), maxMs: validDelayMs(uniform.max) } };
+  if (lognormal) {
+    return { lognormal: { p50Ms: validDelayMs(lognormal.p50), p99Ms: validDelayMs(lognormal.p99) } };
+  }
+  return { fixedDelayMs: validDelayMs(fixedDelay ?? "") };
 }
 
 /** Validation compiled the same regex already (and memoised it), so failure here is a bug. */

@@ -10,16 +10,28 @@ import type { Dfa } from "../regex/index.ts";
  * (priority desc, then name asc).
  */
 
-/** Bumped on any change the current filter could misread; the filter rejects formats it does not know. */
-export const RULESET_FORMAT = 2;
+/**
+ * Bumped on any change the current filter could misread; the filter rejects formats it does not know.
+ * A rule set is served in the oldest format that carries it (assembleRuleSet), so filters from before
+ * a change keep working until a policy needs it: 1 the first; 2 adds `match.host`; 3 adds delays
+ * drawn from a distribution (`delay.uniform`, `delay.lognormal`) and gRPC aborts (`abort.grpcStatus`).
+ */
+export const RULESET_FORMAT = 3;
 /**
  * The format before `match.host` (2). A rule set without host conditions is served in it, so that
  * filters from before host matching keep working until a policy needs the new format.
  */
 export const RULESET_FORMAT_WITHOUT_HOST = 1;
+/** The format before drawn delays and gRPC aborts (3), for a rule set with host conditions and neither. */
+export const RULESET_FORMAT_WITHOUT_FAULTS_V2 = 2;
+/** The oldest format the filter still reads, so a filter can be upgraded before its control plane. */
+export const OLDEST_READABLE_RULESET_FORMAT = RULESET_FORMAT_WITHOUT_HOST;
 
 /** 100% expressed in the filter's sampling unit. */
 export const MILLIONTHS_PER_HUNDRED_PERCENT = 1_000_000;
+
+/** The response header naming the policy of an abort, and the request header of a delay. */
+export const FAULT_HEADER = "x-hfi-fault";
 
 /** A regex as the filter walks it: the table src/regex/ builds, part of this format like the rest. */
 export type { Dfa };
@@ -55,14 +67,26 @@ export interface RuleMatch {
   headers: HeaderMatch[];
 }
 
+/**
+ * With `grpcStatus` (1..16) a gRPC request gets a trailers-only gRPC response with that grpc-status
+ * and `body` as its grpc-message; any other request gets `httpStatus` (the gRPC status's HTTP twin)
+ * and `body`.
+ */
 export interface AbortFault {
   httpStatus: number;
   body: string;
+  grpcStatus?: number;
 }
 
-export interface DelayFault {
-  fixedDelayMs: number;
-}
+/**
+ * Exactly one member: a fixed delay, a uniform one over [minMs, maxMs] (whole milliseconds, both
+ * included), or a log-normal one with median p50Ms and 99th percentile p99Ms (p50Ms < p99Ms). The
+ * filter draws a delay per request and clamps it to MIN_DELAY_MS..MAX_DELAY_MS.
+ */
+export type DelayFault =
+  | { fixedDelayMs: number }
+  | { uniform: { minMs: number; maxMs: number } }
+  | { lognormal: { p50Ms: number; p99Ms: number } };
 
 /** At least one of `delay` and `abort`; with both, the delay runs first, then the abort. */
 export interface RuleFault {
@@ -85,7 +109,10 @@ export interface Rule {
 }
 
 export interface RuleSet {
-  format: typeof RULESET_FORMAT | typeof RULESET_FORMAT_WITHOUT_HOST;
+  format:
+    | typeof RULESET_FORMAT
+    | typeof RULESET_FORMAT_WITHOUT_FAULTS_V2
+    | typeof RULESET_FORMAT_WITHOUT_HOST;
   /** Store revision the rules were compiled from; monotonic within one store. */
   revision: number;
   /** Fleet-wide halt (`hfi halt`): while true the filter injects nothing, whatever the rules say. */

@@ -9,7 +9,7 @@ import {
   recordStoreEvents,
 } from "../experiments/index.ts";
 import { defaultReplicaName, type Fleet, soloFleet } from "../fleet/index.ts";
-import { createObservationLedger, type ObservationLedger } from "../observations/index.ts";
+import { createObservationLedger } from "../observations/index.ts";
 import { HfiError, type PolicyStore } from "../store/index.ts";
 import { type AuthTokens, requireToken } from "./auth.ts";
 import { type ConfigClients, createConfigClients } from "./clients.ts";
@@ -43,13 +43,11 @@ export interface AppOptions {
   auth?: AuthTokens;
   /** The long-poll subscribers seen; default: a registry of the app's own. */
   subscribers?: SubscriberRegistry;
-  /** What the filters observed; default: a ledger of the app's own. */
-  observations?: ObservationLedger;
   /** Events for `GET /v1/events`; default: a log of the app's own, fed by the store and the experiments. */
   events?: EventLog;
-  /** Default: experiments of the app's own over `store`, `observations` and `events`. */
+  /** Default: experiments of the app's own over `store`, the fleet's observations and `events`. */
   experiments?: Experiments;
-  /** The replicas (leader, everyone's proxies); default: this app alone, over `subscribers`. */
+  /** The replicas (leader, everyone's proxies and observations); default: this app alone, over `subscribers` and a ledger of its own. */
   fleet?: Fleet;
 }
 
@@ -59,11 +57,11 @@ export function createApp(options: AppOptions): Hono {
   const metrics = options.metrics ?? createMetrics();
   const clients = options.clients ?? createConfigClients();
   const subscribers = options.subscribers ?? createSubscriberRegistry();
-  const observations = options.observations ?? createObservationLedger();
   const events = options.events ?? ownEvents(store);
+  const fleet = options.fleet ?? soloFleet(defaultReplicaName(), subscribers, createObservationLedger());
+  const { observations } = fleet;
   const experiments = options.experiments ?? createExperiments({ store, ledger: observations, events });
-  const fleet = options.fleet ?? soloFleet(defaultReplicaName(), subscribers);
-  metrics.observe({ distributor, clients, subscribers, fleet, observations, experiments });
+  metrics.observe({ distributor, clients, subscribers, fleet, experiments });
   const app = new Hono();
   app.use(requestLog(logger));
   app.use(metrics.requests);

@@ -76,12 +76,16 @@ export function requireToken(tokens: AuthTokens): MiddlewareHandler {
         match ? "the bearer token is not valid" : "this server requires an Authorization: Bearer token",
       );
     }
-    const readerPost = c.req.method === "POST" && READER_POSTS.has(c.req.path);
-    if (role !== "writer" && !READ_METHODS.has(c.req.method) && !readerPost) {
+    if (role !== "writer" && !readerMayCall(c.req.method, c.req.path)) {
       throw new HfiError("Forbidden", "a reader token cannot change policies; use a writer token");
     }
     await next();
   };
+}
+
+/** Whether a reader token may make this call: any read, and a filter's observation report. */
+export function readerMayCall(method: string, path: string): boolean {
+  return READ_METHODS.has(method) || (method === "POST" && READER_POSTS.has(path));
 }
 
 function digest(token: string): Buffer {

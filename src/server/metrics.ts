@@ -4,7 +4,6 @@ import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Distributor, Subscriber, SubscriberRegistry } from "../distributor/index.ts";
 import { EXPERIMENT_STATES, type Experiments } from "../experiments/index.ts";
 import type { Fleet } from "../fleet/index.ts";
-import type { ObservationLedger } from "../observations/index.ts";
 import type { ConfigClients } from "./clients.ts";
 
 /** The control plane's Prometheus metrics, in a registry of their own (one per app, never global). */
@@ -20,7 +19,6 @@ export interface Metrics {
     clients: ConfigClients;
     subscribers?: SubscriberRegistry;
     fleet?: Fleet;
-    observations?: ObservationLedger;
     experiments?: Experiments;
   }): void;
 }
@@ -48,6 +46,11 @@ export function createMetrics(): Metrics {
     registers,
   });
   let sources: Parameters<Metrics["observe"]>[0] | undefined;
+  /** Every replica's observations summed, on the leader; nothing elsewhere. */
+  const fleetObservations = () => {
+    const fleet = sources?.fleet;
+    return fleet?.leadership.isLeader() ? fleet.observations.list() : [];
+  };
   new Gauge({
     name: "hfi_policies",
     help: "Policies in the current RuleSet",
@@ -89,22 +92,22 @@ export function createMetrics(): Metrics {
   });
   new Gauge({
     name: "hfi_observed_requests",
-    help: "Requests each policy matched, as its filters reported them to this replica (docs/FILTER.md, Observations)",
+    help: "Requests each policy matched, as its filters reported them to any replica (docs/FILTER.md, Observations); only the leader reports it, so a sum over replicas counts each request once",
     labelNames: ["policy"] as const,
     registers,
     collect() {
       this.reset();
-      for (const o of sources?.observations?.list() ?? []) this.set({ policy: o.name }, o.matched);
+      for (const o of fleetObservations()) this.set({ policy: o.name }, o.matched);
     },
   });
   new Gauge({
     name: "hfi_observed_responses",
-    help: "Responses to the requests each policy matched, by status code (0: none, a reset)",
+    help: "Responses to the requests each policy matched, by status code (0: none, a reset); only the leader reports it",
     labelNames: ["policy", "status"] as const,
     registers,
     collect() {
       this.reset();
-      for (const o of sources?.observations?.list() ?? []) {
+      for (const o of fleetObservations()) {
         for (const [status, n] of Object.entries(o.statuses)) this.set({ policy: o.name, status }, n);
       }
     },

@@ -14,7 +14,7 @@ import {
   startEtcdFleet,
   startKubernetesFleet,
 } from "../fleet/index.ts";
-import { createObservationLedger } from "../observations/index.ts";
+import { createObservationLedger, type ObservationLedger } from "../observations/index.ts";
 import {
   connectKubernetes,
   HfiError,
@@ -89,16 +89,23 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     cleanup.unshift(logStoreEvents(store, logger));
     const clients = createConfigClients();
     const subscribers = createSubscriberRegistry(options.subscribers);
-    const fleet = await openFleet(storeConfig, replica, options.fleet, store, subscribers, logger);
+    const fleet = await openFleet(
+      storeConfig,
+      replica,
+      options.fleet,
+      store,
+      subscribers,
+      createObservationLedger(),
+      logger,
+    );
     cleanup.unshift(() => fleet.close());
     propagation.of = propagationOf(distributor, subscribers, fleet.leadership.replica);
-    const observations = createObservationLedger();
+    const { observations } = fleet;
     const events = createEventLog();
     cleanup.unshift(recordStoreEvents(store, events));
     const experiments = createExperiments({ store, ledger: observations, events });
     cleanup.unshift(() => experiments.close());
     const app = createApp({
-      observations,
       events,
       experiments,
       store,
@@ -161,6 +168,7 @@ async function openFleet(
   options: ServerOptions["fleet"],
   store: PolicyStore,
   subscribers: SubscriberRegistry,
+  ledger: ObservationLedger,
   logger: Logger,
 ): Promise<Fleet> {
   const leaseTtlSeconds = options?.leaseTtlSeconds ?? DEFAULT_LEASE_TTL_SECONDS;
@@ -174,12 +182,13 @@ async function openFleet(
       election,
       leaseTtlSeconds,
       subscribers,
+      ledger,
       logger,
     });
   }
-  if (storeConfig.type !== "etcd") return soloFleet(replica, subscribers);
+  if (storeConfig.type !== "etcd") return soloFleet(replica, subscribers, ledger);
   const { endpoints, prefix = "hfi/" } = storeConfig;
-  return startEtcdFleet({ endpoints, prefix, replica, leaseTtlSeconds, store, subscribers, logger });
+  return startEtcdFleet({ endpoints, prefix, replica, leaseTtlSeconds, store, subscribers, ledger, logger });
 }
 
 /** Splits `host:port`; a bare `:port` listens on every IPv4 interface. */

@@ -55,7 +55,7 @@ test("version from an empty directory", async () => {
   const run = await runBinary(["version"], { dir: tempDir(), offline: true });
   expect(run.code).toBe(0);
   expect(run.stdout).toMatch(
-    /^hfi \d+\.\d+\.\d+\ncommit: \S+\nruleset format: 2\nproxy-wasm ABI: 0\.2\.1\n$/,
+    /^hfi \d+\.\d+\.\d+\ncommit: \S+\nruleset format: 3\nproxy-wasm ABI: 0\.2\.1\n$/,
   );
 });
 

@@ -24,7 +24,7 @@ test("node dist/hfi.mjs version", async () => {
   const run = await hfi(["version"], { command: NODE_CLI, cwd: tempDir() });
   expect(run.code).toBe(0);
   expect(run.stdout).toMatch(
-    /^hfi \d+\.\d+\.\d+\ncommit: \S+\nruleset format: 2\nproxy-wasm ABI: 0\.2\.1\n$/,
+    /^hfi \d+\.\d+\.\d+\ncommit: \S+\nruleset format: 3\nproxy-wasm ABI: 0\.2\.1\n$/,
   );
 });
 

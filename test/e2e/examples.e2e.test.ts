@@ -68,10 +68,12 @@ async function stat(name: string): Promise<number> {
 test("every example is covered here", () => {
   expect(readdirSync(join(ROOT, "examples")).sort()).toEqual([
     "abort.yaml",
+    "delay-distribution.yaml",
     "delay-header.yaml",
     "delay-then-abort.yaml",
     "dry-run.yaml",
     "game-day.yaml",
+    "grpc-abort.yaml",
     "percentage.yaml",
     // A search loop over experiments: test/e2e/recommender.e2e.test.ts runs it.
     "recommender",
@@ -87,6 +89,44 @@ test("abort.yaml: every POST /api/checkout answers 503 from Envoy; other request
     "fault injected by hfi",
   ]);
   expect((await send(stack.envoyUrl, "/api/checkout", "GET")).status).toBe(200);
+}, 30_000);
+
+test("delay-distribution.yaml: each GET /api/search gets its own delay, median about 50 ms, the upstream told which", async () => {
+  await applyExample("delay-distribution.yaml", ["search-latency-tail"]);
+  const sent = await sendMany(60, "/api/search");
+  const told = sent.map((s) => {
+    const match = /^search-latency-tail;delay=(\d+)$/.exec(upstreamSaw(s) ?? "");
+    if (!match) throw new Error(`x-hfi-fault at the upstream: ${upstreamSaw(s)}`);
+    return Number(match[1]);
+  });
+  for (const [i, s] of sent.entries()) expect([s.status, s.ms >= told[i]!]).toEqual([200, true]);
+  // 60 draws of a median-50 ms log-normal: P(at most 15 or at least 45 below 50 ms) ≈ 1e-4.
+  const below = told.filter((ms) => ms < 50).length;
+  expect(below).toBeGreaterThan(15);
+  expect(below).toBeLessThan(45);
+  expect(new Set(told).size).toBeGreaterThan(20);
+  const post = await send(stack.envoyUrl, "/api/search", "POST");
+  expect([post.status, upstreamSaw(post)]).toEqual([200, undefined]);
+  expect((await hfi("policy", "get")).stdout).toMatch(/^search-latency-tail .* delay=p50:50ms\/p99:800ms /m);
+}, 30_000);
+
+test("grpc-abort.yaml: about 10% of /shop.Inventory/ calls fail; a plain HTTP client gets 503 and the message", async () => {
+  // The gRPC side, with a real gRPC client and server, is test/e2e/grpc-abort.e2e.test.ts.
+  await applyExample("grpc-abort.yaml", ["inventory-grpc-unavailable"]);
+  const sent = await sendMany(400, "/shop.Inventory/Get", "POST");
+  const failed = sent.filter((s) => s.status === 503);
+  for (const s of failed)
+    expect([s.body, s.fault]).toEqual([
+      "inventory unavailable (fault injected)",
+      "inventory-grpc-unavailable",
+    ]);
+  // Binomial(400, 0.1): mean 40, sd 6; outside 15..65 has probability below 1e-4.
+  expect(failed.length).toBeGreaterThan(15);
+  expect(failed.length).toBeLessThan(65);
+  expect(sent.every((s) => s.status === 503 || s.status === 200)).toBe(true);
+  expect((await hfi("policy", "get")).stdout).toMatch(
+    /^inventory-grpc-unavailable .* abort=grpc:UNAVAILABLE@10% /m,
+  );
 }, 30_000);
 
 test("delay-header.yaml: only x-user: test is delayed, for ten minutes; the upstream sees the mark", async () => {

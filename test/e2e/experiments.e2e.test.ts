@@ -35,7 +35,7 @@ beforeAll(async () => {
     concurrency: 2,
     nodeId: "envoy-a",
     serveArgs: ["--auth-token-file", tokenFile],
-    pluginConfig: { token: READER },
+    pluginConfig: { token: READER, filterState: true },
     accessLogFormat: ACCESS_LOG_FORMAT,
   });
   const { port } = new URL(a.controlPlaneUrl);

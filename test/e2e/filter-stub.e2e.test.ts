@@ -5,7 +5,7 @@
  * Requires scripts/setup.sh and dist/hfi-filter.wasm.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Rule, RuleSet } from "../../src/ruleset/format.ts";
+import { RULESET_FORMAT, type Rule, type RuleSet } from "../../src/ruleset/format.ts";
 import { type LocalStack, startLocalStack } from "../support/local-stack.ts";
 import { type StubControlPlane, startStubControlPlane } from "../support/stub-control-plane.ts";
 
@@ -42,7 +42,7 @@ function publish(rulesOrText: Rule[] | string, extra: Partial<RuleSet> = {}): nu
   const body =
     typeof rulesOrText === "string"
       ? rulesOrText
-      : JSON.stringify({ format: 1, revision, ...extra, rules: rulesOrText } satisfies RuleSet);
+      : JSON.stringify({ format: RULESET_FORMAT, revision, ...extra, rules: rulesOrText } satisfies RuleSet);
   stub.publish(body, revision);
   return revision;
 }
@@ -85,7 +85,10 @@ const KEPT = rule("kept", "/kept", {
 describe("bad rule sets", () => {
   test.each([
     ["malformed JSON", () => `{"format":1,"revision":${revision + 1},"rules":[{"name":`],
-    ["an unknown format", () => JSON.stringify({ format: 3, revision: revision + 1, rules: [] })],
+    [
+      "an unknown format",
+      () => JSON.stringify({ format: RULESET_FORMAT + 1, revision: revision + 1, rules: [] }),
+    ],
     ["a DFA pointing past its last state", () => badDfaRuleSet(revision + 1)],
     [
       "a 5 MiB body",
@@ -111,7 +114,7 @@ describe("bad rule sets", () => {
 function badDfaRuleSet(rev: number): string {
   const dfa = { byteClasses: new Array(256).fill(0), classCount: 1, transitions: [5], accepting: [0] };
   return JSON.stringify({
-    format: 1,
+    format: RULESET_FORMAT,
     revision: rev,
     rules: [{ ...KEPT, match: { path: { type: "regex", dfa }, headers: [] } }],
   });

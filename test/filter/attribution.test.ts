@@ -22,6 +22,8 @@ import {
 const BASIC = fixture("basic.ruleset.json");
 const CASES = fixture("filter-cases.ruleset.json");
 const EXPERIMENTS = fixture("experiments.ruleset.json");
+/** The plugin set to name the faulting policy in the `hfi_policy` filter state (off by default). */
+const NAMED = { ...CONFIG, filterState: true };
 const NODE_ID = "sidecar~10.0.0.7~checkout-7d9f/b 1.shop~shop.svc.cluster.local";
 
 const query = (call: HttpCall) => new URL(`http://cp${header(call.headers, ":path")}`).searchParams;
@@ -208,7 +210,7 @@ describe("attribution", () => {
   });
 
   test("an abort counts for its policy and names it in the response header and the filter state", async () => {
-    const host = await hostWithRules(BASIC.text);
+    const host = await hostWithRules(BASIC.text, { config: NAMED });
     const stream = host.request(req("POST", "/api/checkout/pay"));
     expect(stream.localResponse?.status).toBe(503);
     expect(header(stream.localResponse!.headers, "x-hfi-fault")).toBe("checkout-abort");
@@ -219,8 +221,28 @@ describe("attribution", () => {
     expect([passed.localResponse, passed.filterState.size]).toEqual([undefined, 0]);
   });
 
-  test("a delayed request reaches the upstream with x-hfi-fault: <policy>;delay=<ms>, replacing a client's", async () => {
+  test("without filterState in the plugin configuration, no fault sets a filter state: no proxy_set_property at all", async () => {
     const host = await hostWithRules(CASES.text);
+    const delayed = host.request(req("POST", "/delay/post/1"));
+    host.runFor(2_000);
+    expect(delayed.continued).toBe(true);
+    expect([delayed.filterState.size, host.count("proxy_set_property")]).toEqual([0, 0]);
+    const basic = await hostWithRules(BASIC.text);
+    const aborted = basic.request(req("POST", "/api/checkout"));
+    expect(aborted.localResponse?.status).toBe(503);
+    expect([aborted.filterState.size, basic.count("proxy_set_property")]).toEqual([0, 0]);
+  });
+
+  test("a filterState that is not a boolean fails the plugin configuration", async () => {
+    const host = await ProxyWasmHost.load(WASM, {
+      pluginConfig: JSON.stringify({ ...CONFIG, filterState: "yes" }),
+    });
+    expect(host.start()).toBe(false);
+    expect(host.logs.some((l) => l.message.includes("filterState: expected a boolean"))).toBe(true);
+  });
+
+  test("a delayed request reaches the upstream with x-hfi-fault: <policy>;delay=<ms>, replacing a client's", async () => {
+    const host = await hostWithRules(CASES.text, { config: NAMED });
     const stream = host.request(req("POST", "/delay/post/1", [["x-hfi-fault", "forged"]]));
     expect(stream.action).toBe(Action.Pause);
     expect(stream.filterState.get("wasm.hfi_policy")).toBe("delay-post");
@@ -288,7 +310,7 @@ describe("attribution", () => {
   });
 
   test("delay then abort: both counters of the policy, the abort header, no request header", async () => {
-    const host = await hostWithRules(CASES.text);
+    const host = await hostWithRules(CASES.text, { config: NAMED });
     const stream = host.request(req("GET", "/delay/abort"));
     host.runFor(500);
     expect(stream.localResponse?.status).toBe(503);
@@ -300,12 +322,12 @@ describe("attribution", () => {
   });
 
   test("a request not delayed (over maxActiveDelays, or not sampled) carries no mark", async () => {
-    const host = await hostWithRules(CASES.text, { config: { ...CONFIG, maxActiveDelays: 0 } });
+    const host = await hostWithRules(CASES.text, { config: { ...NAMED, maxActiveDelays: 0 } });
     const stream = host.request(req("POST", "/delay/post"));
     expect(stream.action).toBe(Action.Continue);
     expect([header(stream.requestHeaders, "x-hfi-fault"), stream.filterState.size]).toEqual([undefined, 0]);
     expect(counter(host, policy("delay-post", "delays_total"))).toBe(0n);
-    const sampled = await hostWithRules(CASES.text, { randomSeed: 5 });
+    const sampled = await hostWithRules(CASES.text, { randomSeed: 5, config: NAMED });
     let delayed = 0;
     for (let i = 0; i < 200; i++) {
       const s = sampled.request(req("GET", "/delay/half"));
@@ -318,7 +340,7 @@ describe("attribution", () => {
   });
 
   test("a dry-run match counts and leaves no mark on the request", async () => {
-    const host = await hostWithRules(EXPERIMENTS.text);
+    const host = await hostWithRules(EXPERIMENTS.text, { config: NAMED });
     const stream = host.request(req("GET", "/api/catalog"));
     expect([stream.action, stream.filterState.size, header(stream.requestHeaders, "x-hfi-fault")]).toEqual([
       Action.Continue,

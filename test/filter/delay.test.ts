@@ -19,7 +19,11 @@ import {
 
 const CASES = fixture("filter-cases.ruleset.json");
 const NS_PER_MS = 1_000_000n;
-const delayOf = (name: string) => ruleNamed(CASES.ruleSet, name).fault.delay!.fixedDelayMs;
+const delayOf = (name: string) => {
+  const delay = ruleNamed(CASES.ruleSet, name).fault.delay;
+  if (!delay || !("fixedDelayMs" in delay)) throw new Error(`${name} has no fixed delay`);
+  return delay.fixedDelayMs;
+};
 
 const elapsedMs = (host: ProxyWasmHost, stream: Stream, fromNs: bigint) =>
   Number((stream.continuedAtNs ?? stream.localResponseAtNs ?? host.nowNs) - fromNs) / 1e6;

@@ -4,6 +4,7 @@
  * `:authority` without its port; and the format-1 rule sets of control planes before host matching.
  */
 import { describe, expect, test } from "bun:test";
+import { RULESET_FORMAT } from "../../src/ruleset/format.ts";
 import type { HeaderPairs } from "../proxy-wasm-host/index.ts";
 import { fixture, hostWithRules } from "../support/filter-host.ts";
 
@@ -90,8 +91,8 @@ describe("match.host", () => {
     const host = await hostWithRules(BASIC.text);
     host.respond(host.httpCalls[0]!.token, {
       status: 200,
-      body: JSON.stringify({ ...HOSTS.ruleSet, format: 3 }),
+      body: JSON.stringify({ ...HOSTS.ruleSet, format: RULESET_FORMAT + 1 }),
     });
-    expect(host.logs.some((l) => l.message.includes("format: expected 1 or 2"))).toBe(true);
+    expect(host.logs.some((l) => l.message.includes(`format: expected 1..${RULESET_FORMAT}`))).toBe(true);
   });
 });

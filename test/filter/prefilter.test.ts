@@ -8,7 +8,13 @@
  */
 import { beforeAll, describe, expect, test } from "bun:test";
 import { compileRegex } from "../../src/regex/index.ts";
-import type { Dfa, Rule, RuleMatch, RuleSet } from "../../src/ruleset/format.ts";
+import {
+  type Dfa,
+  RULESET_FORMAT,
+  type Rule,
+  type RuleMatch,
+  type RuleSet,
+} from "../../src/ruleset/format.ts";
 import type { HeaderPairs, ProxyWasmHost } from "../proxy-wasm-host/index.ts";
 import { hostWithRules, req } from "../support/filter-host.ts";
 
@@ -46,7 +52,7 @@ const RULES: Rule[] = [
   rule(513, { path: { type: "prefix", value: "/" } }),
 ];
 
-const RULESET: RuleSet = { format: 1, revision: 7, rules: RULES };
+const RULESET: RuleSet = { format: RULESET_FORMAT, revision: 7, rules: RULES };
 
 describe("prefilter", () => {
   let host: ProxyWasmHost;

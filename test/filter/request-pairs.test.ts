@@ -5,7 +5,7 @@
  * `:path` or `:method` reads them as empty.
  */
 import { beforeAll, describe, expect, test } from "bun:test";
-import type { Rule, RuleMatch, RuleSet } from "../../src/ruleset/format.ts";
+import { RULESET_FORMAT, type Rule, type RuleMatch, type RuleSet } from "../../src/ruleset/format.ts";
 import type { HeaderPairs, ProxyWasmHost } from "../proxy-wasm-host/index.ts";
 import { hostWithRules } from "../support/filter-host.ts";
 
@@ -17,7 +17,7 @@ const rule = (status: number, match: Partial<RuleMatch>): Rule => ({
 });
 
 const RULESET: RuleSet = {
-  format: 1,
+  format: RULESET_FORMAT,
   revision: 3,
   rules: [
     rule(501, { method: "PUT", path: { type: "exact", value: "/p" } }),

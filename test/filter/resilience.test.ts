@@ -4,7 +4,7 @@
  * trap. Valid updates swap in as one piece.
  */
 import { describe, expect, test } from "bun:test";
-import type { RuleSet } from "../../src/ruleset/format.ts";
+import { RULESET_FORMAT, type RuleSet } from "../../src/ruleset/format.ts";
 import type { ProxyWasmHost } from "../proxy-wasm-host/index.ts";
 import { fixture, hostWithRules, nextPoll, pollPath, pushRules, req } from "../support/filter-host.ts";
 
@@ -36,7 +36,7 @@ const errorLogs = (host: ProxyWasmHost) => host.logs.filter((l) => l.level === "
 
 describe("a bad rule set is rejected whole and the previous rules stay", () => {
   test.each([
-    ["unknown format", "format", mutated((rs) => Object.assign(rs, { format: 3 }))],
+    ["unknown format", "format", mutated((rs) => Object.assign(rs, { format: RULESET_FORMAT + 1 }))],
     ["no rules array", "rules", mutated((rs) => Object.assign(rs, { rules: {} }))],
     [
       "byteClasses of 255",

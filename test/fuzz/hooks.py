@@ -37,6 +37,9 @@ UNSTATABLE_RULES = (
     "must equal the name in the URL",
     # percentage: multipleOf 0.01 on a binary double (k * 0.01 is not always k hundredths)
     "must have at most 2 decimal places",
+    # delay distributions: an order between two durations (uniform max not below min, p99 above p50)
+    "must not be less than min",
+    "must be more than p50",
 )
 
 

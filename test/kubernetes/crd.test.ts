@@ -61,6 +61,46 @@ test.each([
   ],
   ["a malformed delay", { fault: { delay: { fixedDelay: "soon" } } }, "spec.fault.delay.fixedDelay"],
   ["an unknown field", { fault: { abort: { httpStatus: 503 } }, retries: 3 }, "spec.retries"],
+  [
+    "an unknown gRPC status name",
+    { fault: { abort: { grpcStatus: "SLOW" } } },
+    "spec.fault.abort.grpcStatus",
+  ],
+  [
+    "a gRPC status code out of range",
+    { fault: { abort: { grpcStatus: 17 } } },
+    "spec.fault.abort.grpcStatus",
+  ],
+  [
+    "both an HTTP and a gRPC status",
+    { fault: { abort: { httpStatus: 503, grpcStatus: "UNAVAILABLE" } } },
+    "spec.fault.abort",
+  ],
+  [
+    "a grpcMessage without grpcStatus",
+    { fault: { abort: { httpStatus: 503, grpcMessage: "x" } } },
+    "spec.fault.abort.grpcMessage",
+  ],
+  [
+    "a body with grpcStatus",
+    { fault: { abort: { grpcStatus: "UNAVAILABLE", body: "x" } } },
+    "spec.fault.abort.body",
+  ],
+  [
+    "a uniform max below its min",
+    { fault: { delay: { uniform: { min: "1s", max: "500ms" } } } },
+    "spec.fault.delay.uniform.max",
+  ],
+  [
+    "a lognormal p99 not above its p50",
+    { fault: { delay: { lognormal: { p50: "20ms", p99: "20ms" } } } },
+    "spec.fault.delay.lognormal.p99",
+  ],
+  [
+    "two delay forms",
+    { fault: { delay: { fixedDelay: "1s", uniform: { min: "1s", max: "2s" } } } },
+    "spec.fault.delay",
+  ],
 ])("%s is refused at admission, naming the field", async (_what, spec, field) => {
   const result = await kube.kubectl(["apply", "-n", namespace, "-f", "-"], policy(spec));
   expect(result.exitCode).not.toBe(0);

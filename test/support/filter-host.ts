@@ -1,12 +1,31 @@
 /** The filter in the TypeScript proxy-wasm host: the compiled module, golden fixtures, a host with rules loaded. */
 import { expect } from "bun:test";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { compileFilter } from "../../src/build-filter/index.ts";
 import type { Rule, RuleSet } from "../../src/ruleset/format.ts";
 import { type HeaderPairs, ProxyWasmHost } from "../proxy-wasm-host/index.ts";
 import { FILTER_WASM, ROOT } from "./paths.ts";
 
 export const WASM = new Uint8Array(readFileSync(FILTER_WASM));
+
+let strictWasm: Promise<Uint8Array> | undefined;
+
+/**
+ * The filter's strict twin, compiled from filter/ on first use (a debug build, quicker to compile):
+ * its decoder also rejects RuleSet members it does not read. Never released.
+ */
+export function strictFilterWasm(): Promise<Uint8Array> {
+  strictWasm ??= compileFilter({ debug: true, baseDir: join(ROOT, "filter"), strictDecode: true });
+  return strictWasm;
+}
+
+/** Every golden RuleSet fixture's file name. */
+export function fixtureNames(): string[] {
+  return readdirSync(join(ROOT, "test/fixtures/rulesets"))
+    .filter((name) => name.endsWith(".ruleset.json"))
+    .sort();
+}
 
 export const CONFIG = {
   cluster: "hfi_control_plane",
@@ -37,8 +56,9 @@ export async function startedHost(
   config: Record<string, unknown> = CONFIG,
   randomSeed?: number,
   properties?: Record<string, string | Record<string, string>>,
+  wasm: Uint8Array = WASM,
 ): Promise<ProxyWasmHost> {
-  const host = await ProxyWasmHost.load(WASM, {
+  const host = await ProxyWasmHost.load(wasm, {
     pluginConfig: JSON.stringify(config),
     randomSeed,
     properties,
@@ -61,9 +81,9 @@ export function nextPoll(host: ProxyWasmHost, maxTicks = 500) {
 /** A started host that has received `ruleSet` from its first poll (and polls again). */
 export async function hostWithRules(
   ruleSet: string,
-  options: { randomSeed?: number; config?: Record<string, unknown> } = {},
+  options: { randomSeed?: number; config?: Record<string, unknown>; wasm?: Uint8Array } = {},
 ): Promise<ProxyWasmHost> {
-  const host = await startedHost(options.config ?? CONFIG, options.randomSeed);
+  const host = await startedHost(options.config ?? CONFIG, options.randomSeed, undefined, options.wasm);
   host.respond(nextPoll(host).token, { status: 200, body: ruleSet });
   return host;
 }

@@ -59,6 +59,8 @@ export interface LocalStackOptions {
   accessLogFormat?: string;
   /** Bootstrap `stats_config` merged into the shipped one (e.g. `{ stats_tags: [...] }`). */
   statsConfig?: Record<string, unknown>;
+  /** Requests whose path starts with `pathPrefix` go to an HTTP/2 (gRPC) upstream on loopback `port`. */
+  grpcUpstream?: GrpcUpstream;
   /** Ports to take when they are free (the demo's 8080, 10000, 9901); any free port otherwise. */
   preferredPorts?: { controlPlane?: number; envoy?: number; admin?: number };
   /** The upstream's handler instead of the sample's (e.g. a demo system behind Envoy). */
@@ -121,6 +123,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
             ? { path: accessLogPath, format: options.accessLogFormat }
             : undefined,
         statsConfig: options.statsConfig,
+        grpcUpstream: options.grpcUpstream,
       },
     );
     writeFileSync(configPath, envoyConfig);
@@ -175,6 +178,11 @@ interface Ports {
   upstreamPort: number;
 }
 
+export interface GrpcUpstream {
+  pathPrefix: string;
+  port: number;
+}
+
 /** Additions to the shipped Envoy config, for tests that need them. */
 export interface EnvoyConfigExtras {
   nodeId?: string;
@@ -184,6 +192,8 @@ export interface EnvoyConfigExtras {
   accessLog?: { path: string; format: string };
   /** Merged into the bootstrap's `stats_config`. */
   statsConfig?: Record<string, unknown>;
+  /** A route (before the shipped one) and an HTTP/2 cluster for a gRPC server. */
+  grpcUpstream?: GrpcUpstream;
 }
 
 /**
@@ -239,7 +249,37 @@ export function renderEnvoyConfig(
       return copy;
     });
   }
+  if (extras.grpcUpstream) addGrpcUpstream(config, hcm, extras.grpcUpstream);
   return stringify(config);
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: walking a parsed Envoy config
+function addGrpcUpstream(config: any, hcm: any, { pathPrefix, port }: GrpcUpstream): void {
+  hcm.route_config.virtual_hosts[0].routes.unshift({
+    match: { prefix: pathPrefix },
+    route: { cluster: "grpc_upstream", timeout: "15s" },
+  });
+  config.static_resources.clusters.push({
+    name: "grpc_upstream",
+    type: "STATIC",
+    connect_timeout: "1s",
+    typed_extension_protocol_options: {
+      "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+        "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+        explicit_http_config: { http2_protocol_options: {} },
+      },
+    },
+    load_assignment: {
+      cluster_name: "grpc_upstream",
+      endpoints: [
+        {
+          lb_endpoints: [
+            { endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: port } } } },
+          ],
+        },
+      ],
+    },
+  });
 }
 
 /**

@@ -5,6 +5,7 @@
  * `authority`; benchmarks with one listener per variant). A poll is held until there is something
  * newer than its `after` for its authority, or its `wait` runs out (then 304), as the real control
  * plane does. Every poll is recorded, which tells when every subscriber has taken a revision.
+ * Observation reports (`POST /v1/observations`) are accepted, counted and otherwise ignored.
  */
 import { RULESET_FORMAT, type Rule } from "../../src/ruleset/format.ts";
 
@@ -21,6 +22,8 @@ export interface StubControlPlane {
   url: string;
   port: number;
   readonly polls: Poll[];
+  /** Observation reports accepted, by authority. */
+  readonly reports: Map<string, number>;
   /**
    * Serves `body` — a RuleSet, or anything at all — as `revision` from now on, with that revision as
    * its ETag, to pollers of `authority` (default: every authority without a body of its own).
@@ -39,6 +42,7 @@ const ANY_AUTHORITY = "";
 
 export function startStubControlPlane(): StubControlPlane {
   const polls: Poll[] = [];
+  const reports = new Map<string, number>();
   const served = new Map<string, { body: string; revision: number }>();
   let lastRevision = 0;
   let changed = Promise.withResolvers<void>();
@@ -63,8 +67,13 @@ export function startStubControlPlane(): StubControlPlane {
     idleTimeout: 0,
     async fetch(req) {
       const url = new URL(req.url);
-      if (url.pathname !== "/v1/config") return new Response("not found", { status: 404 });
       const authority = req.headers.get("host") ?? "";
+      if (url.pathname === "/v1/observations" && req.method === "POST") {
+        await req.arrayBuffer();
+        reports.set(authority, (reports.get(authority) ?? 0) + 1);
+        return Response.json({ counted: true });
+      }
+      if (url.pathname !== "/v1/config") return new Response("not found", { status: 404 });
       const afterText = url.searchParams.get("after");
       const after = afterText === null ? null : Number(afterText);
       polls.push({ path: url.pathname + url.search, authority, after, atMs: performance.now() });
@@ -95,6 +104,7 @@ export function startStubControlPlane(): StubControlPlane {
     url: `http://127.0.0.1:${server.port}`,
     port: server.port ?? 0,
     polls,
+    reports,
     publish,
     publishRules(rules, authority) {
       const revision = lastRevision + 1;

@@ -3,16 +3,7 @@
  * Every outgoing buffer is held in a managed local for the duration of the call (docs/PROXY_WASM_ABI.md,
  * "Memory rules").
  */
-import {
-  BufferType,
-  LogLevel,
-  MapType,
-  MetricType,
-  NO_GRPC_STATUS,
-  Status,
-  StreamType,
-  WasiClock,
-} from "./enums";
+import { BufferType, LogLevel, MapType, MetricType, Status, StreamType, WasiClock } from "./enums";
 import * as imports from "./imports";
 import {
   clearOut,
@@ -156,13 +147,16 @@ export function getBuffer(type: BufferType, size: usize): ArrayBuffer | null {
 
 /**
  * Replies locally instead of forwarding, on the current (or effective) stream. `headerPairs` is an
- * already serialized pairs map; all three buffers are prepared once per rule, not per request.
+ * already serialized pairs map; all three buffers are prepared once per rule, not per request. With
+ * a `grpcStatus` (not NO_GRPC_STATUS) Envoy answers a gRPC request trailers-only: `:status 200`,
+ * that grpc-status, `body` as grpc-message; other requests get `status` and `body` as usual.
  */
 export function sendLocalResponse(
   status: u32,
   details: ArrayBuffer,
   body: ArrayBuffer,
   headerPairs: ArrayBuffer,
+  grpcStatus: i32,
 ): bool {
   return (
     imports.proxy_send_local_response(
@@ -173,7 +167,7 @@ export function sendLocalResponse(
       body.byteLength,
       changetype<usize>(headerPairs),
       headerPairs.byteLength,
-      NO_GRPC_STATUS,
+      grpcStatus,
     ) == Status.Ok
   );
 }

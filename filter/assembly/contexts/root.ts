@@ -1,7 +1,7 @@
 import { BufferType, LogLevel, MapType } from "../abi/enums";
 import { continueRequest, getBuffer, log, nowNs, replaceHeader, setEffectiveContext } from "../abi/host";
 import { parsePluginConfig } from "../config";
-import { DelayedRequest, DelayQueue } from "../delay";
+import { DelayedRequest, DelayQueue, drawDelayMs } from "../delay";
 import { FAULT_HEADER, injectAbort } from "../fault";
 import { Metrics } from "../metrics";
 import { ABORTS, DELAYS, DRY_RUN, MATCHED, PolicyStats, Reporter } from "../observe";
@@ -28,6 +28,8 @@ export class RootContext {
   private readonly released: DelayedRequest[] = [];
   private readonly timer: Timer = new Timer();
   private maxActiveDelays: i32 = 0;
+  /** The plugin's `filterState`: name the faulting policy in the `hfi_policy` filter state. */
+  namesPolicyInFilterState: bool = false;
 
   constructor(readonly id: u32) {}
 
@@ -46,6 +48,7 @@ export class RootContext {
     this.subscriber = subscriber;
     if (config.reportIntervalMs > 0) this.reporter = new Reporter(config, identity.query());
     this.maxActiveDelays = config.maxActiveDelays;
+    this.namesPolicyInFilterState = config.filterState;
     const now = nowNs();
     subscriber.start(now / NS_PER_MS);
     this.reschedule(now, false);
@@ -132,7 +135,8 @@ export class RootContext {
       return null;
     }
     const now = nowNs();
-    const entry = new DelayedRequest(contextId, now, now + <u64>delay.fixedDelayMs * NS_PER_MS, rule);
+    const ms = drawDelayMs(delay);
+    const entry = new DelayedRequest(contextId, now, now + <u64>ms * NS_PER_MS, rule, ms);
     this.delays.push(entry);
     metrics.delayStarted(rule);
     const stats = rule.counters.stats;
@@ -210,7 +214,9 @@ export class RootContext {
       return;
     }
     const delay = fault.delay;
-    if (abort != null && delay != null) replaceHeader(MapType.HttpRequestHeaders, FAULT_HEADER, delay.header);
+    if (abort != null && delay != null) {
+      replaceHeader(MapType.HttpRequestHeaders, FAULT_HEADER, delay.headerFor(entry.delayMs));
+    }
     continueRequest();
   }
 

@@ -38,10 +38,10 @@ const streams = new Map<u32, StreamState>();
  * more while the rule set is halted. Otherwise the first matching rule's fault, if this request is
  * in its share — a dry-run rule only counts it and leaves the request alone: a delay pauses the
  * request (PAUSE becomes StopAllIterationAndWatermark in Envoy) and the root resumes it, or answers
- * it for delay-then-abort; an abort alone answers now. A faulted request carries the policy name in
- * the `hfi_policy` filter state (for access logs); a delay that will be resumed also gets the
- * request header `x-hfi-fault: <policy>;delay=<ms>`, set now because Envoy drops the header map
- * once the stream continues.
+ * it for delay-then-abort; an abort alone answers now. With the plugin's `filterState` on, a faulted
+ * request carries the policy name in the `hfi_policy` filter state (for access logs). A delay that
+ * will be resumed also gets the request header `x-hfi-fault: <policy>;delay=<ms>`, set now because
+ * Envoy drops the header map once the stream continues.
  */
 export function onStreamRequestHeaders(root: RootContext, id: u32): HeadersAction {
   const ruleSet = root.rules.current;
@@ -74,13 +74,15 @@ export function onStreamRequestHeaders(root: RootContext, id: u32): HeadersActio
       streams.set(id, state);
     }
     state.delayed = delayed;
-    setProperty(POLICY_PROPERTY, rule.nameBytes);
-    if (fault.abort == null) replaceHeader(MapType.HttpRequestHeaders, FAULT_HEADER, delay.header);
+    if (root.namesPolicyInFilterState) setProperty(POLICY_PROPERTY, rule.nameBytes);
+    if (fault.abort == null) {
+      replaceHeader(MapType.HttpRequestHeaders, FAULT_HEADER, delay.headerFor(delayed.delayMs));
+    }
     return HeadersAction.Pause;
   }
   const abort = fault.abort;
   if (abort == null) return HeadersAction.Continue;
-  setProperty(POLICY_PROPERTY, rule.nameBytes);
+  if (root.namesPolicyInFilterState) setProperty(POLICY_PROPERTY, rule.nameBytes);
   injectAbort(abort);
   root.abortInjected(rule);
   return HeadersAction.Pause;

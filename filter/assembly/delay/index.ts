@@ -1,1 +1,2 @@
+export { drawDelayMs } from "./draw";
 export { DelayedRequest, DelayQueue } from "./queue";

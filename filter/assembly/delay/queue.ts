@@ -11,6 +11,8 @@ export class DelayedRequest {
     readonly deadlineNs: u64,
     /** The rule matched when the request was paused; a later rule set does not change it. */
     readonly rule: Rule,
+    /** The delay drawn for this request, in ms (what `x-hfi-fault` tells the upstream). */
+    readonly delayMs: u32,
   ) {}
 
   get queued(): bool {

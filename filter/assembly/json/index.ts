@@ -1,4 +1,5 @@
 export { lastParseError, MAX_VALUES, parseJson, parseJsonAt } from "./parse";
+export { firstUnreadMember, forgetReads, STRICT_DECODE } from "./strict";
 export {
   asObject,
   JsonArray,

@@ -1,4 +1,5 @@
 /** A parsed JSON document. Readers check `kind` before casting, so a wrong type is a null, never a trap. */
+import { noteRead, STRICT_DECODE } from "./strict";
 
 export const enum JsonKind {
   Null,
@@ -85,7 +86,11 @@ export class JsonObject extends JsonValue {
   /** The member named `key` (the last one, like JSON.parse), or null when absent. */
   get(key: string): JsonValue | null {
     for (let i = this.keys.length - 1; i >= 0; i--) {
-      if (unchecked(this.keys[i]) == key) return unchecked(this.values[i]);
+      const name = unchecked(this.keys[i]);
+      if (name == key) {
+        if (STRICT_DECODE) noteRead(name);
+        return unchecked(this.values[i]);
+      }
     }
     return null;
   }

@@ -1,29 +1,39 @@
 /**
  * decodeRuleSet: JSON bytes from /v1/config → a fully validated RuleSet, or the reason it is not one.
- * Validation is complete before anything is returned, so the caller swaps all or nothing. An unknown
- * `format` is rejected; unknown members are ignored. Malformed input of any shape gives an error,
+ * Validation is complete before anything is returned, so the caller swaps all or nothing. A `format`
+ * outside OLDEST_READABLE_RULESET_FORMAT..RULESET_FORMAT is rejected; unknown members are ignored
+ * (rejected by the tests' strict twin, json/strict.ts). Malformed input of any shape gives an error,
  * never a trap.
  */
+import { NO_GRPC_STATUS } from "../abi/enums";
 import { serializePairs } from "../abi/pairs";
-import { asObject, JsonObject, JsonValue, lastParseError, parseJsonAt } from "../json";
-import { MatchReader } from "./decode-match";
+import {
+  asObject,
+  firstUnreadMember,
+  forgetReads,
+  JsonObject,
+  JsonValue,
+  lastParseError,
+  parseJsonAt,
+  STRICT_DECODE,
+} from "../json";
+import { DelayReader } from "./decode-delay";
 import { integerIn, isHeaderValue, isInteger, NOT_AN_INTEGER, optional, optionalFlag } from "./fields";
 import { buildPrefilter, firstConditioned } from "./prefilter";
 import {
   AbortFault,
   DelayFault,
+  FAULT_HEADER,
+  MAX_GRPC_STATUS,
   MILLIONTHS_PER_HUNDRED_PERCENT,
+  MIN_GRPC_STATUS,
   NEVER_EXPIRES,
+  OLDEST_READABLE_RULESET_FORMAT,
   RULESET_FORMAT,
-  RULESET_FORMAT_WITHOUT_HOST,
   Rule,
   RuleFault,
   RuleSet,
 } from "./ruleset";
-
-/** Longest delay a rule may ask for: one hour, as the policy schema allows. */
-export const MAX_DELAY_MS: i64 = 3_600_000;
-const FAULT_HEADER = "x-hfi-fault";
 
 export class Decoded {
   ruleSet: RuleSet | null = null;
@@ -36,6 +46,7 @@ export class Decoded {
 /** Decodes the `len` bytes at `ptr` (a host block: the body is parsed where the host wrote it). */
 export function decodeRuleSet(ptr: usize, len: usize): Decoded {
   const out = new Decoded();
+  if (STRICT_DECODE) forgetReads();
   const doc = asObject(parseJsonAt(ptr, <i32>len));
   if (doc == null) {
     const problem = lastParseError();
@@ -45,9 +56,12 @@ export function decodeRuleSet(ptr: usize, len: usize): Decoded {
   const revision = doc.getNumber("revision");
   if (isInteger(revision) && revision >= 0) out.revision = <i64>revision;
   const format = doc.getNumber("format");
-  if (format != RULESET_FORMAT && format != RULESET_FORMAT_WITHOUT_HOST) {
+  if (
+    !(format >= OLDEST_READABLE_RULESET_FORMAT && format <= RULESET_FORMAT) ||
+    Math.floor(format) != format
+  ) {
     out.error =
-      "format: expected " + RULESET_FORMAT_WITHOUT_HOST.toString() + " or " + RULESET_FORMAT.toString();
+      "format: expected " + OLDEST_READABLE_RULESET_FORMAT.toString() + ".." + RULESET_FORMAT.toString();
     return out;
   }
   if (out.revision < 0) {
@@ -74,6 +88,13 @@ export function decodeRuleSet(ptr: usize, len: usize): Decoded {
     }
     unchecked((rules[i] = rule));
   }
+  if (STRICT_DECODE) {
+    const unread = firstUnreadMember(doc, "");
+    if (unread != "") {
+      out.error = unread + ": not a member this filter reads";
+      return out;
+    }
+  }
   out.ruleSet = new RuleSet(
     <i32>format,
     <u64>out.revision,
@@ -86,7 +107,7 @@ export function decodeRuleSet(ptr: usize, len: usize): Decoded {
 }
 
 /** Reads one rule; on failure returns null and leaves the offending field in `error`. */
-class RuleReader extends MatchReader {
+class RuleReader extends DelayReader {
   rule(value: JsonValue): Rule | null {
     const obj = asObject(value);
     if (obj == null) {
@@ -153,16 +174,6 @@ class RuleReader extends MatchReader {
     return new RuleFault(<u32>millionths, delay, abort);
   }
 
-  private delay(name: string, value: JsonValue): DelayFault | null {
-    const obj = asObject(value);
-    const ms = obj != null ? integerIn(obj.get("fixedDelayMs"), 1, MAX_DELAY_MS) : NOT_AN_INTEGER;
-    if (ms == NOT_AN_INTEGER) {
-      this.fail("fault.delay.fixedDelayMs", "an integer 1..3600000");
-      return null;
-    }
-    return new DelayFault(<u32>ms, String.UTF8.encode(name + ";delay=" + ms.toString()));
-  }
-
   private abort(name: string, value: JsonValue): AbortFault | null {
     const obj = asObject(value);
     const status = obj != null ? integerIn(obj.get("httpStatus"), 200, 599) : NOT_AN_INTEGER;
@@ -175,12 +186,25 @@ class RuleReader extends MatchReader {
       this.fail("fault.abort.body", "a string");
       return null;
     }
+    let grpcStatus: i64 = NO_GRPC_STATUS;
+    const grpcValue = optional(obj, "grpcStatus");
+    if (grpcValue != null) {
+      grpcStatus = integerIn(grpcValue, MIN_GRPC_STATUS, MAX_GRPC_STATUS);
+      if (grpcStatus == NOT_AN_INTEGER) {
+        this.fail(
+          "fault.abort.grpcStatus",
+          "an integer " + MIN_GRPC_STATUS.toString() + ".." + MAX_GRPC_STATUS.toString(),
+        );
+        return null;
+      }
+    }
     // A 204 or 304 has no body (RFC 9110): one sent anyway breaks the client's connection.
     const bodyless = status == 204 || status == 304;
     return new AbortFault(
       <u32>status,
       String.UTF8.encode(bodyless ? "" : body),
       serializePairs([FAULT_HEADER, name]),
+      <i32>grpcStatus,
     );
   }
 }

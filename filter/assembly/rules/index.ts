@@ -1,5 +1,5 @@
 export { ActiveRules } from "./active-rules";
-export { Decoded, decodeRuleSet, MAX_DELAY_MS } from "./decode";
+export { Decoded, decodeRuleSet } from "./decode";
 export { MAX_DFA_STATES, MAX_DFA_TRANSITIONS } from "./decode-match";
 export {
   HEADER_BITS,
@@ -14,12 +14,17 @@ export {
 export {
   AbortFault,
   DelayFault,
+  DelayKind,
   Dfa,
+  FAULT_HEADER,
   HeaderMatch,
+  MAX_DELAY_MS,
   MatchType,
   MILLIONTHS_PER_HUNDRED_PERCENT,
+  MIN_DELAY_MS,
   NEVER_EXPIRES,
   NO_METRIC,
+  OLDEST_READABLE_RULESET_FORMAT,
   PolicyCounters,
   RULESET_FORMAT,
   Rule,

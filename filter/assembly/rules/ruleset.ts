@@ -6,13 +6,22 @@
 
 import { PolicyStats } from "../observe/stats";
 
-/** The newest format this filter understands; anything else but the one before is rejected and the old rules stay. */
-export const RULESET_FORMAT: i32 = 2;
-/** The format before `match.host`, which the control plane still serves while no rule has one. */
-export const RULESET_FORMAT_WITHOUT_HOST: i32 = 1;
-
-/** 100% expressed in the filter's sampling unit. */
-export const MILLIONTHS_PER_HUNDRED_PERCENT: u32 = 1_000_000;
+/**
+ * Shared with the control plane and generated from its definitions at build time
+ * (src/build-filter/shared-constants.ts): the format this filter writes rules for and the oldest it
+ * still reads (anything else is rejected and the old rules stay), the sampling unit, the delay and
+ * gRPC status bounds and the fault header's name.
+ */
+export {
+  FAULT_HEADER,
+  MAX_DELAY_MS,
+  MAX_GRPC_STATUS,
+  MILLIONTHS_PER_HUNDRED_PERCENT,
+  MIN_DELAY_MS,
+  MIN_GRPC_STATUS,
+  OLDEST_READABLE_RULESET_FORMAT,
+  RULESET_FORMAT,
+} from "../generated/shared";
 
 /** `expiresAt` of a rule that never expires. */
 export const NEVER_EXPIRES: i64 = i64.MAX_VALUE;
@@ -80,21 +89,46 @@ export class RuleMatch {
 
 export class AbortFault {
   constructor(
+    /** What a request that is not gRPC gets; a gRPC one gets 200 with grpc-status when grpcStatus ≥ 0. */
     readonly httpStatus: u32,
     /** UTF-8 bytes of the response body. */
     readonly body: ArrayBuffer,
     /** The reply's extra headers (`x-hfi-fault: <rule name>`), already serialized as pairs. */
     readonly headerPairs: ArrayBuffer,
+    /** 1..16 for a gRPC abort (Envoy answers a gRPC request trailers-only, `body` its grpc-message); −1 otherwise. */
+    readonly grpcStatus: i32,
   ) {}
+}
+
+export const enum DelayKind {
+  Fixed,
+  /** Every whole millisecond from `ms` to `maxMs` equally likely. */
+  Uniform,
+  /** ln(delay) normal with median `ms` and standard deviation `sigma`. */
+  Lognormal,
 }
 
 export class DelayFault {
   constructor(
-    /** 1..3_600_000. */
-    readonly fixedDelayMs: u32,
-    /** UTF-8 bytes of the request header value the upstream sees: `<rule name>;delay=<ms>`. */
-    readonly header: ArrayBuffer,
+    readonly kind: DelayKind,
+    /** The fixed delay, the uniform's least or the log-normal's median; MIN_DELAY_MS..MAX_DELAY_MS. */
+    readonly ms: u32,
+    /** The uniform's greatest delay; equal to `ms` otherwise. */
+    readonly maxMs: u32,
+    /** The log-normal's σ of ln(delay), from its p50 and p99; 0 otherwise. */
+    readonly sigma: f64,
+    /** The rule name, for the header of a drawn delay. */
+    readonly name: string,
+    /** A fixed delay's request header value, `<rule name>;delay=<ms>`, as UTF-8 bytes (encoded once). */
+    readonly fixedHeader: ArrayBuffer,
   ) {}
+
+  /** The value of `x-hfi-fault` the upstream sees after a delay of `ms`: `<rule name>;delay=<ms>`. */
+  headerFor(ms: u32): ArrayBuffer {
+    return this.kind == DelayKind.Fixed
+      ? this.fixedHeader
+      : String.UTF8.encode(this.name + ";delay=" + ms.toString());
+  }
 }
 
 /** At least one of delay and abort; with both, the delay runs first, then the abort. */

@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { createTestApp, errorOf, jsonOf, servedAt } from "../../../test/support/control-plane.ts";
 import { POLICY_YAML, policyJson } from "../../../test/support/policies.ts";
 import type { HaltStatus } from "../../api-types.ts";
+import { RULESET_FORMAT_WITHOUT_HOST } from "../../ruleset/format.ts";
 import type { StoredPolicy } from "../../store/index.ts";
 
 const post = (body?: string, contentType = "application/json") => ({
@@ -41,7 +42,7 @@ describe("/v1/halt", () => {
     expect(await (await app.request("/v1/halt")).json()).toEqual(halt);
     await servedAt(distributor, 1);
     const config = await (await app.request("/v1/config")).json();
-    expect(config).toEqual({ format: 1, revision: 1, halted: true, rules: [] });
+    expect(config).toEqual({ format: RULESET_FORMAT_WITHOUT_HOST, revision: 1, halted: true, rules: [] });
     expect(distributor.current().ruleSet.halted).toBe(true);
     expect(logs.find((l) => l.args[0] === "fleet halted")?.args[1]).toEqual({
       reason: "incident 42",
@@ -97,7 +98,11 @@ describe("/v1/halt", () => {
     const { halted: _, ...lifted } = halt as HaltStatus & { halted: true };
     expect(await res.json()).toEqual({ halted: false, lifted, revision: 2 });
     await servedAt(distributor, 2);
-    expect(distributor.current().ruleSet).toEqual({ format: 1, revision: 2, rules: [] });
+    expect(distributor.current().ruleSet).toEqual({
+      format: RULESET_FORMAT_WITHOUT_HOST,
+      revision: 2,
+      rules: [],
+    });
     expect((await app.request("/v1/policies/a", put("a"))).status).toBe(201);
     expect(logs.some((l) => l.args[0] === "fleet resumed")).toBe(true);
     const again = await app.request("/v1/halt", { method: "DELETE" });

@@ -14,8 +14,8 @@ const IDENTITY = /^[\x21-\x7e]{1,256}$/;
 
 /**
  * `/v1/observations`: filters POST what they observed of each policy's traffic (docs/FILTER.md,
- * "Observations"); GET shows the totals across every proxy reporting to this replica, with the
- * summary a Recommender scores.
+ * "Observations"); GET shows the totals across every proxy reporting to any replica (the fleet's
+ * ledger), with the summary a Recommender scores.
  */
 export function observationRoutes({ ledger }: { ledger: ObservationLedger }): Hono {
   const app = new Hono();

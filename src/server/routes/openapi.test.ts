@@ -6,7 +6,7 @@ import { createTestApp, jsonOf } from "../../../test/support/control-plane.ts";
 import { policyJson } from "../../../test/support/policies.ts";
 import type { JsonSchema } from "../../policy/json-schema.ts";
 import { createApp } from "../app.ts";
-import { parseTokenFile } from "../auth.ts";
+import { parseTokenFile, readerMayCall } from "../auth.ts";
 
 interface OpenApiDocument {
   openapi: string;
@@ -90,6 +90,12 @@ describe("GET /openapi.json", () => {
     ["an unknown field", { spec: { extra: 1 } }],
     ["a status out of range", { spec: { fault: { abort: { httpStatus: 700 } } } }],
     ["a body with a 304", { spec: { fault: { abort: { httpStatus: 304, body: "nope" } } } }],
+    ["a grpcMessage without grpcStatus", { spec: { fault: { abort: { grpcMessage: "nope" } } } }],
+    [
+      "a body with grpcStatus",
+      { spec: { fault: { abort: { httpStatus: undefined, grpcStatus: "UNAVAILABLE", body: "nope" } } } },
+    ],
+    ["both httpStatus and grpcStatus", { spec: { fault: { abort: { grpcStatus: 14 } } } }],
     ["two path matchers", { spec: { match: { path: { exact: "/a", prefix: "/a" } } } }],
     ["a header with no matcher", { spec: { match: { headers: [{ name: "x" }] } } }],
     ["neither delay nor abort", { spec: { fault: { abort: undefined, percentage: 5 } } }],
@@ -360,7 +366,7 @@ describe("GET /openapi.json describes what the API does", () => {
     }
   });
 
-  test("with auth on: a bearer security scheme, and 401 (reads) or 401 and 403 (writes) on every /v1 operation", async () => {
+  test("with auth on: a bearer security scheme, and 401 (what a reader may call) or 401 and 403 (writes) on every /v1 operation", async () => {
     const { store, distributor, logs } = await createTestApp();
     const logger = createConsola({ level: 0, reporters: [{ log: (entry) => logs.push(entry) }] });
     const app = createApp({ store, distributor, logger, auth: parseTokenFile("writer:w\nreader:r\n") });
@@ -386,11 +392,36 @@ describe("GET /openapi.json describes what the API does", () => {
         expect([path, method, statuses]).toEqual([
           path,
           method,
-          expect.arrayContaining(method === "get" ? ["401"] : ["401", "403"]),
+          expect.arrayContaining(readerMayCall(method.toUpperCase(), path) ? ["401"] : ["401", "403"]),
         ]);
       }
     }
     const withoutAuth = await openapi();
     expect(JSON.stringify(withoutAuth)).not.toContain('"401"');
+  });
+
+  test("with auth on: an operation lists 403 exactly when the server answers a reader token with 403", async () => {
+    const { store, distributor, logs } = await createTestApp();
+    const logger = createConsola({ level: 0, reporters: [{ log: (entry) => logs.push(entry) }] });
+    const app = createApp({ store, distributor, logger, auth: parseTokenFile("writer:w\nreader:r\n") });
+    const doc = await jsonOf<OpenApiDocument>(await app.request("/openapi.json"));
+    const checked: string[] = [];
+    for (const [path, item] of Object.entries(doc.paths)) {
+      if (!path.startsWith("/v1/")) continue;
+      for (const [method, op] of Object.entries(item as Record<string, Operation>)) {
+        if (method === "parameters" || method === "get") continue;
+        const url = path.replace(/\{\w+\}/g, "x");
+        const res = await app.request(`${url}?node=n&worker=w`, {
+          method: method.toUpperCase(),
+          headers: { authorization: "Bearer r" },
+        });
+        await res.body?.cancel();
+        const described = "403" in op.responses;
+        expect([method, path, described]).toEqual([method, path, res.status === 403]);
+        checked.push(`${method} ${path}`);
+      }
+    }
+    expect(checked).toContain("post /v1/observations");
+    expect(checked).toContain("post /v1/policies");
   });
 });

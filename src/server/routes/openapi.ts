@@ -13,6 +13,7 @@ import { NamespaceNameSchema, PolicyNameSchema, PolicySchema } from "../../polic
 import { type JsonSchema, toJsonSchema } from "../../policy/json-schema.ts";
 import type { StoreNamespaces } from "../../store/index.ts";
 import { HFI_VERSION } from "../../version.ts";
+import { readerMayCall } from "../auth.ts";
 import { HaltRequestSchema } from "./halt.ts";
 
 /** The error body every non-2xx answer carries (src/server/errors.ts writes it). */
@@ -167,10 +168,10 @@ const WRITE_AUTH_FAILURES = {
 };
 
 /**
- * Operations under /v1 need a bearer token when the server runs with --auth-token-file: reads take
- * a reader or writer token, writes a writer token. Without auth the document does not mention it.
+ * Operations under /v1 need a bearer token when the server runs with --auth-token-file: reads (and
+ * a filter's observation report) take a reader or writer token, writes a writer token. Without auth the document does not mention it.
  */
-function secured<T extends Record<string, { responses: object }>>(item: T, auth: boolean): T {
+function secured<T extends Record<string, { responses: object }>>(path: string, item: T, auth: boolean): T {
   if (!auth) return item;
   return Object.fromEntries(
     Object.entries(item).map(([method, operation]) => [
@@ -178,7 +179,10 @@ function secured<T extends Record<string, { responses: object }>>(item: T, auth:
       {
         ...operation,
         security: [{ bearer: [] }],
-        responses: { ...operation.responses, ...(method === "get" ? AUTH_FAILURES : WRITE_AUTH_FAILURES) },
+        responses: {
+          ...operation.responses,
+          ...(readerMayCall(method.toUpperCase(), path) ? AUTH_FAILURES : WRITE_AUTH_FAILURES),
+        },
       },
     ]),
   ) as unknown as T;
@@ -252,6 +256,7 @@ function buildDocument(auth: boolean, namespaces: StoreNamespaces) {
         },
       },
       "/v1/policies": secured(
+        "/v1/policies",
         {
           get: {
             operationId: "listPolicies",
@@ -289,6 +294,7 @@ function buildDocument(auth: boolean, namespaces: StoreNamespaces) {
       "/v1/policies/{name}": {
         parameters: [NAME_PARAMETER, NAMESPACE_PARAMETER],
         ...secured(
+          "/v1/policies/{name}",
           {
             get: {
               operationId: "getPolicy",
@@ -329,6 +335,7 @@ function buildDocument(auth: boolean, namespaces: StoreNamespaces) {
         ),
       },
       "/v1/config": secured(
+        "/v1/config",
         {
           get: {
             operationId: "getConfig",
@@ -378,6 +385,7 @@ function buildDocument(auth: boolean, namespaces: StoreNamespaces) {
         auth,
       ),
       "/v1/halt": secured(
+        "/v1/halt",
         {
           get: {
             operationId: "getHalt",
@@ -412,6 +420,7 @@ function buildDocument(auth: boolean, namespaces: StoreNamespaces) {
         auth,
       ),
       "/v1/status/proxies": secured(
+        "/v1/status/proxies",
         {
           get: {
             operationId: "getProxies",
@@ -423,6 +432,7 @@ function buildDocument(auth: boolean, namespaces: StoreNamespaces) {
         auth,
       ),
       "/v1/status": secured(
+        "/v1/status",
         {
           get: {
             operationId: "getStatus",
@@ -434,6 +444,7 @@ function buildDocument(auth: boolean, namespaces: StoreNamespaces) {
         auth,
       ),
       "/v1/observations": secured(
+        "/v1/observations",
         {
           post: {
             operationId: "reportObservations",
@@ -460,13 +471,14 @@ function buildDocument(auth: boolean, namespaces: StoreNamespaces) {
           },
           get: {
             operationId: "listObservations",
-            summary: "What the filters reporting to this replica observed, per policy, with a summary",
+            summary: "What the filters observed, per policy, summed over every replica, with a summary",
             responses: { "200": ok("Every policy observed, by name", ref("ObservationsList")) },
           },
         },
         auth,
       ),
       "/v1/observations/{name}": secured(
+        "/v1/observations/{name}",
         {
           get: {
             operationId: "getObservation",
@@ -481,6 +493,7 @@ function buildDocument(auth: boolean, namespaces: StoreNamespaces) {
         auth,
       ),
       "/v1/experiments": secured(
+        "/v1/experiments",
         {
           post: {
             operationId: "startExperiment",
@@ -557,6 +570,7 @@ function buildDocument(auth: boolean, namespaces: StoreNamespaces) {
         auth,
       ),
       "/v1/experiments/{id}": secured(
+        "/v1/experiments/{id}",
         {
           get: {
             operationId: "getExperiment",
@@ -571,6 +585,7 @@ function buildDocument(auth: boolean, namespaces: StoreNamespaces) {
         auth,
       ),
       "/v1/experiments/{id}/stop": secured(
+        "/v1/experiments/{id}/stop",
         {
           post: {
             operationId: "stopExperiment",
@@ -585,6 +600,7 @@ function buildDocument(auth: boolean, namespaces: StoreNamespaces) {
         auth,
       ),
       "/v1/experiments/{id}/results": secured(
+        "/v1/experiments/{id}/results",
         {
           get: {
             operationId: "getExperimentResults",
@@ -599,6 +615,7 @@ function buildDocument(auth: boolean, namespaces: StoreNamespaces) {
         auth,
       ),
       "/v1/events": secured(
+        "/v1/events",
         {
           get: {
             operationId: "streamEvents",
@@ -619,6 +636,7 @@ function buildDocument(auth: boolean, namespaces: StoreNamespaces) {
         auth,
       ),
       "/v1/config/stream": secured(
+        "/v1/config/stream",
         {
           get: {
             operationId: "streamConfig",

@@ -51,6 +51,34 @@ describe("POST /v1/policies", () => {
     ]);
   });
 
+  test.each([
+    [
+      "an unknown gRPC status name",
+      { abort: { grpcStatus: "UNAVAILBLE" } },
+      "spec.fault.abort.grpcStatus",
+      "must be a gRPC status name",
+    ],
+    [
+      "a uniform delay whose max is below its min",
+      { delay: { uniform: { min: "50ms", max: "10ms" } } },
+      "spec.fault.delay.uniform.max",
+      "must not be less than min",
+    ],
+    [
+      "a log-normal delay whose p99 is not above its p50",
+      { delay: { lognormal: { p50: "1s", p99: "500ms" } } },
+      "spec.fault.delay.lognormal.p99",
+      "must be more than p50",
+    ],
+  ])("400 naming the field for %s; nothing is stored", async (_, fault, path, message) => {
+    const { app } = await createTestApp();
+    const bad = { ...(policyJson("a") as Record<string, unknown>), spec: { fault } };
+    const res = await app.request("/v1/policies", { method: "POST", headers: JSON_TYPE, body: body(bad) });
+    expect(res.status).toBe(400);
+    expect((await errorOf(res)).details).toContainEqual({ path, message: expect.stringContaining(message) });
+    expect((await app.request("/v1/policies/a")).status).toBe(404);
+  });
+
   test("400 for malformed YAML, never a 500", async () => {
     const { app } = await createTestApp();
     const res = await app.request("/v1/policies", { method: "POST", headers: YAML, body: "spec: [unclosed" });

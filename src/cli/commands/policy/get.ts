@@ -32,8 +32,19 @@ export default defineCommand({
       return;
     }
     const single = args.name !== undefined;
+    const observed =
+      format === "wide"
+        ? new Map((await client.listObservations()).policies.map((o) => [o.name, o.summary]))
+        : undefined;
     process.stdout.write(
-      formatPolicies(items, { format, now: new Date(), single, revision, namespaces: allNamespaces }),
+      formatPolicies(items, {
+        format,
+        now: new Date(),
+        single,
+        revision,
+        observed,
+        namespaces: allNamespaces,
+      }),
     );
   },
 });

@@ -31,7 +31,15 @@ export interface PolicyView {
       method?: { exact?: string };
       headers?: (StringMatchView & { name: string })[];
     };
-    fault: { percentage?: number; delay?: { fixedDelay?: string }; abort?: { httpStatus?: number } };
+    fault: {
+      percentage?: number;
+      delay?: {
+        fixedDelay?: string;
+        uniform?: { min?: string; max?: string };
+        lognormal?: { p50?: string; p99?: string };
+      };
+      abort?: { httpStatus?: number; grpcStatus?: unknown };
+    };
   };
   status?: { expiresAt?: string };
 }
@@ -68,8 +76,22 @@ function describeValue(match: StringMatchView): string {
 /** `delay=2s,abort=503@50%`: the faults in the order they run, then the share of requests. */
 export function describeFault(fault: PolicyView["spec"]["fault"]): string {
   const parts: string[] = [];
-  if (fault.delay) parts.push(`delay=${fault.delay.fixedDelay ?? "?"}`);
-  if (fault.abort) parts.push(`abort=${fault.abort.httpStatus ?? "?"}`);
+  if (fault.delay) parts.push(`delay=${describeDelay(fault.delay)}`);
+  if (fault.abort) {
+    const { httpStatus, grpcStatus } = fault.abort;
+    parts.push(`abort=${grpcStatus !== undefined ? `grpc:${grpcStatus}` : (httpStatus ?? "?")}`);
+  }
   const percentage = fault.percentage ?? 100;
   return `${parts.join(",") || "<none>"}${percentage === 100 ? "" : `@${percentage}%`}`;
+}
+
+/** `2s`, `10ms..50ms` (uniform), `p50:20ms/p99:300ms` (log-normal). */
+function describeDelay({
+  fixedDelay,
+  uniform,
+  lognormal,
+}: NonNullable<PolicyView["spec"]["fault"]["delay"]>) {
+  if (uniform) return `${uniform.min ?? "?"}..${uniform.max ?? "?"}`;
+  if (lognormal) return `p50:${lognormal.p50 ?? "?"}/p99:${lognormal.p99 ?? "?"}`;
+  return fixedDelay ?? "?";
 }

@@ -1,4 +1,5 @@
 import { stringify } from "yaml";
+import type { ObservationSummary } from "../../../observations/index.ts";
 import { describeSelector, POLICY_API_VERSION } from "../../../policy/index.ts";
 import type { StoredPolicy } from "../../../store/index.ts";
 import type { OutputFormat } from "../args.ts";
@@ -17,12 +18,14 @@ export interface FormatOptions {
   revision?: number;
   /** A table of several namespaces' policies: a NAMESPACE column first, as `kubectl get -A` has. */
   namespaces?: boolean;
+  /** For `-o wide`: what the filters observed of each policy's traffic, by name. */
+  observed?: ReadonlyMap<string, ObservationSummary>;
 }
 
 /** `hfi policy get` output; yaml and json read back with `hfi policy apply -f`. */
 export function formatPolicies(
   policies: StoredPolicy[],
-  { format, now, single, revision, namespaces = false }: FormatOptions,
+  { format, now, single, revision, observed, namespaces = false }: FormatOptions,
 ): string {
   if (format === "yaml" || format === "json") {
     const value = single && policies.length === 1 ? policies[0] : policyList(policies, revision);
@@ -33,7 +36,17 @@ export function formatPolicies(
   // Only when some policy has a duration, so that lists without any read as before.
   const expires = views.some((p) => p.status?.expiresAt !== undefined);
   if (expires) header.push("EXPIRES");
-  if (format === "wide") header.push("GENERATION", "RESOURCE-VERSION", "CREATED", "SELECTOR");
+  if (format === "wide") {
+    header.push(
+      "GENERATION",
+      "RESOURCE-VERSION",
+      "CREATED",
+      "SELECTOR",
+      "REQUESTS",
+      "INJECTED",
+      "ERROR-RATE",
+    );
+  }
   const rows = views.map((p) => {
     const row = [
       ...(namespaces ? [p.metadata.namespace ?? "<none>"] : []),
@@ -51,6 +64,7 @@ export function formatPolicies(
         resourceVersion ?? "<none>",
         creationTimestamp ?? "<none>",
         describeSelector(p.spec.selector),
+        ...observedCells(observed?.get(p.metadata.name)),
       );
     }
     return row;
@@ -65,6 +79,13 @@ function policyList(items: StoredPolicy[], revision: number | undefined) {
     ...(revision !== undefined && { metadata: { resourceVersion: String(revision) } }),
     items,
   };
+}
+
+/** REQUESTS, INJECTED, ERROR-RATE; the rate is `<none>` until a response was observed. */
+function observedCells(summary: ObservationSummary | undefined): string[] {
+  const responses = Object.values(summary?.statusCounts ?? {}).reduce((a, b) => a + b, 0);
+  const rate = summary && responses > 0 ? `${(summary.errorRate * 100).toFixed(1)}%` : "<none>";
+  return [String(summary?.requests ?? 0), String(summary?.injected ?? 0), rate];
 }
 
 function age(created: string | undefined, now: Date): string {
