@@ -31,7 +31,7 @@ import { listen } from "./listen.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { createMetrics } from "./metrics.ts";
 import { precompileRegexes } from "./policy-validation.ts";
-import { propagationOf } from "./propagation.ts";
+import { followProxies, propagationOf } from "./propagation.ts";
 
 export interface ServerOptions {
   /** `host:port`, `[ipv6]:port` or `:port`; port 0 picks a free one. Default `0.0.0.0:8080`. */
@@ -99,7 +99,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       logger,
     );
     cleanup.unshift(() => fleet.close());
-    propagation.of = propagationOf(distributor, subscribers, fleet.leadership.replica);
+    // Only the Kubernetes store reports how far policies have got (its Propagated condition).
+    if (storeConfig.type === "kubernetes") {
+      const proxies = await followProxies(fleet.proxies);
+      cleanup.unshift(proxies.stop);
+      propagation.of = propagationOf(distributor, proxies.current);
+    }
     const { observations } = fleet;
     const events = createEventLog();
     cleanup.unshift(recordStoreEvents(store, events));

@@ -315,3 +315,82 @@ test("two hfi replicas elect a leader through a Lease, which hfi status names; a
     for (const replica of replicas) await terminate(replica.proc);
   }
 }, 90_000);
+
+test("Propagated counts the proxies polling any replica: an Envoy on a replica that does not lead holds kubectl wait until it has the policy", async () => {
+  const ns = await kube.createNamespace("propagated");
+  const serve = async (i: number) => {
+    const port = await freePort();
+    const spawned = spawnLogged(
+      [
+        HFI_BIN,
+        "serve",
+        "--listen",
+        `127.0.0.1:${port}`,
+        "--store",
+        "kubernetes",
+        "--kubeconfig",
+        kube.kubeconfig,
+        "--namespace",
+        ns,
+        "--lease-ttl",
+        "3s",
+      ],
+      join(stack.logDir, `propagated-${i}.log`),
+    );
+    await waitForUrl(`http://127.0.0.1:${port}/readyz`, spawned);
+    return { ...spawned, port };
+  };
+  // The first replica leads before the second starts; the Envoy polls the second alone.
+  const leader = await serve(0);
+  const replicas = [leader];
+  try {
+    const holder = async () =>
+      JSON.parse((await kube.kubectl(["get", "lease", "hfi-leader", "-n", ns, "-o", "json"])).stdout || "{}")
+        .spec?.holderIdentity;
+    await expectSoon(holder, (h) => h === `${hostname()}-${leader.proc.pid}`, 1, 20_000);
+    const follower = await serve(1);
+    replicas.push(follower);
+    const envoy = await startLocalStack({ concurrency: 2, controlPlanePort: follower.port });
+    try {
+      const apply = async (name: string) => {
+        const policy = JSON.parse(abortPolicy(name, `/${name}`, 503));
+        policy.metadata.namespace = ns;
+        expect((await kube.kubectl(["apply", "-f", "-"], JSON.stringify(policy))).exitCode).toBe(0);
+      };
+      const propagatedOf = async (name: string) => {
+        const got = await kube.kubectl(["get", "fip", name, "-n", ns, "-o", "json"]);
+        const conditions = JSON.parse(got.stdout || "{}").status?.conditions ?? [];
+        const message = conditions.find((c: { type: string }) => c.type === "Propagated")?.message ?? "";
+        const [, applied, targeted] = /^(\d+)\/(\d+) targeted proxies have it$/.exec(message) ?? [];
+        return { applied: Number(applied), targeted: Number(targeted) };
+      };
+      // The leader counts the workers polling the follower: the follower's Lease lists them.
+      await apply("probe");
+      await expectSoon(
+        () => propagatedOf("probe"),
+        (p) => p.targeted >= 2 && p.applied === p.targeted,
+        1,
+        20_000,
+      );
+      await apply("held");
+      const wait = await kube.kubectl([
+        "wait",
+        "-n",
+        ns,
+        "--for=condition=Propagated",
+        "--timeout=30s",
+        "fip/held",
+      ]);
+      expect(wait.stdout).toContain("condition met");
+      const held = await propagatedOf("held");
+      expect(held.targeted).toBeGreaterThanOrEqual(2);
+      expect(held.applied).toBe(held.targeted);
+      // Every worker has it already: the very first requests fault.
+      for (let i = 0; i < 10; i++) expect((await sendThrough(envoy.envoyUrl, "/held")).status).toBe(503);
+    } finally {
+      await envoy.stop();
+    }
+  } finally {
+    for (const replica of replicas) await terminate(replica.proc);
+  }
+}, 120_000);

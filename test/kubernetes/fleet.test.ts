@@ -94,14 +94,16 @@ test("the replicas name one leader, the Lease's holder, and each other; when it 
 test("any replica lists the proxies polling every replica, each with the replica it polls", async () => {
   const [a, b] = (await fleet(["a", "b"])) as [RunningServer, RunningServer];
   const held = new AbortController();
-  const { revision } = await proxiesOf(a);
-  // Polls that ask after the revision served are held, as a proxy's are between changes.
-  const poll = (server: RunningServer, node: string) =>
-    fetch(`${server.url}/v1/config?after=${revision}&wait=30&node=${node}&worker=0`, {
+  // Polls that ask after the revision a replica serves are held, as a proxy's are between changes
+  // (each its own: the replicas' revisions are the API server's at their last list or event).
+  const poll = async (server: RunningServer, node: string) => {
+    const { revision } = await proxiesOf(server);
+    void fetch(`${server.url}/v1/config?after=${revision}&wait=30&node=${node}&worker=0`, {
       signal: held.signal,
     }).catch(() => {});
-  void poll(a, "envoy-1");
-  void poll(b, "envoy-2");
+  };
+  await poll(a, "envoy-1");
+  await poll(b, "envoy-2");
   try {
     const seen = (status: ProxiesStatus) => status.proxies.map((p) => [p.node, p.replica, p.polling]);
     for (const server of [a, b]) {
