@@ -16,6 +16,8 @@ export interface Fleet {
   readonly proxies: ProxyDirectory;
   /** Reports posted to this replica count here; reads sum every replica's (observations.ts). */
   readonly observations: ObservationLedger;
+  /** "fleet": `observations` sums every replica's reports (etcd); "replica": this replica's alone. */
+  readonly observationsCover: "fleet" | "replica";
   /** Hands leadership over and withdraws this replica's proxies and observations from the fleet view. */
   close(): Promise<void>;
 }
@@ -38,6 +40,7 @@ export function soloFleet(
     leadership: soleLeadership(replica),
     proxies: localProxyDirectory(replica, subscribers),
     observations,
+    observationsCover: "replica",
     close: async () => {},
   };
 }
@@ -75,6 +78,7 @@ export async function startKubernetesFleet(options: KubernetesFleetOptions): Pro
     },
     proxies,
     observations: ledger,
+    observationsCover: "replica",
     close: () => proxies.close(),
   };
 }

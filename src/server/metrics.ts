@@ -46,10 +46,16 @@ export function createMetrics(): Metrics {
     registers,
   });
   let sources: Parameters<Metrics["observe"]>[0] | undefined;
-  /** Every replica's observations summed, on the leader; nothing elsewhere. */
+  /**
+   * Every replica's observations summed, on the leader, nothing elsewhere; where replicas do not
+   * share them (Kubernetes), each replica's own.
+   */
   const fleetObservations = () => {
     const fleet = sources?.fleet;
-    return fleet?.leadership.isLeader() ? fleet.observations.list() : [];
+    if (!fleet) return [];
+    return fleet.observationsCover === "replica" || fleet.leadership.isLeader()
+      ? fleet.observations.list()
+      : [];
   };
   new Gauge({
     name: "hfi_policies",

@@ -8,6 +8,7 @@ import { createConsola } from "consola";
 import type { FleetStatus, ProxiesStatus } from "../../src/api-types.ts";
 import { type RunningServer, startServer } from "../../src/server/serve.ts";
 import { startTestKubeApiServer, type TestKubeApiServer } from "../support/kube-apiserver.ts";
+import { encodeReport } from "../support/observation-report.ts";
 
 // Each test waits for a real API server, which takes seconds on a busy machine.
 setDefaultTimeout(30_000);
@@ -123,4 +124,49 @@ test("any replica lists the proxies polling every replica, each with the replica
   } finally {
     held.abort();
   }
+});
+
+test("only the leader reports the fleet's proxies in /metrics; each replica the observations reported to it, which it alone has", async () => {
+  const servers = await fleet(["m1", "m2"]);
+  const { leader } = await eventually(
+    () => statusOf(servers[0] as RunningServer),
+    (s) => s.leader !== null,
+  );
+  const [leading, other] = (leader === "m1" ? servers : [...servers].reverse()) as [
+    RunningServer,
+    RunningServer,
+  ];
+  const metric = async (server: RunningServer, name: string) =>
+    (await (await fetch(`${server.url}/metrics`)).text())
+      .split("\n")
+      .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
+      .map((line) => line.slice(name.length).trim());
+  expect(await metric(leading, "hfi_leader")).toEqual(["1"]);
+  expect(await metric(other, "hfi_leader")).toEqual(["0"]);
+  expect(await metric(leading, "hfi_fleet_proxies")).toEqual(['{state="live"} 0', '{state="current"} 0']);
+  expect(await metric(other, "hfi_fleet_proxies")).toEqual([]);
+
+  const report = encodeReport({
+    seq: 1,
+    policies: [
+      {
+        name: "checkout",
+        matched: 10,
+        aborts: 4,
+        delays: 0,
+        dryRun: 0,
+        statuses: { "503": 4 },
+        otherStatuses: 0,
+        latencyBuckets: Array.from({ length: 15 }, () => 0),
+        latencySumUs: 0,
+      },
+    ],
+  });
+  const posted = await fetch(`${other.url}/v1/observations?node=n&worker=w`, {
+    method: "POST",
+    body: report,
+  });
+  expect(posted.ok).toBe(true);
+  expect(await metric(other, "hfi_observed_requests")).toEqual(['{policy="checkout"} 10']);
+  expect(await metric(leading, "hfi_observed_requests")).toEqual([]);
 });
