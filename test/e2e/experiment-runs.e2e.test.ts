@@ -60,17 +60,21 @@ test("a stop condition fires on the observed error rate and the faults end in En
     ],
   });
   expect(experiment.state).toBe("Running");
-  // Traffic until the faults are gone: every answer is recorded with when it came.
+  // Traffic until the faults are gone: every answer is recorded with when it came. "Gone" is 10 clean
+  // answers in a row after a fault: right after the start one worker may fault while another has
+  // not received the policy yet.
   const sent: Sent[] = [];
-  let firstFault: number | undefined;
-  let faultsOff: number | undefined;
+  const isFault = (answer: Sent) => answer.fault === `checkout-down-${experiment.id}`;
+  let cleanInARow = 0;
   const deadline = performance.now() + 30_000;
-  while (faultsOff === undefined && performance.now() < deadline) {
+  while (cleanInARow < 10 && performance.now() < deadline) {
     const answer = await send(stack.envoyUrl, "/stop/checkout/pay");
     sent.push(answer);
-    if (answer.fault === `checkout-down-${experiment.id}`) firstFault ??= answer.at;
-    else if (firstFault !== undefined) faultsOff = answer.at;
+    cleanInARow = isFault(answer) ? 0 : sent.some(isFault) ? cleanInARow + 1 : 0;
   }
+  const lastFault = sent.findLastIndex(isFault);
+  const firstFault = sent.find(isFault)?.at;
+  const faultsOff = sent[lastFault + 1]?.at;
   expect(firstFault).toBeDefined();
   expect(faultsOff).toBeDefined();
   const stopped = await until(experiment.id, (e) => e.state !== "Running");
