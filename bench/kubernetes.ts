@@ -47,6 +47,8 @@ const LEASE_TTLS_SECONDS = [10, 3];
 const KUBERNETES_MERGE = "^Merge issue-18 ";
 /** Beyond the filter's poll wait (25 s), which bounds how long a replica's view of a proxy can lag. */
 const WAIT_TIMEOUT_S = 60;
+/** When the Propagated condition is read during a wait (the leader refreshes it once a second). */
+const PENDING_AFTER_MS = 2000;
 /** As propagation and fleet: a change on every worker within 50 ms. */
 const PROPAGATION_TARGET = { op: "<=", bound: 50 } as const;
 /** The leader refreshes Propagated once a second; kubectl's own start and read come on top. */
@@ -95,8 +97,10 @@ interface WaitRound {
   createdToReturnMs: number;
   /** The same wait on the policy once Propagated: kubectl's own start and one read. */
   alreadyMetMs: number;
-  /** Whether every worker answered 503 to one probe right after the wait returned. */
+  /** Whether every worker answered 503 to one probe once the wait returned (and 2 s had passed). */
   everyWorkerFaulted: boolean;
+  /** The Propagated condition's message 2 s after the POST, and once the wait returned. */
+  pendingMessage: string;
   message: string;
 }
 
@@ -278,23 +282,27 @@ export async function kubernetes(ctx: BenchContext): Promise<BenchResult> {
         `--timeout=${WAIT_TIMEOUT_S}s`,
         `fip/${name}`,
       ];
-      const waited = await api.kubectl(wait);
-      const createdToReturnMs = performance.now() - start;
+      const waiting = api.kubectl(wait).then((result) => ({ result, ms: performance.now() - start }));
+      await Bun.sleep(PENDING_AFTER_MS);
+      const pendingMessage = propagatedMessage(
+        (await (await api.request(`${policies}/${name}`)).json()) as PolicyResource,
+      );
+      const { result: waited, ms: createdToReturnMs } = await waiting;
       const probes = await Promise.all(kubeStack.workers.map((w) => w.connection.request(PROBE_PATH)));
       const again = performance.now();
       const metAgain = await api.kubectl(wait);
       const alreadyMetMs = metAgain.exitCode === 0 ? performance.now() - again : Number.NaN;
-      const status = JSON.parse(
+      const resource = JSON.parse(
         await mustKubectl(api, ["get", "-n", namespace, "fip", name, "-o", "json"]),
-      ).status;
-      const condition = status.conditions.find((c: { type: string }) => c.type === "Propagated");
+      );
       waitRounds.push({
         index: i,
         met: waited.exitCode === 0,
         createdToReturnMs,
         alreadyMetMs,
         everyWorkerFaulted: probes.every((p) => p.status === 503),
-        message: condition?.message ?? "",
+        pendingMessage,
+        message: propagatedMessage(resource),
       });
       const deleted = await api.request(`${policies}/${name}`, { method: "DELETE" });
       if (!deleted.ok) throw new Error(`DELETE ${name} answered ${deleted.status}`);
@@ -524,8 +532,9 @@ function missedCauses(
     "cluster round-robin over both replicas, a worker's poll that the other replica holds leaves the leader with the " +
     "revision that worker acknowledged before: the leader counts it live and not yet applied until it stops " +
     "counting it live at all, its poll wait (25 s) plus the registry's 10 s margin after it last polled the leader, " +
-    `plus the once-a-second refresh. The message once met: "${waitRounds.find((w) => w.met)?.message ?? ""}" ` +
-    "(one proxy fewer than polled before); every worker had faulted long before. " +
+    `plus the once-a-second refresh. The condition read ${PENDING_AFTER_MS / 1000} s after the POST: ` +
+    `"${waitRounds[0]?.pendingMessage ?? ""}"; once met: "${waitRounds.find((w) => w.met)?.message ?? ""}"; ` +
+    "every worker had faulted long before. " +
     "**Fix:** count the proxies of every replica (each replica publishes its own, as the etcd fleet does) when " +
     "writing Propagated, or have a replica publish its proxies' acknowledgements where the leader reads them.";
   return { [applyFigure]: propagation, [DELETE_P99]: propagation, [WAIT_P50]: wait };
@@ -592,6 +601,15 @@ async function leaseHolder(
       throw new Error(`no holder among ${among.map((r) => r.identity)} in time`);
     await Bun.sleep(50);
   }
+}
+
+interface PolicyResource {
+  status?: { conditions?: { type: string; status: string; message?: string }[] };
+}
+
+function propagatedMessage(resource: PolicyResource): string {
+  const condition = resource.status?.conditions?.find((c) => c.type === "Propagated");
+  return condition ? `${condition.status}: ${condition.message ?? ""}` : "none";
 }
 
 async function mustKubectl(kube: TestKubeApiServer, args: string[]): Promise<string> {
