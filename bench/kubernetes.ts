@@ -69,7 +69,6 @@ interface Change {
 }
 
 interface Stack {
-  name: "kubernetes" | "memory";
   workers: PinnedWorker[];
   apply(): Promise<Response>;
   remove(): Promise<Response>;
@@ -218,7 +217,6 @@ export async function kubernetes(ctx: BenchContext): Promise<BenchResult> {
     const restPolicy = JSON.stringify(policy(POLICY_NAME, SPEC));
     stacks.push(
       {
-        name: "kubernetes",
         workers: await startEnvoy(
           "kubernetes",
           replicas.map((r) => r.port),
@@ -234,7 +232,6 @@ export async function kubernetes(ctx: BenchContext): Promise<BenchResult> {
         removed: [],
       },
       {
-        name: "memory",
         workers: await startEnvoy("memory", [memoryPort]),
         apply: () =>
           fetch(`${memoryUrl}/v1/policies/${POLICY_NAME}`, {
