@@ -142,7 +142,7 @@ export async function kubernetes(ctx: BenchContext): Promise<BenchResult> {
     commands.push(spawned.command);
     children.push(spawned);
     await waitForUrl(`http://127.0.0.1:${port}/readyz`, spawned);
-    return { port, identity: `${hostname()}_${spawned.proc.pid}`, spawned };
+    return { port, identity: `${hostname()}-${spawned.proc.pid}`, spawned };
   };
 
   const startEnvoy = async (label: string, cpPorts: number[]): Promise<PinnedWorker[]> => {
