@@ -525,15 +525,11 @@ function missedCauses(
     `The load average was ${machine().loadavg[0]} on ${machine().cpus} cores at the end of the run, shared by the ` +
     "API server, its etcd, 3 hfi processes, 2 Envoys and the prober: compare the ratio rows, and measure the target on a quieter host.";
   const wait =
-    "The leader writes the Propagated condition from the proxies that poll *it*. With the Envoy's control-plane " +
-    "cluster round-robin over both replicas, a worker's poll that the other replica holds leaves the leader with the " +
-    "revision that worker acknowledged before: the leader counts it live and not yet applied until it stops " +
-    "counting it live at all, its poll wait (25 s) plus the registry's 10 s margin after it last polled the leader, " +
-    `plus the once-a-second refresh. The condition read ${PENDING_AFTER_MS / 1000} s after the POST: ` +
-    `"${waitRounds[0]?.pendingMessage ?? ""}"; once met: "${waitRounds.find((w) => w.met)?.message ?? ""}"; ` +
-    "every worker had faulted long before. " +
-    "**Fix:** count the proxies of every replica (each replica publishes its own, as the etcd fleet does) when " +
-    "writing Propagated, or have a replica publish its proxies' acknowledgements where the leader reads them.";
+    "The leader refreshes the Propagated condition once a second from the proxies of every replica (each " +
+    "publishes its own on a Lease), so a wait ends about a second after the last targeted worker has the policy, " +
+    `plus kubectl's own start-up. The condition read ${PENDING_AFTER_MS / 1000} s after the POST: ` +
+    `"${waitRounds[0]?.pendingMessage ?? ""}"; once met: "${waitRounds.find((w) => w.met)?.message ?? ""}". ` +
+    "A miss means a worker that polls no live replica, or a leader that cannot write status.";
   return { [applyFigure]: propagation, [DELETE_P99]: propagation, [WAIT_P50]: wait };
 }
 
