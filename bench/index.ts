@@ -20,6 +20,7 @@ import { filterSize } from "./filter-size.ts";
 import { fleet } from "./fleet.ts";
 import { footprint } from "./footprint.ts";
 import { halt } from "./halt.ts";
+import { kubernetes } from "./kubernetes.ts";
 import { machine } from "./machine.ts";
 import { observations } from "./observations.ts";
 import { propagation } from "./propagation.ts";
@@ -30,6 +31,7 @@ const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<BenchResult>> = 
   "dataplane-profile": dataplaneProfile,
   propagation,
   fleet,
+  kubernetes,
   halt,
   fanout,
   "fanout-targeted": fanoutTargeted,

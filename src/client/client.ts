@@ -23,6 +23,12 @@ export interface ClientOptions {
   trace?: (line: string) => void;
 }
 
+/** Which policies a list reads: one namespace's (default: the control plane's), or every namespace's. */
+export interface ListPoliciesOptions {
+  namespace?: string;
+  allNamespaces?: boolean;
+}
+
 export interface PutPolicyResult {
   policy: StoredPolicy;
   /** 201 rather than 200. */
@@ -35,14 +41,15 @@ export interface PutPolicyResult {
  */
 export interface HfiClient {
   readonly baseUrl: string;
-  listPolicies(): Promise<PolicyList>;
-  getPolicy(name: string): Promise<StoredPolicy>;
+  /** A `namespace` argument below absent: the control plane's namespace (a policy's own on a put). */
+  listPolicies(options?: ListPoliciesOptions): Promise<PolicyList>;
+  getPolicy(name: string, namespace?: string): Promise<StoredPolicy>;
   /** `getPolicy`, but undefined for a policy that does not exist. */
-  findPolicy(name: string): Promise<StoredPolicy | undefined>;
+  findPolicy(name: string, namespace?: string): Promise<StoredPolicy | undefined>;
   /** PUT: creates or replaces; a `metadata.resourceVersion` in `policy` must match the stored one. */
-  putPolicy(policy: Policy): Promise<PutPolicyResult>;
+  putPolicy(policy: Policy, namespace?: string): Promise<PutPolicyResult>;
   /** Returns the policy as it was. */
-  deletePolicy(name: string): Promise<StoredPolicy>;
+  deletePolicy(name: string, namespace?: string): Promise<StoredPolicy>;
   getHalt(): Promise<HaltStatus>;
   /** POST /v1/halt; `created` is false when a halt was in force already (it is kept as it was). */
   halt(request: HaltRequest): Promise<{ status: HaltStatus; created: boolean }>;
@@ -101,28 +108,34 @@ export function createClient({ baseUrl, timeoutMs, token, trace }: ClientOptions
     return response;
   }
 
-  const policyPath = (name: string) => `/v1/policies/${encodeURIComponent(name)}`;
+  const inNamespace = (namespace: string | undefined) =>
+    namespace === undefined ? "" : `?namespace=${encodeURIComponent(namespace)}`;
+  const policyPath = (name: string, namespace: string | undefined) =>
+    `/v1/policies/${encodeURIComponent(name)}${inNamespace(namespace)}`;
   const experimentPath = (id: string) => `/v1/experiments/${encodeURIComponent(id)}`;
   const json = async <T>(response: Response): Promise<T> => (await response.json()) as T;
 
   const client: HfiClient = {
     baseUrl: base,
-    listPolicies: async () => json(await request("GET", "/v1/policies")),
-    getPolicy: async (name) => json(await request("GET", policyPath(name), name)),
-    async findPolicy(name) {
+    listPolicies: async ({ namespace, allNamespaces } = {}) =>
+      json(
+        await request("GET", `/v1/policies${allNamespaces ? "?allNamespaces=true" : inNamespace(namespace)}`),
+      ),
+    getPolicy: async (name, namespace) => json(await request("GET", policyPath(name, namespace), name)),
+    async findPolicy(name, namespace) {
       try {
-        return await client.getPolicy(name);
+        return await client.getPolicy(name, namespace);
       } catch (err) {
         if (err instanceof ApiError && err.code === "NotFound") return undefined;
         throw err;
       }
     },
-    async putPolicy(policy) {
+    async putPolicy(policy, namespace) {
       const { name } = policy.metadata;
-      const response = await request("PUT", policyPath(name), name, policy);
+      const response = await request("PUT", policyPath(name, namespace), name, policy);
       return { policy: await json(response), created: response.status === 201 };
     },
-    deletePolicy: async (name) => json(await request("DELETE", policyPath(name), name)),
+    deletePolicy: async (name, namespace) => json(await request("DELETE", policyPath(name, namespace), name)),
     getHalt: async () => json(await request("GET", "/v1/halt")),
     async halt(haltRequest) {
       const response = await request("POST", "/v1/halt", undefined, haltRequest);

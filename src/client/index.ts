@@ -5,7 +5,13 @@ export type {
   PolicyObservationView,
 } from "../api-types.ts";
 export type { Experiment, ExperimentResults, ExperimentState, PhaseResult } from "../experiments/index.ts";
-export { type ClientOptions, createClient, type HfiClient, type PutPolicyResult } from "./client.ts";
+export {
+  type ClientOptions,
+  createClient,
+  type HfiClient,
+  type ListPoliciesOptions,
+  type PutPolicyResult,
+} from "./client.ts";
 export { ApiError } from "./errors.ts";
 export {
   hasApplied,

@@ -82,7 +82,8 @@ export interface DistributorOptions {
 interface Compiled {
   revision: number;
   halted: boolean;
-  rules: { selector: Selector | undefined; rule: Rule }[];
+  /** `policy`: namespace/name, which tells apart policies of one name in several namespaces. */
+  rules: { selector: Selector | undefined; rule: Rule; policy: string }[];
   /** How long compiling the policies took, for the log. */
   compileMs: number;
 }
@@ -131,7 +132,11 @@ export async function createDistributor(
     const { items, revision, halt } = await store.state();
     await beforeCompile?.(items);
     const started = performance.now();
-    const rules = compileRules(items).map(({ policy, rule }) => ({ selector: policy.spec.selector, rule }));
+    const rules = compileRules(items).map(({ policy, rule }) => ({
+      selector: policy.spec.selector,
+      rule,
+      policy: `${policy.metadata.namespace}/${policy.metadata.name}`,
+    }));
     return { revision, halted: halt !== undefined, rules, compileMs: performance.now() - started };
   }
 
@@ -142,9 +147,10 @@ export async function createDistributor(
   let selections = new Map<string, ConfigSnapshot>();
 
   function selectedFor(who: WorkloadIdentity): ConfigSnapshot {
-    const rules = compiled.rules.filter((r) => selects(r.selector, who)).map((r) => r.rule);
-    // Policy names are unique, so the names in order say which rules were picked.
-    const key = rules.map((rule) => rule.name).join("\n");
+    const picked = compiled.rules.filter((r) => selects(r.selector, who));
+    const rules = picked.map((r) => r.rule);
+    // Namespaced names are unique, so they say in order which rules were picked.
+    const key = picked.map((r) => r.policy).join("\n");
     let selected = selections.get(key);
     if (!selected) {
       selected = snapshotOf(rules, compiled.revision, compiled.halted);

@@ -41,6 +41,7 @@ export async function startEtcdFleet(options: EtcdFleetOptions): Promise<Fleet> 
       leadership,
       proxies,
       observations: observations.ledger,
+      observationsCover: "fleet",
       async close() {
         stopDuties();
         stopSweeper?.();

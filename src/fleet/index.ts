@@ -1,8 +1,9 @@
 import { hostname } from "node:os";
 import type { SubscriberRegistry } from "../distributor/index.ts";
+import type { KubeClient } from "../kubernetes/client.ts";
 import type { ObservationLedger } from "../observations/index.ts";
 import type { Logger } from "../server/logger.ts";
-import type { PolicyStore } from "../store/index.ts";
+import type { PolicyStore, StoreElection } from "../store/index.ts";
 import { type Leadership, soleLeadership } from "./leadership.ts";
 import { localProxyDirectory, type ProxyDirectory } from "./proxies.ts";
 
@@ -15,6 +16,8 @@ export interface Fleet {
   readonly proxies: ProxyDirectory;
   /** Reports posted to this replica count here; reads sum every replica's (observations.ts). */
   readonly observations: ObservationLedger;
+  /** "fleet": `observations` sums every replica's reports (etcd); "replica": this replica's alone. */
+  readonly observationsCover: "fleet" | "replica";
   /** Hands leadership over and withdraws this replica's proxies and observations from the fleet view. */
   close(): Promise<void>;
 }
@@ -37,7 +40,46 @@ export function soloFleet(
     leadership: soleLeadership(replica),
     proxies: localProxyDirectory(replica, subscribers),
     observations,
+    observationsCover: "replica",
     close: async () => {},
+  };
+}
+
+export interface KubernetesFleetOptions {
+  client: KubeClient;
+  /** The control plane's namespace: the replicas' Leases live there. */
+  namespace: string;
+  replica: string;
+  /** The store's election (a Lease held in the replica's name): who leads. */
+  election: StoreElection;
+  /** How long a replica's proxies stay in the fleet view after it stopped renewing their Lease. */
+  leaseTtlSeconds: number;
+  subscribers: SubscriberRegistry;
+  /** The observations reported to this replica; the replicas do not share them (etcd's do). */
+  ledger: ObservationLedger;
+  logger: Logger;
+}
+
+/**
+ * Replicas on one Kubernetes API server: the store says who leads, and each publishes its proxies
+ * on a Lease of its own. Closing the store hands the leadership over.
+ */
+export async function startKubernetesFleet(options: KubernetesFleetOptions): Promise<Fleet> {
+  const { election, replica, leaseTtlSeconds, ledger, ...rest } = options;
+  const { startKubernetesProxyDirectory } = await import("./kubernetes-proxies.ts");
+  const proxies = await startKubernetesProxyDirectory({ ...rest, replica, ttlSeconds: leaseTtlSeconds });
+  return {
+    leadership: {
+      replica,
+      isLeader: () => election.isLeader(),
+      leader: () => election.leader(),
+      onChange: (listener) => election.onChange(listener),
+      close: async () => {},
+    },
+    proxies,
+    observations: ledger,
+    observationsCover: "replica",
+    close: () => proxies.close(),
   };
 }
 

@@ -11,6 +11,8 @@ export interface FleetProxy extends Subscriber {
 
 /** The proxies polling every live replica of the fleet (GET /v1/status/proxies, `hfi status`, `--wait`). */
 export interface ProxyDirectory {
+  /** "fleet": every replica's proxies, shared through the store (etcd); "replica": this replica's alone. */
+  readonly covers: "fleet" | "replica";
   /** One entry per worker (node, worker), as its latest poll of any replica left it; sorted by node, then worker. */
   list(): Promise<FleetProxy[]>;
   /** The live replicas' names, sorted. */
@@ -21,6 +23,7 @@ export interface ProxyDirectory {
 /** One replica alone: the proxies are the ones polling it. */
 export function localProxyDirectory(replica: string, subscribers: SubscriberRegistry): ProxyDirectory {
   return {
+    covers: "replica",
     list: async () => subscribers.list().map((proxy) => ({ ...proxy, replica })),
     replicas: async () => [replica],
     close: async () => {},
@@ -79,6 +82,7 @@ export async function startEtcdProxyDirectory(options: EtcdProxyDirectoryOptions
   }
 
   return {
+    covers: "fleet",
     async list() {
       // Our own list is fresher in memory than in etcd, and there even when a write failed.
       const proxies = subscribers.list().map((proxy) => ({ ...proxy, replica }));
@@ -104,7 +108,7 @@ export async function startEtcdProxyDirectory(options: EtcdProxyDirectoryOptions
  * One entry per worker: behind a load balancer a worker polls one replica, then another, and each
  * remembers it; what its latest poll said is what it has.
  */
-function latestPerWorker(proxies: FleetProxy[]): FleetProxy[] {
+export function latestPerWorker(proxies: FleetProxy[]): FleetProxy[] {
   const latest = new Map<string, FleetProxy>();
   for (const proxy of proxies) {
     const key = `${proxy.node}\u0000${proxy.worker}`;
@@ -120,6 +124,6 @@ function isLater(a: FleetProxy, b: FleetProxy): boolean {
   return at !== bt ? at > bt : a.polling && !b.polling;
 }
 
-function compare(a: string, b: string): number {
+export function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }

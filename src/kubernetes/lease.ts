@@ -27,6 +27,11 @@ export interface LeaseElectionOptions {
 export interface LeaseElection {
   readonly identity: string;
   isLeader(): boolean;
+  /**
+   * Who holds the Lease as this candidate last saw it: itself while it leads, another while that one
+   * renews it; undefined while none does (released, or unrenewed for its duration: a failover).
+   */
+  holder(): string | undefined;
   /** Stops campaigning; a leader releases the Lease. */
   close(): Promise<void>;
 }
@@ -52,7 +57,7 @@ export function startLeaseElection(options: LeaseElectionOptions): LeaseElection
   let leading = false;
   let lastRenewed = 0;
   /** The other holder's record as last seen, and when this candidate first saw it so. */
-  let observed: { record: string; since: number } | undefined;
+  let observed: { record: string; since: number; holder: string; heldForMs: number } | undefined;
   let closed = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
 
@@ -99,8 +104,8 @@ export function startLeaseElection(options: LeaseElectionOptions): LeaseElection
     const holder = lease.spec.holderIdentity;
     if (holder && holder !== identity) {
       const record = JSON.stringify(lease.spec);
-      if (observed?.record !== record) observed = { record, since: Date.now() };
       const heldFor = (lease.spec.leaseDurationSeconds ?? leaseDurationSeconds) * 1000;
+      if (observed?.record !== record) observed = { record, since: Date.now(), holder, heldForMs: heldFor };
       setLeading(false);
       if (Date.now() - observed.since < heldFor) return;
       logger?.info("the Lease's holder stopped renewing it; taking over", { holder });
@@ -128,6 +133,11 @@ export function startLeaseElection(options: LeaseElectionOptions): LeaseElection
   return {
     identity,
     isLeader: () => leading,
+    holder() {
+      if (leading) return identity;
+      if (observed && Date.now() - observed.since < observed.heldForMs) return observed.holder;
+      return undefined;
+    },
     async close() {
       closed = true;
       clearTimeout(timer);
@@ -151,6 +161,6 @@ export function startLeaseElection(options: LeaseElectionOptions): LeaseElection
 }
 
 /** A Kubernetes MicroTime: RFC 3339 with microseconds. */
-function microTime(date: Date): string {
+export function microTime(date: Date): string {
   return date.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 }

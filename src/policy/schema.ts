@@ -88,8 +88,18 @@ export const PolicyNameSchema = v.pipe(
   ),
 );
 
+/** A Kubernetes namespace's name: a DNS-1123 label. */
+export const NamespaceNameSchema = v.pipe(
+  v.string(),
+  v.minLength(1, "must not be empty"),
+  maxCharacters(63, "must be at most 63 characters"),
+  v.regex(DNS1123_LABEL, "must be a Kubernetes namespace: a DNS-1123 label"),
+);
+
 const MetadataSchema = strict({
   name: PolicyNameSchema,
+  // Where the policy lives; absent: the namespace the request names, or the control plane's.
+  namespace: v.optional(NamespaceNameSchema),
   // Set by the server; accepted so that `get -o yaml` output can be applied again.
   creationTimestamp: v.optional(
     v.pipe(stringOfAtMost(MAX_TOKEN_LENGTH), v.isoTimestamp("must be an RFC 3339 timestamp")),
@@ -771,14 +781,7 @@ const SelectorSchema = strict({
       v.description('The proxy\'s service, compared exactly; "*" is any service.'),
     ),
   ),
-  namespace: v.optional(
-    v.pipe(
-      v.string(),
-      v.minLength(1, "must not be empty"),
-      maxCharacters(63, "must be at most 63 characters"),
-      v.regex(DNS1123_LABEL, "must be a Kubernetes namespace: a DNS-1123 label"),
-    ),
-  ),
+  namespace: v.optional(NamespaceNameSchema),
   matchLabels: v.optional(MatchLabelsSchema),
 });
 

@@ -77,7 +77,11 @@ describe("logging", () => {
       body: POLICY_YAML,
     });
     const messages = logs.map((entry) => [entry.type, ...entry.args]);
-    expect(messages).toContainEqual(["info", "policy created", { policy: "checkout-abort", revision: 1 }]);
+    expect(messages).toContainEqual([
+      "info",
+      "policy created",
+      { policy: "checkout-abort", namespace: "default", revision: 1 },
+    ]);
     const request = logs.find((entry) => entry.args[0] === "request");
     expect(request?.args[1]).toMatchObject({
       method: "POST",

@@ -71,7 +71,7 @@ export function createApp(options: AppOptions): Hono {
   app.route("/", consoleRoutes());
   app.route("/", healthRoutes({ store }));
   app.route("/", metricsRoutes(metrics));
-  app.route("/", openapiRoutes({ auth: auth !== undefined }));
+  app.route("/", openapiRoutes({ auth: auth !== undefined, namespaces: store.namespaces }));
   app.route("/v1/policies", policyRoutes({ store, logger }));
   app.route("/v1/halt", haltRoutes({ store, logger }));
   app.route("/v1/config", configRoutes({ distributor, heartbeatMs, subscribers }));

@@ -46,10 +46,16 @@ export function createMetrics(): Metrics {
     registers,
   });
   let sources: Parameters<Metrics["observe"]>[0] | undefined;
-  /** Every replica's observations summed, on the leader; nothing elsewhere. */
+  /**
+   * Every replica's observations summed, on the leader, nothing elsewhere; where replicas do not
+   * share them (Kubernetes), each replica's own.
+   */
   const fleetObservations = () => {
     const fleet = sources?.fleet;
-    return fleet?.leadership.isLeader() ? fleet.observations.list() : [];
+    if (!fleet) return [];
+    return fleet.observationsCover === "replica" || fleet.leadership.isLeader()
+      ? fleet.observations.list()
+      : [];
   };
   new Gauge({
     name: "hfi_policies",
@@ -133,13 +139,14 @@ export function createMetrics(): Metrics {
   });
   new Gauge({
     name: "hfi_fleet_proxies",
-    help: "Proxy workers polling any replica, by state: live, current (live, with the served rules); only the leader reports it, so a sum over replicas counts each worker once",
+    help: "Proxy workers polling any replica, by state: live, current (live, with the served rules); only the leader reports it where replicas share their proxies (etcd, Kubernetes), so a sum over replicas counts each worker once",
     labelNames: ["state"] as const,
     registers,
     async collect() {
       this.reset();
       const fleet = sources?.fleet;
-      if (!sources || !fleet?.leadership.isLeader()) return;
+      if (!sources || !fleet) return;
+      if (fleet.proxies.covers === "fleet" && !fleet.leadership.isLeader()) return;
       const current = sources.distributor.current();
       // /metrics answers even when etcd does not: the gauge is then left without samples.
       const proxies = await fleet.proxies.list().catch(() => undefined);

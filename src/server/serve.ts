@@ -12,9 +12,17 @@ import {
   type Fleet,
   soloFleet,
   startEtcdFleet,
+  startKubernetesFleet,
 } from "../fleet/index.ts";
 import { createObservationLedger, type ObservationLedger } from "../observations/index.ts";
-import { HfiError, openStore, type PolicyStore, type StoreConfig, type StoreHooks } from "../store/index.ts";
+import {
+  connectKubernetes,
+  HfiError,
+  openStore,
+  type PolicyStore,
+  type StoreConfig,
+  type StoreHooks,
+} from "../store/index.ts";
 import { createApp } from "./app.ts";
 import { loadTokenFile } from "./auth.ts";
 import { createConfigClients } from "./clients.ts";
@@ -23,7 +31,7 @@ import { listen } from "./listen.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { createMetrics } from "./metrics.ts";
 import { precompileRegexes } from "./policy-validation.ts";
-import { propagationOf } from "./propagation.ts";
+import { followProxies, propagationOf } from "./propagation.ts";
 
 export interface ServerOptions {
   /** `host:port`, `[ipv6]:port` or `:port`; port 0 picks a free one. Default `0.0.0.0:8080`. */
@@ -66,9 +74,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const metrics = createMetrics();
   const storeConfig = options.store ?? { type: "memory" };
   const propagation: StoreHooks["propagation"] = {};
+  const replica = options.fleet?.replica ?? defaultReplicaName();
   const store = await openStore(storeConfig, {
     logger,
     propagation,
+    replica,
     onWatcherError: (err) => logger.error("policy watch listener failed", err),
     onError: (operation) => metrics.storeError(operation),
   });
@@ -81,6 +91,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     const subscribers = createSubscriberRegistry(options.subscribers);
     const fleet = await openFleet(
       storeConfig,
+      replica,
       options.fleet,
       store,
       subscribers,
@@ -88,7 +99,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       logger,
     );
     cleanup.unshift(() => fleet.close());
-    propagation.of = propagationOf(distributor, subscribers, fleet.leadership.replica);
+    // Only the Kubernetes store reports how far policies have got (its Propagated condition).
+    if (storeConfig.type === "kubernetes") {
+      const proxies = await followProxies(fleet.proxies);
+      cleanup.unshift(proxies.stop);
+      propagation.of = propagationOf(distributor, proxies.current);
+    }
     const { observations } = fleet;
     const events = createEventLog();
     cleanup.unshift(recordStoreEvents(store, events));
@@ -150,19 +166,33 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   }
 }
 
-/** With etcd, the replicas on it; otherwise this process alone. */
+/** With etcd or Kubernetes, the replicas sharing it; otherwise this process alone. */
 async function openFleet(
   storeConfig: StoreConfig,
+  replica: string,
   options: ServerOptions["fleet"],
   store: PolicyStore,
   subscribers: SubscriberRegistry,
   ledger: ObservationLedger,
   logger: Logger,
 ): Promise<Fleet> {
-  const replica = options?.replica ?? defaultReplicaName();
+  const leaseTtlSeconds = options?.leaseTtlSeconds ?? DEFAULT_LEASE_TTL_SECONDS;
+  if (storeConfig.type === "kubernetes" && store.election) {
+    const { client, namespace } = await connectKubernetes(storeConfig);
+    const { election } = store;
+    return startKubernetesFleet({
+      client,
+      namespace,
+      replica,
+      election,
+      leaseTtlSeconds,
+      subscribers,
+      ledger,
+      logger,
+    });
+  }
   if (storeConfig.type !== "etcd") return soloFleet(replica, subscribers, ledger);
   const { endpoints, prefix = "hfi/" } = storeConfig;
-  const leaseTtlSeconds = options?.leaseTtlSeconds ?? DEFAULT_LEASE_TTL_SECONDS;
   return startEtcdFleet({ endpoints, prefix, replica, leaseTtlSeconds, store, subscribers, ledger, logger });
 }
 

@@ -1,4 +1,5 @@
 import type { ConsolaInstance } from "consola";
+import type { KubeClient } from "../kubernetes/client.ts";
 import type { StoreClock } from "./clock.ts";
 import { createMemoryStore } from "./memory.ts";
 import type { PolicyStore, StoredPolicy } from "./types.ts";
@@ -25,8 +26,13 @@ export type StoreConfig =
       kubeconfig?: string;
       /** The kubeconfig context; default its current context. */
       context?: string;
-      /** Whose FaultInjectionPolicies to serve; default the kubeconfig context's, or the pod's. */
+      /**
+       * The control plane's namespace (its halt, its leader Lease, and the policies it serves);
+       * default the kubeconfig context's, or the pod's.
+       */
       namespace?: string;
+      /** Serve the FaultInjectionPolicies of every namespace, not only `namespace`'s. */
+      allNamespaces?: boolean;
       /** Of the Lease the replicas elect their leader with. Default 15. */
       leaseDurationSeconds?: number;
       /** Deadline of each API call; past it the request is answered 503. Default 5000. */
@@ -45,6 +51,8 @@ export interface StoreHooks {
    * Propagated condition); set once the server has its distributor, which needs the store first.
    */
   propagation?: { of?: PropagationOf };
+  /** This replica's name: with the Kubernetes store, the Lease's holder while it leads. */
+  replica?: string;
 }
 
 /** Of the live proxies a policy targets, how many have applied the revision that brought it. */
@@ -53,6 +61,22 @@ export interface PolicyPropagation {
   targeted: number;
 }
 export type PropagationOf = (policy: StoredPolicy, revision: number) => PolicyPropagation;
+
+/** The API client a `kubernetes` store config names, and the control plane's namespace. */
+export async function connectKubernetes(
+  config: Extract<StoreConfig, { type: "kubernetes" }>,
+): Promise<{ client: KubeClient; namespace: string }> {
+  const { createKubeClient, inClusterConnection, kubeconfigConnection } = await import(
+    "../kubernetes/client.ts"
+  );
+  const connection = config.kubeconfig
+    ? kubeconfigConnection(config.kubeconfig, config.context)
+    : inClusterConnection();
+  return {
+    client: createKubeClient(connection, config.requestTimeoutMs),
+    namespace: config.namespace ?? connection.namespace,
+  };
+}
 
 /**
  * Opens the store `config` names; the caller closes it. etcd.ts and kubernetes.ts are loaded only
@@ -64,26 +88,21 @@ export async function openStore(config: StoreConfig, hooks: StoreHooks): Promise
       return createMemoryStore({ clock: config.clock, onWatcherError: hooks.onWatcherError });
     case "etcd": {
       const { type: _type, ...options } = config;
-      const { propagation: _unused, ...etcdHooks } = hooks;
+      const { propagation: _unused, replica: _fleetsOwn, ...etcdHooks } = hooks;
       const { createEtcdStore } = await import("./etcd.ts");
       return createEtcdStore({ ...options, ...etcdHooks });
     }
     case "kubernetes": {
-      const { createKubeClient, inClusterConnection, kubeconfigConnection } = await import(
-        "../kubernetes/client.ts"
-      );
       const { createKubernetesStore } = await import("./kubernetes.ts");
-      const connection = config.kubeconfig
-        ? kubeconfigConnection(config.kubeconfig, config.context)
-        : inClusterConnection();
+      const { replica, ...storeHooks } = hooks;
       return createKubernetesStore({
-        client: createKubeClient(connection, config.requestTimeoutMs),
-        namespace: config.namespace ?? connection.namespace,
+        ...(await connectKubernetes(config)),
+        allNamespaces: config.allNamespaces,
         requestTimeoutMs: config.requestTimeoutMs,
         // The replicas elect a leader through a Lease; it writes status and ends timed policies.
         writeStatus: true,
-        leaderElection: { leaseDurationSeconds: config.leaseDurationSeconds },
-        ...hooks,
+        leaderElection: { leaseDurationSeconds: config.leaseDurationSeconds, identity: replica },
+        ...storeHooks,
       });
     }
   }

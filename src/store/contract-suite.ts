@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import type { ErrorCode } from "../errors.ts";
+import type { ErrorCode, HfiError } from "../errors.ts";
 import type { Policy } from "../policy/index.ts";
 import type { PolicyStore, WatchEvent } from "./types.ts";
 
@@ -47,6 +47,38 @@ export function describeStoreContract(
       await store.create(policy("a"));
       await expectCode(store.create(policy("a", 404)), "AlreadyExists");
       await expectCode(store.create(withVersion(policy("b"), "1")), "InvalidInput");
+    });
+
+    test("a policy is in the store's namespace; another one is refused, naming the field, and nothing is stored", async () => {
+      // The suite runs on stores of one namespace; a store of every namespace has its own tests.
+      expect(store.namespaces.all).toBe(false);
+      const { home } = store.namespaces;
+      const stored = await store.create(policy("a"));
+      expect(stored.metadata.namespace).toBe(home);
+      expect(await store.get("a", home)).toEqual(stored);
+      const inHome = { ...policy("b"), metadata: { name: "b", namespace: home } };
+      expect((await store.createOrUpdate(inHome)).policy.metadata.namespace).toBe(home);
+      const elsewhere = { ...policy("c"), metadata: { name: "c", namespace: `not-${home}` } };
+      for (const write of [store.create(elsewhere), store.createOrUpdate(elsewhere)]) {
+        const err = await write.then(
+          () => undefined,
+          (e: unknown) => e as HfiError,
+        );
+        expect(err?.code).toBe("InvalidInput");
+        expect(err?.details.map((d) => d.path)).toEqual(["metadata.namespace"]);
+      }
+      for (const read of [store.get("a", `not-${home}`), store.delete("a", `not-${home}`)]) {
+        const err = await read.then(
+          () => undefined,
+          (e: unknown) => e as HfiError,
+        );
+        expect(err?.details.map((d) => d.path)).toEqual(["namespace"]);
+      }
+      const { items } = await store.list();
+      expect(items.map((p) => `${p.metadata.namespace}/${p.metadata.name}`)).toEqual([
+        `${home}/a`,
+        `${home}/b`,
+      ]);
     });
 
     test("get and delete of a missing policy are NotFound", async () => {

@@ -1,6 +1,7 @@
 import type { IKeyValue } from "etcd3";
 import { HfiError } from "../errors.ts";
 import type { Policy } from "../policy/index.ts";
+import { DEFAULT_NAMESPACE } from "./namespaces.ts";
 import type { Halt, StoredPolicy } from "./types.ts";
 
 /**
@@ -19,7 +20,7 @@ export interface EtcdLayout {
 
 export type Entry = { kind: "policy"; policy: StoredPolicy } | { kind: "halt"; halt: Halt };
 
-/** What a policy key's value holds: the policy without its resourceVersion. */
+/** What a policy key's value holds: the policy without its resourceVersion (and namespace: etcd has one). */
 export type StoredValue = Policy & {
   metadata: { name: string; creationTimestamp: string; generation: number };
 };
@@ -56,7 +57,13 @@ export function decodePolicy(kv: IKeyValue, name: string): StoredPolicy {
   const { creationTimestamp, generation } = value.metadata;
   return {
     ...value,
-    metadata: { name, creationTimestamp, resourceVersion: kv.mod_revision, generation },
+    metadata: {
+      name,
+      namespace: DEFAULT_NAMESPACE,
+      creationTimestamp,
+      resourceVersion: kv.mod_revision,
+      generation,
+    },
   };
 }
 

@@ -16,6 +16,7 @@ import { decodeHalt, type Entry, encodeHalt, etcdLayout, type StoredValue } from
 import { type KeyChange, startRangeWatch } from "./etcd-watch.ts";
 import { createWatchFanOut } from "./fan-out.ts";
 import { durationMs, hasExpired, lockedError, newHalt, staleVersionError } from "./lifecycle.ts";
+import { DEFAULT_NAMESPACE, resolveNamespace, SINGLE_NAMESPACE } from "./namespaces.ts";
 import { createOutageBreaker } from "./outage-breaker.ts";
 import type { Halt, PolicyStore, StoredPolicy, StoreState, WatchEvent } from "./types.ts";
 
@@ -153,7 +154,8 @@ export async function createEtcdStore(options: EtcdStoreOptions): Promise<Policy
   function stored(value: StoredValue, revision: number): StoredPolicy {
     const { name, creationTimestamp, generation } = value.metadata;
     const copy = structuredClone(value);
-    return { ...copy, metadata: { name, creationTimestamp, resourceVersion: String(revision), generation } };
+    const metadata = { name, namespace: DEFAULT_NAMESPACE, creationTimestamp, generation };
+    return { ...copy, metadata: { ...metadata, resourceVersion: String(revision) } };
   }
 
   function decodePolicyAt(entry: IKeyValue): StoredPolicy {
@@ -312,11 +314,14 @@ export async function createEtcdStore(options: EtcdStoreOptions): Promise<Policy
   });
 
   return {
+    namespaces: SINGLE_NAMESPACE,
+
     create: (policy) =>
       oneAtATime(policy.metadata.name, () =>
         write(
           "create",
           async () => {
+            resolveNamespace(SINGLE_NAMESPACE, policy.metadata.namespace, "metadata.namespace");
             if (policy.metadata.resourceVersion !== undefined) {
               throw new HfiError("InvalidInput", "resourceVersion must not be set when creating", [
                 { path: "metadata.resourceVersion", message: "must not be set when creating" },
@@ -335,6 +340,7 @@ export async function createEtcdStore(options: EtcdStoreOptions): Promise<Policy
         write(
           "createOrUpdate",
           async () => {
+            resolveNamespace(SINGLE_NAMESPACE, policy.metadata.namespace, "metadata.namespace");
             const first = await kv.txn({ success: readPair(layout.policyKey(policy.metadata.name)) });
             observe(first.header);
             return put(policy, pairOf(first.responses), false);
@@ -343,8 +349,9 @@ export async function createEtcdStore(options: EtcdStoreOptions): Promise<Policy
         ),
       ),
 
-    get: (name) =>
+    get: (name, namespace) =>
       call("get", async () => {
+        resolveNamespace(SINGLE_NAMESPACE, namespace);
         const res = await kv.range({ key: layout.policyKey(name) });
         observe(res.header);
         const entry = res.kvs[0];
@@ -352,10 +359,11 @@ export async function createEtcdStore(options: EtcdStoreOptions): Promise<Policy
         return decodePolicyAt(entry);
       }),
 
-    delete: (name) =>
+    delete: (name, namespace) =>
       write(
         "delete",
         async () => {
+          resolveNamespace(SINGLE_NAMESPACE, namespace);
           const res = await kv.deleteRange({ key: layout.policyKey(name), prev_kv: true });
           observe(res.header);
           const entry = res.prev_kvs[0];

@@ -1,6 +1,7 @@
 export { type ErrorCode, HfiError, isHfiError } from "../errors.ts";
 export { type StoreClock, systemClock } from "./clock.ts";
 export {
+  connectKubernetes,
   openStore,
   type PolicyPropagation,
   type PropagationOf,
@@ -10,6 +11,13 @@ export {
 export type { EtcdStoreOptions } from "./etcd.ts";
 export { describeHalt } from "./lifecycle.ts";
 export { createMemoryStore, type MemoryStoreOptions } from "./memory.ts";
+export {
+  byNamespaceAndName,
+  DEFAULT_NAMESPACE,
+  resolveNamespace,
+  SINGLE_NAMESPACE,
+  type StoreNamespaces,
+} from "./namespaces.ts";
 export type {
   Halt,
   HaltEvent,
@@ -19,6 +27,7 @@ export type {
   PolicyStore,
   PutResult,
   StoredPolicy,
+  StoreElection,
   StoreState,
   Unsubscribe,
   WatchEvent,

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { createConsola } from "consola";
 import { startTestKubeApiServer, type TestKubeApiServer } from "../../test/support/kube-apiserver.ts";
+import { createDistributor } from "../distributor/index.ts";
 import { createKubeClient, kubeconfigConnection } from "../kubernetes/client.ts";
 import type { Policy } from "../policy/index.ts";
 import { describeStoreContract, expectCode } from "./contract-suite.ts";
@@ -220,6 +221,108 @@ describe("kubernetes store", () => {
       while (Date.now() < deadline + 5000 && events.length < 2) await Bun.sleep(20);
       expect(events[1]).toMatchObject({ type: "resume", halt: { reason: "incident 7" } });
       expect((await store.create(policy("a"))).metadata.name).toBe("a");
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe("kubernetes store of every namespace", () => {
+  /** A store of every namespace, at home in `home`. */
+  async function openAllNamespaces(home: string): Promise<PolicyStore> {
+    return createKubernetesStore({
+      client: createKubeClient(kubeconfigConnection(kube.kubeconfig)),
+      namespace: home,
+      allNamespaces: true,
+      logger: quiet,
+      onWatcherError: () => {},
+    });
+  }
+
+  const inNamespace = (name: string, namespace: string, httpStatus = 503): Policy => ({
+    ...policy(name, httpStatus),
+    metadata: { name, namespace },
+  });
+
+  test("one name in several namespaces is several policies; each read and delete names its namespace", async () => {
+    const [home, shop, billing] = [
+      await kube.createNamespace(),
+      await kube.createNamespace(),
+      await kube.createNamespace(),
+    ];
+    const store = await openAllNamespaces(home);
+    try {
+      expect(store.namespaces).toEqual({ home, all: true });
+      await store.create(policy("abort", 500));
+      await store.create(inNamespace("abort", shop, 502));
+      const applied = await kube.kubectl(["apply", "-f", "-"], policyYaml("abort", billing, 418));
+      expect(applied.exitCode).toBe(0);
+      const ours = async () =>
+        (await store.list()).items
+          .filter((p) => [home, shop, billing].includes(p.metadata.namespace))
+          .map((p) => `${p.metadata.namespace}/${p.metadata.name}=${p.spec.fault.abort?.httpStatus}`);
+      const deadline = Date.now() + 5000;
+      while (Date.now() < deadline && (await ours()).length < 3) await Bun.sleep(20);
+      expect(await ours()).toEqual([`${home}/abort=500`, `${shop}/abort=502`, `${billing}/abort=418`].sort());
+      expect((await store.get("abort", shop)).spec.fault.abort?.httpStatus).toBe(502);
+      expect((await store.get("abort")).spec.fault.abort?.httpStatus).toBe(500);
+      const got = await kube.kubectl(["get", "fip", "abort", "-n", shop, "-o", "json"]);
+      expect(JSON.parse(got.stdout).spec.fault.abort.httpStatus).toBe(502);
+
+      expect((await store.delete("abort", shop)).metadata.namespace).toBe(shop);
+      expect(await ours()).toEqual([`${home}/abort=500`, `${billing}/abort=418`].sort());
+      await expectCode(store.get("abort", shop), "NotFound");
+    } finally {
+      await store.close();
+    }
+  });
+
+  test("a policy outside the home namespace targets its own namespace's proxies unless its selector names one", async () => {
+    const [home, shop, billing] = [
+      await kube.createNamespace(),
+      await kube.createNamespace(),
+      await kube.createNamespace(),
+    ];
+    const store = await openAllNamespaces(home);
+    try {
+      await store.create(policy("everywhere"));
+      await store.create(inNamespace("own", shop));
+      const elsewhere = inNamespace("elsewhere", shop);
+      elsewhere.spec = { ...elsewhere.spec, selector: { namespace: home, service: "web" } };
+      await store.create(elsewhere);
+      const selectors = Object.fromEntries(
+        (await store.list()).items
+          .filter((p) => [home, shop].includes(p.metadata.namespace))
+          .map((p) => [p.metadata.name, p.spec.selector]),
+      );
+      expect(selectors).toEqual({
+        everywhere: undefined,
+        own: { namespace: shop },
+        elsewhere: { namespace: home, service: "web" },
+      });
+      // Each namespace's proxies get their own policy of the name, not whichever was compiled first.
+      const billingAbort = inNamespace("abort", billing, 502);
+      const homeNamespaceOnly = {
+        ...policy("abort", 418),
+        spec: { ...policy("abort", 418).spec, selector: { namespace: home } },
+      };
+      await store.create(billingAbort);
+      await store.create(homeNamespaceOnly);
+      const distributor = await createDistributor(store, { logger: quiet, coalesceMs: 0 });
+      try {
+        const abortFor = (namespace: string) =>
+          distributor
+            .current({ service: "", namespace, labels: {} })
+            .ruleSet.rules.filter((rule) => rule.name === "abort")
+            .map((rule) => rule.fault.abort?.httpStatus);
+        // Both are served "abort" and "everywhere": the same names, not the same rules.
+        expect([abortFor(billing), abortFor(home)]).toEqual([[502], [418]]);
+      } finally {
+        distributor.close();
+      }
+      // The resource keeps what was written: the default is how hfi reads it.
+      const own = JSON.parse((await kube.kubectl(["get", "fip", "own", "-n", shop, "-o", "json"])).stdout);
+      expect(own.spec.selector).toBeUndefined();
     } finally {
       await store.close();
     }

@@ -16,12 +16,15 @@ import { type Policy, PolicySchema, toFieldIssues } from "../policy/index.ts";
 import type { PropagationOf } from "./config.ts";
 import { createWatchFanOut } from "./fan-out.ts";
 import { durationMs, hasExpired, lockedError, MAX_HALT_TEXT, staleVersionError } from "./lifecycle.ts";
+import { byNamespaceAndName, resolveNamespace, type StoreNamespaces } from "./namespaces.ts";
 import type { Halt, PolicyStore, StoredPolicy, StoreState, WatchEvent } from "./types.ts";
 
 export interface KubernetesStoreOptions {
   client: KubeClient;
-  /** The namespace whose FaultInjectionPolicies (and FaultInjectionHalt) this store holds. */
+  /** The control plane's namespace: its FaultInjectionHalt and Lease, and policies written without one. */
   namespace: string;
+  /** Hold the FaultInjectionPolicies of every namespace, not only `namespace`'s. Default false. */
+  allNamespaces?: boolean;
   /** Deadline of each API call, and longest a write waits for its own watch event. Default 5000. */
   requestTimeoutMs?: number;
   /** Clock for `status.expiresAt`. */
@@ -38,6 +41,7 @@ export interface KubernetesStoreOptions {
   /**
    * Elect a leader among the stores on this namespace through the Lease `hfi-leader`: only the leader
    * writes status, stamps expiries and deletes expired policies. Without it every store does.
+   * `identity`: this replica's name, the Lease's holder while it leads.
    */
   leaderElection?: { leaseDurationSeconds?: number; identity?: string };
   /** With `writeStatus`: the Propagated condition, from how far each policy has got to the proxies. */
@@ -89,8 +93,10 @@ interface KubeWatchEvent {
 type Resource = "policies" | "halt";
 
 /**
- * Policies as FaultInjectionPolicy custom resources in one namespace, and the halt as its
- * FaultInjectionHalt `fleet`: `kubectl` and GitOps tools change them as well as hfi does. Each
+ * Policies as FaultInjectionPolicy custom resources in one namespace (or in every namespace), and
+ * the halt as the home namespace's FaultInjectionHalt `fleet`: `kubectl` and GitOps tools change
+ * them as well as hfi does. A policy outside the home namespace targets its own namespace's proxies
+ * unless its selector names one (the policies read say so in `spec.selector.namespace`). Each
  * store keeps an informer's cache — list, then watch from the list's resourceVersion with
  * bookmarks, a full relist when the watch has expired (410 Gone) — and serves lists and watch
  * events from it. Revisions are Kubernetes resourceVersions (etcd revisions), the store's revision
@@ -101,19 +107,28 @@ type Resource = "policies" | "halt";
  */
 export async function createKubernetesStore(options: KubernetesStoreOptions): Promise<PolicyStore> {
   const { client, namespace, requestTimeoutMs = 5000, logger = consola } = options;
+  const namespaces: StoreNamespaces = { home: namespace, all: options.allNamespaces === true };
   const now = options.now ?? (() => new Date());
   const onError = options.onError ?? (() => {});
   const watchers = createWatchFanOut(
     options.onWatcherError ?? ((err) => logger.error("policy watch listener failed", err)),
   );
-  const base = `/apis/${API_GROUP}/${API_VERSION}/namespaces/${encodeURIComponent(namespace)}`;
+  const group = `/apis/${API_GROUP}/${API_VERSION}`;
+  const inNamespace = (ns: string) => `${group}/namespaces/${encodeURIComponent(ns)}`;
+  /** What the informers list and watch: the policies of one namespace or of all, the home namespace's halt. */
   const paths: Record<Resource, string> = {
-    policies: `${base}/${POLICY_PLURAL}`,
-    halt: `${base}/${HALT_PLURAL}`,
+    policies: namespaces.all ? `${group}/${POLICY_PLURAL}` : `${inNamespace(namespace)}/${POLICY_PLURAL}`,
+    halt: `${inNamespace(namespace)}/${HALT_PLURAL}`,
   };
-  const policyPath = (name: string) => `${paths.policies}/${encodeURIComponent(name)}`;
+  const policiesIn = (ns: string) => `${inNamespace(ns)}/${POLICY_PLURAL}`;
+  const policyPath = (ns: string, name: string) => `${policiesIn(ns)}/${encodeURIComponent(name)}`;
+  const pathOf = (object: KubeObject) => policyPath(namespaceOf(object), object.metadata.name);
   const haltPath = `${paths.halt}/${HALT_NAME}`;
+  const namespaceOf = (object: KubeObject) => object.metadata.namespace ?? namespace;
+  /** Policies are keyed `namespace/name`. */
+  const keyOf = (object: KubeObject) => `${namespaceOf(object)}/${object.metadata.name}`;
 
+  /** By keyOf. */
   const policies = new Map<string, KubeObject>();
   let haltObject: KubeObject | undefined;
   /** The newest change to this store's objects seen; a new listener hears only of later ones. */
@@ -130,6 +145,7 @@ export async function createKubernetesStore(options: KubernetesStoreOptions): Pr
   const expiryTimers = new Map<string, ReturnType<typeof setTimeout>>();
   const invalidLogged = new Set<string>();
   const stop = new AbortController();
+  const electionListeners = new Set<(leading: boolean) => void>();
   const election =
     options.leaderElection &&
     startLeaseElection({
@@ -137,9 +153,10 @@ export async function createKubernetesStore(options: KubernetesStoreOptions): Pr
       namespace,
       ...options.leaderElection,
       logger,
-      // The new leader catches up on what its predecessor may have left: statuses, expiries.
       onChange: (leading) => {
+        for (const listener of electionListeners) listener(leading);
         if (!leading) return;
+        // The new leader catches up on what its predecessor may have left: statuses, expiries.
         for (const object of policies.values())
           applyPolicy("put", object, Number(object.metadata.resourceVersion));
       },
@@ -169,6 +186,7 @@ export async function createKubernetesStore(options: KubernetesStoreOptions): Pr
   /** The policy a custom resource holds, or undefined (and logged once) when it is not a valid one. */
   function toStored(object: KubeObject): StoredPolicy | undefined {
     const { name, resourceVersion, generation = 1, creationTimestamp, annotations } = object.metadata;
+    const policyNamespace = namespaceOf(object);
     const expiresAt = annotations?.[EXPIRES_AT_ANNOTATION];
     const result = v.safeParse(PolicySchema, {
       apiVersion: object.apiVersion,
@@ -178,16 +196,26 @@ export async function createKubernetesStore(options: KubernetesStoreOptions): Pr
       ...(object.spec?.duration !== undefined && expiresAt !== undefined && { status: { expiresAt } }),
     });
     if (!result.success) {
-      const key = `${name}@${resourceVersion}`;
+      const key = `${policyNamespace}/${name}@${resourceVersion}`;
       if (!invalidLogged.has(key)) {
         invalidLogged.add(key);
-        logger.warn(`FaultInjectionPolicy ${namespace}/${name} is not valid and is left out`, {
+        logger.warn(`FaultInjectionPolicy ${policyNamespace}/${name} is not valid and is left out`, {
           issue: result.issues[0]?.message,
         });
       }
       return undefined;
     }
-    return { ...result.output, metadata: { name, creationTimestamp, resourceVersion, generation } };
+    const metadata = { name, namespace: policyNamespace, creationTimestamp, resourceVersion, generation };
+    return { ...result.output, spec: targetingOwnNamespace(result.output.spec, policyNamespace), metadata };
+  }
+
+  /**
+   * A policy outside the home namespace targets the proxies of its own namespace unless its selector
+   * names another: the selector as the distributor applies it.
+   */
+  function targetingOwnNamespace(spec: Policy["spec"], policyNamespace: string): Policy["spec"] {
+    if (policyNamespace === namespace || spec.selector?.namespace !== undefined) return spec;
+    return { ...spec, selector: { ...spec.selector, namespace: policyNamespace } };
   }
 
   function toHalt(object: KubeObject): Halt {
@@ -256,18 +284,19 @@ export async function createKubernetesStore(options: KubernetesStoreOptions): Pr
 
   function scheduleExpiry(object: KubeObject, policy: StoredPolicy | undefined): void {
     const { name, resourceVersion } = object.metadata;
-    clearTimeout(expiryTimers.get(name));
-    expiryTimers.delete(name);
+    const key = keyOf(object);
+    clearTimeout(expiryTimers.get(key));
+    expiryTimers.delete(key);
     const expiresAt = policy?.status?.expiresAt;
     if (expiresAt === undefined) return;
     const timer = setTimeout(
       () => {
-        expiryTimers.delete(name);
+        expiryTimers.delete(key);
         // A store that becomes leader later deletes it then.
         if (!leads()) return;
         // Only this version: a policy applied again since then has a later expiry.
         client
-          .request("DELETE", policyPath(name), { preconditions: { resourceVersion } })
+          .request("DELETE", pathOf(object), { preconditions: { resourceVersion } })
           .catch((err: unknown) => {
             if (err instanceof KubeApiError && (err.status === 404 || err.status === 409)) return;
             onError("expire", err);
@@ -278,16 +307,16 @@ export async function createKubernetesStore(options: KubernetesStoreOptions): Pr
       Math.max(0, Date.parse(expiresAt) - now().getTime()),
     );
     timer.unref?.();
-    expiryTimers.set(name, timer);
+    expiryTimers.set(key, timer);
   }
 
   function applyPolicy(type: "put" | "delete", object: KubeObject, eventRevision: number): void {
-    const { name } = object.metadata;
-    const before = policies.get(name);
+    const key = keyOf(object);
+    const before = policies.get(key);
     const previous = before && toStored(before);
     if (type === "delete") {
-      policies.delete(name);
-      definedAt.delete(name);
+      policies.delete(key);
+      definedAt.delete(key);
       scheduleExpiry(object, undefined);
       if (previous) {
         const expired = hasExpired(previous, now().getTime());
@@ -300,18 +329,18 @@ export async function createKubernetesStore(options: KubernetesStoreOptions): Pr
       } else revision = Math.max(revision, eventRevision);
       return;
     }
-    policies.set(name, object);
+    policies.set(key, object);
     const current = toStored(object);
     if (options.writeStatus && leads()) {
-      reconcileStatusSoon(name);
+      reconcileStatusSoon(key);
       if (current) stampExpiry(object, current);
     }
     // With the resource's new resourceVersion, even when only its status changed.
     scheduleExpiry(object, current);
     // Only the status changed (this store's own status writes): nothing for the rule set.
     if (before && sameDefinition(before, object)) return;
-    if (current) definedAt.set(name, eventRevision);
-    else definedAt.delete(name);
+    if (current) definedAt.set(key, eventRevision);
+    else definedAt.delete(key);
     if (current) emit({ type: "put", policy: current, revision: eventRevision });
     // No longer valid: to the filters it is gone.
     else if (previous) emit({ type: "delete", policy: previous, revision: eventRevision });
@@ -324,26 +353,26 @@ export async function createKubernetesStore(options: KubernetesStoreOptions): Pr
   const propagationRefresh =
     options.writeStatus && options.propagation
       ? setInterval(() => {
-          if (leads()) for (const name of policies.keys()) reconcileStatusSoon(name);
+          if (leads()) for (const key of policies.keys()) reconcileStatusSoon(key);
         }, PROPAGATION_REFRESH_MS)
       : undefined;
   propagationRefresh?.unref?.();
 
   /** Brings a policy's status up to date after this turn's events (several events, one write). */
-  function reconcileStatusSoon(name: string): void {
-    if (statusDue.has(name)) return;
-    statusDue.add(name);
+  function reconcileStatusSoon(key: string): void {
+    if (statusDue.has(key)) return;
+    statusDue.add(key);
     setImmediate(() => {
-      statusDue.delete(name);
-      const object = policies.get(name);
+      statusDue.delete(key);
+      const object = policies.get(key);
       if (!object || stop.signal.aborted) return;
       const status = desiredStatus(object);
       if (isDeepStrictEqual(object.status ?? {}, status)) return;
-      client.request("PUT", `${policyPath(name)}/status`, { ...object, status }).catch((err: unknown) => {
+      client.request("PUT", `${pathOf(object)}/status`, { ...object, status }).catch((err: unknown) => {
         // Changed or gone meanwhile: the watch brings that change, and with it another try.
         if (err instanceof KubeApiError && (err.status === 409 || err.status === 404)) return;
         onError("status", err);
-        logger.warn(`could not write the status of policy ${name}`, { error: (err as Error).message });
+        logger.warn(`could not write the status of policy ${key}`, { error: (err as Error).message });
       });
     });
   }
@@ -360,7 +389,7 @@ export async function createKubernetesStore(options: KubernetesStoreOptions): Pr
       ...object.metadata,
       annotations: { ...object.metadata.annotations, [EXPIRES_AT_ANNOTATION]: expiresAt },
     };
-    client.request("PUT", policyPath(object.metadata.name), { ...object, metadata }).catch((err: unknown) => {
+    client.request("PUT", pathOf(object), { ...object, metadata }).catch((err: unknown) => {
       if (err instanceof KubeApiError && (err.status === 409 || err.status === 404)) return;
       onError("expire", err);
       logger.warn(`could not set the expiry of policy ${object.metadata.name}`, {
@@ -413,7 +442,7 @@ export async function createKubernetesStore(options: KubernetesStoreOptions): Pr
     generation: number,
   ): Omit<Condition, "lastTransitionTime">[] {
     const of = options.propagation?.of;
-    const revision = definedAt.get(object.metadata.name);
+    const revision = definedAt.get(keyOf(object));
     if (!of || revision === undefined) return [];
     if (!policy) {
       return [
@@ -426,7 +455,11 @@ export async function createKubernetesStore(options: KubernetesStoreOptions): Pr
         },
       ];
     }
-    const stored = { ...policy, metadata: { ...storedMeta(object).metadata } };
+    const stored = {
+      ...policy,
+      spec: targetingOwnNamespace(policy.spec, namespaceOf(object)),
+      metadata: { ...storedMeta(object, namespace).metadata },
+    };
     const { applied, targeted } = of(stored, revision);
     return [
       {
@@ -486,15 +519,17 @@ export async function createKubernetesStore(options: KubernetesStoreOptions): Pr
   /** Lists `resource` and makes the cache what the list says, as changes; the list's resourceVersion. */
   async function relist(resource: Resource, initial: boolean): Promise<string> {
     const list = await client.request<KubeList>("GET", paths[resource]);
-    const listed = new Map(list.items.map((item) => [item.metadata.name, item]));
+    const listed = new Map(list.items.map((item) => [keyOf(item), item]));
     const cached =
-      resource === "policies" ? new Map(policies) : new Map(haltObject ? [[HALT_NAME, haltObject]] : []);
-    for (const [name, object] of cached) {
+      resource === "policies"
+        ? new Map(policies)
+        : new Map(haltObject ? [[keyOf(haltObject), haltObject]] : []);
+    for (const [key, object] of cached) {
       // A delete the watch missed: it happened at or before the list's revision.
-      if (!listed.has(name)) apply(resource, "delete", withVersion(object, list.metadata.resourceVersion));
+      if (!listed.has(key)) apply(resource, "delete", withVersion(object, list.metadata.resourceVersion));
     }
-    for (const [name, object] of listed) {
-      if (cached.get(name)?.metadata.resourceVersion !== object.metadata.resourceVersion) {
+    for (const [key, object] of listed) {
+      if (cached.get(key)?.metadata.resourceVersion !== object.metadata.resourceVersion) {
         apply(resource, "put", object);
       }
     }
@@ -549,14 +584,18 @@ export async function createKubernetesStore(options: KubernetesStoreOptions): Pr
     onlyCreate: boolean,
   ): Promise<{ policy: StoredPolicy; created: boolean }> {
     const { name, resourceVersion } = policy.metadata;
+    const policyNamespace = resolveNamespace(namespaces, policy.metadata.namespace, "metadata.namespace");
     const lifetime = durationMs(policy);
     const wanted = JSON.parse(JSON.stringify(policy.spec)) as Policy["spec"];
     for (let attempt = 1; ; attempt++) {
-      const [current, halt] = await Promise.all([getOrUndefined(policyPath(name)), readHalt()]);
+      const [current, halt] = await Promise.all([
+        getOrUndefined(policyPath(policyNamespace, name)),
+        readHalt(),
+      ]);
       if (halt) throw lockedError(halt);
       if (onlyCreate && current) throw new HfiError("AlreadyExists", `policy "${name}" already exists`);
       const previous = current && toStored(current);
-      const stale = staleVersionError(name, resourceVersion, current && storedMeta(current));
+      const stale = staleVersionError(name, resourceVersion, current && storedMeta(current, namespace));
       if (stale) throw stale;
       const specChanged = !current || !isDeepStrictEqual(current.spec, wanted);
       if (previous && !specChanged && lifetime === undefined) return { policy: previous, created: false };
@@ -569,6 +608,7 @@ export async function createKubernetesStore(options: KubernetesStoreOptions): Pr
         kind: policy.kind,
         metadata: {
           name,
+          namespace: policyNamespace,
           ...(current && { resourceVersion: current.metadata.resourceVersion }),
           ...(current?.metadata.labels && { labels: current.metadata.labels }),
           annotations,
@@ -577,8 +617,8 @@ export async function createKubernetesStore(options: KubernetesStoreOptions): Pr
       };
       try {
         const written = current
-          ? await client.request<KubeObject>("PUT", policyPath(name), body)
-          : await client.request<KubeObject>("POST", paths.policies, body);
+          ? await client.request<KubeObject>("PUT", policyPath(policyNamespace, name), body)
+          : await client.request<KubeObject>("POST", policiesIn(policyNamespace), body);
         await caughtUp("policies", written.metadata.resourceVersion);
         const stored = toStored(written);
         if (!stored)
@@ -598,7 +638,7 @@ export async function createKubernetesStore(options: KubernetesStoreOptions): Pr
       const stored = toStored(object);
       if (stored) items.push(structuredClone(stored));
     }
-    return items.sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
+    return items.sort(byNamespaceAndName);
   }
 
   function state(): StoreState {
@@ -612,6 +652,19 @@ export async function createKubernetesStore(options: KubernetesStoreOptions): Pr
   void inform("halt", haltFrom);
 
   return {
+    namespaces,
+    ...(election && {
+      election: {
+        leader: () => election.holder(),
+        isLeader: () => election.isLeader(),
+        onChange(listener) {
+          electionListeners.add(listener);
+          listener(election.isLeader());
+          return () => electionListeners.delete(listener);
+        },
+      },
+    }),
+
     create: (policy) =>
       write("create", async () => {
         if (policy.metadata.resourceVersion !== undefined) {
@@ -624,24 +677,26 @@ export async function createKubernetesStore(options: KubernetesStoreOptions): Pr
 
     createOrUpdate: (policy) => write("createOrUpdate", () => put(policy, false)),
 
-    get: (name) =>
+    get: (name, inNs) =>
       call("get", async () => {
-        const object = await client.request<KubeObject>("GET", policyPath(name));
+        const path = policyPath(resolveNamespace(namespaces, inNs), name);
+        const object = await client.request<KubeObject>("GET", path);
         const stored = toStored(object);
         if (!stored)
           throw new HfiError("NotFound", `policy "${name}" is not a valid policy (see the server log)`);
         return stored;
       }),
 
-    delete: (name) =>
+    delete: (name, inNs) =>
       write("delete", async () => {
+        const path = policyPath(resolveNamespace(namespaces, inNs), name);
         for (let attempt = 1; ; attempt++) {
-          const object = await client.request<KubeObject>("GET", policyPath(name));
+          const object = await client.request<KubeObject>("GET", path);
           try {
             const preconditions = { resourceVersion: object.metadata.resourceVersion };
-            await client.request("DELETE", policyPath(name), { preconditions });
+            await client.request("DELETE", path, { preconditions });
             await deleted(object.metadata.uid ?? "");
-            return toStored(object) ?? storedMeta(object);
+            return toStored(object) ?? storedMeta(object, namespace);
           } catch (err) {
             if (!(err instanceof KubeApiError && err.status === 409) || attempt === MAX_CAS_ATTEMPTS)
               throw err;
@@ -704,6 +759,7 @@ export async function createKubernetesStore(options: KubernetesStoreOptions): Pr
     async close() {
       stop.abort();
       await election?.close();
+      electionListeners.clear();
       watchers.clear();
       clearTimeout(holdTimer);
       clearInterval(propagationRefresh);
@@ -718,11 +774,11 @@ export async function createKubernetesStore(options: KubernetesStoreOptions): Pr
 }
 
 /** A policy's server-owned metadata, for a custom resource that is not a valid policy. */
-function storedMeta(object: KubeObject): StoredPolicy {
-  const { name, resourceVersion, generation = 1, creationTimestamp } = object.metadata;
+function storedMeta(object: KubeObject, home: string): StoredPolicy {
+  const { name, namespace = home, resourceVersion, generation = 1, creationTimestamp } = object.metadata;
   return {
     ...(object as unknown as Policy),
-    metadata: { name, resourceVersion, generation, creationTimestamp },
+    metadata: { name, namespace, resourceVersion, generation, creationTimestamp },
   };
 }
 

@@ -22,6 +22,7 @@ test("memory: an empty store is at revision 0 and counts up by one per change", 
   });
   expect(created.metadata).toEqual({
     name: "a",
+    namespace: "default",
     creationTimestamp: "2025-01-02T03:04:05.000Z",
     resourceVersion: "1",
     generation: 1,

@@ -4,6 +4,7 @@ import type { Policy } from "../policy/index.ts";
 import { type StoreClock, systemClock } from "./clock.ts";
 import { createWatchFanOut } from "./fan-out.ts";
 import { durationMs, lockedError, newHalt, staleVersionError } from "./lifecycle.ts";
+import { DEFAULT_NAMESPACE, resolveNamespace, SINGLE_NAMESPACE } from "./namespaces.ts";
 import type { Halt, PolicyStore, StoredPolicy } from "./types.ts";
 
 export interface MemoryStoreOptions {
@@ -43,6 +44,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): PolicyStore
       ...rest,
       metadata: {
         name,
+        namespace: DEFAULT_NAMESPACE,
         creationTimestamp: previous?.metadata.creationTimestamp ?? now().toISOString(),
         resourceVersion: String(revision),
         generation: previous ? previous.metadata.generation + (specChanged ? 1 : 0) : 1,
@@ -96,8 +98,11 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): PolicyStore
   }
 
   return {
+    namespaces: SINGLE_NAMESPACE,
+
     async create(policy) {
       const { name, resourceVersion } = policy.metadata;
+      resolveNamespace(SINGLE_NAMESPACE, policy.metadata.namespace, "metadata.namespace");
       if (resourceVersion !== undefined) {
         throw new HfiError("InvalidInput", "resourceVersion must not be set when creating", [
           { path: "metadata.resourceVersion", message: "must not be set when creating" },
@@ -110,6 +115,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): PolicyStore
 
     async createOrUpdate(policy) {
       const { name, resourceVersion } = policy.metadata;
+      resolveNamespace(SINGLE_NAMESPACE, policy.metadata.namespace, "metadata.namespace");
       const previous = policies.get(name);
       const stale = staleVersionError(name, resourceVersion, previous);
       if (stale) throw stale;
@@ -121,11 +127,13 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): PolicyStore
       return { policy: write(policy, previous, specChanged), created: previous === undefined };
     },
 
-    async get(name) {
+    async get(name, namespace) {
+      resolveNamespace(SINGLE_NAMESPACE, namespace);
       return structuredClone(find(name));
     },
 
-    async delete(name) {
+    async delete(name, namespace) {
+      resolveNamespace(SINGLE_NAMESPACE, namespace);
       const policy = find(name);
       remove(policy);
       return structuredClone(policy);

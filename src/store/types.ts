@@ -1,7 +1,8 @@
 import type { Policy } from "../policy/index.ts";
+import type { StoreNamespaces } from "./namespaces.ts";
 
 /**
- * A policy as the store holds it: the server-set metadata is always present, and `status.expiresAt`
+ * A policy as the store holds it: the server-set metadata (and its namespace) is always present, and `status.expiresAt`
  * is set exactly when `spec.duration` is (the time of the last write plus the duration).
  */
 export type StoredPolicy = Policy & { metadata: Required<Policy["metadata"]> };
@@ -13,7 +14,7 @@ export interface PutResult {
 }
 
 export interface PolicyList {
-  /** Sorted by name. */
+  /** Sorted by namespace, then name. */
   items: StoredPolicy[];
   /** The store revision this list was read at. */
   revision: number;
@@ -73,11 +74,27 @@ export type Unsubscribe = () => void;
  * change, as a string. Errors are HfiError with codes NotFound, AlreadyExists, Conflict,
  * InvalidInput, Locked or Unavailable.
  *
+ * Policies live in namespaces (`namespaces`): a write names its policy's in `metadata.namespace`, a
+ * read or delete in `namespace`, and either means `namespaces.home` when it names none; a namespace
+ * the store does not hold is InvalidInput. Names are unique within a namespace.
+ *
  * A policy with `spec.duration` is deleted by the store itself once the duration has passed since
  * its last write (watchers see a "delete" with reason "expired"). Writing it again, even unchanged,
  * restarts the clock. A `status` sent by the client is ignored: the store owns it.
  */
+/** Leader election among the replicas sharing a store, for a store that runs one itself (Kubernetes: a Lease). */
+export interface StoreElection {
+  /** The leading replica's name as last seen; undefined while none leads (a failover). */
+  leader(): string | undefined;
+  isLeader(): boolean;
+  /** Calls `listener` with true when this replica starts leading, false when it stops. */
+  onChange(listener: (leading: boolean) => void): Unsubscribe;
+}
+
 export interface PolicyStore {
+  readonly namespaces: StoreNamespaces;
+  /** Absent for stores that elect no leader (memory) or leave it to the fleet (etcd). */
+  readonly election?: StoreElection;
   /** Fails with AlreadyExists if the name is taken, Locked while halted. */
   create(policy: Policy): Promise<StoredPolicy>;
   /**
@@ -87,9 +104,10 @@ export interface PolicyStore {
    * revision and `status.expiresAt`, the same generation (the spec did not change).
    */
   createOrUpdate(policy: Policy): Promise<PutResult>;
-  get(name: string): Promise<StoredPolicy>;
+  get(name: string, namespace?: string): Promise<StoredPolicy>;
   /** Returns the policy as it was before deletion. Works while halted. */
-  delete(name: string): Promise<StoredPolicy>;
+  delete(name: string, namespace?: string): Promise<StoredPolicy>;
+  /** Every namespace's policies the store holds. */
   list(): Promise<PolicyList>;
   /** Policies and halt at one revision. */
   state(): Promise<StoreState>;

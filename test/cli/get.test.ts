@@ -136,6 +136,7 @@ test("get NAME -o yaml|json prints the stored object; without NAME a FaultInject
     kind: "FaultInjectionPolicy",
     metadata: {
       name: "all-teapot",
+      namespace: "default",
       creationTimestamp: expect.any(String),
       resourceVersion: "2",
       generation: 1,

@@ -67,7 +67,11 @@ for (const [name, { values, external }] of Object.entries(COMBINATIONS)) {
       const objects = render(name);
       expect(objects.flatMap(checkPodSecurity)).toEqual([]);
       expect(checkReferences(objects, external)).toEqual([]);
-      for (const o of objects) expect(o.metadata?.namespace).toBe("hfi");
+      // Everything namespaced is in the release namespace; cluster-scoped RBAC has no namespace.
+      for (const o of objects) {
+        const clusterScoped = o.kind === "ClusterRole" || o.kind === "ClusterRoleBinding";
+        expect(o.metadata?.namespace).toBe(clusterScoped ? undefined : "hfi");
+      }
     });
   });
 }
@@ -102,6 +106,34 @@ test("etcd (demo): two replicas on the bundled etcd, a PodDisruptionBudget", () 
   expect(etcd.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe("1Gi");
   expect(find(objects, "Service", "hfi-etcd").spec.clusterIP).toBe("None");
   expect(find(objects, "PodDisruptionBudget", "hfi-control-plane").spec.minAvailable).toBe(1);
+});
+
+test("kubernetes: a Role on the release namespace's policies, halt and Lease; nothing cluster-wide", () => {
+  const objects = render("kubernetes");
+  expect(controlPlaneArgs(objects)).toContain("--store=kubernetes");
+  expect(controlPlaneArgs(objects)).not.toContain("--all-namespaces");
+  expect(
+    find(objects, "Role", "hfi-control-plane").rules.flatMap((r: { resources: string[] }) => r.resources),
+  ).toEqual(["faultinjectionpolicies", "faultinjectionhalts", "faultinjectionpolicies/status", "leases"]);
+  expect(objects.some((o) => o.kind === "ClusterRole" || o.kind === "ClusterRoleBinding")).toBe(false);
+});
+
+test("kubernetes (all namespaces): --all-namespaces, a ClusterRole on policies alone, the halt and Lease in a Role", () => {
+  const objects = render("kubernetes (all namespaces)");
+  expect(controlPlaneArgs(objects)).toEqual(
+    expect.arrayContaining(["--store=kubernetes", "--all-namespaces"]),
+  );
+  const resources = (o: { rules: { resources: string[] }[] }) => o.rules.flatMap((r) => r.resources);
+  expect(resources(find(objects, "Role", "hfi-control-plane"))).toEqual(["faultinjectionhalts", "leases"]);
+  const clusterRole = find(objects, "ClusterRole", "hfi-hfi-control-plane");
+  expect(resources(clusterRole)).toEqual(["faultinjectionpolicies", "faultinjectionpolicies/status"]);
+  const binding = find(objects, "ClusterRoleBinding", "hfi-hfi-control-plane");
+  expect(binding.roleRef).toEqual({
+    apiGroup: "rbac.authorization.k8s.io",
+    kind: "ClusterRole",
+    name: "hfi-hfi-control-plane",
+  });
+  expect(binding.subjects).toEqual([{ kind: "ServiceAccount", name: "hfi-control-plane", namespace: "hfi" }]);
 });
 
 test("etcd (external cluster): the given endpoints, no bundled etcd", () => {

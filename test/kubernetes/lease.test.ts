@@ -1,11 +1,13 @@
 /**
  * Leader election through a coordination.k8s.io/v1 Lease on a real kube-apiserver, between
  * candidates in processes of their own: one leads; a kill -9 of the leader hands the Lease to the
- * other once it runs out, a SIGTERM at once.
+ * other once it runs out, a SIGTERM at once. Each candidate knows who holds it.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { createKubeClient, kubeconfigConnection } from "../../src/kubernetes/client.ts";
+import { startLeaseElection } from "../../src/kubernetes/lease.ts";
 import { startTestKubeApiServer, type TestKubeApiServer } from "../support/kube-apiserver.ts";
 
 const CANDIDATE = join(import.meta.dir, "fixtures/candidate.ts");
@@ -68,3 +70,28 @@ test.each([
   },
   60_000,
 );
+
+test("each candidate knows who holds the Lease: itself while it leads, the other while that one renews it", async () => {
+  const namespace = await kube.createNamespace("holder");
+  const client = createKubeClient(kubeconfigConnection(kube.kubeconfig));
+  const a = startLeaseElection({ client, namespace, identity: "a", leaseDurationSeconds: 2 });
+  const b = startLeaseElection({ client, namespace, identity: "b", leaseDurationSeconds: 2 });
+  const until = async (condition: () => boolean) => {
+    const deadline = Date.now() + 20_000;
+    while (!condition() && Date.now() < deadline) await Bun.sleep(50);
+    expect(condition()).toBe(true);
+  };
+  try {
+    await until(() => a.isLeader() || b.isLeader());
+    const [leader, follower] = a.isLeader() ? [a, b] : [b, a];
+    expect(leader.holder()).toBe(leader.identity);
+    await until(() => follower.holder() === leader.identity);
+    expect(await holder(namespace)).toBe(leader.identity);
+    await leader.close();
+    await until(() => follower.isLeader());
+    expect([follower.holder(), await holder(namespace)]).toEqual([follower.identity, follower.identity]);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+}, 60_000);

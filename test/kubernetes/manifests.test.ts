@@ -111,6 +111,53 @@ test("helm install with store.type=kubernetes creates the control plane, its Rol
   expect(await can("create", "faultinjectionhalts.hfi.dev")).toBe("yes");
   expect(await can("update", "faultinjectionpolicies.hfi.dev", "hfi-helm", "status")).toBe("yes");
   expect(await can("update", "leases.coordination.k8s.io")).toBe("yes");
+  // Each replica's own Lease lists its proxies; the replicas list each other's.
+  expect(await can("list", "leases.coordination.k8s.io")).toBe("yes");
+  expect(await can("delete", "leases.coordination.k8s.io")).toBe("yes");
   expect(await can("list", "faultinjectionpolicies.hfi.dev", "default")).toBe("no");
   expect(await can("list", "secrets")).toBe("no");
+}, 60_000);
+
+test("helm install with store.kubernetes.allNamespaces: every namespace's policies, the halt and Lease only at home", async () => {
+  findHelm();
+  const install = helm([
+    "install",
+    "hfi",
+    join(ROOT, "deploy/helm/hfi"),
+    "--kubeconfig",
+    kube.kubeconfig,
+    "--namespace",
+    "hfi-helm-all",
+    "--create-namespace",
+    "--set",
+    "store.type=kubernetes",
+    "--set",
+    "store.kubernetes.allNamespaces=true",
+  ]);
+  expect(install.stderr).toBe("");
+  expect(install.exitCode).toBe(0);
+  const can = async (verb: string, resource: string, namespace: string, subresource?: string) =>
+    (
+      await kube.kubectl([
+        "auth",
+        "can-i",
+        verb,
+        resource,
+        "-n",
+        namespace,
+        "--as=system:serviceaccount:hfi-helm-all:hfi-control-plane",
+        ...(subresource ? [`--subresource=${subresource}`] : []),
+      ])
+    ).stdout.trim();
+  for (const namespace of ["hfi-helm-all", "default", "shop"]) {
+    expect(await can("watch", "faultinjectionpolicies.hfi.dev", namespace)).toBe("yes");
+    expect(await can("delete", "faultinjectionpolicies.hfi.dev", namespace)).toBe("yes");
+    expect(await can("update", "faultinjectionpolicies.hfi.dev", namespace, "status")).toBe("yes");
+  }
+  expect(await can("create", "faultinjectionhalts.hfi.dev", "hfi-helm-all")).toBe("yes");
+  expect(await can("update", "leases.coordination.k8s.io", "hfi-helm-all")).toBe("yes");
+  expect(await can("create", "faultinjectionhalts.hfi.dev", "default")).toBe("no");
+  expect(await can("update", "leases.coordination.k8s.io", "default")).toBe("no");
+  expect(await can("list", "secrets", "hfi-helm-all")).toBe("no");
+  expect(await can("list", "secrets", "default")).toBe("no");
 }, 60_000);

@@ -42,7 +42,13 @@ export default defineCommand({
       type: "string",
       alias: ["n"],
       description:
-        "With --store kubernetes: the namespace of the policies (default: the context's, or the pod's)",
+        "With --store kubernetes: the control plane's namespace — its policies, halt and leader Lease (default: the context's, or the pod's)",
+    },
+    "all-namespaces": {
+      type: "boolean",
+      alias: ["A"],
+      description:
+        "With --store kubernetes: serve the policies of every namespace; one outside --namespace targets its own namespace's proxies unless its selector names another",
     },
     "lease-ttl": {
       type: "string",
@@ -76,6 +82,7 @@ export default defineCommand({
       kubeconfig: args.kubeconfig || undefined,
       context: args.context || undefined,
       namespace: args.namespace || undefined,
+      allNamespaces: args["all-namespaces"] === true,
       leaseDurationSeconds: leaseTtl(args["lease-ttl"]),
     });
     const server = await startServer({
@@ -102,6 +109,7 @@ function storeConfig(
     kubeconfig?: string;
     context?: string;
     namespace?: string;
+    allNamespaces: boolean;
     leaseDurationSeconds: number;
   },
 ): StoreConfig {

@@ -43,3 +43,21 @@ export const outputArgs = {
     description: "Output format",
   },
 } as const satisfies Record<string, ArgDef>;
+
+/** Which namespace a policy command means, as kubectl's flags say it. */
+export const namespaceArgs = {
+  namespace: {
+    type: "string",
+    alias: "n",
+    valueHint: "name",
+    description: "The namespace of the policies (default: the control plane's own)",
+  },
+} as const satisfies Record<string, ArgDef>;
+
+export const allNamespacesArgs = {
+  "all-namespaces": {
+    type: "boolean",
+    alias: "A",
+    description: "Every namespace's policies (a NAMESPACE column in tables); overrides --namespace",
+  },
+} as const satisfies Record<string, ArgDef>;

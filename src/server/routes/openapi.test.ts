@@ -329,6 +329,46 @@ describe("GET /openapi.json describes what the API does", () => {
     expect((await app.request(`/v1/config?after=${2 ** 53}`)).status).toBe(400);
   });
 
+  test("states the namespaces the store holds: default alone (memory), or any namespace (a store of every one)", async () => {
+    const namespaceParameters = (doc: OpenApiDocument) =>
+      ["/v1/policies", "/v1/policies/{name}"].flatMap((path) => {
+        const item = doc.paths[path] as Record<string, unknown> & { parameters?: unknown };
+        const lists = [
+          item.parameters,
+          ...Object.values(item).map((op) => (op as { parameters?: unknown }).parameters),
+        ];
+        return lists
+          .flatMap((list) => (Array.isArray(list) ? (list as { name: string; schema: JsonSchema }[]) : []))
+          .filter((p) => p.name === "namespace")
+          .map((p) => p.schema);
+      });
+    const single = await openapi();
+    // On the path item of /v1/policies/{name}, and on GET and POST /v1/policies.
+    expect(namespaceParameters(single)).toEqual([
+      { type: "string", enum: ["default"] },
+      { type: "string", enum: ["default"] },
+      { type: "string", enum: ["default"] },
+    ]);
+    const metadata = (doc: OpenApiDocument) =>
+      (doc.components.schemas.FaultInjectionPolicy.properties as Record<string, JsonSchema>).metadata as {
+        properties: Record<string, JsonSchema>;
+      };
+    expect(metadata(single).properties.namespace).toMatchObject({ enum: ["default"] });
+
+    const { store, distributor } = await createTestApp();
+    const everyNamespace = { ...store, namespaces: { home: "hfi", all: true } };
+    const app = createApp({ store: everyNamespace, distributor, logger: createConsola({ level: -999 }) });
+    const all = await jsonOf<OpenApiDocument>(await app.request("/openapi.json"));
+    expect(namespaceParameters(all)).toHaveLength(3);
+    for (const schema of [...namespaceParameters(all), metadata(all).properties.namespace]) {
+      expect(schema).toMatchObject({
+        type: "string",
+        maxLength: 63,
+        pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+      });
+    }
+  });
+
   test("with auth on: a bearer security scheme, and 401 (what a reader may call) or 401 and 403 (writes) on every /v1 operation", async () => {
     const { store, distributor, logs } = await createTestApp();
     const logger = createConsola({ level: 0, reporters: [{ log: (entry) => logs.push(entry) }] });

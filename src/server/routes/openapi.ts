@@ -9,8 +9,9 @@ import {
 } from "../../experiments/index.ts";
 import { LATENCY_BOUNDS_MS } from "../../observations/index.ts";
 import { GO_DURATION } from "../../policy/duration.ts";
-import { PolicyNameSchema, PolicySchema } from "../../policy/index.ts";
+import { NamespaceNameSchema, PolicyNameSchema, PolicySchema } from "../../policy/index.ts";
 import { type JsonSchema, toJsonSchema } from "../../policy/json-schema.ts";
+import type { StoreNamespaces } from "../../store/index.ts";
 import { HFI_VERSION } from "../../version.ts";
 import { readerMayCall } from "../auth.ts";
 import { HaltRequestSchema } from "./halt.ts";
@@ -44,6 +45,41 @@ const NAME_PARAMETER = {
   description: "metadata.name of the policy; a name that no policy can have is simply not found",
   schema: toJsonSchema(PolicyNameSchema),
 };
+/** The namespaces this server holds: any (every namespace), or its own alone. */
+function namespaceSchema({ home, all }: StoreNamespaces): JsonSchema {
+  return all ? toJsonSchema(NamespaceNameSchema) : { type: "string", enum: [home] };
+}
+
+function namespaceParameter(namespaces: StoreNamespaces) {
+  return {
+    name: "namespace",
+    in: "query",
+    required: false,
+    description: `The policy's namespace; absent: the control plane's ("${namespaces.home}")${namespaces.all ? "" : ", the only one it serves"}`,
+    schema: namespaceSchema(namespaces),
+  };
+}
+
+/** The policy schema, its metadata.namespace one this server holds. */
+function policySchema(namespaces: StoreNamespaces): JsonSchema {
+  const schema = toJsonSchema(PolicySchema) as JsonSchema & {
+    properties: { metadata: { properties: Record<string, JsonSchema> } };
+  };
+  const { metadata } = schema.properties;
+  const namespace = {
+    ...namespaceSchema(namespaces),
+    description:
+      "The policy's namespace; absent: the request's. On a write with ?namespace=, it must be that one.",
+  };
+  return {
+    ...schema,
+    properties: {
+      ...schema.properties,
+      metadata: { ...metadata, properties: { ...metadata.properties, namespace } },
+    },
+  };
+}
+
 const ID_PARAMETER = { name: "id", in: "path", required: true, schema: { type: "string" } };
 /** How a proxy names itself in a query: 1..256 visible ASCII characters. */
 const IDENTITY_PARAMETER = (name: string, description: string) => ({
@@ -101,7 +137,8 @@ const WRITE_FAILURES = {
       "(RE2 subset, at most 1024 DFA states, within the request's 2 s compile budget), fixedDelay must be a " +
       "whole number of milliseconds from 1ms to 1h, duration whole seconds from 1s to 168h, percentage a " +
       "number with at most 2 decimal places, strings valid Unicode (no lone surrogates, UTF-8 bodies), " +
-      "no key twice in one object, and on PUT metadata.name must equal the name in the URL",
+      "no key twice in one object, on PUT metadata.name must equal the name in the URL, and " +
+      "metadata.namespace, when given with ?namespace=, must equal it",
   ),
   "413": failure("Body over 1 MiB, or the policy over 1 MiB as JSON (YAML aliases expanded, as stored)"),
   "415": failure("Content-Type is neither JSON nor YAML"),
@@ -151,7 +188,8 @@ function secured<T extends Record<string, { responses: object }>>(path: string, 
   ) as unknown as T;
 }
 
-function buildDocument(auth: boolean) {
+function buildDocument(auth: boolean, namespaces: StoreNamespaces) {
+  const NAMESPACE_PARAMETER = namespaceParameter(namespaces);
   return {
     openapi: "3.1.0",
     info: {
@@ -222,12 +260,27 @@ function buildDocument(auth: boolean) {
         {
           get: {
             operationId: "listPolicies",
-            summary: "List policies",
-            responses: { "200": ok("Policies sorted by name", ref("PolicyList")) },
+            summary: "List the policies of a namespace, or of every namespace",
+            parameters: [
+              NAMESPACE_PARAMETER,
+              {
+                name: "allNamespaces",
+                in: "query",
+                required: false,
+                description:
+                  "true: the policies of every namespace the server holds, whatever namespace says",
+                schema: { type: "boolean", default: false },
+              },
+            ],
+            responses: {
+              "200": ok("Policies sorted by namespace, then name", ref("PolicyList")),
+              "400": failure("namespace is not one this server holds, or allNamespaces is not a boolean"),
+            },
           },
           post: {
             operationId: "createPolicy",
             summary: "Create a policy",
+            parameters: [NAMESPACE_PARAMETER],
             requestBody: NEW_POLICY_BODY,
             responses: {
               "201": stored("Created; the stored object"),
@@ -239,7 +292,7 @@ function buildDocument(auth: boolean) {
         auth,
       ),
       "/v1/policies/{name}": {
-        parameters: [NAME_PARAMETER],
+        parameters: [NAME_PARAMETER, NAMESPACE_PARAMETER],
         ...secured(
           "/v1/policies/{name}",
           {
@@ -251,6 +304,7 @@ function buildDocument(auth: boolean) {
                   ...ok("The policy", ref("FaultInjectionPolicy")),
                   links: { DeletePolicy: POLICY_LINKS.DeletePolicy, PutPolicyBack: PUT_BACK },
                 },
+                "400": failure("namespace is not one this server holds"),
                 "404": failure("NotFound"),
               },
             },
@@ -272,6 +326,7 @@ function buildDocument(auth: boolean) {
               summary: "Delete a policy",
               responses: {
                 "200": ok("The deleted policy", ref("FaultInjectionPolicy")),
+                "400": failure("namespace is not one this server holds"),
                 "404": failure("NotFound"),
               },
             },
@@ -605,7 +660,7 @@ function buildDocument(auth: boolean) {
         },
       }),
       schemas: {
-        FaultInjectionPolicy: toJsonSchema(PolicySchema),
+        FaultInjectionPolicy: policySchema(namespaces),
         PolicyList: {
           type: "object",
           required: ["items", "revision"],
@@ -818,11 +873,11 @@ function buildDocument(auth: boolean) {
  * `GET /openapi.json`: the API of this server described, its schemas generated from the valibot
  * schemas that validate; with `auth`, its bearer tokens too.
  */
-export function openapiRoutes({ auth }: { auth: boolean }): Hono {
+export function openapiRoutes({ auth, namespaces }: { auth: boolean; namespaces: StoreNamespaces }): Hono {
   const app = new Hono();
   let document: ReturnType<typeof buildDocument> | undefined;
   app.get("/openapi.json", (c) => {
-    document ??= buildDocument(auth);
+    document ??= buildDocument(auth, namespaces);
     return c.json(document);
   });
   return app;

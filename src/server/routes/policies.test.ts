@@ -181,6 +181,78 @@ describe("GET and DELETE", () => {
   });
 });
 
+describe("namespaces (the memory store holds one: default)", () => {
+  const withNamespace = (name: string, namespace: string) => {
+    const policy = policyJson(name) as { metadata: Record<string, unknown> };
+    return body({ ...policy, metadata: { ...policy.metadata, namespace } });
+  };
+
+  test("a policy is in default, whether the request names it, the document does, or neither", async () => {
+    const { app } = await createTestApp();
+    const writes = [
+      app.request("/v1/policies", { method: "POST", headers: JSON_TYPE, body: body(policyJson("a")) }),
+      app.request("/v1/policies?namespace=default", {
+        method: "POST",
+        headers: JSON_TYPE,
+        body: body(policyJson("b")),
+      }),
+      app.request("/v1/policies/c", {
+        method: "PUT",
+        headers: JSON_TYPE,
+        body: withNamespace("c", "default"),
+      }),
+    ];
+    for (const res of await Promise.all(writes)) {
+      expect(res.status).toBe(201);
+      expect((await jsonOf<StoredPolicy>(res)).metadata.namespace).toBe("default");
+    }
+    for (const query of [
+      "",
+      "?namespace=default",
+      "?allNamespaces=true",
+      "?allNamespaces=false",
+      // allNamespaces is over namespace, as kubectl's -A is over -n.
+      "?namespace=default&allNamespaces=true",
+    ]) {
+      const { items } = await jsonOf<PolicyList>(await app.request(`/v1/policies${query}`));
+      expect(items.map((p) => `${p.metadata.namespace}/${p.metadata.name}`)).toEqual([
+        "default/a",
+        "default/b",
+        "default/c",
+      ]);
+    }
+    const got = await app.request("/v1/policies/a?namespace=default");
+    expect((await jsonOf<StoredPolicy>(got)).metadata.name).toBe("a");
+  });
+
+  test("400 naming the field for a namespace not held, on every route, and nothing is stored", async () => {
+    const { app } = await createTestApp();
+    const refusals = [
+      ["GET", "/v1/policies?namespace=shop", undefined, "namespace"],
+      ["GET", "/v1/policies/a?namespace=shop", undefined, "namespace"],
+      ["DELETE", "/v1/policies/a?namespace=shop", undefined, "namespace"],
+      ["GET", "/v1/policies?namespace=Not_A_Label", undefined, "namespace"],
+      ["POST", "/v1/policies?namespace=shop", body(policyJson("a")), "namespace"],
+      ["POST", "/v1/policies", withNamespace("a", "shop"), "metadata.namespace"],
+      ["PUT", "/v1/policies/a", withNamespace("a", "shop"), "metadata.namespace"],
+      // The document's namespace and the request's disagree, as the Kubernetes API server refuses it.
+      ["PUT", "/v1/policies/a?namespace=default", withNamespace("a", "shop"), "metadata.namespace"],
+      ["GET", "/v1/policies?allNamespaces=yes", undefined, "allNamespaces"],
+    ] as const;
+    for (const [method, path, sent, field] of refusals) {
+      const res = await app.request(path, { method, headers: JSON_TYPE, body: sent });
+      expect([method, path, res.status]).toEqual([method, path, 400]);
+      const error = await errorOf(res);
+      expect([path, error.details.map((d) => d.path)]).toEqual([path, [field]]);
+    }
+    const unserved = await errorOf(await app.request("/v1/policies?namespace=shop"));
+    expect(unserved.details[0]?.message).toBe(
+      'must be "default": this control plane serves that namespace only',
+    );
+    expect((await jsonOf<PolicyList>(await app.request("/v1/policies"))).items).toEqual([]);
+  });
+});
+
 describe("the error model through the API", () => {
   const post = (app: Awaited<ReturnType<typeof createTestApp>>["app"], init: RequestInit) =>
     app.request("/v1/policies", { method: "POST", ...init });

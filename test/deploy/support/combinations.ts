@@ -13,6 +13,9 @@ export const COMBINATIONS: Record<string, { values: object; external?: string[] 
     },
   },
   kubernetes: { values: { store: { type: "kubernetes" } } },
+  "kubernetes (all namespaces)": {
+    values: { store: { type: "kubernetes", kubernetes: { allNamespaces: true } } },
+  },
   "auth (inline tokens)": {
     values: { auth: { enabled: true, writerToken: "w-secret", readerToken: "r-secret" } },
   },

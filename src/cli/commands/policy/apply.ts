@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import type { ProxyStatus } from "../../../api-types.ts";
 import type { HfiClient } from "../../../client/index.ts";
 import { type Selector, selects } from "../../../policy/index.ts";
-import { clientArgs } from "../../common/args.ts";
+import { clientArgs, namespaceArgs } from "../../common/args.ts";
 import { forEachObject } from "../../common/batch.ts";
 import { useClient } from "../../common/context.ts";
 import { loadPolicyDocuments } from "../../common/documents.ts";
@@ -17,6 +17,7 @@ export default defineCommand({
   },
   args: {
     ...clientArgs,
+    ...namespaceArgs,
     filename: {
       type: "string",
       alias: "f",
@@ -33,16 +34,19 @@ export default defineCommand({
     const timeoutMs = waitTimeoutMs(args.wait, rawArgs);
     // Everything is validated before anything is sent.
     const documents = await loadPolicyDocuments(args.filename);
+    const namespace = args.namespace || undefined;
+    for (const { policy } of documents) checkNamespace(policy.metadata.namespace, namespace);
     const client = useClient();
     /** The newest revision holding an applied object: what the proxies must reach for --wait. */
     let revision = 0;
-    /** The selectors of the applied policies, by policy name; undefined for a policy without one. */
+    /** The selectors of the applied policies (as they apply), by namespace/name; undefined for none. */
     const selectors = new Map<string, Selector | undefined>();
     await forEachObject(documents, async ({ policy }) => {
       const { name } = policy.metadata;
-      const before = await client.findPolicy(name);
-      const { policy: after, created } = await client.putPolicy(policy);
-      selectors.set(name, after.spec.selector);
+      const inNamespace = namespace ?? policy.metadata.namespace;
+      const before = await client.findPolicy(name, inNamespace);
+      const { policy: after, created } = await client.putPolicy(policy, inNamespace);
+      selectors.set(`${after.metadata.namespace}/${name}`, after.spec.selector);
       revision = Math.max(revision, Number(after.metadata.resourceVersion));
       const unchanged = before?.metadata.resourceVersion === after.metadata.resourceVersion;
       // Same spec, new resourceVersion: a timed policy applied again, its clock restarted.
@@ -59,6 +63,14 @@ export default defineCommand({
     }
   },
 });
+
+/** kubectl's rule: a document's own namespace must be the one `--namespace` names, if both are given. */
+function checkNamespace(own: string | undefined, flag: string | undefined): void {
+  if (own === undefined || flag === undefined || own === flag) return;
+  throw new CommandError(
+    `the namespace from the provided object "${own}" does not match the namespace "${flag}". You must pass '--namespace=${own}' to perform this operation.`,
+  );
+}
 
 /** The proxies the applied policies target: those one of their selectors picks (no selector: every proxy). */
 function targetsOf(selectors: Map<string, Selector | undefined>): WaitTargets {
@@ -81,9 +93,9 @@ async function warnUntargeted(
     if (required) throw error;
     return;
   }
-  for (const [name, selector] of selectors) {
+  for (const [key, selector] of selectors) {
     if (selector !== undefined && !live.some((proxy) => selects(selector, proxy))) {
-      console.error(`warning: ${name}: its selector targets no live proxy`);
+      console.error(`warning: ${key.slice(key.indexOf("/") + 1)}: its selector targets no live proxy`);
     }
   }
 }

@@ -14,7 +14,13 @@ interface StringMatchView {
   present?: boolean;
 }
 export interface PolicyView {
-  metadata: { name: string; creationTimestamp?: string; resourceVersion?: string; generation?: number };
+  metadata: {
+    name: string;
+    namespace?: string;
+    creationTimestamp?: string;
+    resourceVersion?: string;
+    generation?: number;
+  };
   spec: {
     priority?: number;
     mode?: string;

@@ -16,6 +16,8 @@ export interface FormatOptions {
   single: boolean;
   /** The store revision a list was read at. */
   revision?: number;
+  /** A table of several namespaces' policies: a NAMESPACE column first, as `kubectl get -A` has. */
+  namespaces?: boolean;
   /** For `-o wide`: what the filters observed of each policy's traffic, by name. */
   observed?: ReadonlyMap<string, ObservationSummary>;
 }
@@ -23,14 +25,14 @@ export interface FormatOptions {
 /** `hfi policy get` output; yaml and json read back with `hfi policy apply -f`. */
 export function formatPolicies(
   policies: StoredPolicy[],
-  { format, now, single, revision, observed }: FormatOptions,
+  { format, now, single, revision, observed, namespaces = false }: FormatOptions,
 ): string {
   if (format === "yaml" || format === "json") {
     const value = single && policies.length === 1 ? policies[0] : policyList(policies, revision);
     return format === "json" ? `${JSON.stringify(value, null, 2)}\n` : stringify(value);
   }
   const views: PolicyView[] = policies;
-  const header = ["NAME", "PRIORITY", "MATCHES", "FAULTS", "AGE"];
+  const header = [...(namespaces ? ["NAMESPACE"] : []), "NAME", "PRIORITY", "MATCHES", "FAULTS", "AGE"];
   // Only when some policy has a duration, so that lists without any read as before.
   const expires = views.some((p) => p.status?.expiresAt !== undefined);
   if (expires) header.push("EXPIRES");
@@ -47,6 +49,7 @@ export function formatPolicies(
   }
   const rows = views.map((p) => {
     const row = [
+      ...(namespaces ? [p.metadata.namespace ?? "<none>"] : []),
       p.metadata.name,
       String(p.spec.priority ?? 0),
       describeMatch(p.spec.match),
