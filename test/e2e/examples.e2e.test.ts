@@ -77,6 +77,7 @@ test("every example is covered here", () => {
     "percentage.yaml",
     // A search loop over experiments: test/e2e/recommender.e2e.test.ts runs it.
     "recommender",
+    "response-status.yaml",
   ]);
 });
 
@@ -89,6 +90,30 @@ test("abort.yaml: every POST /api/checkout answers 503 from Envoy; other request
     "fault injected by hfi",
   ]);
   expect((await send(stack.envoyUrl, "/api/checkout", "GET")).status).toBe(200);
+}, 30_000);
+
+test("response-status.yaml: about half of GET /api/cart come back 500 with Retry-After; the upstream answered them all", async () => {
+  await applyExample("response-status.yaml", ["cart-errors"]);
+  const responses = await Promise.all(
+    Array.from({ length: 100 }, () =>
+      fetch(`${stack.envoyUrl}/api/cart`, { headers: { connection: "close" } }).then(async (r) => ({
+        status: r.status,
+        fault: r.headers.get("x-hfi-fault"),
+        retryAfter: r.headers.get("retry-after"),
+        body: JSON.parse(await r.text()),
+      })),
+    ),
+  );
+  const failed = responses.filter((r) => r.status === 500);
+  expect(failed.length).toBeGreaterThan(0);
+  expect(failed.length).toBeLessThan(100);
+  expect(failed.every((r) => r.fault === "cart-errors" && r.retryAfter === "5")).toBe(true);
+  expect(responses.filter((r) => r.status !== 500).every((r) => r.status === 200 && r.fault === null)).toBe(
+    true,
+  );
+  // The upstream's own body, whatever the status: it did its work.
+  expect(responses.every((r) => r.body.upstream === "sample" && r.body.path === "/api/cart")).toBe(true);
+  expect(await stat("wasmcustom.hfi.policy.cart-errors.responses_total")).toBe(failed.length);
 }, 30_000);
 
 test("delay-distribution.yaml: each GET /api/search gets its own delay, median about 50 ms, the upstream told which", async () => {
