@@ -117,6 +117,18 @@ describe("response faults", () => {
     expect(stream.responseHeadersSent).toEqual(JSON_200);
   });
 
+  test("a stream matched (and observed) by a rule without a response part makes no hostcall there either", async () => {
+    const host = await hostWithRules(fixture("basic.ruleset.json").text, { randomSeed: 3 });
+    const passed = Array.from({ length: 20 }, () => host.request(req("GET", "/flaky"))).find(
+      (stream) => stream.localResponse === undefined,
+    );
+    if (!passed) throw new Error("every request to /flaky was aborted");
+    const before = new Map(host.calls);
+    host.respondToStream(passed, JSON_200, ["{}"]);
+    expect([...host.calls].filter(([name, n]) => n !== before.get(name))).toEqual([]);
+    expect(passed.responseHeadersSent).toEqual(JSON_200);
+  });
+
   test.each([
     ["a halt", (rs: typeof RESPONSES.ruleSet) => ({ ...rs, halted: true })],
     [
