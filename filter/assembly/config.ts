@@ -2,7 +2,7 @@
  * Plugin configuration, a JSON string in the Envoy filter config (google.protobuf.StringValue):
  * {"cluster":"hfi_control_plane","authority":"hfi-control-plane:8080","pollWaitSeconds":25,
  * "maxActiveDelays":1000,"token":"…","service":"reviews","namespace":"shop","labels":{"app":"reviews"},
- * "filterState":false,"reportIntervalMs":1000,"maxPatchBodyBytes":65536}.
+ * "filterState":false,"reportIntervalMs":1000,"maxPatchBodyBytes":65536,"bodyMatching":false}.
  * Only `cluster` is required; unknown members are ignored. The token is a secret: no message ever
  * includes it. `service`, `namespace` and `labels` say who this proxy is, for policy selectors; each
  * one set here wins over what Envoy's node metadata says (subscriber/identity.ts).
@@ -51,6 +51,12 @@ export class PluginConfig {
     readonly reportIntervalMs: u32,
     /** Largest response body a response fault's merge patch is applied to; larger ones pass untouched. */
     readonly maxPatchBodyBytes: u32,
+    /**
+     * Envoy delivers request bodies while the headers are paused (the Wasm filter's
+     * `allow_on_headers_stop_iteration: true`), so a rule's body condition can be waited for. Off, a
+     * body condition is false: pausing for a body Envoy would never deliver would hold the request.
+     */
+    readonly bodyMatching: bool,
   ) {}
 }
 
@@ -125,6 +131,8 @@ export function parsePluginConfig(bytes: ArrayBuffer): ParsedConfig {
   }
   const filterState = optionalFlag(obj, "filterState");
   if (filterState < 0) return invalid("filterState: expected a boolean");
+  const bodyMatching = optionalFlag(obj, "bodyMatching");
+  if (bodyMatching < 0) return invalid("bodyMatching: expected a boolean");
   let reportIntervalMs = DEFAULT_REPORT_INTERVAL_MS;
   if (obj.has("reportIntervalMs")) {
     reportIntervalMs = obj.getNumber("reportIntervalMs");
@@ -161,6 +169,7 @@ export function parsePluginConfig(bytes: ArrayBuffer): ParsedConfig {
       filterState == 1,
       <u32>reportIntervalMs,
       <u32>maxPatchBodyBytes,
+      bodyMatching == 1,
     ),
     "",
   );

@@ -53,17 +53,22 @@ export abstract class RequestView {
   abstract headerNameBits(): u64;
 }
 
-export function findRule(ruleSet: RuleSet, request: RequestView): Rule | null {
+/**
+ * Index of the first rule from `from` on whose conditions other than a body condition hold (those
+ * are checked once the body is there), or -1.
+ */
+export function findRule(ruleSet: RuleSet, request: RequestView, from: i32): i32 {
   const rules = ruleSet.rules;
   const n = rules.length;
   // Rules before the first with a condition match any request: no need to read it for them.
-  const first = ruleSet.firstConditioned;
-  for (let i = 0; i < first; i++) {
+  let first = ruleSet.firstConditioned;
+  for (let i = from; i < first; i++) {
     const rule = unchecked(rules[i]);
     if (rule.expiresAt != NEVER_EXPIRES && request.realtimeMs() > rule.expiresAt) continue;
-    return rule;
+    return i;
   }
-  if (first >= n) return null;
+  if (from > first) first = from;
+  if (first >= n) return -1;
   const path = request.pathWord();
   const method = request.methodWord();
   const names = request.headerNameBits();
@@ -77,9 +82,9 @@ export function findRule(ruleSet: RuleSet, request: RequestView): Rule | null {
     if ((names & needed) != needed) continue;
     const rule = unchecked(rules[i]);
     if (rule.expiresAt != NEVER_EXPIRES && request.realtimeMs() > rule.expiresAt) continue;
-    if (matchRule(rule.match, request)) return rule;
+    if (matchRule(rule.match, request)) return i;
   }
-  return null;
+  return -1;
 }
 
 export function matchRule(match: RuleMatch, request: RequestView): bool {
@@ -153,12 +158,12 @@ function equalsLowerCase(ptr: usize, lower: usize, n: usize): bool {
   return true;
 }
 
-function equalBytes(ptr: usize, len: usize, expected: ArrayBuffer): bool {
+export function equalBytes(ptr: usize, len: usize, expected: ArrayBuffer): bool {
   return len == <usize>expected.byteLength && memory.compare(ptr, changetype<usize>(expected), len) == 0;
 }
 
 /** Full match: every byte moves the DFA; the dead state (-1) ends the walk early. Linear, no backtracking. */
-function walkDfa(dfa: Dfa, ptr: usize, len: usize): bool {
+export function walkDfa(dfa: Dfa, ptr: usize, len: usize): bool {
   const classes = dfa.byteClasses;
   const transitions = dfa.transitions;
   const classCount = dfa.classCount;

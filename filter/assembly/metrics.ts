@@ -35,6 +35,8 @@ export class Metrics {
     MetricType.Counter,
     "hfi.faults.patches_skipped_invalid_total",
   );
+  private readonly bodiesOversize: u32 = defineMetric(MetricType.Counter, "hfi.match.bodies_oversize_total");
+  private readonly bodiesNotJson: u32 = defineMetric(MetricType.Counter, "hfi.match.bodies_not_json_total");
   private readonly overflowTotal: u32 = defineMetric(MetricType.Counter, "hfi.faults.overflow_total");
   private readonly configRevision: u32 = defineMetric(MetricType.Gauge, "hfi.config.revision");
   private readonly configUpdatesTotal: u32 = defineMetric(MetricType.Counter, "hfi.config.updates_total");
@@ -94,6 +96,16 @@ export class Metrics {
   /** A merge patch was due on a body that is not JSON: it went on unpatched. */
   patchSkippedInvalid(): void {
     incrementMetric(this.patchesInvalid, 1);
+  }
+
+  /** A request body was awaited for a body condition but ran past every rule's `maxBytes`. */
+  bodyOversize(): void {
+    incrementMetric(this.bodiesOversize, 1);
+  }
+
+  /** A json body condition met a body that is not JSON: the condition was false. */
+  bodyNotJson(): void {
+    incrementMetric(this.bodiesNotJson, 1);
   }
 
   /** A dry-run rule would have faulted this request. */

@@ -1,5 +1,6 @@
 import { MAX_DELAY_MS, MIN_DELAY_MS } from "../policy/duration.ts";
 import { MAX_GRPC_STATUS, MIN_GRPC_STATUS } from "../policy/grpc-status.ts";
+import { MAX_BODY_MATCH_BYTES } from "../policy/schema.ts";
 import {
   FAULT_HEADER,
   MILLIONTHS_PER_HUNDRED_PERCENT,
@@ -23,6 +24,7 @@ const CONSTANTS: readonly [name: string, type: "i32" | "u32" | "i64" | "string",
   ["MIN_GRPC_STATUS", "i64", MIN_GRPC_STATUS],
   ["MAX_GRPC_STATUS", "i64", MAX_GRPC_STATUS],
   ["FAULT_HEADER", "string", FAULT_HEADER],
+  ["MAX_BODY_MATCH_BYTES", "u32", MAX_BODY_MATCH_BYTES],
 ];
 
 /** The AssemblyScript source of SHARED_CONSTANTS_PATH. */

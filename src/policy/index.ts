@@ -19,7 +19,9 @@ export { GRPC_STATUS_CODES, grpcStatusCode, httpStatusOfGrpc } from "./grpc-stat
 export { type FieldIssue, fieldPath, toFieldIssues } from "./issues.ts";
 export { decodeJson } from "./json.ts";
 export {
+  DEFAULT_BODY_MATCH_BYTES,
   MAX_ABORT_BODY_BYTES,
+  MAX_BODY_MATCH_BYTES,
   MAX_HEADER_CONDITIONS,
   MAX_NAME_LENGTH,
   MAX_SELECTOR_LABELS,

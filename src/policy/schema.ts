@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { compileRegex, MAX_DFA_STATES, MAX_REGEX_LENGTH } from "../regex/index.ts";
+import { compileRegex, MAX_DFA_STATES, MAX_REGEX_LENGTH, searchAnywhere } from "../regex/index.ts";
 import { GO_DURATION, parseDelay, parsePolicyDuration } from "./duration.ts";
 import { GRPC_STATUS_NAMES, grpcStatusCode, MAX_GRPC_STATUS, MIN_GRPC_STATUS } from "./grpc-status.ts";
 import type { JsonSchema } from "./json-schema.ts";
@@ -27,6 +27,11 @@ export const MAX_HEADER_VALUE_LENGTH = 8192;
 export const MAX_STATUS_CODES = 32;
 /** Most headers a response fault sets, and most it removes. */
 export const MAX_RESPONSE_HEADER_EDITS = 32;
+/** How much of a request body a body condition reads by default, and at most (`maxBytes`). */
+export const DEFAULT_BODY_MATCH_BYTES = 16 * 1024;
+export const MAX_BODY_MATCH_BYTES = 64 * 1024;
+/** Most members in a body condition's JSON path. */
+export const MAX_JSON_PATH_SEGMENTS = 16;
 /** Longest method, duration, timestamp or revision string: far more than any valid one needs. */
 const MAX_TOKEN_LENGTH = 64;
 /** Most labels in `spec.selector.matchLabels`. */
@@ -261,11 +266,79 @@ const ResponseMatchSchema = v.pipe(
   v.metadata({ jsonSchema: { anyOf: [{ required: ["status"] }, { required: ["headers"] }] } }),
 );
 
+/** A regex looked for anywhere in the body: its DFA has the leading `[\s\S]*` it will be walked with. */
+const BodyRegexSchema = v.pipe(
+  v.string(),
+  maxCharacters(MAX_REGEX_LENGTH, `must be at most ${MAX_REGEX_LENGTH} characters`),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const result = compileRegex(searchAnywhere(dataset.value));
+    if (!result.success) addIssue({ message: result.message });
+  }),
+  v.description(
+    "RE2-compatible regular expression (JavaScript Unicode-mode syntax) found anywhere in the body. " +
+      "No backreferences, lookaround, word boundaries or anchors; a leading (?i) ignores case; at most " +
+      `${MAX_DFA_STATES} states once compiled, with its leading search loop, to a minimised DFA.`,
+  ),
+);
+
+/** `user.tier`, `items.0.sku`: object members, or array indexes in decimal. */
+const JSON_PATH = /^[^.\s]+(?:\.[^.\s]+)*$/;
+
+const JsonBodyMatchSchema = strictWithOneOf(
+  {
+    path: v.pipe(
+      stringOfAtMost(MAX_PATH_LENGTH),
+      v.regex(JSON_PATH, "must be a dotted path such as user.tier or items.0.sku"),
+      v.check(
+        (path) => path.split(".").length <= MAX_JSON_PATH_SEGMENTS,
+        `must have at most ${MAX_JSON_PATH_SEGMENTS} segments`,
+      ),
+    ),
+    exact: v.optional(
+      v.pipe(
+        stringOfAtMost(MAX_HEADER_VALUE_LENGTH),
+        v.description("The value at path: a string's content, any other value as its JSON text (42, true)."),
+      ),
+    ),
+    regex: v.optional(RegexSchema),
+  },
+  ["exact", "regex"],
+);
+
+/**
+ * A condition on the request body's first `maxBytes`: false for a longer body, or none. The filter
+ * waits for the body only when the rule's other conditions hold.
+ */
+const BodyMatchSchema = strictWithOneOf(
+  {
+    contains: v.optional(
+      v.pipe(
+        stringOfAtMost(MAX_HEADER_VALUE_LENGTH),
+        v.minLength(1, "must not be empty"),
+        v.description("UTF-8 bytes found anywhere in the body."),
+      ),
+    ),
+    regex: v.optional(BodyRegexSchema),
+    json: v.optional(JsonBodyMatchSchema),
+    maxBytes: v.optional(
+      v.pipe(
+        integerIn(1, MAX_BODY_MATCH_BYTES),
+        v.description(
+          `The longest body the condition reads (default ${DEFAULT_BODY_MATCH_BYTES}); a longer body does not match.`,
+        ),
+      ),
+    ),
+  },
+  ["contains", "regex", "json"],
+);
+
 const MatchSchema = strict({
   host: v.optional(HostMatchSchema),
   path: v.optional(PathMatchSchema),
   method: v.optional(MethodMatchSchema),
   headers: v.optional(HeadersSchema),
+  body: v.optional(BodyMatchSchema),
   response: v.optional(ResponseMatchSchema),
 });
 

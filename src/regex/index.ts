@@ -7,6 +7,18 @@ export { encodeUtf8, utf8Sequences } from "./utf8.ts";
 
 export type RegexResult = DfaResult;
 
+const IGNORE_CASE = "(?i)";
+
+/**
+ * The source of a regex that matches wherever `source` matches a part of the input: any prefix,
+ * then `source` (a walk accepts at the first byte where a match ends). A leading `(?i)` stays in front.
+ */
+export function searchAnywhere(source: string): string {
+  const ignoreCase = source.startsWith(IGNORE_CASE);
+  const body = ignoreCase ? source.slice(IGNORE_CASE.length) : source;
+  return `${ignoreCase ? IGNORE_CASE : ""}[\\s\\S]*(?:${body})`;
+}
+
 /** Distinct sources remembered; validation and every recompile of the rule set ask for the same ones. */
 const CACHE_SIZE = 500;
 const cache = new Map<string, RegexResult>();

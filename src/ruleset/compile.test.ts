@@ -7,6 +7,7 @@ import { compileRuleSet } from "./compile.ts";
 import {
   type Dfa,
   RULESET_FORMAT,
+  RULESET_FORMAT_WITHOUT_BODY,
   RULESET_FORMAT_WITHOUT_FAULTS_V2,
   RULESET_FORMAT_WITHOUT_HOST,
   RULESET_FORMAT_WITHOUT_RESPONSE,
@@ -94,6 +95,11 @@ describe("compileRuleSet", () => {
     [
       "a response fault beside a gRPC abort",
       [{ fault: { response: { status: 500 } } }, { fault: { abort: { grpcStatus: 14 } } }],
+      RULESET_FORMAT_WITHOUT_BODY,
+    ],
+    [
+      "a body condition beside a response fault",
+      [{ match: { body: { contains: "x" } } }, { fault: { response: { status: 500 } } }],
       RULESET_FORMAT,
     ],
   ])("a rule set with %s is served in the oldest format that carries it", (_, specs, format) => {

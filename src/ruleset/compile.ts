@@ -1,13 +1,15 @@
 import {
+  DEFAULT_BODY_MATCH_BYTES,
   grpcStatusCode,
   httpStatusOfGrpc,
   type Policy,
   type PolicySpec,
   parseDelay,
 } from "../policy/index.ts";
-import { compileRegex } from "../regex/index.ts";
+import { compileRegex, searchAnywhere } from "../regex/index.ts";
 import {
   type AbortFault,
+  type BodyMatch,
   type DelayFault,
   type Dfa,
   type HeaderValueMatch,
@@ -16,6 +18,7 @@ import {
   type ResponseFault,
   type ResponseMatch,
   RULESET_FORMAT,
+  RULESET_FORMAT_WITHOUT_BODY,
   RULESET_FORMAT_WITHOUT_FAULTS_V2,
   RULESET_FORMAT_WITHOUT_HOST,
   RULESET_FORMAT_WITHOUT_RESPONSE,
@@ -60,7 +63,8 @@ export function assembleRuleSet(
 }
 
 function oldestFormatFor(rules: Rule[]): RuleSet["format"] {
-  if (rules.some(({ fault }) => fault.response !== undefined)) return RULESET_FORMAT;
+  if (rules.some(({ match }) => match.body !== undefined)) return RULESET_FORMAT;
+  if (rules.some(({ fault }) => fault.response !== undefined)) return RULESET_FORMAT_WITHOUT_BODY;
   const drawnOrGrpc = ({ fault }: Rule) =>
     (fault.delay !== undefined && !("fixedDelayMs" in fault.delay)) || fault.abort?.grpcStatus !== undefined;
   if (rules.some(drawnOrGrpc)) return RULESET_FORMAT_WITHOUT_RESPONSE;
@@ -87,6 +91,7 @@ function compileRule(policy: Policy): Rule {
       ...(match.path && { path: compileStringMatch(match.path) }),
       ...(match.method && { method: match.method.exact }),
       headers: compileHeaderConditions(match.headers),
+      ...(match.body && { body: compileBodyMatch(match.body) }),
       ...(match.response && { response: compileResponseMatch(match.response) }),
     },
     fault: compileFault(fault),
@@ -115,6 +120,23 @@ function compileHeaderMatch(header: HeaderCondition): HeaderValueMatch {
 
 function compileHeaderConditions(headers: readonly HeaderCondition[] = []) {
   return headers.map((header) => ({ name: header.name.toLowerCase(), match: compileHeaderMatch(header) }));
+}
+
+/** The schema guarantees exactly one of contains, regex and json, and json exactly one of exact and regex. */
+function compileBodyMatch({
+  contains,
+  regex,
+  json,
+  maxBytes = DEFAULT_BODY_MATCH_BYTES,
+}: NonNullable<NonNullable<PolicySpec["match"]>["body"]>): BodyMatch {
+  if (contains !== undefined) return { maxBytes, type: "contains", value: contains };
+  if (regex !== undefined) return { maxBytes, type: "regex", dfa: compileValidRegex(searchAnywhere(regex)) };
+  if (json === undefined) throw new Error("a body condition passed validation with no matcher");
+  const match =
+    json.exact !== undefined
+      ? { type: "exact" as const, value: json.exact }
+      : { type: "regex" as const, dfa: compileValidRegex(json.regex ?? "") };
+  return { maxBytes, type: "json", path: json.path.split("."), match };
 }
 
 function compileResponseMatch({

@@ -15,9 +15,9 @@ import type { Dfa } from "../regex/index.ts";
  * A rule set is served in the oldest format that carries it (assembleRuleSet), so filters from before
  * a change keep working until a policy needs it: 1 the first; 2 adds `match.host`; 3 adds delays
  * drawn from a distribution (`delay.uniform`, `delay.lognormal`) and gRPC aborts (`abort.grpcStatus`);
- * 4 adds response faults (`fault.response`, `match.response`).
+ * 4 adds response faults (`fault.response`, `match.response`); 5 adds request-body conditions (`match.body`).
  */
-export const RULESET_FORMAT = 4;
+export const RULESET_FORMAT = 5;
 /**
  * The format before `match.host` (2). A rule set without host conditions is served in it, so that
  * filters from before host matching keep working until a policy needs the new format.
@@ -27,6 +27,8 @@ export const RULESET_FORMAT_WITHOUT_HOST = 1;
 export const RULESET_FORMAT_WITHOUT_FAULTS_V2 = 2;
 /** The format before response faults (4), for a rule set with drawn delays or gRPC aborts and none. */
 export const RULESET_FORMAT_WITHOUT_RESPONSE = 3;
+/** The format before request-body conditions (5), for a rule set with response faults and none. */
+export const RULESET_FORMAT_WITHOUT_BODY = 4;
 /** The oldest format the filter still reads, so a filter can be upgraded before its control plane. */
 export const OLDEST_READABLE_RULESET_FORMAT = RULESET_FORMAT_WITHOUT_HOST;
 
@@ -68,9 +70,31 @@ export interface RuleMatch {
   method?: string;
   /** All must match. */
   headers: HeaderMatch[];
+  /**
+   * A condition on the request body (format 5 on): the decision waits for the body, up to
+   * `maxBytes`, only when every other condition of the rule holds.
+   */
+  body?: BodyMatch;
   /** Conditions on the upstream's response that gate the rule's response fault (never the match). Format 4 on. */
   response?: ResponseMatch;
 }
+
+/**
+ * A request-body condition, false for a body longer than `maxBytes` or no body at all: `contains`
+ * finds `value`'s UTF-8 bytes anywhere; `regex` walks a DFA that matches anywhere (compiled with a
+ * leading `[\s\S]*`, so it accepts at the first byte where a match ends); `json` parses the body,
+ * follows `path` (object members, or array indexes as decimal digits) and matches the value found —
+ * a string's content, any other value as its JSON text — with `match` (full match).
+ */
+export type BodyMatch =
+  | { maxBytes: number; type: "contains"; value: string }
+  | { maxBytes: number; type: "regex"; dfa: Dfa }
+  | {
+      maxBytes: number;
+      type: "json";
+      path: string[];
+      match: { type: "exact"; value: string } | { type: "regex"; dfa: Dfa };
+    };
 
 /** All given must hold when the response headers arrive. */
 export interface ResponseMatch {
@@ -144,6 +168,7 @@ export interface Rule {
 export interface RuleSet {
   format:
     | typeof RULESET_FORMAT
+    | typeof RULESET_FORMAT_WITHOUT_BODY
     | typeof RULESET_FORMAT_WITHOUT_RESPONSE
     | typeof RULESET_FORMAT_WITHOUT_FAULTS_V2
     | typeof RULESET_FORMAT_WITHOUT_HOST;

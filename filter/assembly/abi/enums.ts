@@ -24,9 +24,11 @@ export const enum HeadersAction {
 export const enum DataAction {
   Continue = 0,
   StopIterationAndBuffer = 1,
+  StopIterationAndWatermark = 2,
 }
 
 export const enum BufferType {
+  HttpRequestBody = 0,
   HttpResponseBody = 1,
   HttpCallResponseBody = 4,
   PluginConfiguration = 7,

@@ -25,7 +25,11 @@ export function proxy_on_configure(rootContextId: u32, pluginConfigurationSize: 
 }
 
 export function proxy_on_request_headers(contextId: u32, numHeaders: u32, endOfStream: bool): u32 {
-  return contexts.onRequestHeaders(contextId);
+  return contexts.onRequestHeaders(contextId, endOfStream);
+}
+
+export function proxy_on_request_body(contextId: u32, bodySize: u32, endOfStream: bool): u32 {
+  return contexts.onRequestBody(contextId, bodySize, endOfStream);
 }
 
 export function proxy_on_response_headers(contextId: u32, numHeaders: u32, endOfStream: bool): u32 {

@@ -3,7 +3,13 @@ import { DataAction, HeadersAction } from "../abi/enums";
 import { randomU64 } from "../abi/host";
 import { seedRandom } from "../random";
 import { createContext, deleteContext, ensureRoot, findRoot, rootOfStream } from "./registry";
-import { onStreamRequestHeaders, onStreamResponseHeaders, streamDone, streamLogged } from "./stream";
+import {
+  onStreamRequestBody,
+  onStreamRequestHeaders,
+  onStreamResponseHeaders,
+  streamDone,
+  streamLogged,
+} from "./stream";
 
 /** May run once per plugin in the same VM; reseeding is harmless. */
 export function onVmStart(): bool {
@@ -19,9 +25,14 @@ export function onConfigure(rootId: u32, configSize: usize): bool {
   return ensureRoot(rootId).onConfigure(configSize);
 }
 
-export function onRequestHeaders(contextId: u32): HeadersAction {
+export function onRequestHeaders(contextId: u32, endOfStream: bool): HeadersAction {
   const root = rootOfStream(contextId);
-  return root != null ? onStreamRequestHeaders(root, contextId) : HeadersAction.Continue;
+  return root != null ? onStreamRequestHeaders(root, contextId, endOfStream) : HeadersAction.Continue;
+}
+
+/** Only a stream paused for its body (a body condition) has anything to do here. */
+export function onRequestBody(contextId: u32, size: usize, endOfStream: bool): DataAction {
+  return onStreamRequestBody(contextId, size, endOfStream);
 }
 
 /** Only a stream a response rule matched has anything to do here: the rest return at once. */

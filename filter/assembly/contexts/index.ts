@@ -5,6 +5,7 @@ export {
   onDone,
   onHttpCallResponse,
   onLog,
+  onRequestBody,
   onRequestHeaders,
   onResponseBody,
   onResponseHeaders,

@@ -8,12 +8,13 @@ import {
   replaceHeader,
   setEffectiveContext,
 } from "../abi/host";
+import { bodyMatches } from "../body-match";
 import { parsePluginConfig } from "../config";
 import { DelayedRequest, DelayQueue, drawDelayMs } from "../delay";
 import { FAULT_HEADER, injectAbort } from "../fault";
 import { Metrics } from "../metrics";
 import { ABORTS, DELAYS, DRY_RUN, MATCHED, PolicyStats, Reporter } from "../observe";
-import { ActiveRules, DelayFault, Rule, RuleSet } from "../rules";
+import { ActiveRules, BodyMatch, DelayFault, Rule, RuleSet } from "../rules";
 import { Subscriber } from "../subscriber";
 import { readIdentity } from "../subscriber/identity";
 import { applyResponseFault } from "./response";
@@ -41,6 +42,8 @@ export class RootContext {
   private maxPatchBodyBytes: u32 = 0;
   /** The plugin's `filterState`: name the faulting policy in the `hfi_policy` filter state. */
   namesPolicyInFilterState: bool = false;
+  /** The plugin's `bodyMatching`: Envoy delivers request bodies while the headers are paused. */
+  matchesBodies: bool = false;
 
   constructor(readonly id: u32) {}
 
@@ -61,6 +64,7 @@ export class RootContext {
     this.maxActiveDelays = config.maxActiveDelays;
     this.maxPatchBodyBytes = config.maxPatchBodyBytes;
     this.namesPolicyInFilterState = config.filterState;
+    this.matchesBodies = config.bodyMatching;
     const now = nowNs();
     subscriber.start(now / NS_PER_MS);
     this.reschedule(now, false);
@@ -135,6 +139,17 @@ export class RootContext {
     if (applyResponseFault(rule, contextId, bodyFollows, this.maxPatchBodyBytes, metrics)) {
       this.responseFaulted(rule);
     } else this.responseUntouched();
+  }
+
+  /** Whether the request body (`len` bytes at `ptr`) meets `match`; a body that is not JSON is counted. */
+  bodyMatches(match: BodyMatch, ptr: usize, len: usize): bool {
+    return bodyMatches(match, ptr, len, this.metrics);
+  }
+
+  /** A request body awaited for body conditions ran past every rule's `maxBytes`. */
+  bodyOversize(): void {
+    const metrics = this.metrics;
+    if (metrics != null) metrics.bodyOversize();
   }
 
   /** A chunk of stream `contextId`'s response body (response-body.ts). */

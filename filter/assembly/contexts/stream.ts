@@ -1,5 +1,6 @@
-import { HeadersAction, MapType } from "../abi/enums";
-import { getHeader, nowNs, replaceHeader, setProperty } from "../abi/host";
+import { BufferType, DataAction, HeadersAction, MapType } from "../abi/enums";
+import { getHeader, nowNs, readBuffer, replaceHeader, setProperty } from "../abi/host";
+import { HostBlock } from "../abi/memory";
 import { DelayedRequest } from "../delay";
 import { FAULT_HEADER, injectAbort, isSampled } from "../fault";
 import { findRule } from "../matcher";
@@ -40,6 +41,21 @@ class StreamState {
  */
 const streams = new Map<u32, StreamState>();
 
+/** A stream whose request headers are held until its body decides the match. */
+class BodyWait {
+  constructor(
+    readonly root: RootContext,
+    /** The rule set the headers were matched under; its rules are evaluated against the body. */
+    readonly ruleSet: RuleSet,
+    /** Index of the first rule whose conditions but its body condition held. */
+    readonly from: i32,
+  ) {}
+}
+
+/** Streams waiting for their body, by context id; empty unless a rule has a body condition. */
+const bodyWaits = new Map<u32, BodyWait>();
+const bodyBlock = new HostBlock();
+
 /**
  * Stream `id` of `root` has its request headers. First, whatever the rules, a client's own
  * `x-hfi-fault` is taken off, so the header reaching the upstream is always the filter's. Nothing
@@ -51,13 +67,82 @@ const streams = new Map<u32, StreamState>();
  * will be resumed also gets the request header `x-hfi-fault: <policy>;delay=<ms>`, set now because
  * Envoy drops the header map once the stream continues.
  */
-export function onStreamRequestHeaders(root: RootContext, id: u32): HeadersAction {
+export function onStreamRequestHeaders(root: RootContext, id: u32, endOfStream: bool): HeadersAction {
   const ruleSet = root.rules.current;
   request.begin();
-  const rule = ruleSet != null && !ruleSet.halted ? findRule(ruleSet, request) : null;
+  let index = -1;
+  if (ruleSet != null && !ruleSet.halted) {
+    index = findRule(ruleSet, request, 0);
+    // Without a body (or one Envoy delivers), a body condition is false: the next rule is the candidate.
+    const bodyFalse = endOfStream || !root.matchesBodies;
+    while (index >= 0 && bodyFalse && unchecked(ruleSet.rules[index]).match.body != null) {
+      index = findRule(ruleSet, request, index + 1);
+    }
+  }
   request.strip(FAULT_HEADER);
   request.end();
-  if (rule == null) return HeadersAction.Continue;
+  if (index < 0) return HeadersAction.Continue;
+  const rules = changetype<RuleSet>(ruleSet).rules;
+  const rule = unchecked(rules[index]);
+  if (rule.match.body != null) {
+    streamDone(id);
+    bodyWaits.set(id, new BodyWait(root, changetype<RuleSet>(ruleSet), index));
+    return HeadersAction.Pause;
+  }
+  return applyRule(root, id, changetype<RuleSet>(ruleSet), rule);
+}
+
+/**
+ * A chunk of stream `id`'s request body, `size` bytes buffered with it. Only a stream waiting for
+ * its body (its headers held for a body condition) does anything: it buffers
+ * (StopIterationAndBuffer) up to the rule set's largest `maxBytes`; at the end of the body, or past
+ * that cap (counted, and every body condition is then false), the rules from the awaited one on are
+ * evaluated against the body, and the first that matches applies as at request headers — an abort
+ * answers, a delay holds the request, anything else lets it go on (Continue, which releases the
+ * headers too).
+ */
+export function onStreamRequestBody(id: u32, size: usize, endOfStream: bool): DataAction {
+  if (bodyWaits.size == 0 || !bodyWaits.has(id)) {
+    // With bodies delivered while headers are held, a delayed request keeps its body too, with
+    // flow control (what Envoy does by itself when it does not deliver them).
+    if (streams.size == 0 || !streams.has(id)) return DataAction.Continue;
+    const delayed = streams.get(id).delayed;
+    return delayed != null && delayed.queued && !delayed.response
+      ? DataAction.StopIterationAndWatermark
+      : DataAction.Continue;
+  }
+  const wait = bodyWaits.get(id);
+  const ruleSet = wait.ruleSet;
+  const oversize = size > <usize>ruleSet.maxBodyBytes;
+  if (!endOfStream && !oversize) return DataAction.StopIterationAndBuffer;
+  bodyWaits.delete(id);
+  const root = wait.root;
+  const current = root.rules.current;
+  if (current == null || current.halted) return DataAction.Continue;
+  if (oversize) root.bodyOversize();
+  else if (!readBuffer(BufferType.HttpRequestBody, size, bodyBlock)) bodyBlock.free();
+  const rules = ruleSet.rules;
+  let rule: Rule | null = null;
+  request.begin();
+  for (let index = findRule(ruleSet, request, wait.from); index >= 0; ) {
+    const candidate = unchecked(rules[index]);
+    const body = candidate.match.body;
+    if (body == null || (!oversize && root.bodyMatches(body, bodyBlock.ptr, bodyBlock.len))) {
+      rule = candidate;
+      break;
+    }
+    index = findRule(ruleSet, request, index + 1);
+  }
+  request.end();
+  bodyBlock.free();
+  if (rule == null) return DataAction.Continue;
+  return applyRule(root, id, ruleSet, rule) == HeadersAction.Pause
+    ? DataAction.StopIterationAndBuffer
+    : DataAction.Continue;
+}
+
+/** Applies `rule`, matched for stream `id` under `ruleSet`, as onStreamRequestHeaders says. */
+function applyRule(root: RootContext, id: u32, ruleSet: RuleSet, rule: Rule): HeadersAction {
   // A stream id the host reuses before deleting it is not expected; if it happens, the older
   // state is dropped (its pause from the queue) rather than stranded.
   streamDone(id);
@@ -171,6 +256,7 @@ export function streamLogged(id: u32): void {
  * queue. Ids of streams no rule matched (or already forgotten) are no-ops.
  */
 export function streamDone(id: u32): bool {
+  if (bodyWaits.size > 0) bodyWaits.delete(id);
   if (streams.size == 0 || !streams.has(id)) return false;
   const state = streams.get(id);
   streams.delete(id);

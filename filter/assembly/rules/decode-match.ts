@@ -2,9 +2,19 @@
  * Reading a rule's `match`: path, method, headers, and the DFAs of regex matches. Every table index
  * the matcher will follow is checked here, so the matcher's table walk needs no bounds checks.
  */
-import { asObject, JsonArray, JsonObject, JsonValue } from "../json";
+import { asObject, JsonArray, JsonKind, JsonObject, JsonString, JsonValue } from "../json";
 import { FieldReader, integerAt, integerIn, isLowerCaseName, NOT_AN_INTEGER, optional } from "./fields";
-import { Dfa, HeaderMatch, MatchType, ResponseMatch, RuleMatch, StringMatch } from "./ruleset";
+import {
+  BodyMatch,
+  BodyMatchType,
+  Dfa,
+  HeaderMatch,
+  MAX_BODY_MATCH_BYTES,
+  MatchType,
+  ResponseMatch,
+  RuleMatch,
+  StringMatch,
+} from "./ruleset";
 
 /** Largest DFA accepted, in states; the control plane caps its DFAs well below this. */
 export const MAX_DFA_STATES: i32 = 16_384;
@@ -48,7 +58,66 @@ export class MatchReader extends FieldReader {
       response = this.responseMatch(asObject(responseValue));
       if (response == null) return null;
     }
-    return new RuleMatch(host, path, method, headers, response);
+    let body: BodyMatch | null = null;
+    const bodyValue = optional(obj, "body");
+    if (bodyValue != null) {
+      body = this.bodyMatch(asObject(bodyValue));
+      if (body == null) return null;
+    }
+    return new RuleMatch(host, path, method, headers, response, body);
+  }
+
+  private bodyMatch(obj: JsonObject | null): BodyMatch | null {
+    const type = obj != null ? obj.getString("type") : null;
+    const maxBytes = obj != null ? integerIn(obj.get("maxBytes"), 1, MAX_BODY_MATCH_BYTES) : NOT_AN_INTEGER;
+    if (obj == null || maxBytes == NOT_AN_INTEGER) {
+      this.fail("match.body.maxBytes", "an integer 1.." + MAX_BODY_MATCH_BYTES.toString());
+      return null;
+    }
+    const noPath = new Array<string>(0);
+    if (type == "contains") {
+      const text = obj.getString("value");
+      if (text == null || text.length == 0) {
+        this.fail("match.body.value", "a non-empty string");
+        return null;
+      }
+      return new BodyMatch(BodyMatchType.Contains, <u32>maxBytes, String.UTF8.encode(text), null, noPath);
+    }
+    if (type == "regex") {
+      const dfa = this.dfa("match.body.dfa", obj.getObject("dfa"));
+      return dfa != null ? new BodyMatch(BodyMatchType.Regex, <u32>maxBytes, EMPTY, dfa, noPath) : null;
+    }
+    if (type == "json") {
+      const path = this.jsonPath(obj.getArray("path"));
+      if (path == null) return null;
+      const match = this.stringMatch("match.body.match", obj.get("match"), false);
+      if (match == null) return null;
+      if (match.type == MatchType.Prefix) {
+        this.fail("match.body.match", '{"type":"exact"|"regex",…}');
+        return null;
+      }
+      return new BodyMatch(BodyMatchType.Json, <u32>maxBytes, match.value, match.dfa, path);
+    }
+    this.fail("match.body", '{"type":"contains"|"regex"|"json",…}');
+    return null;
+  }
+
+  private jsonPath(items: JsonArray | null): string[] | null {
+    if (items == null || items.length == 0) {
+      this.fail("match.body.path", "a non-empty array of strings");
+      return null;
+    }
+    const path = new Array<string>(items.length);
+    for (let i = 0; i < path.length; i++) {
+      const item = items.at(i);
+      const segment = item.kind == JsonKind.String ? changetype<JsonString>(item).value : "";
+      if (segment.length == 0) {
+        this.fail("match.body.path[" + i.toString() + "]", "a non-empty string");
+        return null;
+      }
+      unchecked((path[i] = segment));
+    }
+    return path;
   }
 
   private headers(field: string, items: JsonArray | null): HeaderMatch[] | null {

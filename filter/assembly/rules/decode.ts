@@ -119,6 +119,7 @@ export function decodeRuleSet(ptr: usize, len: usize): Decoded {
     halted == 1,
     buildPrefilter(rules),
     firstConditioned(rules),
+    maxBodyBytes(rules),
   );
   return out;
 }
@@ -340,4 +341,14 @@ class RuleReader extends DelayReader {
       <i32>grpcStatus,
     );
   }
+}
+
+/** The largest `maxBytes` of the rules' body conditions: what a stream buffers at most; 0 for none. */
+function maxBodyBytes(rules: Rule[]): u32 {
+  let most: u32 = 0;
+  for (let i = 0, n = rules.length; i < n; i++) {
+    const body = unchecked(rules[i]).match.body;
+    if (body != null && body.maxBytes > most) most = body.maxBytes;
+  }
+  return most;
 }

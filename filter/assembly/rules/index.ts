@@ -13,6 +13,8 @@ export {
 } from "./prefilter";
 export {
   AbortFault,
+  BodyMatch,
+  BodyMatchType,
   DelayFault,
   DelayKind,
   Dfa,

@@ -54,7 +54,13 @@ export function buildPrefilter(rules: Rule[]): StaticArray<u64> {
 export function firstConditioned(rules: Rule[]): i32 {
   for (let i = 0, n = rules.length; i < n; i++) {
     const match = unchecked(rules[i]).match;
-    if (match.host != null || match.path != null || match.method != null || match.headers.length > 0)
+    if (
+      match.host != null ||
+      match.path != null ||
+      match.method != null ||
+      match.headers.length > 0 ||
+      match.body != null
+    )
       return i;
   }
   return rules.length;

@@ -15,6 +15,7 @@ import { PolicyStats } from "../observe/stats";
  */
 export {
   FAULT_HEADER,
+  MAX_BODY_MATCH_BYTES,
   MAX_DELAY_MS,
   MAX_GRPC_STATUS,
   MILLIONTHS_PER_HUNDRED_PERCENT,
@@ -87,6 +88,31 @@ export class RuleMatch {
     readonly headers: HeaderMatch[],
     /** Gates the rule's response fault once the response headers arrive; never part of the match. */
     readonly response: ResponseMatch | null,
+    /** Checked last, on the buffered request body, once every other condition holds; null = none. */
+    readonly body: BodyMatch | null,
+  ) {}
+}
+
+export const enum BodyMatchType {
+  /** `value` occurs anywhere in the body. */
+  Contains,
+  /** `dfa` (which starts with a search loop) accepts at some byte of the body. */
+  Regex,
+  /** The body is JSON and the value at `path` matches `value` (exact) or `dfa` (full match). */
+  Json,
+}
+
+/** A condition on the request body; false for a body longer than `maxBytes`, or none. */
+export class BodyMatch {
+  constructor(
+    readonly type: BodyMatchType,
+    readonly maxBytes: u32,
+    /** UTF-8 bytes: the text looked for (contains), or the JSON value's exact text; empty otherwise. */
+    readonly value: ArrayBuffer,
+    /** Set for regex, and for a json condition matched by a regex. */
+    readonly dfa: Dfa | null,
+    /** Members (or decimal array indexes) from the document's root; json only. */
+    readonly path: string[],
   ) {}
 }
 
@@ -249,6 +275,8 @@ export class RuleSet {
     readonly prefilter: StaticArray<u64>,
     /** Not part of the wire format: index of the first rule with a condition (rules.length if none). */
     readonly firstConditioned: i32,
+    /** Not part of the wire format: the largest `maxBytes` of a body condition; 0 when no rule has one. */
+    readonly maxBodyBytes: u32,
   ) {}
 
   /** Whether policy `name` still injects under this rule set: not halted, and an enforced rule of it. */
