@@ -31,7 +31,7 @@ const post = (path: string, extra: HeaderPairs = []) => req("POST", path, extra)
 /** A POST of `chunks` to `path`; the last chunk ends the stream. */
 function send(host: ProxyWasmHost, path: string, chunks: string[]) {
   const stream = host.request(post(path), false);
-  chunks.forEach((chunk, i) => host.requestBody(stream, chunk, i === chunks.length - 1));
+  for (const [i, chunk] of chunks.entries()) host.requestBody(stream, chunk, i === chunks.length - 1);
   return stream;
 }
 
