@@ -65,6 +65,8 @@ export function wasmFilter(options: {
         name: options.name,
         root_id: "hfi",
         failure_policy: "FAIL_OPEN",
+        // As every shipped configuration: request bodies reach the filter while it holds the headers.
+        allow_on_headers_stop_iteration: true,
         configuration: {
           "@type": "type.googleapis.com/google.protobuf.StringValue",
           value: options.configuration,
@@ -98,6 +100,7 @@ export function hfiFilter(options: {
     wasmFile: options.wasmFile,
     configuration: JSON.stringify({
       cluster: STUB_CLUSTER,
+      bodyMatching: true,
       authority: options.authority,
       pollWaitSeconds: 60,
       ...(reportIntervalMs !== undefined && { reportIntervalMs }),

@@ -2,7 +2,8 @@
  * Every Envoy configuration hfi ships — deploy/ and examples/ (plain files and ConfigMap entries) and
  * the Helm chart's rendered ConfigMaps — loaded by the real Envoy 1.40 in `--mode validate` with the
  * real filter (validate opens the .wasm and runs the plugin's on_configure), and checked for the filter
- * contract: FAIL_OPEN, root_id hfi, the V8 runtime, a plugin cluster that exists.
+ * contract: FAIL_OPEN, root_id hfi, the V8 runtime, a plugin cluster that exists, request bodies
+ * delivered while the headers are held (allow_on_headers_stop_iteration with the plugin's bodyMatching).
  */
 import { beforeAll, expect, describe as group, test } from "bun:test";
 import { existsSync, mkdtempSync } from "node:fs";
