@@ -13,6 +13,7 @@ import {
   fixture,
   header,
   hostWithRules,
+  nextPoll,
   pushRules,
   req,
   WASM,
@@ -205,6 +206,27 @@ describe("response delays", () => {
     expect(host.metric("hfi.faults.delays_active")?.value).toBe(0n);
     expect(host.metric("hfi.policy.slow-response.delays_total")?.value).toBe(1n);
     expect(host.metric("hfi.policy.slow-response.responses_total")?.value).toBe(1n);
+  });
+
+  test("with bodies delivered behind held headers (allow_on_headers_stop_iteration), the body waits for the delay too", async () => {
+    const host = await ProxyWasmHost.load(WASM, {
+      pluginConfig: JSON.stringify({ ...CONFIG, reportIntervalMs: 0, bodyMatching: true }),
+      allowOnHeadersStopIteration: true,
+    });
+    expect(host.start()).toBe(true);
+    host.respond(nextPoll(host).token, { status: 200, body: RESPONSES.text });
+    const stream = host.request(req("GET", "/api/slow"));
+    host.respondToStream(stream, JSON_200, ["{", "}"]);
+    expect(stream.responseAction).toBe(Action.Pause);
+    expect(stream.responseBody.actions).toEqual([
+      DataAction.StopIterationAndWatermark,
+      DataAction.StopIterationAndWatermark,
+    ]);
+    expect(stream.responseHeadersSent).toBeUndefined();
+    host.runFor(21);
+    expect(header(stream.responseHeadersSent ?? [], ":status")).toBe("503");
+    expect(stream.responseBody.sent).toBe("{}");
+    expect(stream.responseBody.ended).toBe(true);
   });
 
   test("a drawn response delay stays within its range and only delays", async () => {

@@ -4,6 +4,7 @@ import { randomU64 } from "../abi/host";
 import { seedRandom } from "../random";
 import { createContext, deleteContext, ensureRoot, findRoot, rootOfStream } from "./registry";
 import {
+  heldBody,
   onStreamRequestBody,
   onStreamRequestHeaders,
   onStreamResponseHeaders,
@@ -40,8 +41,9 @@ export function onResponseHeaders(contextId: u32, endOfStream: bool): HeadersAct
   return onStreamResponseHeaders(contextId, endOfStream);
 }
 
-/** Only a stream whose response body a response fault changes has anything to do here. */
+/** Only a stream whose response is held for a delay, or whose body a response fault changes, has anything to do here. */
 export function onResponseBody(contextId: u32, size: usize, endOfStream: bool): DataAction {
+  if (heldBody(contextId, true) != DataAction.Continue) return DataAction.StopIterationAndWatermark;
   const root = rootOfStream(contextId);
   return root != null ? root.onResponseBody(contextId, size, endOfStream) : DataAction.Continue;
 }

@@ -102,15 +102,7 @@ export function onStreamRequestHeaders(root: RootContext, id: u32, endOfStream: 
  * headers too).
  */
 export function onStreamRequestBody(id: u32, size: usize, endOfStream: bool): DataAction {
-  if (bodyWaits.size == 0 || !bodyWaits.has(id)) {
-    // With bodies delivered while headers are held, a delayed request keeps its body too, with
-    // flow control (what Envoy does by itself when it does not deliver them).
-    if (streams.size == 0 || !streams.has(id)) return DataAction.Continue;
-    const delayed = streams.get(id).delayed;
-    return delayed != null && delayed.queued && !delayed.response
-      ? DataAction.StopIterationAndWatermark
-      : DataAction.Continue;
-  }
+  if (bodyWaits.size == 0 || !bodyWaits.has(id)) return heldBody(id, false);
   const wait = bodyWaits.get(id);
   const ruleSet = wait.ruleSet;
   const oversize = size > <usize>ruleSet.maxBodyBytes;
@@ -138,6 +130,20 @@ export function onStreamRequestBody(id: u32, size: usize, endOfStream: bool): Da
   if (rule == null) return DataAction.Continue;
   return applyRule(root, id, ruleSet, rule) == HeadersAction.Pause
     ? DataAction.StopIterationAndBuffer
+    : DataAction.Continue;
+}
+
+/**
+ * What a body callback of stream `id` returns while its `response` (or request) headers are held
+ * for a delay: with bodies delivered behind held headers (allow_on_headers_stop_iteration), the body
+ * is kept too, with flow control — what Envoy does by itself when it does not deliver them. Anything
+ * else goes on.
+ */
+export function heldBody(id: u32, response: bool): DataAction {
+  if (streams.size == 0 || !streams.has(id)) return DataAction.Continue;
+  const delayed = streams.get(id).delayed;
+  return delayed != null && delayed.queued && delayed.response == response
+    ? DataAction.StopIterationAndWatermark
     : DataAction.Continue;
 }
 
