@@ -30,8 +30,9 @@ export const MAX_RESPONSE_HEADER_EDITS = 32;
 /** How much of a request body a body condition reads by default, and at most (`maxBytes`). */
 export const DEFAULT_BODY_MATCH_BYTES = 16 * 1024;
 export const MAX_BODY_MATCH_BYTES = 64 * 1024;
-/** Most members in a body condition's JSON path. */
+/** Most members in a body condition's JSON path, and its longest spelling. */
 export const MAX_JSON_PATH_SEGMENTS = 16;
+const MAX_JSON_PATH_LENGTH = 256;
 /** Longest method, duration, timestamp or revision string: far more than any valid one needs. */
 const MAX_TOKEN_LENGTH = 64;
 /** Most labels in `spec.selector.matchLabels`. */
@@ -288,7 +289,7 @@ const JSON_PATH = /^[^.\s]+(?:\.[^.\s]+)*$/;
 const JsonBodyMatchSchema = strictWithOneOf(
   {
     path: v.pipe(
-      stringOfAtMost(MAX_PATH_LENGTH),
+      stringOfAtMost(MAX_JSON_PATH_LENGTH),
       v.regex(JSON_PATH, "must be a dotted path such as user.tier or items.0.sku"),
       v.check(
         (path) => path.split(".").length <= MAX_JSON_PATH_SEGMENTS,

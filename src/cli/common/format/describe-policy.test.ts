@@ -32,3 +32,17 @@ describe("the FAULTS and MATCHES of a response fault", () => {
     expect(describeMatch(match)).toBe(shown);
   });
 });
+
+describe("the MATCHES of a request-body condition", () => {
+  test.each([
+    [{ method: { exact: "POST" }, body: { contains: '"coupon":"FREE"' } }, 'POST,body*="coupon":"FREE"'],
+    [{ body: { regex: "qty=[0-9]{3,}", maxBytes: 1024 } }, "body~qty=[0-9]{3,}"],
+    [
+      { path: { prefix: "/orders" }, body: { json: { path: "user.tier", exact: "gold" } } },
+      "/orders*,body.user.tier=gold",
+    ],
+    [{ body: { json: { path: "items.0.sku", regex: "SKU-9.*" } } }, "body.items.0.sku~SKU-9.*"],
+  ])("%j shows as %s", (match, shown) => {
+    expect(describeMatch(match)).toBe(shown);
+  });
+});

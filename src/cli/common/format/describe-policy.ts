@@ -30,6 +30,12 @@ export interface PolicyView {
       path?: StringMatchView;
       method?: { exact?: string };
       headers?: (StringMatchView & { name: string })[];
+      body?: {
+        contains?: string;
+        regex?: string;
+        json?: { path?: string; exact?: string; regex?: string };
+        maxBytes?: number;
+      };
       response?: {
         status?: { codes?: number[]; min?: number; max?: number };
         headers?: (StringMatchView & { name: string })[];
@@ -57,8 +63,9 @@ export interface PolicyView {
 
 /**
  * `host=reviews,POST,/api/checkout*,x-user=test`: host (`host=*.example.com` a suffix, `host~` a regex),
- * method, path (`*` marks a prefix, `~` a regex), headers; then the conditions on the response, as
- * `status=200|201` (`status=500..599` a range) and `response:name=value`.
+ * method, path (`*` marks a prefix, `~` a regex), headers, the body (`body*=text` contains,
+ * `body~regex`, `body.user.tier=gold` a JSON value, `body.sku~regex`); then the conditions on the
+ * response, as `status=200|201` (`status=500..599` a range) and `response:name=value`.
  */
 export function describeMatch(match: PolicyView["spec"]["match"]): string {
   const parts: string[] = [];
@@ -71,6 +78,8 @@ export function describeMatch(match: PolicyView["spec"]["match"]): string {
   if (match?.method?.exact) parts.push(match.method.exact);
   if (match?.path) parts.push(describeValue(match.path));
   for (const header of match?.headers ?? []) parts.push(describeHeader(header));
+  const body = match?.body;
+  if (body) parts.push(describeBody(body));
   const status = match?.response?.status;
   if (status) {
     parts.push(
@@ -79,6 +88,14 @@ export function describeMatch(match: PolicyView["spec"]["match"]): string {
   }
   for (const header of match?.response?.headers ?? []) parts.push(`response:${describeHeader(header)}`);
   return parts.length > 0 ? parts.join(",") : "<all>";
+}
+
+function describeBody(body: NonNullable<NonNullable<PolicyView["spec"]["match"]>["body"]>): string {
+  if (body.contains !== undefined) return `body*=${body.contains}`;
+  if (body.regex !== undefined) return `body~${body.regex}`;
+  const json = body.json;
+  const value = json?.regex !== undefined ? `~${json.regex}` : `=${json?.exact ?? ""}`;
+  return `body.${json?.path ?? "?"}${value}`;
 }
 
 function describeHeader(header: StringMatchView & { name: string }): string {
