@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { compileFilter } from "../../src/build-filter/index.ts";
+import { RULESET_FORMAT } from "../../src/ruleset/format.ts";
 import type { RunningServer } from "../../src/server/index.ts";
 import { hfi, type Run, tempDir } from "../support/cli.ts";
 import { startControlPlane } from "../support/control-plane.ts";
@@ -55,7 +56,9 @@ test("version from an empty directory", async () => {
   const run = await runBinary(["version"], { dir: tempDir(), offline: true });
   expect(run.code).toBe(0);
   expect(run.stdout).toMatch(
-    /^hfi \d+\.\d+\.\d+\ncommit: \S+\nruleset format: 3\nproxy-wasm ABI: 0\.2\.1\n$/,
+    new RegExp(
+      `^hfi \\d+\\.\\d+\\.\\d+\ncommit: \\S+\nruleset format: ${RULESET_FORMAT}\nproxy-wasm ABI: 0\\.2\\.1\n$`,
+    ),
   );
 });
 

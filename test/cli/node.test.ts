@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { RULESET_FORMAT } from "../../src/ruleset/format.ts";
 import type { RunningServer } from "../../src/server/index.ts";
 import { hfi, tempDir } from "../support/cli.ts";
 import { startControlPlane } from "../support/control-plane.ts";
@@ -24,7 +25,9 @@ test("node dist/hfi.mjs version", async () => {
   const run = await hfi(["version"], { command: NODE_CLI, cwd: tempDir() });
   expect(run.code).toBe(0);
   expect(run.stdout).toMatch(
-    /^hfi \d+\.\d+\.\d+\ncommit: \S+\nruleset format: 3\nproxy-wasm ABI: 0\.2\.1\n$/,
+    new RegExp(
+      `^hfi \\d+\\.\\d+\\.\\d+\ncommit: \\S+\nruleset format: ${RULESET_FORMAT}\nproxy-wasm ABI: 0\\.2\\.1\n$`,
+    ),
   );
 });
 
