@@ -236,6 +236,37 @@ describe("validatePolicy", () => {
     expect(issues).toContainEqual({ path, message: expect.stringContaining(message) });
   });
 
+  test.each([
+    ["spec.match.body", "exactly one of contains, regex, json is required", { maxBytes: 10 }],
+    ["spec.match.body", "exactly one of contains, regex, json is required", { contains: "a", regex: "b" }],
+    ["spec.match.body.contains", "must not be empty", { contains: "" }],
+    // `a.{30}b` alone is small; looked for anywhere, its DFA must remember 30 positions.
+    ["spec.match.body.regex", "the limit is 1024", { regex: "a.{30}b" }],
+    ["spec.match.body.regex", "not a valid regular expression", { regex: "(" }],
+    ["spec.match.body.maxBytes", "must be at most 65536", { contains: "a", maxBytes: 65_537 }],
+    ["spec.match.body.maxBytes", "must be at least 1", { contains: "a", maxBytes: 0 }],
+    ["spec.match.body.json.path", "must be a dotted path", { json: { path: "user..tier", exact: "x" } }],
+    ["spec.match.body.json.path", "must be a dotted path", { json: { path: ".user", exact: "x" } }],
+    [
+      "spec.match.body.json.path",
+      "at most 16 segments",
+      { json: { path: Array(17).fill("a").join("."), exact: "x" } },
+    ],
+    ["spec.match.body.json", "exactly one of exact, regex is required", { json: { path: "a" } }],
+    ["spec.match.body.json.prefix", 'unknown field "prefix"', { json: { path: "a", prefix: "x" } }],
+  ])("%s: %s", (path, message, body) => {
+    const issues = issuesOf({ ...valid, spec: { ...valid.spec, match: { body } } });
+    expect(issues).toContainEqual({ path, message: expect.stringContaining(message) });
+  });
+
+  test("the same regex as a header condition (full match) stays within the DFA limit", () => {
+    const header = {
+      ...valid,
+      spec: { ...valid.spec, match: { headers: [{ name: "x", regex: "a.{30}b" }] } },
+    };
+    expect(validatePolicy(header).success).toBe(true);
+  });
+
   test("match.response without a response fault is refused, naming spec.match.response", () => {
     const issues = issuesOf({
       ...valid,
