@@ -183,6 +183,8 @@ describe("request-body conditions", () => {
     expect(stream.localResponse).toBeUndefined();
     expect(stream.requestBody.sent).toBe('{"coupon":"FREE"}');
     expect(host.request(post("/api/orders/fallback"), false).localResponse?.status).toBe(409);
+    const warnings = host.logs.filter((l) => l.message.includes('"bodyMatching": true'));
+    expect(warnings.map((l) => l.level)).toEqual(["warn"]);
   });
 
   test("a request delayed at its headers keeps its body behind them until the delay ends", async () => {

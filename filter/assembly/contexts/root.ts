@@ -44,6 +44,7 @@ export class RootContext {
   namesPolicyInFilterState: bool = false;
   /** The plugin's `bodyMatching`: Envoy delivers request bodies while the headers are paused. */
   matchesBodies: bool = false;
+  private bodyRulesSkippedLogged: bool = false;
 
   constructor(readonly id: u32) {}
 
@@ -144,6 +145,16 @@ export class RootContext {
   /** Whether the request body (`len` bytes at `ptr`) meets `match`; a body that is not JSON is counted. */
   bodyMatches(match: BodyMatch, ptr: usize, len: usize): bool {
     return bodyMatches(match, ptr, len, this.metrics);
+  }
+
+  /** A body condition was taken as false because `bodyMatching` is off: said once, not per request. */
+  bodyRuleSkipped(): void {
+    if (this.bodyRulesSkippedLogged) return;
+    this.bodyRulesSkippedLogged = true;
+    log(
+      LogLevel.Warn,
+      'a rule has a request-body condition but the plugin configuration lacks "bodyMatching": true (with the Wasm filter\'s allow_on_headers_stop_iteration: true); body conditions never match',
+    );
   }
 
   /** A request body awaited for body conditions ran past every rule's `maxBytes`. */

@@ -76,6 +76,7 @@ export function onStreamRequestHeaders(root: RootContext, id: u32, endOfStream: 
     // Without a body (or one Envoy delivers), a body condition is false: the next rule is the candidate.
     const bodyFalse = endOfStream || !root.matchesBodies;
     while (index >= 0 && bodyFalse && unchecked(ruleSet.rules[index]).match.body != null) {
+      if (!root.matchesBodies) root.bodyRuleSkipped();
       index = findRule(ruleSet, request, index + 1);
     }
   }
