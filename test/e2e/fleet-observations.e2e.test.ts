@@ -17,6 +17,7 @@ import { createClient, type HfiClient } from "../../src/client/index.ts";
 import type { Experiment } from "../../src/experiments/index.ts";
 import type { PolicyInput } from "../../src/policy/index.ts";
 import { startTestEtcd, type TestEtcd } from "../support/etcd.ts";
+import { eventually } from "../support/eventually.ts";
 import { type LocalStack, startLocalStack } from "../support/local-stack.ts";
 import { policy } from "../support/policies.ts";
 import { freePorts } from "../support/ports.ts";
@@ -49,16 +50,6 @@ async function startReplica(port: number): Promise<Replica> {
     leaseTtlSeconds: 3,
   });
   return { ...replica, client: createClient({ baseUrl: replica.url, timeoutMs: 10_000 }) };
-}
-
-async function eventually<T>(probe: () => Promise<T>, ok: (value: T) => boolean, limitMs = 20_000) {
-  const deadline = Date.now() + limitMs;
-  for (;;) {
-    const value = await probe();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`not within ${limitMs} ms; last: ${JSON.stringify(value)}`);
-    await Bun.sleep(100);
-  }
 }
 
 beforeAll(async () => {

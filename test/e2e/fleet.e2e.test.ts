@@ -13,6 +13,7 @@ import { join } from "node:path";
 import type { FleetStatus, ProxiesStatus } from "../../src/api-types.ts";
 import { hfi } from "../support/cli.ts";
 import { startTestEtcdCluster, type TestEtcdCluster } from "../support/etcd.ts";
+import { eventually } from "../support/eventually.ts";
 import { type LocalStack, startLocalStack } from "../support/local-stack.ts";
 import { HFI_BIN } from "../support/paths.ts";
 import { freePorts } from "../support/ports.ts";
@@ -41,20 +42,6 @@ const startReplica = (port: number) =>
 const json = async <T>(url: string): Promise<T> => (await (await fetch(url)).json()) as T;
 const statusOf = (r: Replica) => json<FleetStatus>(`${r.url}/v1/status`);
 const proxiesOf = (r: Replica) => json<ProxiesStatus>(`${r.url}/v1/status/proxies`);
-
-async function eventually<T>(
-  probe: () => Promise<T>,
-  ok: (value: T) => boolean,
-  limitMs: number,
-): Promise<T> {
-  const deadline = Date.now() + limitMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined && ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`not within ${limitMs} ms; last: ${JSON.stringify(value)}`);
-    await Bun.sleep(100);
-  }
-}
 
 /** Every replica names the same leader, one of them. */
 async function agreedLeader(of: Replica[], limitMs: number): Promise<Replica> {
