@@ -12,17 +12,17 @@
  *   replica, so the leader learns of the traffic from that replica's published totals.
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import { hostname, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FleetStatus } from "../src/api-types.ts";
 import { createClient, type HfiClient } from "../src/client/index.ts";
 import type { PolicyInput } from "../src/policy/index.ts";
 import { startTestEtcd } from "../test/support/etcd.ts";
 import { type LocalStack, startLocalStack } from "../test/support/local-stack.ts";
-import { HFI_BIN } from "../test/support/paths.ts";
 import { policy } from "../test/support/policies.ts";
 import { freePorts } from "../test/support/ports.ts";
-import { type Spawned, spawnLogged, terminate, waitForUrl } from "../test/support/process.ts";
+import { terminate } from "../test/support/process.ts";
+import { type EtcdReplica, startEtcdReplica } from "../test/support/replicas.ts";
 import { send } from "../test/support/requests.ts";
 import { type BenchContext, type BenchResult, percentile, valueRow } from "./report.ts";
 
@@ -76,39 +76,15 @@ async function stops(client: HfiClient, envoyUrl: string, count: number): Promis
   return result;
 }
 
-async function startReplica(port: number, etcdEndpoint: string, logDir: string): Promise<Spawned> {
-  const spawned = spawnLogged(
-    [
-      HFI_BIN,
-      "serve",
-      "--listen",
-      `127.0.0.1:${port}`,
-      "--store",
-      "etcd",
-      "--etcd-endpoints",
-      etcdEndpoint,
-      "--log-level",
-      "warn",
-    ],
-    join(logDir, `hfi-${port}.log`),
-  );
-  await waitForUrl(`http://127.0.0.1:${port}/readyz`, spawned);
-  return spawned;
-}
-
 /** The replica every replica names as leader, and another. */
-async function leaderAndOther(ports: number[], spawned: Spawned[]): Promise<[number, number]> {
+async function leaderAndOther(replicas: EtcdReplica[]): Promise<[EtcdReplica, EtcdReplica]> {
   const deadline = Date.now() + 20_000;
   for (;;) {
     const statuses = await Promise.all(
-      ports.map((p) =>
-        fetch(`http://127.0.0.1:${p}/v1/status`).then((r) => r.json() as Promise<FleetStatus>),
-      ),
+      replicas.map((r) => fetch(`${r.url}/v1/status`).then((res) => res.json() as Promise<FleetStatus>)),
     );
-    const leading = spawned.findIndex((s) =>
-      statuses.every((x) => x.leader === `${hostname()}-${s.proc.pid}`),
-    );
-    if (leading !== -1) return [ports[leading] as number, ports[1 - leading] as number];
+    const leading = replicas.findIndex((r) => statuses.every((x) => x.leader === r.name));
+    if (leading !== -1) return [replicas[leading] as EtcdReplica, replicas[1 - leading] as EtcdReplica];
     if (Date.now() > deadline) throw new Error(`no agreed leader: ${JSON.stringify(statuses)}`);
     await Bun.sleep(100);
   }
@@ -132,20 +108,18 @@ export async function experimentStop(ctx: BenchContext): Promise<BenchResult> {
 
   const etcd = await startTestEtcd();
   const logDir = mkdtempSync(join(tmpdir(), "hfi-bench-experiment-stop-"));
-  const replicas: Spawned[] = [];
+  const replicas: EtcdReplica[] = [];
   let envoy: LocalStack | undefined;
   let two: Stop[];
   try {
     const ports = await freePorts(2);
-    for (const port of ports) replicas.push(await startReplica(port, etcd.endpoint, logDir));
-    commands.push(...replicas.map((r) => r.command));
-    const [leader, other] = await leaderAndOther(ports, replicas);
-    envoy = await startLocalStack({ concurrency: 2, controlPlanePort: other });
-    two = await stops(
-      createClient({ baseUrl: `http://127.0.0.1:${leader}`, timeoutMs: 10_000 }),
-      envoy.envoyUrl,
-      count,
-    );
+    for (const port of ports) {
+      replicas.push(await startEtcdReplica({ port, etcdEndpoints: [etcd.endpoint], logDir }));
+    }
+    commands.push(...replicas.map((r) => r.spawned.command));
+    const [leader, other] = await leaderAndOther(replicas);
+    envoy = await startLocalStack({ concurrency: 2, controlPlanePort: other.port });
+    two = await stops(createClient({ baseUrl: leader.url, timeoutMs: 10_000 }), envoy.envoyUrl, count);
   } finally {
     await envoy?.stop();
     await Promise.all(replicas.map((r) => terminate(r.proc)));

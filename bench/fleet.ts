@@ -12,15 +12,16 @@
  *   (bounded by the lease TTL), and SIGTERM of the leader (it revokes its lease) → the same.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { hostname, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FleetStatus, ProxiesStatus } from "../src/api-types.ts";
 import { startTestEtcdCluster, type TestEtcdCluster } from "../test/support/etcd.ts";
 import { renderEnvoyConfig } from "../test/support/local-stack.ts";
-import { ENVOY_BIN, HFI_BIN } from "../test/support/paths.ts";
+import { ENVOY_BIN } from "../test/support/paths.ts";
 import { policy } from "../test/support/policies.ts";
 import { freePort, freePorts } from "../test/support/ports.ts";
 import { type Spawned, spawnLogged, terminate, waitForUrl } from "../test/support/process.ts";
+import { type EtcdReplica, startEtcdReplica } from "../test/support/replicas.ts";
 import { machine } from "./machine.ts";
 import { type BenchContext, type BenchResult, percentile, valueRow } from "./report.ts";
 import { everyWorker, type PinnedWorker, pinWorkers } from "./workers.ts";
@@ -36,11 +37,7 @@ const POLICY = JSON.stringify(
   policy("bench-abort", { match: { path: { prefix: "/bench" } }, fault: { abort: { httpStatus: 503 } } }),
 );
 
-interface Replica {
-  url: string;
-  name: string;
-  spawned: Spawned;
-}
+type Replica = EtcdReplica;
 
 interface Change {
   index: number;
@@ -69,25 +66,14 @@ export async function fleet(ctx: BenchContext): Promise<BenchResult> {
   const stopFailoverMs: number[] = [];
 
   const startReplica = async (port: number): Promise<Replica> => {
-    const cmd = [
-      HFI_BIN,
-      "serve",
-      "--listen",
-      `127.0.0.1:${port}`,
-      "--store",
-      "etcd",
-      "--etcd-endpoints",
-      (etcd as TestEtcdCluster).endpoints.join(","),
-      "--lease-ttl",
-      `${LEASE_TTL_SECONDS}s`,
-      "--log-level",
-      "warn",
-    ];
-    const spawned = spawnLogged(cmd, join(dir, `hfi-${port}-${Date.now()}.log`));
-    commands.push(spawned.command);
-    const url = `http://127.0.0.1:${port}`;
-    await waitForUrl(`${url}/readyz`, spawned);
-    return { url, name: `${hostname()}-${spawned.proc.pid}`, spawned };
+    const replica = await startEtcdReplica({
+      port,
+      etcdEndpoints: (etcd as TestEtcdCluster).endpoints,
+      logDir: dir,
+      leaseTtlSeconds: LEASE_TTL_SECONDS,
+    });
+    commands.push(replica.spawned.command);
+    return replica;
   };
 
   try {
@@ -264,18 +250,24 @@ export async function fleet(ctx: BenchContext): Promise<BenchResult> {
   };
 }
 
-/** One change, not measured, that every replica serves before the measured ones begin. */
+/**
+ * One change through each replica, not measured, that every replica serves before the measured ones
+ * begin: a replica's first write also opens its etcd connection and warms its code (40–45 ms where a
+ * warm write takes 5–12 ms), a once-per-process cost that is not propagation.
+ */
 async function warmUp(replicas: Replica[]): Promise<void> {
-  const url = `${replicas[0]?.url}/v1/policies/bench-warm-up`;
   const body = POLICY.replace("bench-abort", "bench-warm-up");
-  await fetch(url, { method: "PUT", headers: { "content-type": "application/json" }, body });
-  for (const replica of replicas) {
-    await until(async () => {
-      const { rules } = (await (await fetch(`${replica.url}/v1/config`)).json()) as { rules: unknown[] };
-      return rules.length > 0;
-    }, 60_000);
+  for (const via of replicas) {
+    const url = `${via.url}/v1/policies/bench-warm-up`;
+    await fetch(url, { method: "PUT", headers: { "content-type": "application/json" }, body });
+    for (const replica of replicas) {
+      await until(async () => {
+        const { rules } = (await (await fetch(`${replica.url}/v1/config`)).json()) as { rules: unknown[] };
+        return rules.length > 0;
+      }, 60_000);
+    }
+    await fetch(url, { method: "DELETE" });
   }
-  await fetch(url, { method: "DELETE" });
 }
 
 /** Why propagation through the fleet can miss 50 ms, with this run's figures. */

@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
 import { createConsola } from "consola";
 import { Etcd3 } from "etcd3";
 import { startTestEtcd, type TestEtcd } from "../../test/support/etcd.ts";
+import { eventually } from "../../test/support/eventually.ts";
 import { encodeReport } from "../../test/support/observation-report.ts";
 import { policyJson } from "../../test/support/policies.ts";
 import type { FleetStatus, ObservationsList, PolicyObservationView, ProxiesStatus } from "../api-types.ts";
@@ -52,21 +53,6 @@ const statusOf = async (server: RunningServer) =>
 
 const proxiesOf = async (server: RunningServer) =>
   (await (await fetch(`${server.url}/v1/status/proxies`)).json()) as ProxiesStatus;
-
-async function eventually<T>(
-  probe: () => Promise<T>,
-  ok: (value: T) => boolean,
-  limitMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + limitMs;
-  let last = await probe();
-  while (!ok(last)) {
-    if (Date.now() > deadline) throw new Error(`not within ${limitMs} ms; last: ${JSON.stringify(last)}`);
-    await Bun.sleep(50);
-    last = await probe();
-  }
-  return last;
-}
 
 test("the replicas elect one leader that each of them names; when it stops another one leads", async () => {
   const servers = await fleet(["r1", "r2", "r3"]);

@@ -9,56 +9,29 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
-import { hostname, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Subprocess } from "bun";
 import type { FleetStatus } from "../../src/api-types.ts";
 import { createClient } from "../../src/client/index.ts";
 import type { PolicyInput } from "../../src/policy/index.ts";
 import { startTestEtcd, type TestEtcd } from "../support/etcd.ts";
 import { type LocalStack, startLocalStack } from "../support/local-stack.ts";
-import { HFI_BIN } from "../support/paths.ts";
 import { policy } from "../support/policies.ts";
 import { freePorts } from "../support/ports.ts";
-import { spawnLogged, waitForUrl } from "../support/process.ts";
+import { type EtcdReplica, startEtcdReplica } from "../support/replicas.ts";
 import { send } from "../support/requests.ts";
 
 const LEASE_TTL_SECONDS = 3;
 
-interface Replica {
-  url: string;
-  port: number;
-  name: string;
-  proc: Subprocess;
-}
+type Replica = EtcdReplica;
 
 let etcd: TestEtcd;
 let replicas: Replica[] = [];
 let envoy: LocalStack | undefined;
 const logDir = mkdtempSync(join(tmpdir(), "hfi-failover-"));
 
-async function startReplica(port: number): Promise<Replica> {
-  const url = `http://127.0.0.1:${port}`;
-  const spawned = spawnLogged(
-    [
-      HFI_BIN,
-      "serve",
-      "--listen",
-      `127.0.0.1:${port}`,
-      "--store",
-      "etcd",
-      "--etcd-endpoints",
-      etcd.endpoint,
-      "--lease-ttl",
-      `${LEASE_TTL_SECONDS}s`,
-      "--log-level",
-      "warn",
-    ],
-    join(logDir, `hfi-${port}.log`),
-  );
-  await waitForUrl(`${url}/readyz`, spawned);
-  return { url, port, name: `${hostname()}-${spawned.proc.pid}`, proc: spawned.proc };
-}
+const startReplica = (port: number) =>
+  startEtcdReplica({ port, etcdEndpoints: [etcd.endpoint], logDir, leaseTtlSeconds: LEASE_TTL_SECONDS });
 
 async function leaderOf(of: Replica[]): Promise<Replica> {
   const deadline = Date.now() + 20_000;

@@ -9,30 +9,25 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
-import { hostname, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Subprocess } from "bun";
 import { Etcd3 } from "etcd3";
 import type { FleetStatus } from "../../src/api-types.ts";
 import { createClient, type HfiClient } from "../../src/client/index.ts";
 import type { Experiment } from "../../src/experiments/index.ts";
 import type { PolicyInput } from "../../src/policy/index.ts";
 import { startTestEtcd, type TestEtcd } from "../support/etcd.ts";
+import { eventually } from "../support/eventually.ts";
 import { type LocalStack, startLocalStack } from "../support/local-stack.ts";
-import { HFI_BIN } from "../support/paths.ts";
 import { policy } from "../support/policies.ts";
 import { freePorts } from "../support/ports.ts";
-import { spawnLogged, waitForUrl } from "../support/process.ts";
+import { type EtcdReplica, startEtcdReplica } from "../support/replicas.ts";
 import { type Sent, send } from "../support/requests.ts";
 
 /** 2 Envoys × (2 workers + the main thread). */
 const WORKERS = 6;
 
-interface Replica {
-  url: string;
-  port: number;
-  name: string;
-  proc: Subprocess;
+interface Replica extends EtcdReplica {
   client: HfiClient;
 }
 
@@ -48,37 +43,13 @@ const logDir = mkdtempSync(join(tmpdir(), "hfi-fleet-observations-"));
 const report = (line: string) => console.log(`[fleet-observations] ${line}`);
 
 async function startReplica(port: number): Promise<Replica> {
-  const url = `http://127.0.0.1:${port}`;
-  const spawned = spawnLogged(
-    [
-      HFI_BIN,
-      "serve",
-      "--listen",
-      `127.0.0.1:${port}`,
-      "--store",
-      "etcd",
-      "--etcd-endpoints",
-      etcd.endpoint,
-      "--lease-ttl",
-      "3s",
-      "--log-level",
-      "warn",
-    ],
-    join(logDir, `hfi-${port}.log`),
-  );
-  await waitForUrl(`${url}/readyz`, spawned);
-  const client = createClient({ baseUrl: url, timeoutMs: 10_000 });
-  return { url, port, name: `${hostname()}-${spawned.proc.pid}`, proc: spawned.proc, client };
-}
-
-async function eventually<T>(probe: () => Promise<T>, ok: (value: T) => boolean, limitMs = 20_000) {
-  const deadline = Date.now() + limitMs;
-  for (;;) {
-    const value = await probe();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`not within ${limitMs} ms; last: ${JSON.stringify(value)}`);
-    await Bun.sleep(100);
-  }
+  const replica = await startEtcdReplica({
+    port,
+    etcdEndpoints: [etcd.endpoint],
+    logDir,
+    leaseTtlSeconds: 3,
+  });
+  return { ...replica, client: createClient({ baseUrl: replica.url, timeoutMs: 10_000 }) };
 }
 
 beforeAll(async () => {

@@ -8,16 +8,16 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
-import { hostname, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Subprocess } from "bun";
 import type { FleetStatus, ProxiesStatus } from "../../src/api-types.ts";
 import { hfi } from "../support/cli.ts";
 import { startTestEtcdCluster, type TestEtcdCluster } from "../support/etcd.ts";
+import { eventually } from "../support/eventually.ts";
 import { type LocalStack, startLocalStack } from "../support/local-stack.ts";
 import { HFI_BIN } from "../support/paths.ts";
 import { freePorts } from "../support/ports.ts";
-import { spawnLogged, waitForUrl } from "../support/process.ts";
+import { type EtcdReplica, startEtcdReplica } from "../support/replicas.ts";
 import { expectSoon, send } from "../support/requests.ts";
 
 const LEASE_TTL_SECONDS = 3;
@@ -29,58 +29,19 @@ const MAX_OPS = 6000;
 /** 2 Envoys × (2 workers + the main thread). */
 const WORKERS = 6;
 
-interface Replica {
-  url: string;
-  /** `<hostname>-<pid>`, as the replica names itself. */
-  name: string;
-  proc: Subprocess;
-}
+type Replica = EtcdReplica;
 
 let etcd: TestEtcdCluster;
 let replicas: Replica[] = [];
 let envoys: LocalStack[] = [];
 let logDir: string;
 
-async function startReplica(port: number): Promise<Replica> {
-  const url = `http://127.0.0.1:${port}`;
-  const spawned = spawnLogged(
-    [
-      HFI_BIN,
-      "serve",
-      "--listen",
-      `127.0.0.1:${port}`,
-      "--store",
-      "etcd",
-      "--etcd-endpoints",
-      etcd.endpoints.join(","),
-      "--lease-ttl",
-      `${LEASE_TTL_SECONDS}s`,
-      "--log-level",
-      "warn",
-    ],
-    join(logDir, `hfi-${port}-${Date.now()}.log`),
-  );
-  await waitForUrl(`${url}/readyz`, spawned);
-  return { url, name: `${hostname()}-${spawned.proc.pid}`, proc: spawned.proc };
-}
+const startReplica = (port: number) =>
+  startEtcdReplica({ port, etcdEndpoints: etcd.endpoints, logDir, leaseTtlSeconds: LEASE_TTL_SECONDS });
 
 const json = async <T>(url: string): Promise<T> => (await (await fetch(url)).json()) as T;
 const statusOf = (r: Replica) => json<FleetStatus>(`${r.url}/v1/status`);
 const proxiesOf = (r: Replica) => json<ProxiesStatus>(`${r.url}/v1/status/proxies`);
-
-async function eventually<T>(
-  probe: () => Promise<T>,
-  ok: (value: T) => boolean,
-  limitMs: number,
-): Promise<T> {
-  const deadline = Date.now() + limitMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined && ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`not within ${limitMs} ms; last: ${JSON.stringify(value)}`);
-    await Bun.sleep(100);
-  }
-}
 
 /** Every replica names the same leader, one of them. */
 async function agreedLeader(of: Replica[], limitMs: number): Promise<Replica> {

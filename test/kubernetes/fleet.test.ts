@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, expect, setDefaultTimeout, test } from 
 import { createConsola } from "consola";
 import type { FleetStatus, ProxiesStatus } from "../../src/api-types.ts";
 import { type RunningServer, startServer } from "../../src/server/serve.ts";
+import { eventually } from "../support/eventually.ts";
 import { startTestKubeApiServer, type TestKubeApiServer } from "../support/kube-apiserver.ts";
 import { encodeReport } from "../support/observation-report.ts";
 
@@ -52,21 +53,6 @@ const statusOf = async (server: RunningServer) =>
 
 const proxiesOf = async (server: RunningServer) =>
   (await (await fetch(`${server.url}/v1/status/proxies`)).json()) as ProxiesStatus;
-
-async function eventually<T>(
-  probe: () => Promise<T>,
-  ok: (value: T) => boolean,
-  limitMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + limitMs;
-  let last = await probe();
-  while (!ok(last)) {
-    if (Date.now() > deadline) throw new Error(`not within ${limitMs} ms; last: ${JSON.stringify(last)}`);
-    await Bun.sleep(50);
-    last = await probe();
-  }
-  return last;
-}
 
 test("the replicas name one leader, the Lease's holder, and each other; when it stops another one leads", async () => {
   const namespace = await kube.createNamespace("fleet");
