@@ -283,17 +283,20 @@ const BodyRegexSchema = v.pipe(
   ),
 );
 
-/** `user.tier`, `items.0.sku`: object members, or array indexes in decimal. */
-const JSON_PATH = /^[^.\s]+(?:\.[^.\s]+)*$/;
+/**
+ * `user.tier`, `items.0.sku`: object members, or array indexes in decimal; at most
+ * MAX_JSON_PATH_SEGMENTS. Segments exclude `.`, spaces and ASCII controls, spelled out because `\s`
+ * differs between the regex engines that read the schema.
+ */
+const JSON_PATH = new RegExp(`^[^.\\x00-\\x20]+(?:\\.[^.\\x00-\\x20]+){0,${MAX_JSON_PATH_SEGMENTS - 1}}$`);
 
 const JsonBodyMatchSchema = strictWithOneOf(
   {
     path: v.pipe(
       stringOfAtMost(MAX_JSON_PATH_LENGTH),
-      v.regex(JSON_PATH, "must be a dotted path such as user.tier or items.0.sku"),
-      v.check(
-        (path) => path.split(".").length <= MAX_JSON_PATH_SEGMENTS,
-        `must have at most ${MAX_JSON_PATH_SEGMENTS} segments`,
+      v.regex(
+        JSON_PATH,
+        `must be a dotted path of at most ${MAX_JSON_PATH_SEGMENTS} segments, such as user.tier or items.0.sku`,
       ),
     ),
     exact: v.optional(
