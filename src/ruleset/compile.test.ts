@@ -74,6 +74,28 @@ describe("compileRuleSet: golden fixtures", () => {
   });
 });
 
+// A body regex is found anywhere: its DFA, walked from the first byte, accepts where a match ends.
+test("body.ruleset.json: the body regex's DFA finds what /qty=[0-9]{3,}/u finds, anywhere", async () => {
+  const golden = (await Bun.file(`${FIXTURES}/body.ruleset.json`).json()) as RuleSet;
+  const body = golden.rules.find((r) => r.name === "body-regex")?.match.body;
+  if (body?.type !== "regex") throw new Error("fixture has no body regex");
+  const { dfa } = body;
+  const found = (input: string) => {
+    let state = 0;
+    for (const byte of new TextEncoder().encode(input)) {
+      if (dfa.accepting.includes(state)) return true;
+      state = dfa.transitions[state * dfa.classCount + (dfa.byteClasses[byte] ?? 0)] ?? -1;
+      if (state < 0) return false;
+    }
+    return dfa.accepting.includes(state);
+  };
+  const inputs = ["qty=100", "a=1&qty=1200&b", "qty=12", "qty=12&qty=999", "日本qty=0001", "QTY=100", ""];
+  const oracle = /qty=[0-9]{3,}/u;
+  expect(inputs.map((input) => [input, found(input)])).toEqual(
+    inputs.map((input) => [input, oracle.test(input)]),
+  );
+});
+
 describe("compileRuleSet", () => {
   test("no policies give an empty rule set", () => {
     expect(compileRuleSet([], 0)).toEqual({ format: RULESET_FORMAT_WITHOUT_HOST, revision: 0, rules: [] });
