@@ -68,6 +68,7 @@ async function stat(name: string): Promise<number> {
 test("every example is covered here", () => {
   expect(readdirSync(join(ROOT, "examples")).sort()).toEqual([
     "abort.yaml",
+    "body-match.yaml",
     "delay-distribution.yaml",
     "delay-header.yaml",
     "delay-then-abort.yaml",
@@ -90,6 +91,18 @@ test("abort.yaml: every POST /api/checkout answers 503 from Envoy; other request
     "fault injected by hfi",
   ]);
   expect((await send(stack.envoyUrl, "/api/checkout", "GET")).status).toBe(200);
+}, 30_000);
+
+test("body-match.yaml: a POST /api/orders for a gold-tier user answers 503 from Envoy; other orders pass", async () => {
+  await applyExample("body-match.yaml", ["gold-orders-fail"]);
+  const order = (tier: string) =>
+    fetch(`${stack.envoyUrl}/api/orders`, {
+      method: "POST",
+      headers: { connection: "close", "content-type": "application/json" },
+      body: JSON.stringify({ user: { id: 7, tier }, items: [{ sku: "sku-1" }] }),
+    }).then(async (r) => [r.status, r.headers.get("x-hfi-fault"), await r.text()]);
+  expect(await order("gold")).toEqual([503, "gold-orders-fail", "fault injected by hfi"]);
+  expect((await order("silver")).slice(0, 2)).toEqual([200, null]);
 }, 30_000);
 
 test("response-status.yaml: about half of GET /api/cart come back 500 with Retry-After; the upstream answered them all", async () => {
