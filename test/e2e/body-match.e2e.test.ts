@@ -4,7 +4,7 @@
  * shipped configuration (allow_on_headers_stop_iteration with the plugin's bodyMatching): a body
  * that contains a string, matches a regex anywhere, or has a JSON value at a path is answered by the
  * filter and the upstream never sees it; a body delay holds the request, which then reaches the
- * upstream with its body and x-hfi-fault; a body over the cap, a request without a body and a
+ * upstream with its body and x-hfi-fault, as does a 3 MB body behind a delay decided at the headers; a body over the cap, a request without a body and a
  * request no body rule is waiting for reach the upstream untouched — the last one before its body
  * has ended, so it was not held.
  * Requires `npm run build` and scripts/setup.sh.
@@ -80,6 +80,7 @@ beforeAll(async () => {
         fault: { delay: { fixedDelay: "200ms" } },
       },
     ],
+    ["slow-upload", { match: { path: { prefix: "/upload" } }, fault: { delay: { fixedDelay: "100ms" } } }],
   ];
   for (const [name, spec] of policies)
     expect((await putPolicy(stack.controlPlaneUrl, name, spec)).status).toBe(201);
@@ -130,6 +131,18 @@ describe("request-body conditions in real Envoy", () => {
     const res = await post("/orders/big", body);
     expect([res.status, res.fault]).toEqual([200, null]);
     expect(reached("/orders/big").map((r) => r.body)).toEqual([body]);
+  }, 30_000);
+
+  test("a request delayed at its headers gets its 3 MB body to the upstream whole after the delay (held with flow control)", async () => {
+    const body = "z".repeat(3 * 1024 * 1024);
+    const res = await post("/upload/big", body);
+    expect([res.status, res.fault]).toEqual([200, null]);
+    const [got] = reached("/upload/big");
+    expect([got?.body.length, got?.body === body, got?.fault]).toEqual([
+      body.length,
+      true,
+      "slow-upload;delay=100",
+    ]);
   }, 30_000);
 
   test("a request without a body is not held: the body conditions are false", async () => {
