@@ -65,7 +65,8 @@ const bodyBlock = new HostBlock();
  * it for delay-then-abort; an abort alone answers now. With the plugin's `filterState` on, a faulted
  * request carries the policy name in the `hfi_policy` filter state (for access logs). A delay that
  * will be resumed also gets the request header `x-hfi-fault: <policy>;delay=<ms>`, set now because
- * Envoy drops the header map once the stream continues.
+ * Envoy drops the header map once the stream continues. When the first rule whose other conditions
+ * hold has a body condition, the decision waits for the body (onStreamRequestBody), headers paused.
  */
 export function onStreamRequestHeaders(root: RootContext, id: u32, endOfStream: bool): HeadersAction {
   const ruleSet = root.rules.current;
@@ -73,7 +74,8 @@ export function onStreamRequestHeaders(root: RootContext, id: u32, endOfStream: 
   let index = -1;
   if (ruleSet != null && !ruleSet.halted) {
     index = findRule(ruleSet, request, 0);
-    // Without a body (or one Envoy delivers), a body condition is false: the next rule is the candidate.
+    // Without a body, or without bodyMatching (Envoy would not deliver it while the headers are
+    // held), a body condition is false: the next rule is the candidate.
     const bodyFalse = endOfStream || !root.matchesBodies;
     while (index >= 0 && bodyFalse && unchecked(ruleSet.rules[index]).match.body != null) {
       if (!root.matchesBodies) root.bodyRuleSkipped();
