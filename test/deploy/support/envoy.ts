@@ -102,7 +102,8 @@ export function checkFilterContract(text: string): string[] {
       problems.push(`failure_policy is ${f.failure_policy}, not FAIL_OPEN`);
     if (f.root_id !== "hfi") problems.push(`root_id is ${f.root_id}, not hfi`);
     // Without it Envoy holds request bodies behind paused headers, and body conditions never match.
-    if (f.allow_on_headers_stop_iteration !== true) problems.push("allow_on_headers_stop_iteration is not true");
+    if (f.allow_on_headers_stop_iteration !== true)
+      problems.push("allow_on_headers_stop_iteration is not true");
     if (f.vm_config?.runtime !== "envoy.wasm.runtime.v8") problems.push(`runtime ${f.vm_config?.runtime}`);
     const plugin = JSON.parse(f.configuration?.value ?? "{}");
     if (!clusters.has(plugin.cluster)) problems.push(`plugin cluster ${plugin.cluster} is not a cluster`);
