@@ -4,7 +4,7 @@
  * Rounds with the variant order rotated; per variant a warm-up, then latency at 1 connection, then
  * throughput at 32 connections with Envoy's CPU time (utime + stime from /proc/<pid>/stat) per request.
  * The variants (router-only, native-idle, hfi-100, hfi-1000, wasm-noop, native-abort, hfi-abort,
- * hfi-response-status, hfi-response-pass, native-delay-Nms, hfi-delay-Nms) and the machinery (Envoy config, RuleSet stub, rounds, wrk, CPU)
+ * hfi-response-status, hfi-response-pass, hfi-body-contains-Nk, hfi-body-pass-Nk, native-delay-Nms, hfi-delay-Nms) and the machinery (Envoy config, RuleSet stub, rounds, wrk, CPU)
  * are in bench/variants.ts; what the figures mean and why targets are missed, in bench/README.md.
  */
 import { readFileSync } from "node:fs";
@@ -20,7 +20,7 @@ import {
   roundsRow,
   unavailableRow,
 } from "./report.ts";
-import { nonMatchingRules } from "./rules.ts";
+import { ABSENT_FROM_BODIES, nonMatchingRules } from "./rules.ts";
 import {
   VARIANTS as BY_NAME,
   ENVOY_CPU,
@@ -50,6 +50,8 @@ const ANALYSIS = {
 };
 
 const VARIANTS: Variant[] = Object.values(BY_NAME);
+/** Body sizes of the hfi-body-* variants (variants.ts). */
+const BODY_KIB = [1, 16];
 const delayFigure = (ms: number) => `delay error p99, hfi ${ms} ms (observed − router-only p50 − configured)`;
 
 export async function dataplane(ctx: BenchContext): Promise<BenchResult> {
@@ -60,6 +62,7 @@ export async function dataplane(ctx: BenchContext): Promise<BenchResult> {
   let delayProbe = "";
   let delaysAvailable = false;
   const run = await runVariants(VARIANTS, params, async (url) => {
+    for (const kib of BODY_KIB) await checkBodyRead(url(`hfi-body-contains-${kib}k`), kib * 1024);
     ({ available: delaysAvailable, detail: delayProbe } = await probeDelay(url("hfi-delay-10ms"), 10));
     return VARIANTS.filter((v) => delaysAvailable || !(v.kind === "hfi" && v.delayMs));
   });
@@ -124,6 +127,19 @@ async function probeDelay(url: string, delayMs: number): Promise<{ available: bo
   };
 }
 
+/**
+ * A body variant measures the body scan only if the filter reads the whole body: the needle as the
+ * body's last bytes must get the rule's abort.
+ */
+async function checkBodyRead(url: string, bytes: number): Promise<void> {
+  const body = "x".repeat(bytes - ABSENT_FROM_BODIES.length) + ABSENT_FROM_BODIES;
+  const res = await fetch(url, { method: "POST", body });
+  await res.arrayBuffer();
+  if (res.status !== 503) {
+    throw new Error(`${url}: a ${bytes}-byte body ending in the needle answered ${res.status}, expected 503`);
+  }
+}
+
 async function profiles100And1000(): Promise<FilterProfile[]> {
   const wasm = new Uint8Array(readFileSync(FILTER_WASM));
   return [
@@ -177,6 +193,17 @@ function summarize(
       "µs",
     ),
   ];
+  for (const kib of BODY_KIB) {
+    const [contains, pass] = [`hfi-body-contains-${kib}k`, `hfi-body-pass-${kib}k`];
+    rows.push(
+      roundsRow(
+        `CPU µs/request, ${contains} ÷ ${pass} (a body \`contains\` reading a whole ${kib} KiB body, over the same rule without it)`,
+        ratio(contains, pass, "cpuPerRequest32"),
+        "ratio",
+      ),
+      roundsRow(`CPU µs/request, ${contains} − ${pass}`, diff(contains, pass, "cpuPerRequest32"), "µs"),
+    );
+  }
   for (const ms of [10, 50]) {
     const target = { op: "<=" as const, bound: 2 };
     rows.push(

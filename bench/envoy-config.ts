@@ -48,6 +48,22 @@ export function nativeFault(fault: {
 }
 
 /**
+ * Envoy's buffer filter: holds a request until its whole body is in. A `direct_response` sent before
+ * the body is read closes the HTTP/1 connection (checked: one connection per request for a 1 KiB
+ * POST), so a listener that receives bodies needs it before the router to measure requests, not
+ * connections.
+ */
+export function bufferFilter(maxRequestBytes: number): Json {
+  return {
+    name: "envoy.filters.http.buffer",
+    typed_config: {
+      "@type": "type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer",
+      max_request_bytes: maxRequestBytes,
+    },
+  };
+}
+
+/**
  * A proxy-wasm filter. `vmId` decides VM sharing: filters with the same vm_id and code share one VM
  * per thread (each plugin still gets its own root context there).
  */

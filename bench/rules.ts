@@ -46,3 +46,27 @@ export function faultAllRule(fault: {
     },
   };
 }
+
+/** A string no benchmark body holds (they are "x" repeated): a `contains` on it reads a whole body and fails. */
+export const ABSENT_FROM_BODIES = "hfi-bench-needle";
+
+/**
+ * One rule over every request (path prefix `/`) that aborts 503. With `bodyMaxBytes`, only when the
+ * body contains ABSENT_FROM_BODIES, at 100%: every request passes after the filter has read its
+ * whole body. Without, the same rule at 0%: it matches at the headers and passes.
+ */
+export function bodyRule(bodyMaxBytes?: number): Rule {
+  const rule: Rule = {
+    name: "bench-body",
+    priority: 0,
+    match: { path: { type: "prefix", value: "/" }, headers: [] },
+    fault: {
+      percentageMillionths: bodyMaxBytes === undefined ? 0 : 1_000_000,
+      abort: { httpStatus: 503, body: "" },
+    },
+  };
+  if (bodyMaxBytes !== undefined) {
+    rule.match.body = { maxBytes: bodyMaxBytes, type: "contains", value: ABSENT_FROM_BODIES };
+  }
+  return rule;
+}

@@ -21,6 +21,7 @@ import { freePort } from "../test/support/ports.ts";
 import { spawnLogged, terminate, waitForUrl } from "../test/support/process.ts";
 import { type StubControlPlane, startStubControlPlane } from "../test/support/stub-control-plane.ts";
 import {
+  bufferFilter,
   envoyArgs,
   envoyConfig,
   hfiFilter,
@@ -30,7 +31,7 @@ import {
 } from "./envoy-config.ts";
 import { cpuMicros, schedMicros } from "./machine.ts";
 import { buildNoopFilter } from "./noop-filter/build.ts";
-import { faultAllRule, nonMatchingRules } from "./rules.ts";
+import { bodyRule, faultAllRule, nonMatchingRules } from "./rules.ts";
 import { ensureWrk, runWrk, socketErrors, type WrkSummary } from "./wrk.ts";
 
 export const ENVOY_CPU = 1;
@@ -53,6 +54,11 @@ export interface Variant {
   nativeFault?: Parameters<typeof nativeFault>[0];
   expectStatus: 200 | 503;
   delayMs?: number;
+  /**
+   * Every request a POST with a body of this many bytes ("x" repeated); the listener gets Envoy's
+   * buffer filter before the router (envoy-config.ts `bufferFilter` says why). Default: GETs.
+   */
+  bodyBytes?: number;
 }
 
 /** A header no request of the benchmarks carries: the native filter is configured but never matches. */
@@ -66,6 +72,17 @@ const hfiDelay = (ms: number, formerly: string): Variant => ({
   rules: [faultAllRule({ delayMs: ms })],
   expectStatus: 200,
   delayMs: ms,
+});
+/** A request body of `kib` KiB, with and without a body condition that reads all of it (rules.ts `bodyRule`). */
+const hfiBody = (kib: number, condition: boolean): Variant => ({
+  key: condition ? `hfi-body-contains-${kib}k` : `hfi-body-pass-${kib}k`,
+  label: condition
+    ? `hfi, POST ${kib} KiB, rule with a body \`contains\` that reads it all and fails`
+    : `hfi, POST ${kib} KiB, the same rule without the body condition, at 0%`,
+  kind: "hfi",
+  rules: [bodyRule(condition ? kib * 1024 : undefined)],
+  expectStatus: 200,
+  bodyBytes: kib * 1024,
 });
 const nativeDelay = (ms: number, formerly: string): Variant => ({
   key: `native-delay-${ms}ms`,
@@ -146,6 +163,10 @@ export const VARIANTS = {
     ],
     expectStatus: 200,
   },
+  hfiBodyContains1k: hfiBody(1, true),
+  hfiBodyPass1k: hfiBody(1, false),
+  hfiBodyContains16k: hfiBody(16, true),
+  hfiBodyPass16k: hfiBody(16, false),
   nativeDelay10: nativeDelay(10, "H10"),
   hfiDelay10: hfiDelay(10, "I10"),
   nativeDelay50: nativeDelay(50, "H50"),
@@ -224,29 +245,28 @@ export async function runVariants(
   for (const v of variants) ports[v.key] = await freePort();
   const adminPort = await freePort();
   const revisions: Record<string, number> = {};
-  const listeners: ListenerSpec[] = variants.map((v) => {
-    const port = ports[v.key] ?? 0;
-    if (v.kind === "native") return { name: v.key, port, filters: [nativeFault(v.nativeFault ?? {})] };
+  const filtersOf = (v: Variant): ListenerSpec["filters"] => {
+    if (v.kind === "native") return [nativeFault(v.nativeFault ?? {})];
     if (v.kind === "hfi") {
       revisions[v.key] = stub.publishRules(v.rules ?? [], v.key);
-      return {
-        name: v.key,
-        port,
-        filters: [
-          hfiFilter({
-            authority: v.key,
-            wasmFile: v.wasmFile ?? FILTER_WASM,
-            reportIntervalMs: v.reportIntervalMs,
-          }),
-        ],
-      };
+      return [
+        hfiFilter({
+          authority: v.key,
+          wasmFile: v.wasmFile ?? FILTER_WASM,
+          reportIntervalMs: v.reportIntervalMs,
+        }),
+      ];
     }
     if (v.kind === "noop") {
-      const noop = wasmFilter({ name: "noop", vmId: "noop", wasmFile: noopWasm, configuration: "{}" });
-      return { name: v.key, port, filters: [noop] };
+      return [wasmFilter({ name: "noop", vmId: "noop", wasmFile: noopWasm, configuration: "{}" })];
     }
-    return { name: v.key, port, filters: [] };
-  });
+    return [];
+  };
+  const listeners: ListenerSpec[] = variants.map((v) => ({
+    name: v.key,
+    port: ports[v.key] ?? 0,
+    filters: [...filtersOf(v), ...(v.bodyBytes === undefined ? [] : [bufferFilter(v.bodyBytes)])],
+  }));
   const configFile = join(dir, "envoy.json");
   writeFileSync(
     configFile,
@@ -262,7 +282,7 @@ export async function runVariants(
     await waitForUrl(`${admin}/ready`, envoy);
     await waitForRules(stub, revisions, admin);
     measured = await select(url);
-    for (const v of measured) await checkAnswer(url(v.key), v.expectStatus);
+    for (const v of measured) await checkAnswer(url(v.key), v.expectStatus, v.bodyBytes);
     for (let r = 0; r < params.rounds; r++) {
       const order = measured.map((_, i) => measured[(i + r) % measured.length] as Variant);
       console.log(`  round ${r + 1}/${params.rounds}: ${order.map((v) => v.key).join(" ")}`);
@@ -300,7 +320,13 @@ async function measure(
   dir: string,
 ): Promise<Sample> {
   if (params.warmupS > 0) {
-    const warm = await runWrk({ url, connections: 32, durationS: params.warmupS, cpu: WRK_CPU });
+    const warm = await runWrk({
+      url,
+      connections: 32,
+      durationS: params.warmupS,
+      cpu: WRK_CPU,
+      bodyBytes: v.bodyBytes,
+    });
     commands.push(template(warm.command));
   }
   let l: WrkSummary | undefined;
@@ -313,6 +339,7 @@ async function measure(
       durationS: params.latencyS,
       cpu: WRK_CPU,
       latency: true,
+      bodyBytes: v.bodyBytes,
     });
     cpu1 = (cpuMicros(pid) - c0) / latency.summary.requests;
     commands.push(template(latency.command));
@@ -324,7 +351,13 @@ async function measure(
   const perf = params.perfS
     ? startPerf(pid, params.perfS, join(dir, `perf-${v.key}-${roundIndex}.data`))
     : undefined;
-  const throughput = await runWrk({ url, connections: 32, durationS: params.throughputS, cpu: WRK_CPU });
+  const throughput = await runWrk({
+    url,
+    connections: 32,
+    durationS: params.throughputS,
+    cpu: WRK_CPU,
+    bodyBytes: v.bodyBytes,
+  });
   const c3 = cpuMicros(pid);
   const s1 = schedMicros(pid);
   commands.push(template(throughput.command));
@@ -430,8 +463,11 @@ async function waitForRules(
   if (errors > 0) throw new Error(`the filter rejected ${errors} rule set(s):\n${stats}`);
 }
 
-async function checkAnswer(url: string, status: number): Promise<void> {
-  const res = await fetch(url);
+async function checkAnswer(url: string, status: number, bodyBytes?: number): Promise<void> {
+  const res = await fetch(
+    url,
+    bodyBytes === undefined ? {} : { method: "POST", body: "x".repeat(bodyBytes) },
+  );
   await res.arrayBuffer();
   if (res.status !== status) throw new Error(`${url} answered ${res.status}, expected ${status}`);
 }

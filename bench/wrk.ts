@@ -1,7 +1,11 @@
-/** Runs wrk (pinned to a core, one thread) and reads its summary through bench/wrk/json.lua. */
+/**
+ * Runs wrk (pinned to a core, one thread) and reads its summary through bench/wrk/json.lua; GETs,
+ * or POSTs of a body through bench/wrk/post.lua (which reads its size from the environment).
+ */
 import { ROOT } from "../test/support/paths.ts";
 
 const SCRIPT = `${ROOT}bench/wrk/json.lua`;
+const POST_SCRIPT = `${ROOT}bench/wrk/post.lua`;
 const MARKER = "HFI_BENCH_JSON ";
 
 export interface WrkSummary {
@@ -26,6 +30,8 @@ export interface WrkOptions {
   cpu?: number;
   latency?: boolean;
   timeoutS?: number;
+  /** Every request a POST with a body of this many bytes (default: GETs without a body). */
+  bodyBytes?: number;
 }
 
 /** Installs wrk from Debian when it is missing (hey and autocannon report in 0.1 ms / 1 ms steps: too coarse for µs differences). */
@@ -43,7 +49,10 @@ export async function ensureWrk(): Promise<void> {
 }
 
 export function wrkCommand(options: WrkOptions): string[] {
+  const post = options.bodyBytes !== undefined;
   return [
+    // `env` in the command itself, so the command printed with the results reproduces the run.
+    ...(post ? ["env", `HFI_BENCH_BODY_BYTES=${options.bodyBytes}`] : []),
     "taskset",
     "-c",
     String(options.cpu ?? 0),
@@ -55,7 +64,7 @@ export function wrkCommand(options: WrkOptions): string[] {
     `${options.timeoutS ?? 5}s`,
     ...(options.latency ? ["--latency"] : []),
     "-s",
-    SCRIPT,
+    post ? POST_SCRIPT : SCRIPT,
     options.url,
   ];
 }
