@@ -49,6 +49,15 @@ describe("the strict twin", () => {
       },
       "rules[0].fault.corrupt",
     ],
+    [
+      "a fault, a response's member beside it",
+      {
+        ...BASIC.ruleSet,
+        revision: 8,
+        rules: [{ ...BASIC.ruleSet.rules[0], fault: { ...BASIC.ruleSet.rules[0]?.fault, body: "x" } }],
+      },
+      "rules[0].fault.body",
+    ],
   ])(
     "rejects a member of %s that the filter would ignore",
     async (_, doc, path) => {

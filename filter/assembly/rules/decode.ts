@@ -173,24 +173,6 @@ class RuleReader extends DelayReader {
       this.fail("fault.percentageMillionths", "an integer 0..1000000");
       return null;
     }
-    let body: ArrayBuffer | null = null;
-    if (optional(obj, "body") != null) {
-      const text = obj.getString("body");
-      if (text == null) {
-        this.fail("fault.response.body", "a string");
-        return null;
-      }
-      body = String.UTF8.encode(text);
-    }
-    let patch: JsonValue | null = null;
-    if (optional(obj, "mergePatch") != null) {
-      const text = obj.getString("mergePatch");
-      patch = text != null && body == null ? parseJson(String.UTF8.encode(text)) : null;
-      if (patch == null || patch.kind != JsonKind.Object) {
-        this.fail("fault.response.mergePatch", "a JSON object as text, and no body beside it");
-        return null;
-      }
-    }
     let delay: DelayFault | null = null;
     const delayValue = optional(obj, "delay");
     if (delayValue != null) {
