@@ -9,10 +9,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { startEnvoy } from "../test/support/envoy.ts";
 import { startLocalStack } from "../test/support/local-stack.ts";
-import { ENVOY_BIN } from "../test/support/paths.ts";
 import { freePort } from "../test/support/ports.ts";
-import { spawnLogged, terminate, waitForUrl } from "../test/support/process.ts";
+import { terminate } from "../test/support/process.ts";
 import { startStubControlPlane } from "../test/support/stub-control-plane.ts";
 import { type BenchContext, type BenchResult, type BenchRow, percentile, valueRow } from "./report.ts";
 
@@ -244,18 +244,12 @@ async function startNativeEnvoy(upstreamPort: number) {
   };
   const configPath = join(dir, "native-envoy.json");
   writeFileSync(configPath, JSON.stringify(config));
-  const cmd = [
-    ENVOY_BIN,
-    "-c",
-    configPath,
-    "--concurrency",
-    "1",
-    "--disable-hot-restart",
-    "--log-level",
-    "warn",
-  ];
-  const envoy = spawnLogged(cmd, join(dir, "envoy.log"));
-  await waitForUrl(`http://127.0.0.1:${adminPort}/ready`, envoy);
+  const envoy = await startEnvoy({
+    configFile: configPath,
+    logFile: join(dir, "envoy.log"),
+    adminPort,
+    concurrency: 1,
+  });
   return {
     url: `http://127.0.0.1:${port}`,
     command: envoy.command,

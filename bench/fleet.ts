@@ -15,12 +15,12 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FleetStatus, ProxiesStatus } from "../src/api-types.ts";
+import { startEnvoy } from "../test/support/envoy.ts";
 import { startTestEtcdCluster, type TestEtcdCluster } from "../test/support/etcd.ts";
 import { renderEnvoyConfig } from "../test/support/local-stack.ts";
-import { ENVOY_BIN } from "../test/support/paths.ts";
 import { policy } from "../test/support/policies.ts";
 import { freePort, freePorts } from "../test/support/ports.ts";
-import { type Spawned, spawnLogged, terminate, waitForUrl } from "../test/support/process.ts";
+import { type Spawned, terminate } from "../test/support/process.ts";
 import { type EtcdReplica, startEtcdReplica } from "../test/support/replicas.ts";
 import { machine } from "./machine.ts";
 import { type BenchContext, type BenchResult, percentile, valueRow } from "./report.ts";
@@ -92,23 +92,15 @@ export async function fleet(ctx: BenchContext): Promise<BenchResult> {
           { nodeId: `envoy-${e}` },
         ),
       );
-      const envoy = spawnLogged(
-        [
-          ENVOY_BIN,
-          "-c",
-          configFile,
-          "--concurrency",
-          String(WORKERS),
-          "--disable-hot-restart",
-          "--log-level",
-          "warn",
-        ],
-        join(dir, `envoy-${e}.log`),
-      );
+      const envoy = await startEnvoy({
+        configFile,
+        logFile: join(dir, `envoy-${e}.log`),
+        adminPort,
+        concurrency: WORKERS,
+      });
       envoys.push(envoy);
       commands.push(envoy.command);
       const admin = `http://127.0.0.1:${adminPort}`;
-      await waitForUrl(`${admin}/ready`, envoy);
       for (const [worker, connection] of await pinWorkers(envoyPort, admin, WORKERS)) {
         workers.push({ label: `envoy${e}/worker${worker}`, connection });
       }

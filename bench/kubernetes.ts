@@ -21,6 +21,7 @@ import { mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { $ } from "bun";
+import { startEnvoy } from "../test/support/envoy.ts";
 import {
   KUBECTL_BIN,
   KUBERNETES_VERSION,
@@ -28,7 +29,7 @@ import {
   type TestKubeApiServer,
 } from "../test/support/kube-apiserver.ts";
 import { renderEnvoyConfig } from "../test/support/local-stack.ts";
-import { ENVOY_BIN, HFI_BIN, ROOT } from "../test/support/paths.ts";
+import { HFI_BIN, ROOT } from "../test/support/paths.ts";
 import { policy } from "../test/support/policies.ts";
 import { freePort, freePorts } from "../test/support/ports.ts";
 import { type Spawned, spawnLogged, terminate, waitForUrl } from "../test/support/process.ts";
@@ -145,30 +146,22 @@ export async function kubernetes(ctx: BenchContext): Promise<BenchResult> {
     return { port, identity: `${hostname()}-${spawned.proc.pid}`, spawned };
   };
 
-  const startEnvoy = async (label: string, cpPorts: number[]): Promise<PinnedWorker[]> => {
+  const startPinnedEnvoy = async (label: string, cpPorts: number[]): Promise<PinnedWorker[]> => {
     const [envoyPort, adminPort] = (await freePorts(2)) as [number, number];
     const configFile = join(dir, `envoy-${label}.yaml`);
     writeFileSync(
       configFile,
       renderEnvoyConfig({ envoyPort, adminPort, cpPorts, upstreamPort: upstream.port ?? 0 }),
     );
-    const envoy = spawnLogged(
-      [
-        ENVOY_BIN,
-        "-c",
-        configFile,
-        "--concurrency",
-        String(WORKERS),
-        "--disable-hot-restart",
-        "--log-level",
-        "warn",
-      ],
-      join(dir, `envoy-${label}.log`),
-    );
+    const envoy = await startEnvoy({
+      configFile,
+      logFile: join(dir, `envoy-${label}.log`),
+      adminPort,
+      concurrency: WORKERS,
+    });
     children.push(envoy);
     commands.push(envoy.command);
     const admin = `http://127.0.0.1:${adminPort}`;
-    await waitForUrl(`${admin}/ready`, envoy);
     const pinned = [...(await pinWorkers(envoyPort, admin, WORKERS))].map(([worker, connection]) => ({
       label: `${label}/worker${worker}`,
       connection,
@@ -217,7 +210,7 @@ export async function kubernetes(ctx: BenchContext): Promise<BenchResult> {
     const restPolicy = JSON.stringify(policy(POLICY_NAME, SPEC));
     stacks.push(
       {
-        workers: await startEnvoy(
+        workers: await startPinnedEnvoy(
           "kubernetes",
           replicas.map((r) => r.port),
         ),
@@ -232,7 +225,7 @@ export async function kubernetes(ctx: BenchContext): Promise<BenchResult> {
         removed: [],
       },
       {
-        workers: await startEnvoy("memory", [memoryPort]),
+        workers: await startPinnedEnvoy("memory", [memoryPort]),
         apply: () =>
           fetch(`${memoryUrl}/v1/policies/${POLICY_NAME}`, {
             method: "PUT",

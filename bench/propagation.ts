@@ -13,8 +13,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { startEnvoy } from "../test/support/envoy.ts";
 import { renderEnvoyConfig } from "../test/support/local-stack.ts";
-import { ENVOY_BIN, HFI_BIN } from "../test/support/paths.ts";
+import { HFI_BIN } from "../test/support/paths.ts";
 import { policy } from "../test/support/policies.ts";
 import { freePort } from "../test/support/ports.ts";
 import { type Spawned, spawnLogged, terminate, waitForUrl } from "../test/support/process.ts";
@@ -70,23 +71,15 @@ export async function propagation(ctx: BenchContext): Promise<BenchResult> {
         configFile,
         renderEnvoyConfig({ envoyPort, adminPort, cpPorts: [cpPort], upstreamPort: upstream.port ?? 0 }),
       );
-      const envoy = spawnLogged(
-        [
-          ENVOY_BIN,
-          "-c",
-          configFile,
-          "--concurrency",
-          String(WORKERS),
-          "--disable-hot-restart",
-          "--log-level",
-          "warn",
-        ],
-        join(dir, `envoy-${e}.log`),
-      );
+      const envoy = await startEnvoy({
+        configFile,
+        logFile: join(dir, `envoy-${e}.log`),
+        adminPort,
+        concurrency: WORKERS,
+      });
       children.push(envoy);
       commands.push(envoy.command);
       const admin = `http://127.0.0.1:${adminPort}`;
-      await waitForUrl(`${admin}/ready`, envoy);
       for (const [worker, connection] of await pinWorkers(envoyPort, admin, WORKERS)) {
         workers.push({ label: `envoy${e}/worker${worker}`, envoy: e, worker, connection });
       }

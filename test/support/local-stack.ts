@@ -9,7 +9,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse, Scalar, stringify } from "yaml";
-import { ENVOY_BIN, FILTER_WASM, HFI_BIN, ROOT } from "./paths.ts";
+import { startEnvoy } from "./envoy.ts";
+import { FILTER_WASM, HFI_BIN, ROOT } from "./paths.ts";
 import { preferredOrFreePort } from "./ports.ts";
 import { type Spawned, spawnLogged, terminate, waitForUrl } from "./process.ts";
 
@@ -127,25 +128,21 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
     );
     writeFileSync(configPath, envoyConfig);
-    const envoyArgs = [
-      ENVOY_BIN,
-      "-c",
-      configPath,
-      "--concurrency",
-      String(options.concurrency ?? 2),
-      "--disable-hot-restart",
-      "--log-level",
-      "warn",
-      "--component-log-level",
-      "wasm:info",
-      // Envoy writes access logs every 10 s by default; tests read them sooner.
-      ...(accessLogPath !== undefined ? ["--file-flush-interval-msec", "100"] : []),
-    ];
-    const envoy = spawnLogged(envoyArgs, join(logDir, "envoy.log"));
+    const envoy = await startEnvoy({
+      configFile: configPath,
+      logFile: join(logDir, "envoy.log"),
+      adminPort,
+      concurrency: options.concurrency ?? 2,
+      extraArgs: [
+        "--component-log-level",
+        "wasm:info",
+        // Envoy writes access logs every 10 s by default; tests read them sooner.
+        ...(accessLogPath !== undefined ? ["--file-flush-interval-msec", "100"] : []),
+      ],
+    });
     children.push(envoy);
     pids.envoy = envoy.proc.pid;
     const adminUrl = `http://127.0.0.1:${adminPort}`;
-    await waitForUrl(`${adminUrl}/ready`, envoy);
 
     return {
       controlPlaneUrl,
