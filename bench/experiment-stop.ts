@@ -22,7 +22,7 @@ import { type LocalStack, startLocalStack } from "../test/support/local-stack.ts
 import { policy } from "../test/support/policies.ts";
 import { freePorts } from "../test/support/ports.ts";
 import { terminate } from "../test/support/process.ts";
-import { type EtcdReplica, startEtcdReplica } from "../test/support/replicas.ts";
+import { type HfiReplica, startHfiReplica } from "../test/support/replicas.ts";
 import { send } from "../test/support/requests.ts";
 import { type BenchContext, type BenchResult, percentile, valueRow } from "./report.ts";
 
@@ -77,14 +77,14 @@ async function stops(client: HfiClient, envoyUrl: string, count: number): Promis
 }
 
 /** The replica every replica names as leader, and another. */
-async function leaderAndOther(replicas: EtcdReplica[]): Promise<[EtcdReplica, EtcdReplica]> {
+async function leaderAndOther(replicas: HfiReplica[]): Promise<[HfiReplica, HfiReplica]> {
   const deadline = Date.now() + 20_000;
   for (;;) {
     const statuses = await Promise.all(
       replicas.map((r) => fetch(`${r.url}/v1/status`).then((res) => res.json() as Promise<FleetStatus>)),
     );
     const leading = replicas.findIndex((r) => statuses.every((x) => x.leader === r.name));
-    if (leading !== -1) return [replicas[leading] as EtcdReplica, replicas[1 - leading] as EtcdReplica];
+    if (leading !== -1) return [replicas[leading] as HfiReplica, replicas[1 - leading] as HfiReplica];
     if (Date.now() > deadline) throw new Error(`no agreed leader: ${JSON.stringify(statuses)}`);
     await Bun.sleep(100);
   }
@@ -108,13 +108,15 @@ export async function experimentStop(ctx: BenchContext): Promise<BenchResult> {
 
   const etcd = await startTestEtcd();
   const logDir = mkdtempSync(join(tmpdir(), "hfi-bench-experiment-stop-"));
-  const replicas: EtcdReplica[] = [];
+  const replicas: HfiReplica[] = [];
   let envoy: LocalStack | undefined;
   let two: Stop[];
   try {
     const ports = await freePorts(2);
     for (const port of ports) {
-      replicas.push(await startEtcdReplica({ port, etcdEndpoints: [etcd.endpoint], logDir }));
+      replicas.push(
+        await startHfiReplica({ port, store: { type: "etcd", endpoints: [etcd.endpoint] }, logDir }),
+      );
     }
     commands.push(...replicas.map((r) => r.spawned.command));
     const [leader, other] = await leaderAndOther(replicas);

@@ -21,7 +21,7 @@ import { renderEnvoyConfig } from "../test/support/local-stack.ts";
 import { policy } from "../test/support/policies.ts";
 import { freePort, freePorts } from "../test/support/ports.ts";
 import { type Spawned, terminate } from "../test/support/process.ts";
-import { type EtcdReplica, startEtcdReplica } from "../test/support/replicas.ts";
+import { type HfiReplica, startHfiReplica } from "../test/support/replicas.ts";
 import { machine } from "./machine.ts";
 import { type BenchContext, type BenchResult, percentile, valueRow } from "./report.ts";
 import { everyWorker, type PinnedWorker, pinWorkers } from "./workers.ts";
@@ -37,7 +37,7 @@ const POLICY = JSON.stringify(
   policy("bench-abort", { match: { path: { prefix: "/bench" } }, fault: { abort: { httpStatus: 503 } } }),
 );
 
-type Replica = EtcdReplica;
+type Replica = HfiReplica;
 
 interface Change {
   index: number;
@@ -66,9 +66,9 @@ export async function fleet(ctx: BenchContext): Promise<BenchResult> {
   const stopFailoverMs: number[] = [];
 
   const startReplica = async (port: number): Promise<Replica> => {
-    const replica = await startEtcdReplica({
+    const replica = await startHfiReplica({
       port,
-      etcdEndpoints: (etcd as TestEtcdCluster).endpoints,
+      store: { type: "etcd", endpoints: (etcd as TestEtcdCluster).endpoints },
       logDir: dir,
       leaseTtlSeconds: LEASE_TTL_SECONDS,
     });

@@ -18,7 +18,7 @@
  *   take in the minified bundle (Bun.build's metafile).
  */
 import { mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
-import { hostname, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { $ } from "bun";
 import { startEnvoy } from "../test/support/envoy.ts";
@@ -33,6 +33,7 @@ import { HFI_BIN, ROOT } from "../test/support/paths.ts";
 import { policy } from "../test/support/policies.ts";
 import { freePort, freePorts } from "../test/support/ports.ts";
 import { type Spawned, spawnLogged, terminate, waitForUrl } from "../test/support/process.ts";
+import { type HfiReplica, startHfiReplica } from "../test/support/replicas.ts";
 import { machine } from "./machine.ts";
 import { type BenchContext, type BenchResult, median, percentile, valueRow } from "./report.ts";
 import { everyWorker, type PinnedWorker, pinWorkers } from "./workers.ts";
@@ -77,11 +78,7 @@ interface Stack {
   removed: Change[];
 }
 
-interface Replica {
-  port: number;
-  identity: string;
-  spawned: Spawned;
-}
+type Replica = HfiReplica;
 
 interface Failover {
   leaseTtlSeconds: number;
@@ -122,28 +119,15 @@ export async function kubernetes(ctx: BenchContext): Promise<BenchResult> {
   const startupMs: Record<"kubernetes" | "memory", number[]> = { kubernetes: [], memory: [] };
 
   const startReplica = async (namespace: string, port: number, extra: string[] = []): Promise<Replica> => {
-    const spawned = spawnLogged(
-      [
-        HFI_BIN,
-        "serve",
-        "--listen",
-        `127.0.0.1:${port}`,
-        "--store",
-        "kubernetes",
-        "--kubeconfig",
-        (kube as TestKubeApiServer).kubeconfig,
-        "--namespace",
-        namespace,
-        "--log-level",
-        "warn",
-        ...extra,
-      ],
-      join(dir, `hfi-${port}-${Date.now()}.log`),
-    );
-    commands.push(spawned.command);
-    children.push(spawned);
-    await waitForUrl(`http://127.0.0.1:${port}/readyz`, spawned);
-    return { port, identity: `${hostname()}-${spawned.proc.pid}`, spawned };
+    const store = {
+      type: "kubernetes",
+      kubeconfig: (kube as TestKubeApiServer).kubeconfig,
+      namespace,
+    } as const;
+    const replica = await startHfiReplica({ port, store, logDir: dir, extraArgs: extra });
+    commands.push(replica.spawned.command);
+    children.push(replica.spawned);
+    return replica;
   };
 
   const startPinnedEnvoy = async (label: string, cpPorts: number[]): Promise<PinnedWorker[]> => {
@@ -580,11 +564,10 @@ async function leaseHolder(
     const res = await kube.request(`/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/hfi-leader`);
     if (res.ok) {
       const holder = ((await res.json()) as { spec: { holderIdentity?: string } }).spec.holderIdentity;
-      const found = among.find((r) => r.identity === holder);
+      const found = among.find((r) => r.name === holder);
       if (found) return found;
     } else await res.arrayBuffer();
-    if (performance.now() > deadline)
-      throw new Error(`no holder among ${among.map((r) => r.identity)} in time`);
+    if (performance.now() > deadline) throw new Error(`no holder among ${among.map((r) => r.name)} in time`);
     await Bun.sleep(50);
   }
 }

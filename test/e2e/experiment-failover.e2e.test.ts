@@ -18,12 +18,12 @@ import { startTestEtcd, type TestEtcd } from "../support/etcd.ts";
 import { type LocalStack, startLocalStack } from "../support/local-stack.ts";
 import { policy } from "../support/policies.ts";
 import { freePorts } from "../support/ports.ts";
-import { type EtcdReplica, startEtcdReplica } from "../support/replicas.ts";
+import { type HfiReplica, startHfiReplica } from "../support/replicas.ts";
 import { send } from "../support/requests.ts";
 
 const LEASE_TTL_SECONDS = 3;
 
-type Replica = EtcdReplica;
+type Replica = HfiReplica;
 
 let etcd: TestEtcd;
 let replicas: Replica[] = [];
@@ -31,7 +31,12 @@ let envoy: LocalStack | undefined;
 const logDir = mkdtempSync(join(tmpdir(), "hfi-failover-"));
 
 const startReplica = (port: number) =>
-  startEtcdReplica({ port, etcdEndpoints: [etcd.endpoint], logDir, leaseTtlSeconds: LEASE_TTL_SECONDS });
+  startHfiReplica({
+    port,
+    store: { type: "etcd", endpoints: [etcd.endpoint] },
+    logDir,
+    leaseTtlSeconds: LEASE_TTL_SECONDS,
+  });
 
 async function leaderOf(of: Replica[]): Promise<Replica> {
   const deadline = Date.now() + 20_000;

@@ -21,13 +21,13 @@ import { eventually } from "../support/eventually.ts";
 import { type LocalStack, startLocalStack } from "../support/local-stack.ts";
 import { policy } from "../support/policies.ts";
 import { freePorts } from "../support/ports.ts";
-import { type EtcdReplica, startEtcdReplica } from "../support/replicas.ts";
+import { type HfiReplica, startHfiReplica } from "../support/replicas.ts";
 import { type Sent, send } from "../support/requests.ts";
 
 /** 2 Envoys × (2 workers + the main thread). */
 const WORKERS = 6;
 
-interface Replica extends EtcdReplica {
+interface Replica extends HfiReplica {
   client: HfiClient;
 }
 
@@ -43,9 +43,9 @@ const logDir = mkdtempSync(join(tmpdir(), "hfi-fleet-observations-"));
 const report = (line: string) => console.log(`[fleet-observations] ${line}`);
 
 async function startReplica(port: number): Promise<Replica> {
-  const replica = await startEtcdReplica({
+  const replica = await startHfiReplica({
     port,
-    etcdEndpoints: [etcd.endpoint],
+    store: { type: "etcd", endpoints: [etcd.endpoint] },
     logDir,
     leaseTtlSeconds: 3,
   });

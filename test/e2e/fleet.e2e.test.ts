@@ -17,7 +17,7 @@ import { eventually } from "../support/eventually.ts";
 import { type LocalStack, startLocalStack } from "../support/local-stack.ts";
 import { HFI_BIN } from "../support/paths.ts";
 import { freePorts } from "../support/ports.ts";
-import { type EtcdReplica, startEtcdReplica } from "../support/replicas.ts";
+import { type HfiReplica, startHfiReplica } from "../support/replicas.ts";
 import { expectSoon, send } from "../support/requests.ts";
 
 const LEASE_TTL_SECONDS = 3;
@@ -29,7 +29,7 @@ const MAX_OPS = 6000;
 /** 2 Envoys × (2 workers + the main thread). */
 const WORKERS = 6;
 
-type Replica = EtcdReplica;
+type Replica = HfiReplica;
 
 let etcd: TestEtcdCluster;
 let replicas: Replica[] = [];
@@ -37,7 +37,12 @@ let envoys: LocalStack[] = [];
 let logDir: string;
 
 const startReplica = (port: number) =>
-  startEtcdReplica({ port, etcdEndpoints: etcd.endpoints, logDir, leaseTtlSeconds: LEASE_TTL_SECONDS });
+  startHfiReplica({
+    port,
+    store: { type: "etcd", endpoints: etcd.endpoints },
+    logDir,
+    leaseTtlSeconds: LEASE_TTL_SECONDS,
+  });
 
 const json = async <T>(url: string): Promise<T> => (await (await fetch(url)).json()) as T;
 const statusOf = (r: Replica) => json<FleetStatus>(`${r.url}/v1/status`);

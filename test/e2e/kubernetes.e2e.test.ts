@@ -3,14 +3,14 @@
  * control plane), `kubectl`, the real dist/hfi (`serve --store kubernetes`), the real Envoy and filter.
  */
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
-import { hostname } from "node:os";
 import { join } from "node:path";
 import { hfi } from "../support/cli.ts";
 import { startTestKubeApiServer, type TestKubeApiServer } from "../support/kube-apiserver.ts";
 import { type LocalStack, startLocalStack } from "../support/local-stack.ts";
 import { HFI_BIN, ROOT } from "../support/paths.ts";
 import { freePort } from "../support/ports.ts";
-import { spawnLogged, terminate, waitForUrl } from "../support/process.ts";
+import { terminate } from "../support/process.ts";
+import { type HfiReplica, startHfiReplica } from "../support/replicas.ts";
 import { expectSoon, send as sendThrough } from "../support/requests.ts";
 
 // Each test runs kubectl or waits for a real API server, which take seconds on a busy machine.
@@ -222,33 +222,14 @@ test("with the API server down Envoy keeps its rules; changes made meanwhile arr
 
 test("two hfi replicas elect a leader through a Lease, which hfi status names; after a kill -9 of the leader the other leads and ends timed policies", async () => {
   const ns = await kube.createNamespace("replicas");
+  const store = { type: "kubernetes", kubeconfig: kube.kubeconfig, namespace: ns } as const;
   const replicas = await Promise.all(
-    [0, 1].map(async (i) => {
-      const port = await freePort();
-      const url = `http://127.0.0.1:${port}`;
-      const spawned = spawnLogged(
-        [
-          HFI_BIN,
-          "serve",
-          "--listen",
-          `127.0.0.1:${port}`,
-          "--store",
-          "kubernetes",
-          "--kubeconfig",
-          kube.kubeconfig,
-          "--namespace",
-          ns,
-          "--lease-ttl",
-          "3s",
-        ],
-        join(stack.logDir, `replica-${i}.log`),
-      );
-      await waitForUrl(`${url}/readyz`, spawned);
-      return { ...spawned, url };
-    }),
+    [0, 1].map(async () =>
+      startHfiReplica({ port: await freePort(), store, logDir: stack.logDir, leaseTtlSeconds: 3 }),
+    ),
   );
   /** Replicas are named `<host>-<pid>`; the leader holds the Lease in that name. */
-  const nameOf = (i: number) => `${hostname()}-${replicas[i]?.proc.pid}`;
+  const nameOf = (i: number) => (replicas[i] as HfiReplica).name;
   const statusOf = async (i: number) => {
     const run = await hfi(["status", "-o", "json"], {
       command: [HFI_BIN],
@@ -318,37 +299,18 @@ test("two hfi replicas elect a leader through a Lease, which hfi status names; a
 
 test("Propagated counts the proxies polling any replica: an Envoy on a replica that does not lead holds kubectl wait until it has the policy", async () => {
   const ns = await kube.createNamespace("propagated");
-  const serve = async (i: number) => {
-    const port = await freePort();
-    const spawned = spawnLogged(
-      [
-        HFI_BIN,
-        "serve",
-        "--listen",
-        `127.0.0.1:${port}`,
-        "--store",
-        "kubernetes",
-        "--kubeconfig",
-        kube.kubeconfig,
-        "--namespace",
-        ns,
-        "--lease-ttl",
-        "3s",
-      ],
-      join(stack.logDir, `propagated-${i}.log`),
-    );
-    await waitForUrl(`http://127.0.0.1:${port}/readyz`, spawned);
-    return { ...spawned, port };
-  };
+  const store = { type: "kubernetes", kubeconfig: kube.kubeconfig, namespace: ns } as const;
+  const serve = async () =>
+    startHfiReplica({ port: await freePort(), store, logDir: stack.logDir, leaseTtlSeconds: 3 });
   // The first replica leads before the second starts; the Envoy polls the second alone.
-  const leader = await serve(0);
+  const leader = await serve();
   const replicas = [leader];
   try {
     const holder = async () =>
       JSON.parse((await kube.kubectl(["get", "lease", "hfi-leader", "-n", ns, "-o", "json"])).stdout || "{}")
         .spec?.holderIdentity;
-    await expectSoon(holder, (h) => h === `${hostname()}-${leader.proc.pid}`, 1, 20_000);
-    const follower = await serve(1);
+    await expectSoon(holder, (h) => h === leader.name, 1, 20_000);
+    const follower = await serve();
     replicas.push(follower);
     const envoy = await startLocalStack({ concurrency: 2, controlPlanePort: follower.port });
     try {
