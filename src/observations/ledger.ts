@@ -4,25 +4,15 @@
  * above the worker's last is a resend already counted, and is ignored. Bounded: at most MAX_WORKERS
  * workers' last sequence numbers and MAX_POLICIES policies, the least recently reported dropped first.
  */
-import { LATENCY_BUCKETS, type Report } from "./report.ts";
+import { LATENCY_BUCKETS, type PolicyReport, type Report } from "./report.ts";
 
 const MAX_WORKERS = 10_000;
 const MAX_POLICIES = 10_000;
 /** Distinct status codes kept per policy; the rest count in `otherStatuses`. */
 const MAX_STATUS_CODES = 64;
 
-/** One policy's totals. */
-export interface PolicyObservation {
-  name: string;
-  matched: number;
-  aborts: number;
-  delays: number;
-  dryRun: number;
-  /** Responses by status code; "0" counts streams that ended without one (a reset). */
-  statuses: Record<string, number>;
-  otherStatuses: number;
-  latencyBuckets: number[];
-  latencySumUs: number;
+/** One policy's totals: the counts a report carries, summed. */
+export interface PolicyObservation extends PolicyReport {
   /** When a report last changed it (ISO 8601). */
   updatedAt: string;
 }
