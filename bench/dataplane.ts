@@ -3,7 +3,7 @@
  * with one listener per variant, each answering with a `direct_response`; wrk pinned to core 0.
  * Rounds with the variant order rotated; per variant a warm-up, then latency at 1 connection, then
  * throughput at 32 connections with Envoy's CPU time (utime + stime from /proc/<pid>/stat) per request.
- * The variants (router-only, native-idle, hfi-100, hfi-1000, wasm-noop, native-abort, hfi-abort,
+ * The variants (router-only, native-idle, hfi-100, hfi-1000, wasm-noop, native-abort, wasm-abort, hfi-abort,
  * hfi-response-status, hfi-response-pass, hfi-body-contains-Nk, hfi-body-pass-Nk, native-delay-Nms, hfi-delay-Nms) and the machinery (Envoy config, RuleSet stub, rounds, wrk, CPU)
  * are in bench/variants.ts; what the figures mean and why targets are missed, in bench/README.md.
  */
@@ -81,7 +81,7 @@ export async function dataplane(ctx: BenchContext): Promise<BenchResult> {
       ruleShape:
         "nonMatchingRules(n) in bench/rules.ts: 9 in 10 rules `GET` + path prefix `/svc-N/`, every 10th a header " +
         "`x-bench-user: user-N` only; all abort 503 at 100%",
-      vmIds: "one vm_id per listener (hfi-<variant>, noop)",
+      vmIds: "one vm_id per listener (hfi-<variant>, wasm-noop, wasm-abort)",
       machineBefore,
       machineAfter: machine(),
       delayProbe,
@@ -181,6 +181,21 @@ function summarize(
       "CPU µs/request, hfi-abort ÷ native-abort",
       ratio("hfi-abort", "native-abort", "cpuPerRequest32"),
       "ratio",
+    ),
+    roundsRow(
+      "abort rps at 32 connections, wasm-abort ÷ native-abort (the floor: a Wasm filter answering at once, reading nothing)",
+      ratio("wasm-abort", "native-abort", "rps32"),
+      "ratio",
+    ),
+    roundsRow(
+      "abort rps at 32 connections, hfi-abort ÷ wasm-abort (hfi's own share of an abort)",
+      ratio("hfi-abort", "wasm-abort", "rps32"),
+      "ratio",
+    ),
+    roundsRow(
+      "CPU µs/request, hfi-abort − wasm-abort",
+      diff("hfi-abort", "wasm-abort", "cpuPerRequest32"),
+      "µs",
     ),
     roundsRow(
       "CPU µs/request, hfi-response-status ÷ hfi-response-pass (a response status rewrite over the same rule at 0%)",

@@ -4,10 +4,10 @@
  * default, reporting every second to the stub, which accepts the reports) and off
  * (`reportIntervalMs: 0`), as a ratio of CPU µs/request at 32 connections:
  *
- *   hfi-100 — 100 rules, none matching: only the per-request `on_log` call is added;
+ *   hfi-100 — 100 rules, none matching: nothing is observed, so nothing should be added;
  *   hfi-pass — one rule matching every request at 0%: a matched request passes, the filter records
  *     it and reads its `:status`, the common case of a partial fault;
- *   hfi-abort — one rule aborting every request: recorded as matched and aborted.
+ *   hfi-abort — one rule aborting every request: recorded as matched and aborted as it is sent.
  */
 import { type BenchContext, type BenchResult, type BenchRow, roundsRow } from "./report.ts";
 import { faultAllRule, nonMatchingRules } from "./rules.ts";

@@ -23,7 +23,6 @@ const PER_REQUEST_CALLBACKS = [
   "proxy_on_context_create",
   "proxy_on_request_headers",
   "proxy_on_response_headers",
-  "proxy_on_log",
   "proxy_on_done",
   "proxy_on_delete",
 ];

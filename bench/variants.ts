@@ -47,11 +47,13 @@ export interface Variant {
   kind: "none" | "native" | "hfi" | "noop";
   /** The RuleSet an hfi variant is served. */
   rules?: Rule[];
-  /** Another build of the filter for this hfi variant (default dist/hfi-filter.wasm). */
+  /** Another build of the filter for this hfi (or noop) variant (default dist/hfi-filter.wasm, or the noop filter). */
   wasmFile?: string;
   /** The hfi filter's `reportIntervalMs`; 0 turns its observations off (envoy-config.ts has the default). */
   reportIntervalMs?: number;
   nativeFault?: Parameters<typeof nativeFault>[0];
+  /** A noop variant that answers every request with this status (noop-filter/build.ts): wasm-abort. */
+  noopAbortStatus?: number;
   expectStatus: 200 | 503;
   delayMs?: number;
   /**
@@ -134,6 +136,13 @@ export const VARIANTS = {
     label: "native abort 100%",
     kind: "native",
     nativeFault: { abortStatus: 503 },
+    expectStatus: 503,
+  },
+  wasmAbort: {
+    key: "wasm-abort",
+    label: "Wasm filter answering 503 at once, reading nothing",
+    kind: "noop",
+    noopAbortStatus: 503,
     expectStatus: 503,
   },
   hfiAbort: {
@@ -238,8 +247,10 @@ export async function runVariants(
   const dir = mkdtempSync(join(tmpdir(), "hfi-bench-variants-"));
   const commands: string[] = [];
   const stub = startStubControlPlane();
-  const noopWasm = join(dir, "noop-filter.wasm");
-  if (variants.some((v) => v.kind === "noop")) await buildNoopFilter(noopWasm);
+  const noopWasm = (v: Variant) => join(dir, `noop-filter-${v.noopAbortStatus ?? 0}.wasm`);
+  for (const v of variants) {
+    if (v.kind === "noop" && v.wasmFile === undefined) await buildNoopFilter(noopWasm(v), v.noopAbortStatus);
+  }
 
   const ports: Record<string, number> = {};
   for (const v of variants) ports[v.key] = await freePort();
@@ -258,7 +269,9 @@ export async function runVariants(
       ];
     }
     if (v.kind === "noop") {
-      return [wasmFilter({ name: "noop", vmId: "noop", wasmFile: noopWasm, configuration: "{}" })];
+      return [
+        wasmFilter({ name: v.key, vmId: v.key, wasmFile: v.wasmFile ?? noopWasm(v), configuration: "{}" }),
+      ];
     }
     return [];
   };

@@ -199,6 +199,31 @@ describe("observations", () => {
     expect(header(call!.headers, ":path")).toMatch(/^\/v1\/observations\?node=unknown&worker=[0-9a-f]{16}$/);
   });
 
+  test("an abort is observed as it is sent: no status read, no clock read, nothing kept for the stream", async () => {
+    const host = await hostWithRules(
+      JSON.stringify({
+        format: 1,
+        revision: 3,
+        rules: [rule("abort", "/abort", { abort: { httpStatus: 503, body: "" } })],
+      }),
+    );
+    const [values, clocks] = [host.count("proxy_get_header_map_value"), host.count("clock_time_get")];
+    for (let i = 0; i < 5; i++) {
+      const stream = host.request(req("GET", "/abort"));
+      expect(stream.localResponse?.status).toBe(503);
+      host.finish(stream);
+    }
+    expect(host.count("proxy_get_header_map_value") - values).toBe(0);
+    expect(host.count("clock_time_get") - clocks).toBe(0);
+    expect(totals(drainReports(host)).get("abort")).toMatchObject({
+      matched: 5,
+      aborts: 5,
+      statuses: { "503": 5 },
+      latencyBuckets: bucket(0, 5),
+      latencySumUs: 0,
+    });
+  });
+
   test("reportIntervalMs 0 observes nothing: no status read, no timer, no report", async () => {
     const host = await hostWithRules(RULES, { config: { ...CONFIG, reportIntervalMs: 0 } });
     const values = host.count("proxy_get_header_map_value");

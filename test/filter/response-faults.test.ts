@@ -118,7 +118,7 @@ describe("response faults", () => {
     expect(stream.responseHeadersSent).toEqual(JSON_200);
   });
 
-  test("a stream matched (and observed) by a rule without a response part makes no hostcall there either", async () => {
+  test("a stream observed for a rule without a response part makes one hostcall there: its `:status` read", async () => {
     const host = await hostWithRules(fixture("basic.ruleset.json").text, { randomSeed: 3 });
     const passed = Array.from({ length: 20 }, () => host.request(req("GET", "/flaky"))).find(
       (stream) => stream.localResponse === undefined,
@@ -126,7 +126,10 @@ describe("response faults", () => {
     if (!passed) throw new Error("every request to /flaky was aborted");
     const before = new Map(host.calls);
     host.respondToStream(passed, JSON_200, ["{}"]);
-    expect([...host.calls].filter(([name, n]) => n !== before.get(name))).toEqual([]);
+    const made = [...host.calls]
+      .filter(([name, n]) => n !== before.get(name))
+      .map(([name, n]) => [name, n - (before.get(name) ?? 0)]);
+    expect(made).toEqual([["proxy_get_header_map_value", 1]]);
     expect(passed.responseHeadersSent).toEqual(JSON_200);
   });
 
@@ -264,6 +267,29 @@ describe("response delays", () => {
     expect(stream.responseBody.sent).toBe("{}");
     expect(host.metric("hfi.faults.delays_active")?.value).toBe(0n);
     expect(host.metric("hfi.faults.responses_total")?.value).toBe(0n);
+  });
+
+  test("observations record the status a held response left with: rewritten at the deadline, untouched after a halt", async () => {
+    const host = await hostWithRules(RESPONSES.text, { config: { ...CONFIG, reportIntervalMs: 100 } });
+    const rewritten = host.request(req("GET", "/api/slow"));
+    host.respondToStream(rewritten, JSON_200, ["{}"]);
+    host.runFor(21);
+    expect(header(rewritten.responseHeadersSent ?? [], ":status")).toBe("503");
+    host.finish(rewritten);
+    const released = host.request(req("GET", "/api/slow"));
+    host.respondToStream(released, JSON_200, ["{}"]);
+    pushRules(
+      host,
+      JSON.stringify({ ...RESPONSES.ruleSet, halted: true, revision: RESPONSES.ruleSet.revision + 1 }),
+    );
+    expect(header(released.responseHeadersSent ?? [], ":status")).toBe("200");
+    host.finish(released);
+    host.runFor(200);
+    const policy = host.httpCalls
+      .filter((c) => (header(c.headers, ":path") ?? "").startsWith("/v1/observations"))
+      .flatMap((c) => parseReport(c.bodyBytes).policies)
+      .find((p) => p.name === "slow-response");
+    expect(policy).toMatchObject({ matched: 2, delays: 2, statuses: { "503": 1, "200": 1 } });
   });
 
   test("a client gone while its response is held leaves the queue", async () => {

@@ -161,15 +161,14 @@ export class HttpStreams {
 
   /**
    * The stream ends (normally, or by a client reset — also mid-delay): Envoy's log → done → delete
-   * sequence, after which the context is unknown to the host (set_effective_context fails). The
-   * access-log phase sees the response headers: the local response's status if the module sent one,
-   * else those that arrived, else `status` (the upstream's, not delivered with `responseHeaders`);
-   * none for a stream reset before any response.
+   * sequence, after which the context is unknown to the host (set_effective_context fails). With
+   * `status` and no response yet, the upstream's headers-only response with that status passes
+   * through the filter first; without, the stream was reset before any response. (A local response
+   * went through the filter's response headers when it was sent; its body callback is not modelled.)
    */
   finish(stream: Stream, status?: number): void {
-    if (stream.localResponse) stream.responseHeaders = [[":status", String(stream.localResponse.status)]];
-    else if (stream.responseHeaders === undefined && status !== undefined) {
-      stream.responseHeaders = [[":status", String(status)]];
+    if (!stream.localResponse && stream.responseHeaders === undefined && status !== undefined) {
+      this.responseHeaders(stream, [[":status", String(status)]], true);
     }
     this.vm.call("proxy_on_log", stream.id);
     this.vm.call("proxy_on_done", stream.id);
@@ -376,13 +375,19 @@ export class HttpStreams {
           return Status.NotFound;
         }
         stream.localResponseAtNs = this.env.nowNs;
-        stream.localResponse = {
+        const local: LocalResponse = {
           status,
           details: vm.readString(dPtr, dLen),
           body: vm.readString(bPtr, bLen),
           headers: hLen ? decodePairs(vm.read(hPtr, hLen)) : [],
           grpcStatus,
         };
+        stream.localResponse = local;
+        // Envoy sends it once the callback returns, through every encoder filter — this one too.
+        vm.afterCall(() => {
+          if (stream.finished || stream.responseHeaders !== undefined) return;
+          this.responseHeaders(stream, [[":status", String(status)], ...local.headers], local.body === "");
+        });
         return Status.Ok;
       },
       proxy_continue_stream: (streamType: number) => {

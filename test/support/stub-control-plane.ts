@@ -7,7 +7,8 @@
  * plane does. Every poll is recorded, which tells when every subscriber has taken a revision.
  * Observation reports (`POST /v1/observations`) are accepted, counted and otherwise ignored.
  */
-import { RULESET_FORMAT, type Rule } from "../../src/ruleset/format.ts";
+import { assembleRuleSet } from "../../src/ruleset/compile.ts";
+import type { Rule } from "../../src/ruleset/format.ts";
 
 /** A poll as it arrived (held polls are recorded before they are answered). */
 export interface Poll {
@@ -30,7 +31,10 @@ export interface StubControlPlane {
    * Held polls are answered at once.
    */
   publish(body: string, revision: number, authority?: string): void;
-  /** Serves `rules` as a RuleSet with the next revision (one count across authorities); returns it. */
+  /**
+   * Serves `rules` as a RuleSet with the next revision (one count across authorities), in the oldest
+   * format that carries them, as the control plane does; returns the revision.
+   */
   publishRules(rules: Rule[], authority?: string): number;
   /** How many polls (of `authority`, or any) asked for what comes after `revision`: subscribers that took it. */
   caughtUp(revision: number, authority?: string): number;
@@ -108,7 +112,7 @@ export function startStubControlPlane(): StubControlPlane {
     publish,
     publishRules(rules, authority) {
       const revision = lastRevision + 1;
-      publish(JSON.stringify({ format: RULESET_FORMAT, revision, rules }), revision, authority);
+      publish(JSON.stringify(assembleRuleSet(rules, revision)), revision, authority);
       return revision;
     },
     caughtUp(revision, authority) {

@@ -54,10 +54,6 @@ export function proxy_on_http_call_response(
   contexts.onHttpCallResponse(rootContextId, token, numHeaders, bodySize);
 }
 
-export function proxy_on_log(contextId: u32): void {
-  contexts.onLog(contextId);
-}
-
 export function proxy_on_done(contextId: u32): bool {
   return contexts.onDone(contextId);
 }

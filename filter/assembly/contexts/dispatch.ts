@@ -9,7 +9,7 @@ import {
   onStreamRequestHeaders,
   onStreamResponseHeaders,
   streamDone,
-  streamLogged,
+  streamEnded,
 } from "./stream";
 
 /** May run once per plugin in the same VM; reseeding is harmless. */
@@ -58,12 +58,8 @@ export function onHttpCallResponse(rootId: u32, token: u32, numHeaders: u32, bod
   if (root != null) root.onHttpCallResponse(token, numHeaders, bodySize);
 }
 
-export function onLog(contextId: u32): void {
-  streamLogged(contextId);
-}
-
 export function onDone(contextId: u32): bool {
-  if (streamDone(contextId)) return true;
+  if (streamEnded(contextId)) return true;
   const root = findRoot(contextId);
   if (root != null) root.onDone();
   return true;

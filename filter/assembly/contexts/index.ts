@@ -4,7 +4,6 @@ export {
   onDelete,
   onDone,
   onHttpCallResponse,
-  onLog,
   onRequestBody,
   onRequestHeaders,
   onResponseBody,

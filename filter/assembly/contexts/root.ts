@@ -133,13 +133,17 @@ export class RootContext {
 
   /**
    * Applies `rule`'s response fault to the response of stream `contextId` (the current or effective
-   * one), and counts it; `bodyFollows` when its headers did not end the stream.
+   * one), and counts it; `bodyFollows` when its headers did not end the stream. False when the host
+   * refused the rewrite (the response goes on untouched).
    */
-  rewriteResponse(rule: Rule, contextId: u32, bodyFollows: bool): void {
+  rewriteResponse(rule: Rule, contextId: u32, bodyFollows: bool): bool {
     const metrics = this.metrics;
     if (applyResponseFault(rule, contextId, bodyFollows, this.maxPatchBodyBytes, metrics)) {
       this.responseFaulted(rule);
-    } else this.responseUntouched();
+      return true;
+    }
+    this.responseUntouched();
+    return false;
   }
 
   /** Whether the request body (`len` bytes at `ptr`) meets `match`; a body that is not JSON is counted. */
@@ -290,7 +294,7 @@ export class RootContext {
     // A stream the host no longer knows must not be acted on: continue would hit the root instead.
     if (!setEffectiveContext(entry.contextId)) return;
     if (entry.response) {
-      if (abortDue) this.rewriteResponse(entry.rule, entry.contextId, entry.bodyFollows);
+      if (abortDue) entry.rewritten = this.rewriteResponse(entry.rule, entry.contextId, entry.bodyFollows);
       continueResponse();
       return;
     }

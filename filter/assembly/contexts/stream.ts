@@ -17,8 +17,8 @@ const response = new HostRequest(MapType.HttpResponseHeaders);
 const POLICY_PROPERTY = String.UTF8.encode("hfi_policy");
 
 /**
- * A stream a rule matched, while it is observed (request headers to its log phase) or paused for a
- * delay, until it is done or deleted.
+ * A stream a rule matched, while it is observed (request headers to on_done) or paused for a delay,
+ * until it is done or deleted.
  */
 class StreamState {
   delayed: DelayedRequest | null = null;
@@ -26,10 +26,12 @@ class StreamState {
   responseRule: Rule | null = null;
   /** The rule set `responseRule` was matched under: while it is still in force, the rule is too. */
   responseRuleSet: RuleSet | null = null;
+  /** For an observed stream: the status its response headers carried when they passed (or were rewritten to). */
+  status: u32 = NO_RESPONSE;
 
   constructor(
     readonly root: RootContext,
-    /** Its policy's stats until the log phase has recorded the response; null once it has, or unobserved. */
+    /** Its policy's stats until on_done has recorded the response; null once it has, or unobserved. */
     public stats: PolicyStats | null,
     readonly startNs: u64,
   ) {}
@@ -150,19 +152,33 @@ export function heldBody(id: u32, response: bool): DataAction {
     : DataAction.Continue;
 }
 
-/** Applies `rule`, matched for stream `id` under `ruleSet`, as onStreamRequestHeaders says. */
+/**
+ * Applies `rule`, matched for stream `id` under `ruleSet`, as onStreamRequestHeaders says. A stream
+ * keeps state only while something is still to come for it: its observation (until on_done),
+ * its delay, or its response fault. An abort at once is observed as it is sent — the status it
+ * sends, no latency — so it leaves nothing behind.
+ */
 function applyRule(root: RootContext, id: u32, ruleSet: RuleSet, rule: Rule): HeadersAction {
   // A stream id the host reuses before deleting it is not expected; if it happens, the older
   // state is dropped (its pause from the queue) rather than stranded.
   streamDone(id);
   const stats = root.matched(rule);
+  const fault = rule.fault;
+  const sampled = isSampled(fault);
+  const abort = fault.abort;
+  if (sampled && !rule.dryRun && abort != null && fault.delay == null) {
+    if (root.namesPolicyInFilterState) setProperty(POLICY_PROPERTY, rule.nameBytes);
+    injectAbort(abort);
+    root.abortInjected(rule);
+    if (stats != null) root.responded(stats, abort.httpStatus, 0);
+    return HeadersAction.Pause;
+  }
   let state: StreamState | null = null;
   if (stats != null) {
     state = new StreamState(root, stats, nowNs());
     streams.set(id, state);
   }
-  if (!isSampled(rule.fault)) return HeadersAction.Continue;
-  const fault = rule.fault;
+  if (!sampled) return HeadersAction.Continue;
   if (fault.response != null) {
     // The response decides: its conditions, and for a dry run whether it counts.
     if (state == null) {
@@ -177,25 +193,18 @@ function applyRule(root: RootContext, id: u32, ruleSet: RuleSet, rule: Rule): He
     return HeadersAction.Continue;
   }
   const delay = fault.delay;
-  if (delay != null) {
-    const delayed = root.startDelay(id, rule, delay, false, false);
-    if (delayed == null) return HeadersAction.Continue;
-    if (state == null) {
-      state = new StreamState(root, null, 0);
-      streams.set(id, state);
-    }
-    state.delayed = delayed;
-    if (root.namesPolicyInFilterState) setProperty(POLICY_PROPERTY, rule.nameBytes);
-    if (fault.abort == null) {
-      replaceHeader(MapType.HttpRequestHeaders, FAULT_HEADER, delay.headerFor(delayed.delayMs));
-    }
-    return HeadersAction.Pause;
+  if (delay == null) return HeadersAction.Continue;
+  const delayed = root.startDelay(id, rule, delay, false, false);
+  if (delayed == null) return HeadersAction.Continue;
+  if (state == null) {
+    state = new StreamState(root, null, 0);
+    streams.set(id, state);
   }
-  const abort = fault.abort;
-  if (abort == null) return HeadersAction.Continue;
+  state.delayed = delayed;
   if (root.namesPolicyInFilterState) setProperty(POLICY_PROPERTY, rule.nameBytes);
-  injectAbort(abort);
-  root.abortInjected(rule);
+  if (abort == null) {
+    replaceHeader(MapType.HttpRequestHeaders, FAULT_HEADER, delay.headerFor(delayed.delayMs));
+  }
   return HeadersAction.Pause;
 }
 
@@ -210,6 +219,10 @@ function applyRule(root: RootContext, id: u32, ruleSet: RuleSet, rule: Rule): He
 export function onStreamResponseHeaders(id: u32, endOfStream: bool): HeadersAction {
   if (streams.size == 0 || !streams.has(id)) return HeadersAction.Continue;
   const state = streams.get(id);
+  if (state.stats != null) {
+    const status = getHeader(MapType.HttpResponseHeaders, ":status");
+    state.status = status != null ? statusCode(status) : NO_RESPONSE;
+  }
   const rule = state.responseRule;
   if (rule == null) return HeadersAction.Continue;
   const matchedUnder = state.responseRuleSet;
@@ -236,7 +249,7 @@ export function onStreamResponseHeaders(id: u32, endOfStream: bool): HeadersActi
   if (fault == null) return HeadersAction.Continue;
   const delay = fault.delay;
   if (delay == null) {
-    root.rewriteResponse(rule, id, !endOfStream);
+    if (root.rewriteResponse(rule, id, !endOfStream) && fault.status != 0) state.status = fault.status;
     return HeadersAction.Continue;
   }
   const delayed = root.startDelay(id, rule, delay, true, !endOfStream);
@@ -246,18 +259,29 @@ export function onStreamResponseHeaders(id: u32, endOfStream: bool): HeadersActi
 }
 
 /**
- * proxy_on_log, Envoy's access-log phase after the response (or a reset), before on_done: for an
- * observed stream, the status the client got — the upstream's, or the filter's own abort — and the
- * time since its request headers.
+ * Stream `id` is done (on_done: after the response, or a reset): an observed stream records the
+ * status its response headers carried — or a held response's rewritten status, or none — and the
+ * time since its request headers; then its state goes (streamDone). Recording here rather than in
+ * Envoy's access-log phase spares every request a call into the VM: the module exports no
+ * proxy_on_log. True if the stream had state.
  */
-export function streamLogged(id: u32): void {
-  if (streams.size == 0 || !streams.has(id)) return;
-  const state = streams.get(id);
-  const stats = state.stats;
-  if (stats == null) return;
-  state.stats = null;
-  const status = getHeader(MapType.HttpResponseHeaders, ":status");
-  state.root.responded(stats, status != null ? statusCode(status) : NO_RESPONSE, nowNs() - state.startNs);
+export function streamEnded(id: u32): bool {
+  if (streams.size > 0 && streams.has(id)) {
+    const state = streams.get(id);
+    const stats = state.stats;
+    if (stats != null) {
+      state.stats = null;
+      let status = state.status;
+      const delayed = state.delayed;
+      const rewritten = delayed != null && delayed.response && delayed.rewritten;
+      if (rewritten) {
+        const fault = changetype<DelayedRequest>(delayed).rule.fault.response;
+        if (fault != null && fault.status != 0) status = fault.status;
+      }
+      state.root.responded(stats, status, nowNs() - state.startNs);
+    }
+  }
+  return streamDone(id);
 }
 
 /**

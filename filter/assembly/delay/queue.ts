@@ -4,6 +4,8 @@ import { Rule } from "../rules";
 export class DelayedRequest {
   /** Position in the queue's heap; -1 once it left the queue (resumed or cancelled). */
   position: i32 = -1;
+  /** A held response that was rewritten when its delay ran its course (not released untouched). */
+  rewritten: bool = false;
 
   constructor(
     readonly contextId: u32,
