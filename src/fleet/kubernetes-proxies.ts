@@ -3,6 +3,7 @@ import type { Subscriber, SubscriberRegistry } from "../distributor/index.ts";
 import { KubeApiError, type KubeClient, toHfiError } from "../kubernetes/client.ts";
 import { microTime } from "../kubernetes/lease.ts";
 import type { Logger } from "../server/logger.ts";
+import { batchedWrites } from "./batched-writes.ts";
 import { compare, type FleetProxy, latestPerWorker, type ProxyDirectory } from "./proxies.ts";
 
 export interface KubernetesProxyDirectoryOptions {
@@ -55,28 +56,13 @@ export async function startKubernetesProxyDirectory(
   let written: string | undefined;
   /** Of this replica's Lease as last written; undefined when it must be created or read again. */
   let resourceVersion: string | undefined;
-  let lastWriteMs = Number.NEGATIVE_INFINITY;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let writing: Promise<void> | undefined;
-  let closed = false;
   /** Logged once per outage, not once a second. */
   let failing = false;
 
-  function schedule(): void {
-    if (closed || timer) return;
-    const delay = Math.max(gatherMs, lastWriteMs + minIntervalMs - Date.now());
-    timer = setTimeout(() => {
-      timer = undefined;
-      writing ??= publish().finally(() => {
-        writing = undefined;
-      });
-    }, delay);
-  }
-
   async function publish(): Promise<void> {
     const proxies = JSON.stringify(subscribers.list());
-    if (proxies === written && Date.now() - lastWriteMs < renewMs) return;
-    lastWriteMs = Date.now();
+    if (proxies === written && Date.now() - writes.lastStartedMs < renewMs) return;
+    writes.started();
     const lease: ReplicaLease = {
       apiVersion: "coordination.k8s.io/v1",
       kind: "Lease",
@@ -125,8 +111,8 @@ export async function startKubernetesProxyDirectory(
     }
   }
 
-  const unsubscribe = subscribers.onChange(schedule);
-  const tick = setInterval(schedule, minIntervalMs);
+  const writes = batchedWrites(publish, { minIntervalMs, gatherMs });
+  const unsubscribe = subscribers.onChange(writes.schedule);
   await publish();
 
   /** The other live replicas' Leases. */
@@ -168,11 +154,8 @@ export async function startKubernetesProxyDirectory(
       return [...names].sort(compare);
     },
     async close() {
-      closed = true;
       unsubscribe();
-      clearInterval(tick);
-      clearTimeout(timer);
-      await writing;
+      await writes.close();
       await client.request("DELETE", `${leases}/${name}`).catch(() => {});
     },
   };

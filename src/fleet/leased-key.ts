@@ -1,6 +1,7 @@
 import type { Lease, Namespace } from "etcd3";
 import type { Logger } from "../server/logger.ts";
 import { toHfiError } from "../store/etcd-client.ts";
+import { batchedWrites } from "./batched-writes.ts";
 
 export interface LeasedKeyOptions {
   namespace: Namespace;
@@ -36,9 +37,6 @@ export async function publishLeasedKey(options: LeasedKeyOptions): Promise<Lease
   const { namespace, key, value, ttlSeconds, logger, what, minIntervalMs = 1000, gatherMs = 20 } = options;
   let lease: Lease | undefined;
   let written: string | undefined;
-  let lastWriteMs = Number.NEGATIVE_INFINITY;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let writing: Promise<void> | undefined;
   let closed = false;
   /** Logged once per outage, not once a second. */
   let failing = false;
@@ -52,27 +50,16 @@ export async function publishLeasedKey(options: LeasedKeyOptions): Promise<Lease
       logger.warn(`${what} lease lost; publishing under a new one`, { error: String(err) });
       lease = undefined;
       written = undefined;
-      schedule();
+      writes.schedule();
     });
     lease = next;
     return next;
   }
 
-  function schedule(): void {
-    if (closed || timer) return;
-    const delay = Math.max(gatherMs, lastWriteMs + minIntervalMs - Date.now());
-    timer = setTimeout(() => {
-      timer = undefined;
-      writing ??= publish().finally(() => {
-        writing = undefined;
-      });
-    }, delay);
-  }
-
   async function publish(): Promise<void> {
     const next = value();
     if (next === written) return;
-    lastWriteMs = Date.now();
+    writes.started();
     try {
       await currentLease().put(key).value(next);
       written = next;
@@ -81,19 +68,17 @@ export async function publishLeasedKey(options: LeasedKeyOptions): Promise<Lease
     } catch (err) {
       if (!failing) logger.warn(`publishing ${what} failed; retrying`, { error: toHfiError(err).message });
       failing = true;
-      schedule();
+      writes.schedule();
     }
   }
 
-  const tick = setInterval(schedule, minIntervalMs);
+  const writes = batchedWrites(publish, { minIntervalMs, gatherMs });
   await publish();
   return {
-    schedule,
+    schedule: writes.schedule,
     async close() {
       closed = true;
-      clearInterval(tick);
-      clearTimeout(timer);
-      await writing;
+      await writes.close();
       await lease?.revoke().catch(() => {});
     },
   };
